@@ -1,0 +1,77 @@
+// The one configuration shared by every process: a TOML file (optional) plus
+// environment overrides. See docs/configuration.md for every key.
+//
+// Precedence: built-in defaults < config file < environment.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace qp {
+
+struct FrontendConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;                          // 0 = any free port (tests)
+  uint64_t max_body_bytes = 8 * 1024 * 1024;
+  uint64_t idle_timeout_ms = 60'000;        // keep-alive idle connections
+  uint64_t models_cache_ttl_ms = 300'000;   // /v1/models cache
+  uint64_t request_timeout_ms = 600'000;    // whole-request safety net
+  std::string api_key;                      // if set, clients must send it as Bearer
+};
+
+struct BrokerConfig {
+  std::string frontend_endpoint;  // default ipc://{runtime_dir}/broker-frontend.sock
+  std::string worker_endpoint;    // default ipc://{runtime_dir}/broker-workers.sock
+  uint64_t queue_limit = 256;     // jobs waiting for a worker before 503
+  uint64_t queue_timeout_ms = 30'000;
+  uint64_t heartbeat_ms = 1000;
+};
+
+struct UpstreamConfig {
+  std::string base_url = "https://chat.qwen.ai";
+  uint64_t connect_timeout_ms = 10'000;
+  uint64_t first_byte_timeout_ms = 60'000;
+  uint64_t idle_timeout_ms = 60'000;  // max gap between upstream events
+  std::string user_agent =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/141.0.0.0 Safari/537.36";
+};
+
+struct AccountConfig {
+  std::string name;
+  std::string cookies;       // full browser cookie string; the JWT is its `token` cookie
+  std::string bx_umidtoken;  // QWEN_TOKEN in the old proxy
+  std::string bx_ua;
+  std::string bx_v;
+  uint32_t capacity = 4;     // concurrent upstream requests for this account
+};
+
+struct Config {
+  std::string config_path;  // file that was loaded, empty if none
+  std::string runtime_dir;  // ipc sockets, port files
+  std::string state_dir;    // persistent state
+  FrontendConfig frontend;
+  BrokerConfig broker;
+  UpstreamConfig upstream;
+  std::vector<AccountConfig> accounts;
+
+  const AccountConfig* find_account(const std::string& name) const;
+};
+
+// Looks up an environment variable; returns false if unset.
+using EnvLookup = std::function<bool(const char* name, std::string* value)>;
+EnvLookup process_env();
+
+// Loads `path` (if non-empty; else $QP_CONFIG if set) and applies the
+// environment. Errors name the file, the key and what is wrong; they never
+// echo secret values.
+Result<Config> load_config(const std::string& path, const EnvLookup& env = process_env());
+
+// Extracts the value of cookie `name` from a Cookie header string.
+std::string cookie_value(const std::string& cookies, const std::string& name);
+
+}  // namespace qp

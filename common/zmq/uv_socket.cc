@@ -1,0 +1,108 @@
+#include "common/zmq/uv_socket.h"
+
+#include "common/log.h"
+
+namespace qp::zmqx {
+namespace {
+constexpr int kDrainBudget = 256;  // messages per wake-up before yielding to the loop
+}
+
+void set_common_options(zmq::socket_t& s) {
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, 1'000'000);
+  s.set(zmq::sockopt::rcvhwm, 1'000'000);
+}
+
+UvSocket::UvSocket(uv_loop_t* loop, zmq::socket_t socket, Handler handler)
+    : loop_(loop), socket_(std::move(socket)), handler_(std::move(handler)) {}
+
+UvSocket::~UvSocket() { close(); }
+
+Status UvSocket::start() {
+  int fd = socket_.get(zmq::sockopt::fd);
+  if (int r = uv_poll_init(loop_, poll_.get(), fd); r != 0) {
+    return error(Code::kIo, std::string("uv_poll_init: ") + uv_strerror(r));
+  }
+  poll_.get()->data = this;
+  int r = uv_poll_start(poll_.get(), UV_READABLE, [](uv_poll_t* h, int status, int) {
+    auto* self = static_cast<UvSocket*>(h->data);
+    if (self == nullptr) return;
+    if (status < 0) QP_WARN("zmq.poll_error").kv("error", uv_strerror(status));
+    self->drain();
+  });
+  if (r != 0) return error(Code::kIo, std::string("uv_poll_start: ") + uv_strerror(r));
+  uv_idle_init(loop_, idle_.get());
+  idle_.get()->data = this;
+  // Messages may already be queued before the first edge.
+  schedule_drain();
+  return Status();
+}
+
+void UvSocket::schedule_drain() {
+  if (idle_active_ || closed_) return;
+  idle_active_ = true;
+  uv_idle_start(idle_.get(), [](uv_idle_t* h) {
+    auto* self = static_cast<UvSocket*>(h->data);
+    if (self == nullptr) return;
+    uv_idle_stop(h);
+    self->idle_active_ = false;
+    self->drain();
+  });
+}
+
+void UvSocket::drain() {
+  if (closed_ || draining_) return;
+  draining_ = true;
+  int budget = kDrainBudget;
+  try {
+    while (!closed_) {
+      auto events = socket_.get(zmq::sockopt::events);
+      if ((events & ZMQ_POLLIN) == 0) break;
+      if (budget-- == 0) {
+        schedule_drain();
+        break;
+      }
+      Frames frames;
+      auto n = zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+      if (!n) break;
+      try {
+        handler_(std::move(frames));
+      } catch (const std::exception& e) {
+        QP_ERROR("zmq.handler_exception").kv("error", e.what());
+      }
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() != ETERM) QP_ERROR("zmq.recv_error").kv("error", e.what());
+  }
+  draining_ = false;
+}
+
+bool UvSocket::send(Frames& frames) {
+  if (closed_) return false;
+  bool ok = true;
+  try {
+    auto r = zmq::send_multipart(socket_, frames, zmq::send_flags::dontwait);
+    if (!r) {
+      QP_WARN("zmq.send_would_block");
+      ok = false;
+    }
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH with ROUTER_MANDATORY; otherwise a real failure.
+    QP_WARN("zmq.send_error").kv("error", e.what());
+    ok = false;
+  }
+  // Sending can consume the read edge: check again from the loop.
+  schedule_drain();
+  return ok;
+}
+
+void UvSocket::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (poll_.get() && poll_.base()->type != UV_UNKNOWN_HANDLE) uv_poll_stop(poll_.get());
+  poll_.reset();
+  idle_.reset();
+  socket_.close();
+}
+
+}  // namespace qp::zmqx
