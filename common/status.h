@@ -28,6 +28,7 @@ enum class Code {
   kInternal,          // a bug or an unexpected local failure (500)
   kProtocol,          // malformed wire message between our processes
   kIo,                // local I/O failure (sockets, files)
+  kUnauthenticated,   // the client's API key is missing or wrong (401)
 };
 
 std::string_view code_name(Code code);

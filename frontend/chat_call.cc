@@ -1,0 +1,96 @@
+#include "frontend/chat_call.h"
+
+#include "common/log.h"
+
+namespace qp::frontend {
+
+http::Headers api_headers(const std::string& request_id, const char* content_type) {
+  return {{"content-type", content_type}, {"x-request-id", request_id}};
+}
+
+ChatCall::ChatCall(http::Exchange exchange, std::string request_id, std::string model, bool stream,
+                   bool include_usage, int64_t created_unix_s)
+    : exchange_(exchange),
+      request_id_(std::move(request_id)),
+      stream_(stream),
+      include_usage_(include_usage),
+      json_("chatcmpl-" + request_id_, model, created_unix_s) {}
+
+void ChatCall::start_stream() {
+  started_ = true;
+  auto h = api_headers(request_id_, "text/event-stream; charset=utf-8");
+  h.push_back({"cache-control", "no-cache"});
+  h.push_back({"x-accel-buffering", "no"});
+  exchange_.start_stream(200, std::move(h));
+  out_.clear();
+  json_.append_role_event(&out_);
+}
+
+void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
+  if (finished_) return;
+  if (chunk.content.empty() && chunk.reasoning.empty()) return;
+  if (!stream_) {
+    content_.append(chunk.content);
+    reasoning_.append(chunk.reasoning);
+    return;
+  }
+  if (!started_) start_stream();  // leaves the role event in out_
+  json_.append_delta_event(&out_, chunk.content, chunk.reasoning);
+  exchange_.write(std::move(out_));
+  out_.clear();
+}
+
+void ChatCall::on_done(const protocol::JobDone& done) {
+  if (finished_) return;
+  finished_ = true;
+  const std::string& reason = done.finish_reason.empty() ? std::string("stop") : done.finish_reason;
+  if (!stream_) {
+    exchange_.respond(200, api_headers(request_id_, "application/json"),
+                      json_.completion(content_, reasoning_, reason, done.usage, done.chat_id));
+  } else {
+    if (!started_) start_stream();
+    json_.append_finish_event(&out_, reason);
+    if (include_usage_) json_.append_usage_event(&out_, done.usage);
+    CompletionJson::append_done_event(&out_);
+    exchange_.write(std::move(out_));
+    out_.clear();
+    exchange_.end();
+  }
+  QP_INFO("request.done")
+      .kv("request_id", request_id_)
+      .kv("finish_reason", reason)
+      .kv("account", done.account)
+      .kv("completion_tokens", done.usage.completion_tokens);
+}
+
+void ChatCall::on_error(const protocol::JobError& e) {
+  fail(ApiError{e.code, e.message, {}, {}, e.retry_after_s});
+}
+
+void ChatCall::on_models(const protocol::ModelList&) {
+  fail(ApiError{Code::kInternal, "unexpected reply to a chat request", {}, {}, 0});
+}
+
+void ChatCall::fail(const ApiError& error) {
+  if (finished_) return;
+  finished_ = true;
+  QP_WARN("request.failed")
+      .kv("request_id", request_id_)
+      .kv("code", code_name(error.code))
+      .kv("message", error.message);
+  if (!started_) {
+    auto h = api_headers(request_id_, "application/json");
+    if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});
+    exchange_.respond(http_status(error), std::move(h), error_json(error));
+    return;
+  }
+  // Mid-stream: an error event, then close. Never a fake finish_reason.
+  out_.append("data: ");
+  append_error_object(&out_, error);
+  out_.append("\n\n");
+  exchange_.write(std::move(out_));
+  out_.clear();
+  exchange_.end();
+}
+
+}  // namespace qp::frontend

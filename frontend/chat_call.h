@@ -1,0 +1,53 @@
+// One /v1/chat/completions request in flight: receives the job's messages
+// from the broker and writes the OpenAI response, either as SSE
+// (stream:true) or as one chat.completion object.
+//
+// Response headers are delayed until the first delta, so a failure before
+// the first byte still gets its proper HTTP status and OpenAI error body.
+#pragma once
+
+#include <string>
+
+#include "common/http/server.h"
+#include "frontend/broker_client.h"
+#include "frontend/openai/api_error.h"
+#include "frontend/openai/completion_json.h"
+
+namespace qp::frontend {
+
+class ChatCall : public JobSink {
+ public:
+  ChatCall(http::Exchange exchange, std::string request_id, std::string model, bool stream,
+           bool include_usage, int64_t created_unix_s);
+
+  void on_chunk(const protocol::JobChunk& chunk) override;
+  void on_done(const protocol::JobDone& done) override;
+  void on_error(const protocol::JobError& error) override;
+  void on_models(const protocol::ModelList& models) override;
+
+  // Ends the call with an error (before or during streaming).
+  void fail(const ApiError& error);
+  bool finished() const { return finished_; }
+  const std::string& request_id() const { return request_id_; }
+  http::Exchange& exchange() { return exchange_; }
+
+ private:
+  void start_stream();
+  http::Headers base_headers(const char* content_type) const;
+
+  http::Exchange exchange_;
+  std::string request_id_;
+  bool stream_;
+  bool include_usage_;
+  CompletionJson json_;
+  bool started_ = false;
+  bool finished_ = false;
+  std::string content_;    // non-streaming accumulation
+  std::string reasoning_;  // non-streaming accumulation
+  std::string out_;        // reused SSE buffer
+};
+
+// Headers every API response carries.
+http::Headers api_headers(const std::string& request_id, const char* content_type);
+
+}  // namespace qp::frontend

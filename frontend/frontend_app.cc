@@ -1,0 +1,362 @@
+#include "frontend/frontend_app.h"
+
+#include <openssl/crypto.h>
+
+#include <chrono>
+
+#include "common/ids.h"
+#include "common/json/writer.h"
+#include "common/log.h"
+#include "common/uv/handle.h"
+
+namespace qp::frontend {
+namespace {
+
+constexpr uint64_t kSweepIntervalMs = 500;
+
+int64_t unix_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool valid_client_request_id(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// A /v1/models list job; every request that arrives while it is in flight
+// waits for the same answer.
+class FrontendApp::ModelsFetch : public JobSink {
+ public:
+  ModelsFetch(FrontendApp* app, std::string request_id) : app_(app), request_id_(std::move(request_id)) {}
+  void wait(http::Exchange ex, std::string model_id, std::string rid) {
+    waiters_.push_back({ex, std::move(model_id), std::move(rid)});
+  }
+  void on_chunk(const protocol::JobChunk&) override {}
+  void on_done(const protocol::JobDone&) override {
+    on_error({request_id_, Code::kProtocol, "unexpected reply to a model list request", 0});
+  }
+  void on_error(const protocol::JobError& e) override {
+    for (auto& w : waiters_) app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid);
+    waiters_.clear();
+  }
+  void on_models(const protocol::ModelList& list) override {
+    app_->models_.store(list, uv_now(app_->loop_));
+    for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id);
+    waiters_.clear();
+  }
+  const std::string& request_id() const { return request_id_; }
+
+ private:
+  struct Waiter {
+    http::Exchange ex;
+    std::string model_id;
+    std::string rid;
+  };
+  FrontendApp* app_;
+  std::string request_id_;
+  std::vector<Waiter> waiters_;
+};
+
+FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
+    : loop_(loop), config_(std::move(config)), models_(config_.frontend.models_cache_ttl_ms) {}
+
+FrontendApp::~FrontendApp() { close_now(); }
+
+Status FrontendApp::start(int listen_fd) {
+  broker_ = std::make_unique<BrokerClient>(
+      loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
+      [this](const std::string& id) { on_job_finished(id); });
+  if (Status s = broker_->start(); !s.ok()) return s;
+
+  http::ServerOptions opts;
+  opts.host = config_.frontend.host;
+  opts.port = config_.frontend.port;
+  opts.max_body_bytes = config_.frontend.max_body_bytes;
+  opts.idle_timeout_ms = config_.frontend.idle_timeout_ms;
+  opts.error_body = [](int status, std::string_view message) {
+    Code c = status == 413 ? Code::kPayloadTooLarge
+             : status == 503 ? Code::kUnavailable
+             : status >= 500 ? Code::kInternal
+                             : Code::kInvalidArgument;
+    return error_json(ApiError{c, std::string(message), {}, {}, 0});
+  };
+  opts.default_headers = {{"access-control-allow-origin", "*"},
+                          {"access-control-expose-headers", "x-request-id, retry-after"}};
+  server_ = std::make_unique<http::Server>(loop_, std::move(opts),
+                                           [this](http::Exchange ex) { handle(ex); });
+  Status s = listen_fd >= 0 ? server_->listen_fd(listen_fd) : server_->listen();
+  if (!s.ok()) return s;
+
+  uv_timer_init(loop_, sweep_.get());
+  sweep_.get()->data = this;
+  uv_timer_start(
+      sweep_.get(),
+      [](uv_timer_t* t) {
+        if (t->data != nullptr) static_cast<FrontendApp*>(t->data)->on_sweep();
+      },
+      kSweepIntervalMs, kSweepIntervalMs);
+  return Status();
+}
+
+std::string FrontendApp::new_request_id(const http::Request& req) {
+  // Honour a sane client-supplied id for end-to-end tracing; otherwise make one.
+  if (const std::string* h = req.header("x-request-id"); h && valid_client_request_id(*h)) {
+    if (calls_.count(*h) == 0) return *h;
+  }
+  return ids::random_hex(24);
+}
+
+bool FrontendApp::authorized(const http::Request& req) const {
+  const std::string& key = config_.frontend.api_key;
+  if (key.empty()) return true;
+  const std::string* h = req.header("authorization");
+  if (h == nullptr || h->size() < 7 || h->compare(0, 7, "Bearer ") != 0) return false;
+  std::string_view given(*h);
+  given.remove_prefix(7);
+  return given.size() == key.size() && CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
+}
+
+void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id) {
+  auto h = api_headers(request_id, "application/json");
+  if (e.retry_after_s > 0) h.push_back({"retry-after", std::to_string(e.retry_after_s)});
+  if (e.code == Code::kMethodNotAllowed) h.push_back({"allow", e.param});
+  ApiError body = e;
+  if (e.code == Code::kMethodNotAllowed) body.param.clear();
+  ex.respond(http_status(e), std::move(h), error_json(body));
+}
+
+void FrontendApp::handle(http::Exchange ex) {
+  const http::Request& req = ex.request();
+  const std::string& path = req.path;
+  const std::string& m = req.method;
+  if (m == "OPTIONS") {  // CORS preflight
+    http::Headers h = {{"access-control-allow-methods", "GET, POST, OPTIONS"},
+                       {"access-control-max-age", "86400"}};
+    const std::string* req_headers = req.header("access-control-request-headers");
+    h.push_back({"access-control-allow-headers",
+                 req_headers ? *req_headers : std::string("authorization, content-type")});
+    ex.respond(204, std::move(h), "");
+    return;
+  }
+  auto method_not_allowed = [&](const char* allow) {
+    reply_error(ex, ApiError{Code::kMethodNotAllowed, "Method " + m + " is not allowed for " + path + ".", allow, {}, 0},
+                ids::random_hex(24));
+  };
+  if (path == "/health" || path == "/healthz") {
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
+    return handle_health(ex);
+  }
+  bool is_api = path.rfind("/v1/", 0) == 0;
+  if (is_api && !authorized(req)) {
+    return reply_error(ex, ApiError{Code::kUnauthenticated, "Incorrect API key provided.", {}, "invalid_api_key", 0},
+                       ids::random_hex(24));
+  }
+  if (draining_ && is_api) {
+    return reply_error(ex, ApiError{Code::kUnavailable, "The server is shutting down; please retry.", {}, {}, 1},
+                       ids::random_hex(24));
+  }
+  if (path == "/v1/chat/completions") {
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_chat(ex);
+  }
+  if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
+    std::string_view id;
+    if (path.size() > 11) id = std::string_view(path).substr(11);
+    return handle_models(ex, id);
+  }
+  reply_error(ex,
+              ApiError{Code::kNotFound, "Unknown request URL: " + m + " " + path +
+                                            ". Please check the URL for typos, or see the docs at docs/api.md.",
+                       {}, "unknown_url", 0},
+              ids::random_hex(24));
+}
+
+void FrontendApp::handle_chat(http::Exchange ex) {
+  const http::Request& req = ex.request();
+  std::string rid = new_request_id(req);
+  ChatRequest chat;
+  ApiError err;
+  if (!parser_.parse(req.body, &chat, &err)) {
+    QP_INFO("request.invalid").kv("request_id", rid).kv("param", err.param).kv("message", err.message);
+    return reply_error(ex, err, rid);
+  }
+  uint64_t now = uv_now(loop_);
+  if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
+    return reply_error(ex,
+                       ApiError{Code::kNotFound,
+                                "The model '" + chat.job.model + "' does not exist or you do not have access to it.",
+                                "model", "model_not_found", 0},
+                       rid);
+  }
+  if (!models_.fresh(now)) fetch_models();  // refresh in the background
+
+  chat.job.request_id = rid;
+  chat.job.created_unix_ms = uv::now_unix_ms();
+  if (config_.frontend.request_timeout_ms > 0) {
+    chat.job.deadline_unix_ms = chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
+  }
+  auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream, chat.include_usage,
+                                         unix_now_s());
+  if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
+    return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 1}, rid);
+  }
+  QP_INFO("request.accepted")
+      .kv("request_id", rid)
+      .kv("model", chat.job.model)
+      .kv("stream", chat.job.stream)
+      .kv("messages", static_cast<uint64_t>(chat.job.messages.size()));
+  ex.on_abort([this, rid] {
+    auto it = calls_.find(rid);
+    if (it == calls_.end()) return;
+    QP_INFO("request.client_gone").kv("request_id", rid);
+    broker_->cancel(rid, "client disconnected");
+    deadlines_ms_.erase(rid);
+    calls_.erase(it);
+  });
+  if (config_.frontend.request_timeout_ms > 0) deadlines_ms_[rid] = now + config_.frontend.request_timeout_ms;
+  calls_.emplace(rid, std::move(call));
+}
+
+void FrontendApp::on_job_finished(const std::string& request_id) {
+  deadlines_ms_.erase(request_id);
+  calls_.erase(request_id);
+  if (models_fetch_ && models_fetch_->request_id() == request_id) models_fetch_.reset();
+}
+
+void FrontendApp::on_sweep() {
+  uint64_t now = uv_now(loop_);
+  std::vector<std::string> expired;
+  for (auto& [id, deadline] : deadlines_ms_) {
+    if (now >= deadline) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    deadlines_ms_.erase(id);
+    auto it = calls_.find(id);
+    if (it == calls_.end()) continue;
+    broker_->cancel(id, "request timeout");
+    it->second->fail(ApiError{Code::kUpstreamTimeout, "The request took longer than the gateway's request timeout.", {}, {}, 0});
+    calls_.erase(it);
+  }
+}
+
+void FrontendApp::fetch_models() {
+  if (models_fetch_) return;
+  std::string rid = ids::random_hex(24);
+  auto fetch = std::make_unique<ModelsFetch>(this, rid);
+  protocol::JobRequest job;
+  job.request_id = rid;
+  job.kind = protocol::JobKind::kListModels;
+  job.created_unix_ms = uv::now_unix_ms();
+  if (Status s = broker_->submit(job, fetch.get()); !s.ok()) {
+    QP_DEBUG("models.fetch_failed").kv("error", s.message());
+    return;
+  }
+  models_fetch_ = std::move(fetch);
+}
+
+void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
+  std::string rid = ids::random_hex(24);
+  uint64_t now = uv_now(loop_);
+  if (!models_.fresh(now)) {
+    // Serve a stale list rather than fail; refresh in the background.
+    if (!models_.has()) {
+      fetch_models();
+      if (!models_fetch_) {
+        return reply_error(ex, ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1}, rid);
+      }
+      models_fetch_->wait(ex, std::string(id), rid);
+      return;
+    }
+    fetch_models();
+  }
+  if (id.empty()) {
+    ex.respond(200, api_headers(rid, "application/json"), models_.list_json());
+    return;
+  }
+  const protocol::ModelInfo* m = models_.find(id);
+  if (m == nullptr) {
+    return reply_error(ex,
+                       ApiError{Code::kNotFound, "The model '" + std::string(id) + "' does not exist or you do not have access to it.",
+                                "model", "model_not_found", 0},
+                       rid);
+  }
+  ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
+}
+
+void FrontendApp::handle_health(http::Exchange ex) {
+  const auto& st = broker_->broker_status();
+  bool broker_ok = broker_->connected();
+  uint32_t healthy = 0;
+  for (const auto& a : st.accounts) {
+    if (a.health == "ok") ++healthy;
+  }
+  const char* status = !broker_ok ? "unavailable" : healthy == 0 ? "unavailable"
+                       : healthy < st.accounts.size()             ? "degraded"
+                                                                  : "ok";
+  std::string body;
+  json::Writer w(&body);
+  int64_t now_s = unix_now_s();
+  w.begin_object().field("status", status).field("draining", draining_);
+  w.key("broker").begin_object().field("connected", broker_ok).field("instance", st.instance).end_object();
+  w.field("workers", st.workers).field("queued", st.queued).field("in_flight", static_cast<uint64_t>(calls_.size()));
+  w.key("accounts").begin_array();
+  for (const auto& a : st.accounts) {
+    w.begin_object().field("name", a.account).field("health", a.health).field("capacity", a.capacity).field("in_flight", a.in_flight);
+    if (a.token_expires_unix_s > 0) {
+      int64_t left = a.token_expires_unix_s - now_s;
+      w.field("token_expires_in_s", left).field("token_expiring_soon", left < 24 * 3600);
+    } else {
+      w.field_null("token_expires_in_s");
+    }
+    w.end_object();
+  }
+  w.end_array().end_object();
+  int code = std::string_view(status) == "unavailable" ? 503 : 200;
+  ex.respond(code, {{"content-type", "application/json"}, {"cache-control", "no-store"}}, std::move(body));
+}
+
+void FrontendApp::shutdown(uint64_t drain_ms) {
+  if (draining_) {
+    close_now();
+    return;
+  }
+  draining_ = true;
+  if (calls_.empty()) {
+    close_now();
+    return;
+  }
+  QP_INFO("frontend.draining").kv("in_flight", static_cast<uint64_t>(calls_.size())).kv("deadline_ms", drain_ms);
+  drain_deadline_ms_ = uv_now(loop_) + drain_ms;
+  uv_timer_init(loop_, drain_.get());
+  drain_.get()->data = this;
+  uv_timer_start(
+      drain_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<FrontendApp*>(t->data);
+        if (self == nullptr) return;
+        if (self->calls_.empty() || uv_now(self->loop_) >= self->drain_deadline_ms_) self->close_now();
+      },
+      50, 50);
+}
+
+void FrontendApp::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  drain_.reset();
+  sweep_.reset();
+  for (auto& [id, call] : calls_) broker_->cancel(id, "server shutting down");
+  calls_.clear();
+  models_fetch_.reset();
+  if (server_) server_->close();
+  if (broker_) broker_->close();
+}
+
+}  // namespace qp::frontend

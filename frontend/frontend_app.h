@@ -1,0 +1,71 @@
+// The frontend process: HTTP routes, request validation, and the mapping of
+// HTTP requests to broker jobs. Wiring only: parsing lives in openai/, the
+// broker link in broker_client, per-request streaming in chat_call.
+//
+// Threading: one libuv loop; nothing here is thread-safe.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/http/server.h"
+#include "common/uv/handle.h"
+#include "frontend/broker_client.h"
+#include "frontend/chat_call.h"
+#include "frontend/models_cache.h"
+#include "frontend/openai/chat_request.h"
+
+namespace qp::frontend {
+
+class FrontendApp {
+ public:
+  FrontendApp(uv_loop_t* loop, Config config);
+  ~FrontendApp();
+
+  // Connects to the broker and listens (or adopts `listen_fd` if >= 0).
+  Status start(int listen_fd = -1);
+  int port() const { return server_->port(); }
+  // Stops taking requests, lets in-flight ones finish until `drain_ms`, then
+  // closes everything so the loop can end.
+  void shutdown(uint64_t drain_ms);
+
+ private:
+  class ModelsFetch;
+
+  void handle(http::Exchange ex);
+  void handle_chat(http::Exchange ex);
+  void handle_models(http::Exchange ex, std::string_view id);
+  void handle_health(http::Exchange ex);
+  void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);
+  void fetch_models();
+  void on_job_finished(const std::string& request_id);
+  void on_sweep();
+  std::string new_request_id(const http::Request& req);
+  bool authorized(const http::Request& req) const;
+  void close_now();
+
+  uv_loop_t* loop_;
+  Config config_;
+  zmq::context_t zmq_ctx_;
+  std::unique_ptr<BrokerClient> broker_;
+  std::unique_ptr<http::Server> server_;
+  ChatRequestParser parser_;
+  ModelsCache models_;
+  std::unordered_map<std::string, std::unique_ptr<ChatCall>> calls_;
+  std::unordered_map<std::string, uint64_t> deadlines_ms_;  // request id -> loop time
+  std::unique_ptr<ModelsFetch> models_fetch_;
+  uv::Timer sweep_;
+  uv::Timer drain_;
+  uint64_t drain_deadline_ms_ = 0;
+  bool draining_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace qp::frontend

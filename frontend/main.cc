@@ -1,0 +1,81 @@
+// qp-frontend: the OpenAI-compatible HTTP front process.
+#include <uv.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <systemd/sd-daemon.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/notify.h"
+#include "common/uv/handle.h"
+#include "frontend/frontend_app.h"
+
+namespace {
+constexpr uint64_t kDrainMs = 10'000;
+}
+
+int main(int argc, char** argv) {
+  CLI::App cli{"qwenproxy frontend: OpenAI-compatible HTTP API"};
+  std::string config_path;
+  cli.add_option("-c,--config", config_path, "TOML configuration file (default: $QP_CONFIG)");
+  CLI11_PARSE(cli, argc, argv);
+
+  qp::log::init("frontend");
+  auto config = qp::load_config(config_path);
+  if (!config) {
+    std::fprintf(stderr, "qp-frontend: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  // systemd socket activation: adopt the first passed socket.
+  int listen_fd = -1;
+  if (sd_listen_fds(1) >= 1) listen_fd = SD_LISTEN_FDS_START;
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int exit_code = 0;
+  {
+    qp::frontend::FrontendApp app(&loop, std::move(config.value()));
+    if (qp::Status s = app.start(listen_fd); !s.ok()) {
+      QP_ERROR("frontend.start_failed").kv("error", s.message());
+      std::fprintf(stderr, "qp-frontend: %s\n", s.message().c_str());
+      return 1;
+    }
+    QP_INFO("frontend.listening").kv("port", app.port());
+    qp::notify::ready("listening on port " + std::to_string(app.port()), app.port());
+
+    struct SignalCtx {
+      qp::frontend::FrontendApp* app;
+      qp::uv::Signal term, intr;
+      qp::uv::Timer watchdog;
+    } sig{&app, {}, {}, {}};
+    auto on_signal = [](uv_signal_t* h, int signum) {
+      auto* ctx = static_cast<SignalCtx*>(h->data);
+      if (ctx == nullptr) return;
+      QP_INFO("frontend.signal").kv("signal", signum);
+      qp::notify::stopping();
+      ctx->app->shutdown(kDrainMs);
+      ctx->term.reset();
+      ctx->intr.reset();
+      ctx->watchdog.reset();
+    };
+    uv_signal_init(&loop, sig.term.get());
+    sig.term.get()->data = &sig;
+    uv_signal_start(sig.term.get(), on_signal, SIGTERM);
+    uv_signal_init(&loop, sig.intr.get());
+    sig.intr.get()->data = &sig;
+    uv_signal_start(sig.intr.get(), on_signal, SIGINT);
+    if (uint64_t wd = qp::notify::watchdog_interval_ms(); wd > 0) {
+      uv_timer_init(&loop, sig.watchdog.get());
+      uv_timer_start(sig.watchdog.get(), [](uv_timer_t*) { qp::notify::watchdog(); }, 0, wd / 2);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  if (qp::uv::close_loop(&loop) != 0) {
+    QP_WARN("frontend.loop_not_empty");
+    exit_code = 0;
+  }
+  QP_INFO("frontend.exit");
+  return exit_code;
+}

@@ -1,0 +1,333 @@
+#include "frontend/openai/chat_request.h"
+
+#include <cmath>
+
+namespace qp::frontend {
+namespace {
+
+using simdjson::ondemand::json_type;
+using simdjson::ondemand::value;
+
+constexpr size_t kMaxStop = 4;
+
+std::string type_name(json_type t) {
+  switch (t) {
+    case json_type::array: return "an array";
+    case json_type::object: return "an object";
+    case json_type::number: return "a number";
+    case json_type::string: return "a string";
+    case json_type::boolean: return "a boolean";
+    case json_type::null: return "null";
+  }
+  return "unknown";
+}
+
+struct Ctx {
+  ApiError* err;
+  bool fail(std::string param, std::string message) {
+    *err = ApiError::invalid(std::move(param), std::move(message));
+    return false;
+  }
+  bool wrong_type(const std::string& param, const char* want, value v) {
+    json_type t;
+    std::string got = v.type().get(t) ? std::string("invalid JSON") : type_name(t);
+    return fail(param, "Invalid type for '" + param + "': expected " + want + ", but got " + got + ".");
+  }
+};
+
+bool get_string(Ctx& c, value v, const std::string& param, std::string* out) {
+  std::string_view s;
+  if (v.get_string().get(s)) return c.wrong_type(param, "a string", v);
+  out->assign(s);
+  return true;
+}
+
+bool get_bool(Ctx& c, value v, const std::string& param, bool* out) {
+  if (v.get_bool().get(*out)) return c.wrong_type(param, "a boolean", v);
+  return true;
+}
+
+bool get_number(Ctx& c, value v, const std::string& param, double* out) {
+  if (v.get_double().get(*out) || !std::isfinite(*out)) return c.wrong_type(param, "a number", v);
+  return true;
+}
+
+bool get_int(Ctx& c, value v, const std::string& param, int64_t* out) {
+  double d;
+  if (v.get_double().get(d) || !std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15) {
+    return c.wrong_type(param, "an integer", v);
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool is_null(value v) {
+  bool n = false;
+  return !v.is_null().get(n) && n;
+}
+
+bool range(Ctx& c, const std::string& param, double x, double lo, double hi) {
+  if (x < lo || x > hi) {
+    char b[128];
+    std::snprintf(b, sizeof b, "must be between %g and %g", lo, hi);
+    return c.fail(param, "Invalid value for '" + param + "': " + b + ".");
+  }
+  return true;
+}
+
+// Text of a message's `content`: a string, null, or an array of parts whose
+// text parts are joined with "\n".
+bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) {
+  json_type t;
+  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+  if (t == json_type::null) return true;
+  if (t == json_type::string) return get_string(c, v, param, out);
+  if (t != json_type::array) return c.wrong_type(param, "a string or an array of content parts", v);
+  simdjson::ondemand::array arr;
+  if (v.get_array().get(arr)) return c.wrong_type(param, "an array", v);
+  size_t j = 0;
+  for (auto part_r : arr) {
+    std::string pp = param + "[" + std::to_string(j) + "]";
+    simdjson::ondemand::object part;
+    if (part_r.get_object().get(part)) return c.fail(pp, "Invalid content part: expected an object.");
+    std::string type, text;
+    bool has_text = false;
+    for (auto f : part) {
+      std::string_view k;
+      if (f.unescaped_key().get(k)) return c.fail(pp, "Invalid JSON in content part.");
+      if (k == "type") {
+        if (!get_string(c, f.value(), pp + ".type", &type)) return false;
+      } else if (k == "text") {
+        if (!get_string(c, f.value(), pp + ".text", &text)) return false;
+        has_text = true;
+      }
+    }
+    if (type == "text" || (type.empty() && has_text)) {
+      if (!has_text) return c.fail(pp + ".text", "Missing required parameter: '" + pp + ".text'.");
+      if (!out->empty()) out->push_back('\n');
+      out->append(text);
+    } else if (type == "image_url" || type == "input_image" || type == "image") {
+      return c.fail(pp, "Image input is not supported by this gateway yet; send text content only.");
+    } else if (type == "input_audio" || type == "file" || type == "video") {
+      return c.fail(pp, "Content part type '" + type + "' is not supported; send text content only.");
+    } else if (type == "refusal") {
+      // An assistant refusal part sent back in history: keep nothing.
+    } else {
+      return c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
+    }
+    ++j;
+  }
+  return true;
+}
+
+bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
+  std::string p = "messages[" + std::to_string(i) + "]";
+  simdjson::ondemand::object obj;
+  if (v.get_object().get(obj)) return c.wrong_type(p, "an object", v);
+  bool has_role = false, has_content = false;
+  for (auto f : obj) {
+    std::string_view k;
+    if (f.unescaped_key().get(k)) return c.fail(p, "Invalid JSON in message.");
+    value fv = f.value();
+    if (k == "role") {
+      if (!get_string(c, fv, p + ".role", &m->role)) return false;
+      has_role = true;
+    } else if (k == "content") {
+      if (!parse_content(c, fv, p + ".content", &m->content)) return false;
+      has_content = true;
+    } else if (k == "name") {
+      if (!is_null(fv) && !get_string(c, fv, p + ".name", &m->name)) return false;
+    } else if (k == "tool_call_id") {
+      if (!is_null(fv) && !get_string(c, fv, p + ".tool_call_id", &m->tool_call_id)) return false;
+    } else if (k == "tool_calls") {
+      if (is_null(fv)) continue;
+      json_type t;
+      if (fv.type().get(t) || t != json_type::array) return c.wrong_type(p + ".tool_calls", "an array", fv);
+      std::string_view raw;
+      if (simdjson::to_json_string(fv).get(raw)) return c.fail(p + ".tool_calls", "Invalid JSON in tool_calls.");
+      m->tool_calls.assign(raw);
+    }
+    // Other fields (refusal, audio, reasoning_content, annotations, function_call…) are ignored.
+  }
+  if (!has_role) return c.fail(p + ".role", "Missing required parameter: '" + p + ".role'.");
+  const std::string& r = m->role;
+  if (r == "developer") m->role = "system";
+  else if (r == "function") m->role = "tool";
+  if (m->role != "system" && m->role != "user" && m->role != "assistant" && m->role != "tool") {
+    return c.fail(p + ".role", "Invalid value for '" + p + ".role': '" + r +
+                                   "'. Supported values are: 'system', 'developer', 'user', "
+                                   "'assistant', 'tool' and 'function'.");
+  }
+  if (!has_content && m->role != "assistant") {
+    return c.fail(p + ".content", "Missing required parameter: '" + p + ".content'.");
+  }
+  if (m->role == "tool" && m->tool_call_id.empty() && m->name.empty()) {
+    return c.fail(p + ".tool_call_id", "Missing required parameter: '" + p + ".tool_call_id'.");
+  }
+  return true;
+}
+
+bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string* out, bool allow_string) {
+  json_type t;
+  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+  if (t == json_type::null) return true;
+  if (t != json_type::object && t != json_type::array && !(allow_string && t == json_type::string)) {
+    return c.wrong_type(param, allow_string ? "a string or an object" : "an object", v);
+  }
+  if (t == json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s)) return c.wrong_type(param, "a string", v);
+    out->clear();
+    out->push_back('"');
+    out->append(s);  // tool_choice strings are plain words: none|auto|required
+    out->push_back('"');
+    return true;
+  }
+  std::string_view raw;
+  if (simdjson::to_json_string(v).get(raw)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+  out->assign(raw);
+  return true;
+}
+
+}  // namespace
+
+bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError* err) {
+  Ctx c{err};
+  *out = ChatRequest{};
+  padded_.assign(body);
+  padded_.resize(body.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  auto malformed = [&] {
+    return c.fail("", "We could not parse the JSON body of your request. (HINT: This likely means "
+                      "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                      "payload, but what was sent was not valid JSON.)");
+  };
+  if (parser_.iterate(padded_.data(), body.size(), padded_.size()).get(doc)) return malformed();
+  simdjson::ondemand::object root;
+  if (doc.get_object().get(root)) return malformed();
+
+  auto& job = out->job;
+  bool has_model = false, has_messages = false;
+  int64_t max_tokens = 0, max_completion_tokens = 0;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return malformed();
+    value v = field.value();
+    if (key == "model") {
+      if (!get_string(c, v, "model", &job.model)) return false;
+      has_model = true;
+    } else if (key == "messages") {
+      simdjson::ondemand::array arr;
+      if (v.get_array().get(arr)) return c.wrong_type("messages", "an array", v);
+      size_t i = 0;
+      for (auto mv : arr) {
+        value m;
+        if (mv.get(m)) return malformed();
+        job.messages.emplace_back();
+        if (!parse_message(c, m, i++, &job.messages.back())) return false;
+      }
+      has_messages = true;
+    } else if (key == "stream") {
+      if (!is_null(v) && !get_bool(c, v, "stream", &job.stream)) return false;
+    } else if (key == "stream_options") {
+      if (is_null(v)) continue;
+      simdjson::ondemand::object so;
+      if (v.get_object().get(so)) return c.wrong_type("stream_options", "an object", v);
+      for (auto f : so) {
+        std::string_view k;
+        if (f.unescaped_key().get(k)) return malformed();
+        if (k == "include_usage") {
+          if (!get_bool(c, f.value(), "stream_options.include_usage", &out->include_usage)) return false;
+        }
+      }
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
+      if (is_null(v)) continue;
+      std::string p(key);
+      int64_t n;
+      if (!get_int(c, v, p, &n)) return false;
+      if (n < 1) return c.fail(p, "Invalid '" + p + "': integer below minimum value. Expected a value >= 1.");
+      (key == "max_tokens" ? max_tokens : max_completion_tokens) = n;
+    } else if (key == "temperature") {
+      if (is_null(v)) continue;
+      if (!get_number(c, v, "temperature", &job.temperature) || !range(c, "temperature", job.temperature, 0, 2)) return false;
+    } else if (key == "top_p") {
+      if (is_null(v)) continue;
+      if (!get_number(c, v, "top_p", &job.top_p) || !range(c, "top_p", job.top_p, 0, 1)) return false;
+    } else if (key == "presence_penalty" || key == "frequency_penalty") {
+      if (is_null(v)) continue;
+      double d;
+      std::string p(key);
+      if (!get_number(c, v, p, &d) || !range(c, p, d, -2, 2)) return false;
+    } else if (key == "n") {
+      if (is_null(v)) continue;
+      int64_t n;
+      if (!get_int(c, v, "n", &n)) return false;
+      if (n != 1) return c.fail("n", "Invalid value for 'n': this gateway supports only n=1.");
+    } else if (key == "stop") {
+      json_type t;
+      if (v.type().get(t)) return malformed();
+      if (t == json_type::null) continue;
+      if (t == json_type::string) {
+        std::string s;
+        if (!get_string(c, v, "stop", &s)) return false;
+        if (!s.empty()) job.stop.push_back(std::move(s));
+      } else if (t == json_type::array) {
+        simdjson::ondemand::array arr;
+        if (v.get_array().get(arr)) return malformed();
+        size_t i = 0;
+        for (auto sv : arr) {
+          value sval;
+          if (sv.get(sval)) return malformed();
+          std::string s;
+          if (!get_string(c, sval, "stop[" + std::to_string(i++) + "]", &s)) return false;
+          if (!s.empty()) job.stop.push_back(std::move(s));
+        }
+        if (i > kMaxStop) return c.fail("stop", "Invalid 'stop': array too long. Expected at most 4 items.");
+      } else {
+        return c.wrong_type("stop", "a string or an array of strings", v);
+      }
+    } else if (key == "user") {
+      if (!is_null(v) && !get_string(c, v, "user", &job.user)) return false;
+    } else if (key == "tools") {
+      if (is_null(v)) continue;
+      json_type t;
+      if (v.type().get(t) || t != json_type::array) return c.wrong_type("tools", "an array", v);
+      if (!raw_object_or_string(c, v, "tools", &job.tools, false)) return false;
+    } else if (key == "tool_choice") {
+      if (!raw_object_or_string(c, v, "tool_choice", &job.tool_choice, true)) return false;
+      if (!job.tool_choice.empty() && job.tool_choice[0] == '"' && job.tool_choice != "\"none\"" &&
+          job.tool_choice != "\"auto\"" && job.tool_choice != "\"required\"") {
+        return c.fail("tool_choice", "Invalid value for 'tool_choice': expected 'none', 'auto', "
+                                     "'required' or an object naming a function.");
+      }
+    } else if (key == "response_format") {
+      if (!raw_object_or_string(c, v, "response_format", &job.response_format, false)) return false;
+    } else if (key == "qwen_chat_id") {
+      if (!is_null(v) && !get_string(c, v, "qwen_chat_id", &job.chat_id)) return false;
+    } else if (key == "parallel_tool_calls" || key == "logprobs" || key == "store") {
+      bool b;
+      if (!is_null(v) && !get_bool(c, v, std::string(key), &b)) return false;
+    } else if (key == "seed" || key == "top_logprobs") {
+      int64_t n;
+      if (!is_null(v) && !get_int(c, v, std::string(key), &n)) return false;
+    }
+    // Everything else (logit_bias, metadata, modalities, audio, prediction,
+    // reasoning_effort, service_tier, functions, function_call,
+    // web_search_options, verbosity, prompt_cache_key, safety_identifier, and
+    // fields OpenAI adds later) is accepted and ignored: see docs/api.md.
+  }
+  // Trailing bytes after the object (e.g. `{} x`): simdjson 3.0 has no
+  // document::at_end(); current_location() fails only once everything was consumed.
+  const char* trailing = nullptr;
+  if (!doc.current_location().get(trailing)) return malformed();
+  if (!has_model) return c.fail("model", "Missing required parameter: 'model'.");
+  if (job.model.empty()) return c.fail("model", "Invalid value for 'model': must not be empty.");
+  if (!has_messages) return c.fail("messages", "Missing required parameter: 'messages'.");
+  if (job.messages.empty()) {
+    return c.fail("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1.");
+  }
+  job.max_tokens = max_completion_tokens > 0 ? max_completion_tokens : max_tokens;
+  return true;
+}
+
+}  // namespace qp::frontend

@@ -1,0 +1,35 @@
+// Parses and validates an OpenAI chat-completions request body (simdjson
+// on-demand). No I/O, no HTTP. Every field of OpenAI's
+// CreateChatCompletionRequest is accepted; fields the Qwen web API cannot
+// honour are accepted and ignored (docs/api.md lists each one). Validation
+// errors name the offending parameter in ApiError::param.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "common/protocol/messages.h"
+#include "frontend/openai/api_error.h"
+
+namespace qp::frontend {
+
+struct ChatRequest {
+  protocol::JobRequest job;    // what goes to the worker
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+class ChatRequestParser {
+ public:
+  ChatRequestParser() = default;
+  // Parses `body`. On failure returns false and fills *err (400 with param).
+  // REQUIRES: body stays alive during the call only; the result owns copies.
+  bool parse(std::string_view body, ChatRequest* out, ApiError* err);
+
+ private:
+  simdjson::ondemand::parser parser_;
+  std::string padded_;  // body copy with SIMDJSON_PADDING spare bytes, reused
+};
+
+}  // namespace qp::frontend

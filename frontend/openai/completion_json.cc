@@ -1,0 +1,100 @@
+#include "frontend/openai/completion_json.h"
+
+#include "common/json/writer.h"
+
+namespace qp::frontend {
+
+namespace {
+void append_head(std::string* out, std::string_view id, std::string_view object, int64_t created,
+                 std::string_view model) {
+  out->append("{\"id\":");
+  json::append_quoted(out, id);
+  out->append(",\"object\":\"").append(object).append("\",\"created\":");
+  out->append(std::to_string(created));
+  out->append(",\"model\":");
+  json::append_quoted(out, model);
+  out->append(",\"system_fingerprint\":\"").append(kSystemFingerprint).append("\"");
+}
+}  // namespace
+
+CompletionJson::CompletionJson(std::string_view completion_id, std::string_view model,
+                               int64_t created_unix_s)
+    : id_(completion_id), model_(model), created_(created_unix_s) {
+  chunk_prefix_.reserve(160 + model.size());
+  chunk_prefix_.append("data: ");
+  append_head(&chunk_prefix_, id_, "chat.completion.chunk", created_, model_);
+  chunk_prefix_.append(",\"choices\":[{\"index\":0,\"delta\":{");
+}
+
+void CompletionJson::append_role_event(std::string* out) const {
+  out->append(chunk_prefix_);
+  out->append("\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+}
+
+void CompletionJson::append_delta_event(std::string* out, std::string_view content,
+                                        std::string_view reasoning) const {
+  out->append(chunk_prefix_);
+  bool first = true;
+  if (!reasoning.empty()) {
+    out->append("\"reasoning_content\":");
+    json::append_quoted(out, reasoning);
+    first = false;
+  }
+  if (!content.empty() || reasoning.empty()) {
+    if (!first) out->push_back(',');
+    out->append("\"content\":");
+    json::append_quoted(out, content);
+  }
+  out->append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+}
+
+void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason) const {
+  out->append(chunk_prefix_);
+  out->append("},\"logprobs\":null,\"finish_reason\":");
+  json::append_quoted(out, finish_reason);
+  out->append("}]}\n\n");
+}
+
+void append_usage_object(std::string* out, const protocol::Usage& u) {
+  json::Writer w(out);
+  w.begin_object()
+      .field("prompt_tokens", u.prompt_tokens)
+      .field("completion_tokens", u.completion_tokens)
+      .field("total_tokens", u.total_tokens)
+      .end_object();
+}
+
+void CompletionJson::append_usage_event(std::string* out, const protocol::Usage& usage) const {
+  out->append("data: ");
+  append_head(out, id_, "chat.completion.chunk", created_, model_);
+  out->append(",\"choices\":[],\"usage\":");
+  append_usage_object(out, usage);
+  out->append("}\n\n");
+}
+
+std::string CompletionJson::completion(std::string_view content, std::string_view reasoning,
+                                       std::string_view finish_reason, const protocol::Usage& usage,
+                                       std::string_view qwen_chat_id) const {
+  std::string out;
+  out.reserve(256 + content.size() + reasoning.size());
+  append_head(&out, id_, "chat.completion", created_, model_);
+  out.append(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+  json::append_quoted(&out, content);
+  if (!reasoning.empty()) {
+    out.append(",\"reasoning_content\":");
+    json::append_quoted(&out, reasoning);
+  }
+  out.append(",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":");
+  json::append_quoted(&out, finish_reason);
+  out.append("}],\"usage\":");
+  append_usage_object(&out, usage);
+  if (!qwen_chat_id.empty()) {
+    // Extension field (the old proxy's name); OpenAI SDKs ignore unknown fields.
+    out.append(",\"qwen_chat_id\":");
+    json::append_quoted(&out, qwen_chat_id);
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace qp::frontend

@@ -1,0 +1,44 @@
+// Serialises OpenAI chat.completion and chat.completion.chunk objects.
+// The per-call constant prefix of every chunk is built once, so each streamed
+// delta costs one escape-and-append into a reused buffer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/protocol/messages.h"
+
+namespace qp::frontend {
+
+inline constexpr std::string_view kSystemFingerprint = "fp_qwenproxy";
+
+class CompletionJson {
+ public:
+  CompletionJson(std::string_view completion_id, std::string_view model, int64_t created_unix_s);
+
+  // `data: {chunk with delta.role="assistant", content ""}\n\n`
+  void append_role_event(std::string* out) const;
+  // `data: {chunk with delta.content / delta.reasoning_content}\n\n`
+  void append_delta_event(std::string* out, std::string_view content, std::string_view reasoning) const;
+  // `data: {chunk with empty delta and finish_reason}\n\n`
+  void append_finish_event(std::string* out, std::string_view finish_reason) const;
+  // `data: {chunk with choices:[] and usage}\n\n` (stream_options.include_usage)
+  void append_usage_event(std::string* out, const protocol::Usage& usage) const;
+  static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }
+
+  // The whole non-streaming chat.completion object.
+  std::string completion(std::string_view content, std::string_view reasoning,
+                         std::string_view finish_reason, const protocol::Usage& usage,
+                         std::string_view qwen_chat_id) const;
+
+ private:
+  std::string chunk_prefix_;  // `{"id":…,"choices":[{"index":0,"delta":{` … up to the delta body
+  std::string id_;
+  std::string model_;
+  int64_t created_;
+};
+
+void append_usage_object(std::string* out, const protocol::Usage& u);
+
+}  // namespace qp::frontend
