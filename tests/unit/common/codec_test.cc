@@ -1,0 +1,184 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "common/protocol/codec.h"
+
+using namespace qp;
+using namespace qp::protocol;
+
+namespace {
+
+JobRequest sample_job() {
+  JobRequest j;
+  j.request_id = "req-1";
+  j.kind = JobKind::kChat;
+  j.model = "qwen3-max";
+  j.messages = {{"system", "be brief", "", "", ""}, {"user", "héllo \"x\"", "bob", "", ""},
+                {"assistant", "", "", "", R"([{"id":"c1"}])"}, {"tool", "42", "", "c1", ""}};
+  j.stream = true;
+  j.max_tokens = 128;
+  j.temperature = 0.5;
+  j.stop = {"END", "\n\n"};
+  j.user = "u";
+  j.created_unix_ms = 1732711466000;
+  j.deadline_unix_ms = -1;
+  return j;
+}
+
+std::string hex(const std::string& s) {
+  static const char* k = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(k[c >> 4]);
+    out.push_back(k[c & 15]);
+  }
+  return out;
+}
+
+// Golden files pin the wire format so a change shows in review. Regenerate
+// with QP_UPDATE_GOLDEN=1 after an intentional change.
+void check_golden(const std::string& name, const std::string& bytes) {
+  std::string path = std::string(QP_TESTDATA_DIR) + "/protocol/" + name + ".hex";
+  if (std::getenv("QP_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path) << hex(bytes) << "\n";
+  }
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::string want;
+  in >> want;
+  CHECK(hex(bytes) == want);
+}
+
+}  // namespace
+
+TEST_CASE("JobRequest round-trips", "[protocol]") {
+  JobRequest j = sample_job();
+  std::string bytes = encode(j);
+  JobRequest d;
+  REQUIRE(decode(bytes, &d).ok());
+  CHECK(d.request_id == j.request_id);
+  CHECK(d.model == j.model);
+  REQUIRE(d.messages.size() == 4);
+  CHECK(d.messages[1].content == "héllo \"x\"");
+  CHECK(d.messages[1].name == "bob");
+  CHECK(d.messages[2].tool_calls == R"([{"id":"c1"}])");
+  CHECK(d.messages[3].tool_call_id == "c1");
+  CHECK(d.stream);
+  CHECK(d.max_tokens == 128);
+  CHECK(d.temperature == 0.5);
+  CHECK(d.stop == j.stop);
+  CHECK(d.created_unix_ms == 1732711466000);
+  CHECK(d.deadline_unix_ms == -1);
+  check_golden("job_request", bytes);
+}
+
+TEST_CASE("every message type round-trips", "[protocol]") {
+  SECTION("chunk") {
+    JobChunk c{"r", "tok", "think"};
+    JobChunk d;
+    REQUIRE(decode(encode(c), &d).ok());
+    CHECK(d.content == "tok");
+    CHECK(d.reasoning == "think");
+    check_golden("job_chunk", encode(c));
+  }
+  SECTION("done") {
+    JobDone x{"r", "length", true, {33, 838, 871}, "chat", "alice"};
+    JobDone d;
+    REQUIRE(decode(encode(x), &d).ok());
+    CHECK(d.finish_reason == "length");
+    CHECK(d.has_usage);
+    CHECK(d.usage.completion_tokens == 838);
+    CHECK(d.usage.total_tokens == 871);
+    CHECK(d.account == "alice");
+    check_golden("job_done", encode(x));
+  }
+  SECTION("error") {
+    JobError x{"r", Code::kRateLimited, "slow down", 3600};
+    JobError d;
+    REQUIRE(decode(encode(x), &d).ok());
+    CHECK(d.code == Code::kRateLimited);
+    CHECK(d.retry_after_s == 3600);
+    check_golden("job_error", encode(x));
+  }
+  SECTION("cancel, statuses, models") {
+    Cancel c{"r", "client gone"}, cd;
+    REQUIRE(decode(encode(c), &cd).ok());
+    CHECK(cd.reason == "client gone");
+    WorkerStatus w{"alice", "inst", 4, 1, kHealthRateLimited, 99, 1762094985}, wd;
+    REQUIRE(decode(encode(w), &wd).ok());
+    CHECK(wd.capacity == 4);
+    CHECK(wd.health == kHealthRateLimited);
+    CHECK(wd.token_expires_unix_s == 1762094985);
+    BrokerStatus b{"i", 2, 3, {{"alice", "ok", 4, 1, 5}}}, bd;
+    REQUIRE(decode(encode(b), &bd).ok());
+    REQUIRE(bd.accounts.size() == 1);
+    CHECK(bd.accounts[0].account == "alice");
+    ModelList m{"r", {{"qwen3-max", "Qwen3-Max", "qwen", 1, 262144, 32768, {"vision"}}}}, md;
+    REQUIRE(decode(encode(m), &md).ok());
+    REQUIRE(md.models.size() == 1);
+    CHECK(md.models[0].context_length == 262144);
+    CHECK(md.models[0].capabilities == std::vector<std::string>{"vision"});
+    check_golden("worker_status", encode(w));
+  }
+}
+
+TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[protocol]") {
+  // {"request_id":"r","future_field":[1,2],"content":"x"}
+  std::string bytes = "\x83\xaa" "request_id\xa1r\xac" "future_field\x92\x01\x02\xa7" "content\xa1x";
+  JobChunk d;
+  REQUIRE(decode(bytes, &d).ok());
+  CHECK(d.request_id == "r");
+  CHECK(d.content == "x");
+  CHECK(d.reasoning.empty());
+}
+
+TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {
+  JobRequest d;
+  SECTION("empty") { CHECK_FALSE(decode(std::string_view{}, &d).ok()); }
+  SECTION("not a map") { CHECK(decode(std::string("\x93\x01\x02\x03"), &d).code() == Code::kProtocol); }
+  SECTION("truncated at every length") {
+    std::string bytes = encode(sample_job());
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      Status s = decode(std::string_view(bytes.data(), n), &d);
+      CHECK_FALSE(s.ok());
+    }
+  }
+  SECTION("trailing bytes") {
+    std::string bytes = encode(sample_job()) + "x";
+    CHECK_FALSE(decode(bytes, &d).ok());
+  }
+  SECTION("wrong type") {
+    std::string bytes = "\x81\xa6stream\xa3yes";  // {"stream":"yes"}
+    Status s = decode(bytes, &d);
+    CHECK_FALSE(s.ok());
+    CHECK(s.message().find("stream") != std::string::npos);
+  }
+  SECTION("integer out of range for uint32") {
+    std::string bytes = std::string("\x81\xa8" "capacity\xcf\x00\x00\x00\x01\x00\x00\x00\x00", 19);
+    WorkerStatus w;
+    CHECK_FALSE(decode(bytes, &w).ok());
+  }
+  SECTION("random bytes never crash") {
+    std::mt19937 rng(42);
+    for (int i = 0; i < 5000; ++i) {
+      std::string b(rng() % 64, '\0');
+      for (auto& c : b) c = static_cast<char>(rng());
+      (void)decode(b, &d);
+    }
+    SUCCEED();
+  }
+  SECTION("mutated valid messages never crash") {
+    std::string bytes = encode(sample_job());
+    std::mt19937 rng(7);
+    for (int i = 0; i < 5000; ++i) {
+      std::string b = bytes;
+      b[rng() % b.size()] = static_cast<char>(rng());
+      (void)decode(b, &d);
+    }
+    SUCCEED();
+  }
+}

@@ -1,0 +1,127 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "common/config.h"
+
+using namespace qp;
+
+namespace {
+EnvLookup env_of(std::map<std::string, std::string> m) {
+  return [m](const char* k, std::string* v) {
+    auto it = m.find(k);
+    if (it == m.end()) return false;
+    *v = it->second;
+    return true;
+  };
+}
+std::string write_tmp(const std::string& text) {
+  char path[] = "/tmp/qp-config-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  FILE* f = fdopen(fd, "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  return path;
+}
+}  // namespace
+
+TEST_CASE("defaults and ipc endpoints under the runtime dir", "[config]") {
+  auto c = load_config("", env_of({{"QP_RUNTIME_DIR", "/run/x"}}));
+  REQUIRE(c.has_value());
+  CHECK(c->frontend.host == "127.0.0.1");
+  CHECK(c->frontend.port == 8080);
+  CHECK(c->broker.frontend_endpoint == "ipc:///run/x/broker-frontend.sock");
+  CHECK(c->broker.worker_endpoint == "ipc:///run/x/broker-workers.sock");
+  CHECK(c->upstream.base_url == "https://chat.qwen.ai");
+  CHECK(c->accounts.empty());
+}
+
+TEST_CASE("the old proxy's variables make one account", "[config]") {
+  auto c = load_config("", env_of({{"QWEN_COOKIES", "a=1; token=eyJx.y.z"},
+                                   {"QWEN_TOKEN", "umid"},
+                                   {"QWEN_BASE_URL", "http://127.0.0.1:9/"}}));
+  REQUIRE(c.has_value());
+  REQUIRE(c->accounts.size() == 1);
+  CHECK(c->accounts[0].name == "default");
+  CHECK(c->accounts[0].bx_umidtoken == "umid");
+  CHECK(c->upstream.base_url == "http://127.0.0.1:9");  // trailing slash trimmed
+  CHECK(cookie_value(c->accounts[0].cookies, "token") == "eyJx.y.z");
+}
+
+TEST_CASE("file values, env overrides and errors", "[config]") {
+  std::string path = write_tmp(R"(
+runtime_dir = "/tmp/rt"
+[frontend]
+port = 9000
+[broker]
+queue_limit = 5
+frontend_endpoint = "tcp://127.0.0.1:7000"
+[[accounts]]
+name = "alice"
+cookies = "token=abc"
+capacity = 2
+)");
+  SECTION("file") {
+    auto c = load_config(path, env_of({}));
+    REQUIRE(c.has_value());
+    CHECK(c->frontend.port == 9000);
+    CHECK(c->broker.queue_limit == 5);
+    CHECK(c->broker.frontend_endpoint == "tcp://127.0.0.1:7000");
+    CHECK(c->broker.worker_endpoint == "ipc:///tmp/rt/broker-workers.sock");
+    REQUIRE(c->find_account("alice") != nullptr);
+    CHECK(c->find_account("alice")->capacity == 2);
+  }
+  SECTION("env wins") {
+    auto c = load_config(path, env_of({{"QP_PORT", "0"}}));
+    REQUIRE(c.has_value());
+    CHECK(c->frontend.port == 0);
+  }
+  SECTION("bad env number") {
+    auto c = load_config(path, env_of({{"QP_PORT", "abc"}}));
+    REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().message().find("QP_PORT") != std::string::npos);
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("invalid files give errors that name the problem and never echo secrets", "[config]") {
+  SECTION("syntax") {
+    std::string p = write_tmp("[frontend\nport = 1\n");
+    auto c = load_config(p, env_of({}));
+    REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().message().find("line") != std::string::npos);
+    std::remove(p.c_str());
+  }
+  SECTION("wrong type") {
+    std::string p = write_tmp("[frontend]\nport = \"x\"\n");
+    auto c = load_config(p, env_of({}));
+    REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().message().find("frontend.port") != std::string::npos);
+    std::remove(p.c_str());
+  }
+  SECTION("bad account name, no secret in message") {
+    std::string p = write_tmp("[[accounts]]\nname = \"a b\"\ncookies = \"token=SECRET123\"\n");
+    auto c = load_config(p, env_of({}));
+    REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().message().find("SECRET123") == std::string::npos);
+    std::remove(p.c_str());
+  }
+  SECTION("missing file") {
+    auto c = load_config("/nonexistent/qp.toml", env_of({}));
+    REQUIRE_FALSE(c.has_value());
+  }
+  SECTION("bad endpoint scheme") {
+    auto c = load_config("", env_of({{"QP_BROKER_WORKER_ENDPOINT", "udp://x"}}));
+    REQUIRE_FALSE(c.has_value());
+  }
+}
+
+TEST_CASE("cookie_value finds cookies with spaces and at the ends", "[config]") {
+  CHECK(cookie_value("token=a", "token") == "a");
+  CHECK(cookie_value("x=1;  token=abc ; y=2", "token") == "abc");
+  CHECK(cookie_value("xtoken=1; token=2", "token") == "2");
+  CHECK(cookie_value("x=1", "token").empty());
+}

@@ -1,0 +1,46 @@
+#include <catch2/catch.hpp>
+
+#include "common/zmq/envelope.h"
+
+using namespace qp;
+using namespace qp::zmqx;
+using protocol::Command;
+
+TEST_CASE("envelope round-trips with and without routing id", "[protocol]") {
+  auto f = make_frames(Command::kChunk, "req-7", "body");
+  auto e = Envelope::parse(std::move(f), false);
+  REQUIRE(e.has_value());
+  CHECK(e->command() == Command::kChunk);
+  CHECK(e->request_id() == "req-7");
+  CHECK(e->body() == "body");
+  CHECK(e->routing_id().empty());
+
+  auto r = Envelope::parse(make_frames(Command::kJob, "x", "b", "peer-1"), true);
+  REQUIRE(r.has_value());
+  CHECK(r->routing_id() == "peer-1");
+  CHECK(r->command() == Command::kJob);
+}
+
+TEST_CASE("envelope rejects malformed frames", "[protocol]") {
+  SECTION("wrong count") {
+    Frames f;
+    f.emplace_back("QP01", 4);
+    CHECK(Envelope::parse(std::move(f), false).error().code() == Code::kProtocol);
+  }
+  SECTION("wrong version") {
+    auto f = make_frames(Command::kJob, "x", "b");
+    f[0] = zmq::message_t("QP02", 4);
+    CHECK_FALSE(Envelope::parse(std::move(f), false).has_value());
+  }
+  SECTION("unknown command") {
+    auto f = make_frames(Command::kJob, "x", "b");
+    uint8_t bad = 200;
+    f[1] = zmq::message_t(&bad, 1);
+    CHECK_FALSE(Envelope::parse(std::move(f), false).has_value());
+  }
+  SECTION("command frame not one byte") {
+    auto f = make_frames(Command::kJob, "x", "b");
+    f[1] = zmq::message_t("ab", 2);
+    CHECK_FALSE(Envelope::parse(std::move(f), false).has_value());
+  }
+}

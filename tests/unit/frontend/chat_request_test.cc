@@ -1,0 +1,125 @@
+#include <catch2/catch.hpp>
+
+#include "frontend/openai/chat_request.h"
+
+using namespace qp;
+using namespace qp::frontend;
+
+namespace {
+struct Parsed {
+  bool ok;
+  ChatRequest req;
+  ApiError err;
+};
+Parsed parse(std::string_view body) {
+  static ChatRequestParser parser;  // reused, as in the server
+  Parsed p;
+  p.ok = parser.parse(body, &p.req, &p.err);
+  return p;
+}
+}  // namespace
+
+TEST_CASE("a minimal request parses", "[chat_request]") {
+  auto p = parse(R"({"model":"qwen3-max","messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE(p.ok);
+  CHECK(p.req.job.model == "qwen3-max");
+  REQUIRE(p.req.job.messages.size() == 1);
+  CHECK(p.req.job.messages[0].role == "user");
+  CHECK(p.req.job.messages[0].content == "hi");
+  CHECK_FALSE(p.req.job.stream);
+  CHECK_FALSE(p.req.include_usage);
+}
+
+TEST_CASE("all honoured fields are read", "[chat_request]") {
+  auto p = parse(R"({
+    "messages":[{"role":"developer","content":"sys"},
+                {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
+                {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"c1","content":"42"}],
+    "model":"m","stream":true,"stream_options":{"include_usage":true},
+    "max_tokens":10,"max_completion_tokens":20,"temperature":0.2,"top_p":1,
+    "stop":["x","y"],"n":1,"user":"u","tools":[{"type":"function","function":{"name":"f"}}],
+    "tool_choice":"auto","response_format":{"type":"json_object"},"qwen_chat_id":"c",
+    "logit_bias":{"1":2},"metadata":{"a":"b"},"seed":3,"reasoning_effort":"low","some_future_field":[1]
+  })");
+  REQUIRE(p.ok);
+  const auto& j = p.req.job;
+  CHECK(j.messages[0].role == "system");
+  CHECK(j.messages[1].content == "a\nb");
+  CHECK(j.messages[2].content.empty());
+  CHECK(j.messages[2].tool_calls.find("\"c1\"") != std::string::npos);
+  CHECK(j.messages[3].tool_call_id == "c1");
+  CHECK(j.stream);
+  CHECK(p.req.include_usage);
+  CHECK(j.max_tokens == 20);  // max_completion_tokens wins
+  CHECK(j.temperature == Approx(0.2));
+  CHECK(j.stop == std::vector<std::string>{"x", "y"});
+  CHECK(j.user == "u");
+  CHECK(j.tools.front() == '[');
+  CHECK(j.tool_choice == "\"auto\"");
+  CHECK(j.response_format == R"({"type":"json_object"})");
+  CHECK(j.chat_id == "c");
+}
+
+TEST_CASE("validation errors name the parameter", "[chat_request]") {
+  struct Case {
+    const char* body;
+    const char* param;
+  } cases[] = {
+      {R"({"messages":[{"role":"user","content":"x"}]})", "model"},
+      {R"({"model":"m"})", "messages"},
+      {R"({"model":"m","messages":[]})", "messages"},
+      {R"({"model":5,"messages":[{"role":"user","content":"x"}]})", "model"},
+      {R"({"model":"m","messages":"hi"})", "messages"},
+      {R"({"model":"m","messages":[{"content":"x"}]})", "messages[0].role"},
+      {R"({"model":"m","messages":[{"role":"wizard","content":"x"}]})", "messages[0].role"},
+      {R"({"model":"m","messages":[{"role":"user"}]})", "messages[0].content"},
+      {R"({"model":"m","messages":[{"role":"user","content":5}]})", "messages[0].content"},
+      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})",
+       "messages[0].content[0]"},
+      {R"({"model":"m","messages":[{"role":"tool","content":"x"}]})", "messages[0].tool_call_id"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":2})", "n"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})", "max_tokens"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})", "max_tokens"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})", "temperature"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})", "stop"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop[0]"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":{}})", "tools"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"always"})", "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})",
+       "stream_options.include_usage"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    auto p = parse(c.body);
+    REQUIRE_FALSE(p.ok);
+    CHECK(p.err.code == Code::kInvalidArgument);
+    CHECK(p.err.param == c.param);
+    CHECK_FALSE(p.err.message.empty());
+  }
+}
+
+TEST_CASE("malformed JSON is a 400 without a param", "[chat_request]") {
+  for (const char* body : {"", "{", "[]", "null", "{\"model\":\"m\",}", "{} trailing", "\xff\xfe"}) {
+    INFO(body);
+    auto p = parse(body);
+    REQUIRE_FALSE(p.ok);
+    CHECK(p.err.code == Code::kInvalidArgument);
+    CHECK(p.err.param.empty());
+  }
+}
+
+TEST_CASE("the parser survives mutated input", "[chat_request]") {
+  std::string base = R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}],"stop":["x"],"stream":true})";
+  uint32_t x = 12345;
+  for (int i = 0; i < 3000; ++i) {
+    std::string b = base;
+    x = x * 1103515245 + 12345;
+    b[x % b.size()] = static_cast<char>(x >> 16);
+    (void)parse(b);
+    b.resize(x % b.size());
+    (void)parse(b);
+  }
+  SUCCEED();
+}
