@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the build and test dependencies from Debian 12 packages (and the
+# npm packages of the test suites). Idempotent; fast when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential cmake pkg-config git ca-certificates
+      libuv1-dev libzmq3-dev cppzmq-dev libsimdjson-dev libcurl4-openssl-dev
+      libmsgpack-cxx-dev catch2 libhttp-parser-dev libssl-dev libsqlite3-dev
+      libsystemd-dev libcli11-dev libtomlplusplus-dev)
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test: Catch2 unit tests, integration tests that spawn the real
+# processes against the mock upstream, and the official-openai-SDK client
+# tests. Builds with AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+BUILD=${QP_TEST_BUILD_DIR:-build-test}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DQP_SANITIZE=ON -DQP_WERROR=ON >/dev/null
+cmake --build "$BUILD" -j"$(nproc)"
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$BUILD"
+ctest --output-on-failure --timeout 600 "$@"
