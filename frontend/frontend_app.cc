@@ -329,6 +329,8 @@ void FrontendApp::shutdown(uint64_t drain_ms) {
     return;
   }
   draining_ = true;
+  // No new connections; idle keep-alive connections close; streams finish.
+  if (server_) server_->stop_accepting();
   if (calls_.empty()) {
     close_now();
     return;
