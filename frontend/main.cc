@@ -19,7 +19,10 @@ constexpr uint64_t kDrainMs = 10'000;
 int main(int argc, char** argv) {
   CLI::App cli{"qwenproxy frontend: OpenAI-compatible HTTP API"};
   std::string config_path;
+  int listen_fd = -1;
   cli.add_option("-c,--config", config_path, "TOML configuration file (default: $QP_CONFIG)");
+  cli.add_option("--listen-fd", listen_fd,
+                 "use this inherited listening socket (the launcher passes 3) instead of binding");
   CLI11_PARSE(cli, argc, argv);
 
   qp::log::init("frontend");
@@ -29,8 +32,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   // systemd socket activation: adopt the first passed socket.
-  int listen_fd = -1;
-  if (sd_listen_fds(1) >= 1) listen_fd = SD_LISTEN_FDS_START;
+  if (listen_fd < 0 && sd_listen_fds(1) >= 1) listen_fd = SD_LISTEN_FDS_START;
 
   uv_loop_t loop;
   uv_loop_init(&loop);

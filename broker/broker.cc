@@ -1,0 +1,738 @@
+#include "broker/broker.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "broker/endpoint.h"
+#include "common/log.h"
+#include "common/protocol/codec.h"
+
+namespace qp::broker {
+namespace {
+
+using protocol::Command;
+using protocol::JobKind;
+
+// How long stop() lets the last ERROR/CANCEL/DISCONNECT messages drain while
+// the zmq context terminates.
+constexpr int kStopLingerMs = 200;
+
+const char* const kWorkerStopped = "the worker serving this request stopped; please retry";
+const char* const kWorkerRestarted = "the worker serving this request restarted; please retry";
+const char* const kShuttingDown = "the broker is shutting down; please retry";
+
+BrokerConfig normalised(BrokerConfig c) {
+  if (c.heartbeat_ms == 0) c.heartbeat_ms = protocol::kDefaultHeartbeatIntervalMs;
+  return c;
+}
+
+std::string random_instance() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned long long> dist;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", dist(rd));
+  return buf;
+}
+
+// Routing ids are opaque bytes (libzmq's own are 5 bytes starting with 0):
+// printable ones are logged as they are, others in hex.
+std::string peer_name(std::string_view id) {
+  bool printable =
+      !id.empty() && std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (printable) return std::string(id);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "0x";
+  for (unsigned char c : id) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+const char* kind_name(JobKind kind) {
+  return kind == JobKind::kListModels ? "list_models" : "chat";
+}
+
+template <class F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    QP_ERROR("broker.exception").kv("in", what).kv("error", e.what());
+  } catch (...) {
+    QP_ERROR("broker.exception").kv("in", what).kv("error", "unknown");
+  }
+}
+
+}  // namespace
+
+Broker::Broker(uv_loop_t* loop, zmq::context_t& context, const BrokerConfig& config,
+               std::string instance)
+    : loop_(loop),
+      context_(context),
+      config_(normalised(config)),
+      instance_(instance.empty() ? random_instance() : std::move(instance)),
+      workers_(config_.heartbeat_ms),
+      frontends_(config_.heartbeat_ms),
+      jobs_(std::max<int64_t>(30'000, 10 * static_cast<int64_t>(config_.heartbeat_ms))),
+      queue_(config_.queue_limit, config_.queue_timeout_ms) {}
+
+Broker::~Broker() { stop(); }
+
+int64_t Broker::now_ms() const { return static_cast<int64_t>(uv_now(loop_)); }
+
+int64_t Broker::now_unix_ms() { return uv::now_unix_ms(); }
+
+// ---- lifecycle ------------------------------------------------------------
+
+Status Broker::start() {
+  if (started_) return error(Code::kInternal, "broker already started");
+  started_ = true;
+  for (const std::string* ep : {&config_.frontend_endpoint, &config_.worker_endpoint}) {
+    Status s = ensure_ipc_directory(*ep);
+    if (!s.ok()) return s;
+  }
+  auto bind = [&](const std::string& endpoint, const char* what,
+                  std::string* bound) -> Result<zmq::socket_t> {
+    try {
+      zmq::socket_t s(context_, zmq::socket_type::router);
+      zmqx::set_common_options(s);
+      s.set(zmq::sockopt::router_mandatory, 1);
+      s.set(zmq::sockopt::router_handover, 1);
+      s.bind(endpoint);
+      *bound = s.get(zmq::sockopt::last_endpoint);
+      return s;
+    } catch (const zmq::error_t& e) {
+      return error(Code::kIo, std::string("cannot bind the ") + what + " endpoint " + endpoint +
+                                  ": " + e.what());
+    }
+  };
+  auto fsock = bind(config_.frontend_endpoint, "frontend", &frontend_endpoint_);
+  if (!fsock) return fsock.error();
+  auto wsock = bind(config_.worker_endpoint, "worker", &worker_endpoint_);
+  if (!wsock) return wsock.error();
+
+  frontend_socket_ = std::make_unique<zmqx::UvSocket>(
+      loop_, std::move(*fsock), [this](zmqx::Frames&& f) { on_frontend_message(std::move(f)); });
+  worker_socket_ = std::make_unique<zmqx::UvSocket>(
+      loop_, std::move(*wsock), [this](zmqx::Frames&& f) { on_worker_message(std::move(f)); });
+  if (Status s = frontend_socket_->start(); !s.ok()) return s;
+  if (Status s = worker_socket_->start(); !s.ok()) return s;
+
+  uv_timer_init(loop_, tick_timer_.get());
+  tick_timer_.get()->data = this;
+  uv_timer_start(
+      tick_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Broker*>(t->data);
+        if (self != nullptr) guarded("tick", [&] { self->on_tick(); });
+      },
+      config_.heartbeat_ms, config_.heartbeat_ms);
+  uv_timer_init(loop_, queue_timer_.get());
+  queue_timer_.get()->data = this;
+
+  running_ = true;
+  QP_INFO("broker.started")
+      .kv("instance", instance_)
+      .kv("frontend_endpoint", frontend_endpoint_)
+      .kv("worker_endpoint", worker_endpoint_)
+      .kv("heartbeat_ms", config_.heartbeat_ms)
+      .kv("queue_limit", config_.queue_limit)
+      .kv("queue_timeout_ms", config_.queue_timeout_ms);
+  return Status();
+}
+
+void Broker::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (running_) {
+    size_t ended = 0;
+    for (const std::string& rid : jobs_.all()) {
+      Job* job = jobs_.find(rid);
+      if (job == nullptr) continue;
+      std::string frontend = job->frontend;
+      std::string worker = job->worker;
+      forget_job(rid);
+      if (!worker.empty()) {
+        protocol::Cancel c{rid, "broker shutting down"};
+        auto frames = zmqx::make_frames(Command::kCancel, rid, protocol::encode(c), worker);
+        send_to_worker(frames, worker);
+      }
+      send_error(frontend, rid, Code::kUnavailable, kShuttingDown, 1);
+      ++ended;
+    }
+    for (const std::string& w : workers_.ids()) {
+      auto frames = zmqx::make_frames(Command::kDisconnect, {}, {}, w);
+      send_to_worker(frames, w);
+    }
+    QP_INFO("broker.stopped")
+        .kv("jobs_ended", static_cast<uint64_t>(ended))
+        .kv("workers", workers_.size());
+  }
+  for (auto* sock : {frontend_socket_.get(), worker_socket_.get()}) {
+    if (sock == nullptr) continue;
+    try {
+      sock->socket().set(zmq::sockopt::linger, kStopLingerMs);
+    } catch (const zmq::error_t&) {
+      // Already closed: nothing to flush.
+    }
+    sock->close();
+  }
+  tick_timer_.reset();
+  queue_timer_.reset();
+  dead_workers_.clear();
+  dead_frontends_.clear();
+}
+
+// ---- frontend side --------------------------------------------------------
+
+void Broker::on_frontend_message(zmqx::Frames&& frames) {
+  if (stopped_) return;
+  auto parsed = zmqx::Envelope::parse(std::move(frames), /*routed=*/true);
+  if (!parsed) {
+    QP_WARN("broker.bad_message").kv("side", "frontend").kv("error", parsed.error().message());
+    return;
+  }
+  zmqx::Envelope& env = *parsed;
+  const std::string frontend(env.routing_id());
+  const Command cmd = env.command();
+  const int64_t now = now_ms();
+
+  if (cmd == Command::kDisconnect) {
+    if (frontends_.remove(frontend)) {
+      QP_INFO("frontend.disconnected").kv("frontend", peer_name(frontend));
+    }
+    cancel_frontend_jobs(frontend, "frontend disconnected");
+    settle();
+    return;
+  }
+  FrontendSeen seen;
+  if (cmd == Command::kHeartbeat) {
+    protocol::PeerHello hello;
+    if (Status s = protocol::decode(env.body(), &hello); !s.ok()) {
+      QP_WARN("frontend.bad_heartbeat")
+          .kv("frontend", peer_name(frontend))
+          .kv("error", s.message());
+    }
+    seen = frontends_.on_hello(frontend, hello.instance, now);
+  } else {
+    seen = frontends_.on_message(frontend, now);
+  }
+  if (seen == FrontendSeen::kRestarted) {
+    QP_WARN("frontend.restarted").kv("frontend", peer_name(frontend));
+    cancel_frontend_jobs(frontend, "frontend restarted");
+  }
+  if (seen == FrontendSeen::kNew) {
+    QP_INFO("frontend.connected").kv("frontend", peer_name(frontend));
+    // Right away, so a new frontend can report status without waiting a tick.
+    send_status(frontend, /*to_worker=*/false, status_body());
+  }
+
+  switch (cmd) {
+    case Command::kHeartbeat:
+      break;
+    case Command::kJob:
+      handle_job(frontend, env);
+      break;
+    case Command::kCancel:
+      handle_frontend_cancel(frontend, env);
+      break;
+    default:
+      QP_WARN("broker.unexpected_command")
+          .kv("side", "frontend")
+          .kv("frontend", peer_name(frontend))
+          .kv("command", protocol::command_name(cmd));
+      break;
+  }
+  settle();
+}
+
+void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
+  const std::string rid(env.request_id());
+  auto reject = [&](Code code, const std::string& message) {
+    QP_WARN("job.rejected")
+        .kv("request_id", rid)
+        .kv("frontend", peer_name(frontend))
+        .kv("code", code_name(code))
+        .kv("error", message);
+    send_error(frontend, rid, code, message, 0);
+  };
+  if (rid.empty()) return reject(Code::kInvalidArgument, "a job needs a request id");
+  if (rid.size() > kMaxRequestIdBytes) {
+    return reject(Code::kInvalidArgument,
+                  "request id is longer than " + std::to_string(kMaxRequestIdBytes) + " bytes");
+  }
+  protocol::JobRequest req;
+  if (Status s = protocol::decode(env.body(), &req); !s.ok()) {
+    return reject(Code::kProtocol, "malformed job request: " + s.message());
+  }
+  if (req.kind != JobKind::kChat && req.kind != JobKind::kListModels) {
+    return reject(Code::kInvalidArgument, "unknown job kind");
+  }
+  if (!req.request_id.empty() && req.request_id != rid) {
+    return reject(Code::kInvalidArgument, "the request id frame and the job body disagree");
+  }
+  if (jobs_.find(rid) != nullptr) {
+    return reject(Code::kInvalidArgument, "request id " + rid + " is already in use");
+  }
+  Job* job = jobs_.add(rid, frontend, req.kind, now_ms());
+  zmqx::Frames frames = env.take_frames();
+
+  Selection sel = workers_.select(req.kind, now_unix_ms());
+  if (sel.action == Selection::Action::kFail) {
+    fail_job(rid, sel.code, sel.message, sel.retry_after_s);
+    return;
+  }
+  // FIFO: a job never overtakes queued jobs of its kind.
+  if (sel.action == Selection::Action::kDispatch && queue_.count(req.kind) == 0 &&
+      send_job(*job, frames, sel.worker)) {
+    return;
+  }
+  enqueue(*job, std::move(frames));
+}
+
+void Broker::handle_frontend_cancel(const std::string& frontend, zmqx::Envelope& env) {
+  const std::string rid(env.request_id());
+  Job* job = jobs_.find(rid);
+  if (job == nullptr || job->frontend != frontend) {
+    QP_DEBUG("cancel.unknown_job").kv("request_id", rid).kv("frontend", peer_name(frontend));
+    return;
+  }
+  const std::string worker = job->worker;
+  QP_INFO("job.cancelled")
+      .kv("request_id", rid)
+      .kv("by", "frontend")
+      .kv("state", worker.empty() ? "queued" : "in_flight")
+      .kv("worker", worker.empty() ? std::string() : peer_name(worker))
+      .kv("account", job->account);
+  forget_job(rid);
+  if (worker.empty()) return;
+  jobs_.remember_cancelled(rid, now_ms());
+  // Forward the frontend's CANCEL as it is (its body carries the reason).
+  zmqx::Frames frames = env.take_frames();
+  frames[0].rebuild(worker.data(), worker.size());
+  send_to_worker(frames, worker);
+}
+
+void Broker::enqueue(Job& job, zmqx::Frames&& frames) {
+  const std::string rid = job.request_id;
+  const std::string frontend = job.frontend;
+  if (!queue_.push(rid, job.kind, now_ms())) {
+    std::string message = workers_.describe_shortage(now_unix_ms()) + " and the queue is full";
+    QP_WARN("job.rejected")
+        .kv("request_id", rid)
+        .kv("reason", "queue_full")
+        .kv("queued", queue_.size())
+        .kv("error", message);
+    jobs_.remove(rid);
+    send_error(frontend, rid, Code::kUnavailable, message, kBusyRetryAfterS);
+    return;
+  }
+  queued_frames_.insert_or_assign(rid, std::move(frames));
+  queue_changed_ = true;
+  QP_INFO("job.queued")
+      .kv("request_id", rid)
+      .kv("kind", kind_name(job.kind))
+      .kv("queued", queue_.size())
+      .kv("reason", workers_.describe_shortage(now_unix_ms()));
+}
+
+// ---- worker side ----------------------------------------------------------
+
+void Broker::on_worker_message(zmqx::Frames&& frames) {
+  if (stopped_) return;
+  auto parsed = zmqx::Envelope::parse(std::move(frames), /*routed=*/true);
+  if (!parsed) {
+    QP_WARN("broker.bad_message").kv("side", "worker").kv("error", parsed.error().message());
+    return;
+  }
+  zmqx::Envelope& env = *parsed;
+  const std::string worker(env.routing_id());  // short: no allocation on the chunk path
+  switch (env.command()) {
+    case Command::kReady:
+    case Command::kHeartbeat:
+      handle_worker_status(worker, env);
+      break;
+    case Command::kChunk:
+    case Command::kDone:
+    case Command::kError:
+    case Command::kModels:
+      workers_.touch(worker, now_ms());
+      handle_worker_reply(worker, env);
+      break;
+    case Command::kDisconnect:
+      if (const WorkerEntry* w = workers_.find(worker)) {
+        QP_INFO("worker.disconnected")
+            .kv("worker", peer_name(worker))
+            .kv("account", w->status.account)
+            .kv("jobs", w->in_flight);
+        workers_.remove(worker);
+        fail_worker_jobs(worker, kWorkerStopped);
+        need_dispatch_ = true;
+      }
+      break;
+    default:
+      QP_WARN("broker.unexpected_command")
+          .kv("side", "worker")
+          .kv("worker", peer_name(worker))
+          .kv("command", protocol::command_name(env.command()));
+      break;
+  }
+  settle();
+}
+
+void Broker::handle_worker_status(const std::string& worker, const zmqx::Envelope& env) {
+  const bool ready = env.command() == Command::kReady;
+  const int64_t now = now_ms();
+  protocol::WorkerStatus st;
+  if (Status s = protocol::decode(env.body(), &st); !s.ok()) {
+    QP_WARN("worker.bad_status").kv("worker", peer_name(worker)).kv("error", s.message());
+    workers_.touch(worker, now);
+    return;
+  }
+  std::string old_health;
+  if (const WorkerEntry* w = workers_.find(worker)) old_health = w->status.health;
+  switch (workers_.update(worker, st, now)) {
+    case Registration::kNew:
+      QP_INFO("worker.registered")
+          .kv("worker", peer_name(worker))
+          .kv("account", st.account)
+          .kv("capacity", st.capacity)
+          .kv("health", st.health)
+          .kv("via", ready ? "ready" : "heartbeat");
+      send_status(worker, /*to_worker=*/true, status_body());
+      break;
+    case Registration::kRestarted:
+      QP_WARN("worker.restarted").kv("worker", peer_name(worker)).kv("account", st.account);
+      fail_worker_jobs(worker, kWorkerRestarted);
+      send_status(worker, /*to_worker=*/true, status_body());
+      break;
+    case Registration::kUpdated:
+      if (old_health != st.health) {
+        QP_INFO("worker.health")
+            .kv("worker", peer_name(worker))
+            .kv("account", st.account)
+            .kv("from", old_health)
+            .kv("to", st.health);
+      }
+      break;
+  }
+  // Capacity, health or a new worker: queued jobs may be able to run.
+  need_dispatch_ = true;
+}
+
+void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env) {
+  const Command cmd = env.command();
+  const std::string_view rid = env.request_id();
+  Job* job = jobs_.find(rid);
+  if (job == nullptr || job->worker != worker) {
+    if (cmd != Command::kChunk) {
+      // The job ended here already (cancelled, worker given up on): nothing to route.
+      QP_DEBUG("reply.unknown_job")
+          .kv("request_id", rid)
+          .kv("worker", peer_name(worker))
+          .kv("command", protocol::command_name(cmd));
+      jobs_.forget_cancelled(rid);
+      return;
+    }
+    if (jobs_.was_cancelled(rid)) return;  // already told the worker
+    QP_INFO("chunk.unknown_job").kv("request_id", rid).kv("worker", peer_name(worker));
+    jobs_.remember_cancelled(rid, now_ms());
+    protocol::Cancel c{std::string(rid), "unknown job"};
+    auto frames = zmqx::make_frames(Command::kCancel, rid, protocol::encode(c), worker);
+    send_to_worker(frames, worker);
+    return;
+  }
+
+  const std::string frontend = job->frontend;  // short: no allocation
+  if (cmd == Command::kChunk) {
+    QP_DEBUG("job.chunk")
+        .kv("request_id", rid)
+        .kv("bytes", static_cast<uint64_t>(env.body().size()));
+    zmqx::Frames frames = env.take_frames();
+    frames[0].rebuild(frontend.data(), frontend.size());
+    send_to_frontend(frames, frontend);
+    return;
+  }
+
+  std::string error_code;
+  std::string error_message;
+  if (cmd == Command::kError) {
+    // Terminal and rare: decoded for the log line only, forwarded untouched.
+    protocol::JobError e;
+    if (protocol::decode(env.body(), &e).ok()) {
+      error_code = std::string(code_name(e.code));
+      error_message = std::move(e.message);
+    }
+  }
+  QP_INFO("job.finished")
+      .kv("request_id", rid)
+      .kv("result", protocol::command_name(cmd))
+      .kv("worker", peer_name(worker))
+      .kv("account", job->account)
+      .kv("duration_ms", now_ms() - job->dispatched_ms)
+      .kv("code", error_code)
+      .kv("error", error_message);
+  forget_job(std::string(rid));
+  zmqx::Frames frames = env.take_frames();
+  frames[0].rebuild(frontend.data(), frontend.size());
+  send_to_frontend(frames, frontend);
+}
+
+bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker) {
+  frames[0].rebuild(worker.data(), worker.size());
+  if (!send_to_worker(frames, worker)) return false;
+  workers_.assign(worker);
+  const WorkerEntry* w = workers_.find(worker);
+  job.worker = worker;
+  job.account = w != nullptr ? w->status.account : std::string();
+  job.dispatched_ms = now_ms();
+  QP_INFO("job.dispatched")
+      .kv("request_id", job.request_id)
+      .kv("kind", kind_name(job.kind))
+      .kv("worker", peer_name(worker))
+      .kv("account", job.account)
+      .kv("in_flight", w != nullptr ? w->in_flight : 0u)
+      .kv("waited_ms", job.dispatched_ms - job.received_ms);
+  return true;
+}
+
+// ---- ending jobs ----------------------------------------------------------
+
+void Broker::forget_job(const std::string& request_id) {
+  const std::string rid = request_id;  // the argument may be the job's own key
+  Job* job = jobs_.find(rid);
+  if (job == nullptr) return;
+  if (!job->worker.empty()) {
+    workers_.release(job->worker);
+    need_dispatch_ = true;
+  }
+  if (queue_.remove(rid)) {
+    queued_frames_.erase(rid);
+    queue_changed_ = true;
+  }
+  jobs_.remove(rid);
+}
+
+void Broker::fail_job(const std::string& request_id, Code code, const std::string& message,
+                      int64_t retry_after_s) {
+  const std::string rid = request_id;
+  Job* job = jobs_.find(rid);
+  if (job == nullptr) return;
+  const std::string frontend = job->frontend;
+  QP_WARN("job.failed")
+      .kv("request_id", rid)
+      .kv("worker", job->worker.empty() ? std::string() : peer_name(job->worker))
+      .kv("account", job->account)
+      .kv("code", code_name(code))
+      .kv("retry_after_s", retry_after_s)
+      .kv("error", message);
+  forget_job(rid);
+  send_error(frontend, rid, code, message, retry_after_s);
+}
+
+void Broker::cancel_job(const std::string& request_id, std::string_view reason) {
+  const std::string rid = request_id;
+  Job* job = jobs_.find(rid);
+  if (job == nullptr) return;
+  const std::string worker = job->worker;
+  QP_INFO("job.cancelled")
+      .kv("request_id", rid)
+      .kv("by", "broker")
+      .kv("reason", reason)
+      .kv("state", worker.empty() ? "queued" : "in_flight")
+      .kv("account", job->account);
+  forget_job(rid);
+  if (worker.empty()) return;
+  jobs_.remember_cancelled(rid, now_ms());
+  protocol::Cancel c{rid, std::string(reason)};
+  auto frames = zmqx::make_frames(Command::kCancel, rid, protocol::encode(c), worker);
+  send_to_worker(frames, worker);
+}
+
+void Broker::fail_worker_jobs(const std::string& worker, const std::string& message) {
+  for (const std::string& rid : jobs_.of_worker(worker)) fail_job(rid, Code::kUpstream, message, 0);
+}
+
+void Broker::cancel_frontend_jobs(const std::string& frontend, std::string_view reason) {
+  for (const std::string& rid : jobs_.of_frontend(frontend)) cancel_job(rid, reason);
+}
+
+// ---- sending --------------------------------------------------------------
+
+bool Broker::send_to_worker(zmqx::Frames& frames, const std::string& worker) {
+  if (worker_socket_ != nullptr && worker_socket_->send(frames)) return true;
+  if (stopped_) return false;
+  // ROUTER_MANDATORY: the peer is gone (or so far behind that its queue is full).
+  if (const WorkerEntry* w = workers_.find(worker)) {
+    QP_WARN("worker.unreachable").kv("worker", peer_name(worker)).kv("account", w->status.account);
+    workers_.remove(worker);
+  }
+  dead_workers_.push_back(worker);
+  need_dispatch_ = true;
+  return false;
+}
+
+bool Broker::send_to_frontend(zmqx::Frames& frames, const std::string& frontend) {
+  if (frontend_socket_ != nullptr && frontend_socket_->send(frames)) return true;
+  if (stopped_) return false;
+  if (frontends_.remove(frontend))
+    QP_WARN("frontend.unreachable").kv("frontend", peer_name(frontend));
+  dead_frontends_.push_back(frontend);
+  return false;
+}
+
+void Broker::send_error(const std::string& frontend, std::string_view request_id, Code code,
+                        const std::string& message, int64_t retry_after_s) {
+  if (frontend.empty()) return;
+  protocol::JobError e;
+  e.request_id = std::string(request_id);
+  e.code = code;
+  e.message = message;
+  e.retry_after_s = retry_after_s;
+  auto frames = zmqx::make_frames(Command::kError, request_id, protocol::encode(e), frontend);
+  send_to_frontend(frames, frontend);
+}
+
+std::string Broker::status_body() const {
+  protocol::BrokerStatus st;
+  st.instance = instance_;
+  st.workers = static_cast<uint32_t>(workers_.size());
+  st.queued = static_cast<uint32_t>(queue_.size());
+  st.accounts = workers_.summaries();
+  return protocol::encode(st);
+}
+
+void Broker::send_status(const std::string& peer, bool to_worker, const std::string& body) {
+  auto frames = zmqx::make_frames(Command::kHeartbeat, {}, body, peer);
+  if (to_worker) {
+    send_to_worker(frames, peer);
+  } else {
+    send_to_frontend(frames, peer);
+  }
+}
+
+void Broker::heartbeat_all() {
+  const std::string body = status_body();
+  for (const std::string& w : workers_.ids()) send_status(w, /*to_worker=*/true, body);
+  for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
+}
+
+// ---- timers -----------------------------------------------------------------
+
+void Broker::on_tick() {
+  if (stopped_) return;
+  const int64_t now = now_ms();
+  for (const WorkerEntry& w : workers_.expire(now)) {
+    QP_WARN("worker.expired")
+        .kv("worker", peer_name(w.id))
+        .kv("account", w.status.account)
+        .kv("silent_ms", now - w.last_seen_ms)
+        .kv("jobs", w.in_flight);
+    fail_worker_jobs(w.id, kWorkerStopped);
+    // In case it is alive after all: it should forget its jobs and register again.
+    auto frames = zmqx::make_frames(Command::kDisconnect, {}, {}, w.id);
+    if (worker_socket_ != nullptr) worker_socket_->send(frames);
+  }
+  for (const std::string& f : frontends_.expire(now)) {
+    QP_WARN("frontend.expired").kv("frontend", peer_name(f));
+    cancel_frontend_jobs(f, "frontend stopped responding");
+  }
+  jobs_.purge_cancelled(now);
+  need_dispatch_ = true;  // rate limits may have lifted
+  settle();
+  heartbeat_all();
+  settle();
+}
+
+void Broker::on_queue_timer() {
+  if (stopped_) return;
+  for (const QueuedJob& q : queue_.expire(now_ms())) {
+    queue_changed_ = true;
+    queued_frames_.erase(q.request_id);
+    std::string message = "timed out after " + std::to_string(queue_.timeout_ms()) +
+                          " ms waiting for a worker: " + workers_.describe_shortage(now_unix_ms());
+    fail_job(q.request_id, Code::kUnavailable, message, kBusyRetryAfterS);
+  }
+  settle();
+}
+
+void Broker::rearm_queue_timer() {
+  if (stopped_ || queue_timer_.get() == nullptr || queue_timer_.base()->type == UV_UNKNOWN_HANDLE) {
+    return;
+  }
+  auto deadline = queue_.next_deadline_ms();
+  if (!deadline) {
+    uv_timer_stop(queue_timer_.get());
+    return;
+  }
+  auto delay = static_cast<uint64_t>(std::max<int64_t>(0, *deadline - now_ms()));
+  uv_timer_start(
+      queue_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Broker*>(t->data);
+        if (self != nullptr) guarded("queue_timer", [&] { self->on_queue_timer(); });
+      },
+      delay, 0);
+}
+
+// ---- end-of-event work ----------------------------------------------------
+
+void Broker::settle() {
+  // Each pass removes jobs or workers, so this ends; the bound is a backstop
+  // (leftover work is picked up by the next event or tick).
+  for (int pass = 0; pass < 16; ++pass) {
+    while (!dead_workers_.empty() || !dead_frontends_.empty()) {
+      auto dead_workers = std::exchange(dead_workers_, {});
+      auto dead_frontends = std::exchange(dead_frontends_, {});
+      for (const std::string& w : dead_workers) fail_worker_jobs(w, kWorkerStopped);
+      for (const std::string& f : dead_frontends) cancel_frontend_jobs(f, "frontend unreachable");
+    }
+    if (!need_dispatch_) break;
+    need_dispatch_ = false;
+    dispatch_queue();
+  }
+  if (queue_changed_) {
+    queue_changed_ = false;
+    rearm_queue_timer();
+  }
+}
+
+void Broker::dispatch_queue() {
+  if (queue_.empty()) return;
+  bool chat_blocked = false;
+  bool list_blocked = false;
+  const int64_t now_unix = now_unix_ms();
+  // Each pass blocks a kind, removes a job, or (failed send) removes a worker.
+  while (const QueuedJob* q = queue_.first(chat_blocked, list_blocked)) {
+    const std::string rid = q->request_id;
+    const JobKind kind = q->kind;
+    Job* job = jobs_.find(rid);
+    auto fit = queued_frames_.find(rid);
+    if (job == nullptr || fit == queued_frames_.end()) {
+      QP_ERROR("broker.queue_inconsistent").kv("request_id", rid);  // a bug; do not spin
+      queue_.remove(rid);
+      queued_frames_.erase(rid);
+      jobs_.remove(rid);
+      queue_changed_ = true;
+      continue;
+    }
+    Selection sel = workers_.select(kind, now_unix);
+    if (sel.action == Selection::Action::kQueue) {
+      (kind == JobKind::kListModels ? list_blocked : chat_blocked) = true;
+      continue;
+    }
+    if (sel.action == Selection::Action::kFail) {
+      fail_job(rid, sel.code, sel.message, sel.retry_after_s);  // removes it from the queue
+      continue;
+    }
+    if (send_job(*job, fit->second, sel.worker)) {
+      queue_.remove(rid);
+      queued_frames_.erase(fit);
+      queue_changed_ = true;
+    }
+  }
+}
+
+}  // namespace qp::broker

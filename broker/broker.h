@@ -1,0 +1,179 @@
+// The broker: two ROUTER sockets on one libuv loop (mdbroker shape).
+//
+//   frontends (DEALER) --> [frontend ROUTER]  Broker  [worker ROUTER] <-- workers (DEALER)
+//
+// JOBs from frontends go to the least-loaded healthy worker or wait in a
+// bounded FIFO; CHUNK/DONE/ERROR/MODELS from workers are forwarded to the
+// job's frontend frame-for-frame (only the routing-id frame is swapped, the
+// body is neither decoded nor copied). Heartbeats both ways; a silent peer is
+// dropped after kLiveness intervals and its jobs are failed (worker) or
+// cancelled (frontend).
+//
+// This file is wiring: the decisions live in WorkerRegistry,
+// FrontendRegistry, JobTable and JobQueue.
+//
+// Both ROUTERs use ZMQ_ROUTER_MANDATORY, so a send to a vanished peer fails
+// at once (EHOSTUNREACH, never blocks: all sends are non-blocking) instead of
+// being dropped silently; the broker then treats that peer as gone. They also
+// use ZMQ_ROUTER_HANDOVER, so a restarted peer that reuses an explicit
+// routing id takes over its old slot.
+//
+// Peer failures detected while handling one event (a failed send) are only
+// recorded; they are acted on at the end of the event (settle()), so no
+// handler ever runs inside another.
+//
+// Threading: everything runs on the loop's thread. The loop must run (or be
+// closed with qp::uv::close_loop) after stop()/destruction so that the libuv
+// handles are freed.
+//
+// What peers can rely on:
+//  - Every peer gets a HEARTBEAT (empty request id, BrokerStatus body) every
+//    heartbeat_ms, and one at once when the broker first hears from it.
+//    A new BrokerStatus::instance means the broker restarted and every job
+//    it routed is gone.
+//  - Peers must send something (a HEARTBEAT at least) every heartbeat_ms;
+//    after kLiveness intervals of silence a worker's jobs end with ERROR
+//    kUpstream to their frontends, and a frontend's jobs are CANCELled on
+//    their workers (reason "frontend stopped responding").
+//  - Request ids are unique across all frontends while a job lives.
+//  - A job ends exactly once towards its frontend: DONE, ERROR or MODELS
+//    forwarded from the worker, or an ERROR made by the broker. After a
+//    frontend's CANCEL the broker sends nothing more for that job.
+//  - A worker may get CANCEL for a job it has already finished or never had
+//    (e.g. a chunk of a job the broker does not know), and must ignore it.
+//  - List-models jobs are sent regardless of capacity.
+//  - On shutdown: ERROR kUnavailable to every frontend with a job, CANCEL for
+//    every job in flight, then DISCONNECT (empty frames) to every worker.
+//    A worker that gets DISCONNECT should forget its jobs and register again
+//    (READY) — the broker also sends it to a worker it has expired.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <uv.h>
+#include <zmq.hpp>
+
+#include "broker/frontend_registry.h"
+#include "broker/job_queue.h"
+#include "broker/job_table.h"
+#include "broker/worker_registry.h"
+#include "common/config.h"
+#include "common/status.h"
+#include "common/uv/handle.h"
+#include "common/zmq/envelope.h"
+#include "common/zmq/uv_socket.h"
+
+namespace qp::broker {
+
+// retry_after_s sent with queue-full and queue-timeout errors.
+inline constexpr int64_t kBusyRetryAfterS = 5;
+// Longest request id accepted from a frontend.
+inline constexpr size_t kMaxRequestIdBytes = 256;
+
+class Broker {
+ public:
+  // `context` must outlive the Broker. `instance`: the id announced in
+  // heartbeats; empty = a random one.
+  Broker(uv_loop_t* loop, zmq::context_t& context, const BrokerConfig& config,
+         std::string instance = {});
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Creates ipc directories, binds both ROUTERs and starts the timers.
+  // Errors (kIo) name the endpoint and the reason.
+  Status start();
+  // Ends every job (ERROR kUnavailable to its frontend, CANCEL to its worker),
+  // sends DISCONNECT to every worker, closes the sockets (with a short linger
+  // so these last messages get out) and the timers. Idempotent.
+  void stop();
+
+  const std::string& instance() const { return instance_; }
+  // The endpoints actually bound (a tcp port of * resolved).
+  const std::string& frontend_endpoint() const { return frontend_endpoint_; }
+  const std::string& worker_endpoint() const { return worker_endpoint_; }
+
+  size_t workers_for_test() const { return workers_.size(); }
+  size_t frontends_for_test() const { return frontends_.size(); }
+  size_t queued_for_test() const { return queue_.size(); }
+  size_t jobs_for_test() const { return jobs_.size(); }
+  const WorkerRegistry& registry_for_test() const { return workers_; }
+
+ private:
+  // Socket handlers (one received message each).
+  void on_frontend_message(zmqx::Frames&& frames);
+  void on_worker_message(zmqx::Frames&& frames);
+  void on_tick();
+  void on_queue_timer();
+
+  void handle_job(const std::string& frontend, zmqx::Envelope& env);
+  void handle_frontend_cancel(const std::string& frontend, zmqx::Envelope& env);
+  void handle_worker_status(const std::string& worker, const zmqx::Envelope& env);
+  void handle_worker_reply(const std::string& worker, zmqx::Envelope& env);
+
+  // Sends the job's frames (frame 0 replaced by the worker's routing id).
+  // On failure the worker is marked dead and the frames are left intact.
+  bool send_job(Job& job, zmqx::Frames& frames, const std::string& worker);
+  // Queues the job or rejects it with 503 if the queue is full.
+  void enqueue(Job& job, zmqx::Frames&& frames);
+
+  // Ends a job with an ERROR to its frontend (no message to its worker).
+  void fail_job(const std::string& request_id, Code code, const std::string& message,
+                int64_t retry_after_s);
+  // Ends a job without telling its frontend; CANCEL to its worker if it had one.
+  void cancel_job(const std::string& request_id, std::string_view reason);
+  // Forgets a job: releases its worker slot, removes it from the queue and table.
+  void forget_job(const std::string& request_id);
+  void fail_worker_jobs(const std::string& worker, const std::string& message);
+  void cancel_frontend_jobs(const std::string& frontend, std::string_view reason);
+
+  bool send_to_worker(zmqx::Frames& frames, const std::string& worker);
+  bool send_to_frontend(zmqx::Frames& frames, const std::string& frontend);
+  void send_error(const std::string& frontend, std::string_view request_id, Code code,
+                  const std::string& message, int64_t retry_after_s);
+  void send_status(const std::string& peer, bool to_worker, const std::string& body);
+  std::string status_body() const;
+  void heartbeat_all();
+
+  // End-of-event work: acts on peers found dead, dispatches queued jobs when
+  // something changed, re-arms the queue timer.
+  void settle();
+  void dispatch_queue();
+  void rearm_queue_timer();
+
+  int64_t now_ms() const;
+  static int64_t now_unix_ms();
+
+  uv_loop_t* loop_;
+  zmq::context_t& context_;
+  BrokerConfig config_;
+  std::string instance_;
+  std::string frontend_endpoint_;
+  std::string worker_endpoint_;
+
+  WorkerRegistry workers_;
+  FrontendRegistry frontends_;
+  JobTable jobs_;
+  JobQueue queue_;
+  // Frames of queued jobs (request id -> the JOB as received), sent as-is on dispatch.
+  std::unordered_map<std::string, zmqx::Frames> queued_frames_;
+
+  std::unique_ptr<zmqx::UvSocket> frontend_socket_;
+  std::unique_ptr<zmqx::UvSocket> worker_socket_;
+  uv::Timer tick_timer_;
+  uv::Timer queue_timer_;
+
+  std::vector<std::string> dead_workers_;    // send failed: fail their jobs in settle()
+  std::vector<std::string> dead_frontends_;  // send failed: cancel their jobs in settle()
+  bool need_dispatch_ = false;
+  bool queue_changed_ = false;
+  bool started_ = false;  // start() was called
+  bool running_ = false;  // start() succeeded
+  bool stopped_ = false;
+};
+
+}  // namespace qp::broker

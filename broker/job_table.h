@@ -1,0 +1,69 @@
+// Every job the broker currently routes (queued or in flight), keyed by its
+// request id, plus short-lived tombstones of request ids it has cancelled so
+// that late chunks for them are dropped quietly. Pure bookkeeping; no I/O.
+//
+// Request ids are unique across all frontends while a job lives: the worker
+// side knows a job only by its request id, so two live jobs with the same id
+// could not be told apart there.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/protocol/messages.h"
+
+namespace qp::broker {
+
+struct Job {
+  std::string request_id;
+  std::string frontend;  // routing id of the frontend that sent it
+  protocol::JobKind kind = protocol::JobKind::kChat;
+  std::string worker;         // routing id of the worker serving it; empty while queued
+  std::string account;        // that worker's account (for logs)
+  int64_t received_ms = 0;    // monotonic
+  int64_t dispatched_ms = 0;  // monotonic; 0 while queued
+};
+
+class JobTable {
+ public:
+  // Tombstones are forgotten `tombstone_ttl_ms` after they were made.
+  explicit JobTable(int64_t tombstone_ttl_ms = 30'000) : tombstone_ttl_ms_(tombstone_ttl_ms) {}
+
+  // Returns nullptr if `request_id` is already in use. The pointer is valid
+  // until the job is removed.
+  Job* add(std::string_view request_id, std::string_view frontend, protocol::JobKind kind,
+           int64_t now_ms);
+  Job* find(std::string_view request_id);
+  bool remove(std::string_view request_id);
+  size_t size() const { return jobs_.size(); }
+
+  // Request ids of the jobs of one worker / one frontend / all, in no order.
+  std::vector<std::string> of_worker(std::string_view worker) const;
+  std::vector<std::string> of_frontend(std::string_view frontend) const;
+  std::vector<std::string> all() const;
+
+  // Tombstones.
+  void remember_cancelled(std::string_view request_id, int64_t now_ms);
+  bool was_cancelled(std::string_view request_id) const;
+  void forget_cancelled(std::string_view request_id);
+  void purge_cancelled(int64_t now_ms);
+  size_t cancelled_size() const { return cancelled_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
+
+  int64_t tombstone_ttl_ms_;
+  Map<Job> jobs_;
+  Map<int64_t> cancelled_;  // request id -> when it was cancelled
+};
+
+}  // namespace qp::broker

@@ -1,0 +1,30 @@
+// qp-broker: routes jobs from frontends to workers. See broker/broker.h.
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "broker/service.h"
+#include "common/config.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"qwenproxy broker: routes jobs from frontends to workers"};
+  std::string config_path;
+  app.add_option("-c,--config", config_path, "TOML configuration file (default: $QP_CONFIG)");
+  app.set_version_flag("--version", "qp-broker 0.1.0");
+  CLI11_PARSE(app, argc, argv);
+
+  qp::log::init("broker");
+  auto config = qp::load_config(config_path);
+  if (!config) {
+    QP_ERROR("broker.config_error").kv("error", config.error().message());
+    return 1;
+  }
+  try {
+    return qp::broker::run_service(*config);
+  } catch (const std::exception& e) {
+    QP_ERROR("broker.fatal").kv("error", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,212 @@
+#include "broker/worker_registry.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "broker/health.h"
+
+namespace qp::broker {
+namespace {
+
+// a is less loaded than b: in_flight/capacity compared without division, then
+// the one assigned longest ago, then registration order. A capacity of 0 is
+// treated as 1 here (list-models jobs ignore capacity).
+bool less_loaded(const WorkerEntry& a, const WorkerEntry& b) {
+  uint64_t cap_a = std::max<uint32_t>(a.status.capacity, 1);
+  uint64_t cap_b = std::max<uint32_t>(b.status.capacity, 1);
+  uint64_t la = uint64_t{a.in_flight} * cap_b;
+  uint64_t lb = uint64_t{b.in_flight} * cap_a;
+  if (la != lb) return la < lb;
+  if (a.last_assigned_seq != b.last_assigned_seq) return a.last_assigned_seq < b.last_assigned_seq;
+  return a.registered_seq < b.registered_seq;
+}
+
+Selection queue() { return Selection{}; }
+
+Selection fail(Code code, std::string message, int64_t retry_after_s) {
+  Selection s;
+  s.action = Selection::Action::kFail;
+  s.code = code;
+  s.message = std::move(message);
+  s.retry_after_s = retry_after_s;
+  return s;
+}
+
+}  // namespace
+
+WorkerRegistry::WorkerRegistry(uint64_t heartbeat_ms, int liveness)
+    : window_ms_(static_cast<int64_t>(heartbeat_ms) * liveness) {}
+
+Registration WorkerRegistry::update(std::string_view id, const protocol::WorkerStatus& status,
+                                    int64_t now_ms) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) {
+    WorkerEntry w;
+    w.id = std::string(id);
+    w.status = status;
+    w.last_seen_ms = now_ms;
+    w.registered_seq = ++seq_;
+    workers_.emplace(w.id, std::move(w));
+    return Registration::kNew;
+  }
+  WorkerEntry& w = it->second;
+  bool restarted = w.status.instance != status.instance;
+  w.status = status;
+  w.last_seen_ms = now_ms;
+  return restarted ? Registration::kRestarted : Registration::kUpdated;
+}
+
+bool WorkerRegistry::touch(std::string_view id, int64_t now_ms) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return false;
+  it->second.last_seen_ms = now_ms;
+  return true;
+}
+
+bool WorkerRegistry::remove(std::string_view id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return false;
+  workers_.erase(it);
+  return true;
+}
+
+std::vector<WorkerEntry> WorkerRegistry::expire(int64_t now_ms) {
+  std::vector<WorkerEntry> dead;
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (now_ms - it->second.last_seen_ms > window_ms_) {
+      dead.push_back(std::move(it->second));
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return dead;
+}
+
+Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms) const {
+  if (workers_.empty()) return queue();
+  const bool chat = kind != protocol::JobKind::kListModels;
+  const WorkerEntry* best = nullptr;
+  bool any_eligible = false;
+  bool any_transient = false;
+  bool any_rate_limited = false;
+  int64_t earliest_until = std::numeric_limits<int64_t>::max();
+  for (const auto& [id, w] : workers_) {
+    const auto& st = w.status;
+    bool eligible;
+    if (chat) {
+      HealthClass c = classify_health(st.health, st.health_until_unix_ms, now_unix_ms);
+      eligible = c == HealthClass::kOk;
+      if (c == HealthClass::kTransient) any_transient = true;
+      if (c == HealthClass::kRateLimited) {
+        any_rate_limited = true;
+        if (st.health_until_unix_ms > 0)
+          earliest_until = std::min(earliest_until, st.health_until_unix_ms);
+      }
+    } else {
+      eligible = can_list_models(st.health);
+    }
+    if (!eligible) continue;
+    any_eligible = true;
+    if (chat && w.in_flight >= st.capacity) continue;
+    if (best == nullptr || less_loaded(w, *best)) best = &w;
+  }
+  if (best != nullptr) {
+    Selection s;
+    s.action = Selection::Action::kDispatch;
+    s.worker = best->id;
+    return s;
+  }
+  if (any_eligible || any_transient) return queue();
+  std::string message = "no Qwen account is available: " + unavailable_reasons(now_unix_ms);
+  if (any_rate_limited) {
+    int64_t retry = earliest_until == std::numeric_limits<int64_t>::max()
+                        ? kUnknownRateLimitRetryS
+                        : seconds_until(earliest_until, now_unix_ms);
+    return fail(Code::kRateLimited, std::move(message), retry);
+  }
+  return fail(Code::kUnavailable, std::move(message), 0);
+}
+
+void WorkerRegistry::assign(std::string_view id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  ++it->second.in_flight;
+  it->second.last_assigned_seq = ++seq_;
+}
+
+void WorkerRegistry::release(std::string_view id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end() || it->second.in_flight == 0) return;
+  --it->second.in_flight;
+}
+
+const WorkerEntry* WorkerRegistry::find(std::string_view id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+std::vector<const WorkerEntry*> WorkerRegistry::ordered() const {
+  std::vector<const WorkerEntry*> out;
+  out.reserve(workers_.size());
+  for (const auto& [id, w] : workers_) out.push_back(&w);
+  std::sort(out.begin(), out.end(), [](const WorkerEntry* a, const WorkerEntry* b) {
+    return a->registered_seq < b->registered_seq;
+  });
+  return out;
+}
+
+std::vector<std::string> WorkerRegistry::ids() const {
+  std::vector<std::string> out;
+  for (const WorkerEntry* w : ordered()) out.push_back(w->id);
+  return out;
+}
+
+std::vector<protocol::AccountSummary> WorkerRegistry::summaries() const {
+  std::vector<protocol::AccountSummary> out;
+  for (const WorkerEntry* w : ordered()) {
+    protocol::AccountSummary a;
+    a.account = w->status.account;
+    a.health = w->status.health;
+    a.capacity = w->status.capacity;
+    a.in_flight = w->in_flight;
+    a.token_expires_unix_s = w->status.token_expires_unix_s;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string WorkerRegistry::unavailable_reasons(int64_t now_unix_ms) const {
+  std::string out;
+  for (const WorkerEntry* w : ordered()) {
+    if (classify_health(w->status.health, w->status.health_until_unix_ms, now_unix_ms) ==
+        HealthClass::kOk) {
+      continue;
+    }
+    if (!out.empty()) out += ", ";
+    out += describe_health(w->status.account, w->status.health, w->status.health_until_unix_ms,
+                           now_unix_ms);
+  }
+  return out;
+}
+
+std::string WorkerRegistry::describe_shortage(int64_t now_unix_ms) const {
+  if (workers_.empty()) return "no worker is connected";
+  size_t ok = 0;
+  for (const auto& [id, w] : workers_) {
+    if (classify_health(w.status.health, w.status.health_until_unix_ms, now_unix_ms) ==
+        HealthClass::kOk) {
+      ++ok;
+    }
+  }
+  if (ok == 0) return "no Qwen account is available: " + unavailable_reasons(now_unix_ms);
+  if (ok == workers_.size()) {
+    if (ok == 1) return "the only worker is busy";
+    return "all " + std::to_string(ok) + " workers are busy";
+  }
+  std::string out = ok == 1 ? "the only available worker is busy"
+                            : "all " + std::to_string(ok) + " available workers are busy";
+  return out + " (" + unavailable_reasons(now_unix_ms) + ")";
+}
+
+}  // namespace qp::broker

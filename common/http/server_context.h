@@ -1,0 +1,52 @@
+// State shared by http::Server and its connections (internal to common/http).
+// Owned by Server::Impl; used on the loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/http/server.h"
+#include "common/uv/handle.h"
+
+namespace qp::http {
+
+class Connection;
+
+struct ServerContext {
+  // Every read is consumed synchronously in its callback, so one buffer
+  // serves all connections of the loop (as Node does).
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+
+  uv_loop_t* loop = nullptr;
+  Server* server = nullptr;  // to build Exchange values for the handler
+  ServerOptions options;
+  Server::Handler handler;
+  // Open or finishing connections by id; a connection leaves this map when it
+  // starts closing, and is freed later in its close callbacks.
+  std::unordered_map<uint64_t, Connection*> connections;
+  // Active exchange id -> its connection. Exchange methods look up here, so a
+  // stale Exchange finds nothing and does nothing.
+  std::unordered_map<uint64_t, Connection*> exchanges;
+  uint64_t next_connection_id = 1;
+  uint64_t next_exchange_id = 1;
+  bool closing = false;   // Server::close() ran
+  bool draining = false;  // Server::stop_accepting() ran: close after each response
+  std::unique_ptr<char[]> read_buffer = std::make_unique<char[]>(kReadBufferSize);
+  // Connections with work to resume on the next loop iteration (see
+  // Connection::defer); drained by an idle handle created on first use.
+  std::vector<uint64_t> deferred;
+  qp::uv::Idle idle;
+
+  // options.error_body, or the default JSON body; never throws.
+  std::string error_body(int status, std::string_view message) const;
+  // Runs Connection::run_deferred() for connection `id` on the next loop iteration.
+  void defer(uint64_t id);
+  // Stops deferred work and closes the idle handle (Server::close()).
+  void stop_deferred();
+};
+
+}  // namespace qp::http

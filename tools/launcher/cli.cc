@@ -1,0 +1,63 @@
+#include "tools/launcher/cli.h"
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/launcher/launcher.h"
+
+#ifndef QP_VERSION
+#define QP_VERSION "unknown"
+#endif
+
+namespace qp::launcher {
+namespace {
+
+constexpr int kExitUsage = 2;
+
+// A subcommand's work, run after parsing succeeded. Returns the exit code.
+using Action = std::function<int()>;
+
+void add_up_command(CLI::App& app, Action* action) {
+  auto options = std::make_shared<UpOptions>();
+  CLI::App* up =
+      app.add_subcommand("up", "Start the broker, frontend and workers and keep them running");
+  up->add_option("--config", options->config_path, "TOML config file (default: $QP_CONFIG)");
+  up->add_option("--bin-dir", options->bin_dirs,
+                 "Directory holding qp-broker, qp-frontend, qp-worker, mock-qwen (repeatable; "
+                 "default: the directory of this executable)");
+  up->add_flag("--demo", options->force_demo,
+               "Answer from the built-in mock upstream even if accounts are configured");
+  up->callback([action, options] { *action = [options] { return run_up(*options); }; });
+}
+
+void add_version_command(CLI::App& app, Action* action) {
+  CLI::App* version = app.add_subcommand("version", "Print the version");
+  version->callback([action] {
+    *action = [] {
+      std::printf("qwenproxy %s\n", QP_VERSION);
+      return 0;
+    };
+  });
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"qwenproxy: OpenAI-compatible gateway to chat.qwen.ai", "qwenproxy"};
+  app.require_subcommand(1);
+  Action action;
+  add_up_command(app, &action);
+  add_version_command(app, &action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  return action ? action() : kExitUsage;
+}
+
+}  // namespace qp::launcher

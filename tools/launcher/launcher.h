@@ -1,0 +1,26 @@
+// `qwenproxy up`: loads the config, decides which children to run
+// (child_spec.h), and drives a Supervisor on a libuv loop until SIGINT or
+// SIGTERM. Owns the launcher's stdout lines (output.h) and the demo-mode
+// wiring: the demo worker is started once the mock reports its port.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace qp::launcher {
+
+struct UpOptions {
+  std::string config_path;            // --config (empty: $QP_CONFIG or none)
+  std::vector<std::string> bin_dirs;  // --bin-dir (empty: the executable's directory)
+  bool force_demo = false;            // --demo
+};
+
+// Exit codes of `qwenproxy up`.
+inline constexpr int kExitOk = 0;       // clean shutdown after SIGINT/SIGTERM
+inline constexpr int kExitStartup = 2;  // bad config, missing binary, no runtime dir
+
+// Runs until shut down; returns the process exit code. Start-up errors are
+// printed to stderr as one "qwenproxy: …" line (never with secrets).
+int run_up(const UpOptions& options);
+
+}  // namespace qp::launcher
