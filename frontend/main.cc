@@ -2,6 +2,7 @@
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <systemd/sd-daemon.h>
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   qp::log::init("frontend");
+  // A client that closes mid-write must be an EPIPE error, not a process kill.
+  std::signal(SIGPIPE, SIG_IGN);
   auto config = qp::load_config(config_path);
   if (!config) {
     std::fprintf(stderr, "qp-frontend: %s\n", config.error().message().c_str());

@@ -1,0 +1,440 @@
+// The upstream client end to end over real sockets: CurlMulti on a libuv
+// loop against FakeUpstream on the same loop. Every test ends by checking
+// that no libuv handle leaked (uv_loop_close == 0).
+#include "worker/qwen_client.h"
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include "fake_upstream.h"
+
+using qp::testing::FakeRequest;
+using qp::testing::FakeResponse;
+using qp::testing::FakeUpstream;
+using qp::testing::run_until;
+using namespace qp::worker;  // NOLINT(google-build-using-namespace): test brevity
+
+namespace {
+
+// {"alg":"HS256","typ":"JWT"} . {"id":"u","exp":4102444800} . sig
+const std::string kJwt =
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InUiLCJleHAiOjQxMDI0NDQ4MDB9.c2ln";
+const std::string kChatId = "0bb333d4-3f20-434d-88c4-5768860e772d";
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  REQUIRE(f.good());
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split(const std::string& s, size_t n) {
+  std::vector<std::string> out;
+  size_t step = (s.size() + n - 1) / n;
+  for (size_t i = 0; i < s.size(); i += step) out.push_back(s.substr(i, step));
+  return out;
+}
+
+FakeResponse json(std::string body, int status = 200) {
+  FakeResponse r;
+  r.status = status;
+  r.pieces = {std::move(body)};
+  return r;
+}
+
+FakeResponse sse(std::vector<std::string> pieces, uint64_t delay_ms = 0) {
+  FakeResponse r;
+  r.content_type = "text/event-stream";
+  r.pieces = std::move(pieces);
+  r.piece_delay_ms = delay_ms;
+  return r;
+}
+
+FakeResponse new_chat_ok() {
+  return json(R"({"success":true,"request_id":"r","data":{"id":")" + kChatId + "\"}}");
+}
+
+struct Recorder final : ChatHandler {
+  std::vector<std::string> deltas;
+  std::string content, reasoning;
+  std::optional<ChatResult> done;
+  std::optional<UpstreamFailure> error;
+  int terminal = 0;
+  void on_chat_delta(qp::protocol::JobChunk& c) override {
+    deltas.push_back(c.content);
+    content += c.content;
+    reasoning += c.reasoning;
+  }
+  void on_chat_done(const ChatResult& r) override {
+    done = r;
+    ++terminal;
+  }
+  void on_chat_error(const UpstreamFailure& f) override {
+    error = f;
+    ++terminal;
+  }
+};
+
+struct ModelsRecorder final : ModelsHandler {
+  std::optional<std::vector<qp::protocol::ModelInfo>> models;
+  std::optional<UpstreamFailure> error;
+  void on_models(std::vector<qp::protocol::ModelInfo> m) override { models = std::move(m); }
+  void on_models_error(const UpstreamFailure& f) override { error = f; }
+};
+
+qp::protocol::JobRequest job(std::string model = "qwen3-max", std::string text = "hello") {
+  qp::protocol::JobRequest j;
+  j.request_id = "req-1";
+  j.model = std::move(model);
+  qp::protocol::ChatMessage m;
+  m.role = "user";
+  m.content = std::move(text);
+  j.messages.push_back(m);
+  j.stream = true;
+  return j;
+}
+
+struct Env {
+  uv_loop_t loop{};
+  std::unique_ptr<FakeUpstream> up;
+  qp::UpstreamConfig upstream;
+  qp::AccountConfig account;
+  std::unique_ptr<CurlMulti> multi;
+  std::unique_ptr<DeferredDelete> deferred;
+  std::unique_ptr<QwenClient> client;
+  std::vector<std::shared_ptr<void>> owned;  // calls: destroyed before the client
+
+  template <typename T, typename... A>
+  T& own(A&&... args) {
+    auto p = std::make_shared<T>(std::forward<A>(args)...);
+    owned.push_back(p);
+    return *p;
+  }
+
+  explicit Env(FakeUpstream::Handler handler, uint64_t first_byte_ms = 5000,
+               uint64_t idle_ms = 5000) {
+    REQUIRE(uv_loop_init(&loop) == 0);
+    up = std::make_unique<FakeUpstream>(&loop, std::move(handler));
+    upstream.base_url = up->base_url();
+    upstream.first_byte_timeout_ms = first_byte_ms;
+    upstream.idle_timeout_ms = idle_ms;
+    upstream.connect_timeout_ms = 2000;
+    account.name = "acct";
+    account.cookies = "x-ap=na-vancouver-pop; token=" + kJwt + "; ssxmod_itna=abc";
+    account.bx_umidtoken = "T2gA-umid";
+    multi = std::make_unique<CurlMulti>(&loop);
+    REQUIRE(multi->init().ok());
+    deferred = std::make_unique<DeferredDelete>(&loop);
+    client = std::make_unique<QwenClient>(multi.get(), deferred.get(), upstream, account);
+  }
+  // Tears everything down and checks that every handle was closed.
+  void finish() {
+    owned.clear();
+    client.reset();
+    deferred.reset();
+    multi.reset();
+    up.reset();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+  }
+};
+
+simdjson::dom::element parse_json(simdjson::dom::parser& p, const std::string& s) {
+  simdjson::dom::element e;
+  REQUIRE_FALSE(p.parse(s).get(e));
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("client: chat streams the capture and reports usage", "[client]") {
+  const std::string capture = read_file(QP_TESTDATA_DIR "/upstream/completion-stream.sse");
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    return sse(split(capture, 7), /*delay_ms=*/1);
+  });
+  Recorder rec;
+  auto& call =
+      env.own<ChatCall>(env.client.get(), job("qwen3-max", "explain law to an alien"), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.done.has_value());
+  CHECK_FALSE(rec.error.has_value());
+  CHECK(rec.content.rfind("Greetings, Cosmic Traveler!", 0) == 0);
+  CHECK(rec.content.size() == 3750);
+  CHECK(rec.deltas.size() > 1);  // forwarded as it arrived, not at the end
+  CHECK(rec.done->usage.input_tokens == 33);
+  CHECK(rec.done->usage.output_tokens == 838);
+  CHECK(rec.done->chat_id == "0cac4f88-3ce7-4b19-8ebb-632ca66c512c");  // from response.created
+
+  const auto& reqs = env.up->requests();
+  REQUIRE(reqs.size() == 2);
+  const FakeRequest& nc = reqs[0];
+  CHECK(nc.method == "POST");
+  CHECK(nc.target == "/api/v2/chats/new");
+  CHECK(nc.headers.at("authorization") == "Bearer " + kJwt);
+  CHECK(nc.headers.at("cookie").find("token=" + kJwt) != std::string::npos);
+  CHECK(nc.headers.at("content-type") == "application/json");
+  CHECK(nc.headers.at("source") == "web");
+  CHECK(nc.headers.at("bx-umidtoken") == "T2gA-umid");
+  CHECK(nc.headers.at("x-request-id").size() == 36);
+  CHECK(nc.headers.count("expect") == 0);
+  const FakeRequest& cc = reqs[1];
+  CHECK(cc.target == "/api/v2/chat/completions?chat_id=" + kChatId);
+  CHECK(cc.headers.at("accept") == "text/event-stream");
+  CHECK(cc.headers.at("accept-encoding") == "identity");
+  CHECK(cc.headers.at("referer") == env.up->base_url() + "/c/" + kChatId);
+  simdjson::dom::parser p;
+  auto body = parse_json(p, cc.body);
+  std::string_view s;
+  REQUIRE_FALSE(body["chat_id"].get(s));
+  CHECK(s == kChatId);
+  REQUIRE_FALSE(body.at_pointer("/messages/0/content").get(s));
+  CHECK(s == "explain law to an alien");
+  env.finish();
+}
+
+TEST_CASE("client: thinking variant sends thinking and yields reasoning", "[client]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    return sse({"data: {\"choices\":[{\"delta\":{\"content\":\"hmm\",\"phase\":\"think\"}}]}\n\n",
+                "data: {\"choices\":[{\"delta\":{\"content\":\"ok\",\"phase\":\"answer\"}}]}\n\n"
+                "data: {\"choices\":[{\"delta\":{\"content\":\"\",\"phase\":\"answer\",\"status\":"
+                "\"finished\"}}]}"});
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job("qwen3-vl-plus-thinking"), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.done.has_value());
+  CHECK(rec.reasoning == "hmm");
+  CHECK(rec.content == "ok");
+  simdjson::dom::parser p;
+  auto body = parse_json(p, env.up->requests().at(1).body);
+  std::string_view model;
+  bool thinking = false;
+  REQUIRE_FALSE(body["model"].get(model));
+  REQUIRE_FALSE(body.at_pointer("/messages/0/feature_config/thinking_enabled").get(thinking));
+  CHECK(model == "qwen3-vl-plus");
+  CHECK(thinking);
+  env.finish();
+}
+
+TEST_CASE("client: a JSON error instead of the stream is classified", "[client]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    return json(
+        R"({"success":false,"request_id":"r","data":{"code":"RateLimited","details":"You've reached the upper limit for today's usage.","num":6}})");
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.error.has_value());
+  CHECK(rec.error->code == qp::Code::kRateLimited);
+  CHECK(rec.error->retry_after_s == 21600);
+  CHECK(rec.terminal == 1);
+  env.finish();
+}
+
+TEST_CASE("client: WAF page on chats/new and 401 expired token", "[client]") {
+  SECTION("WAF HTML 403") {
+    Env env([&](const FakeRequest&) {
+      FakeResponse r = json("<html><div id=aliyun_waf_aa>punish captcha</div></html>", 403);
+      r.content_type = "text/html";
+      return r;
+    });
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.error.has_value());
+    CHECK(rec.error->health == std::string_view(qp::protocol::kHealthNeedsVerification));
+    CHECK(env.up->requests().size() == 1);
+    env.finish();
+  }
+  SECTION("200 without a chat id") {
+    Env env([&](const FakeRequest&) { return json(R"({"success":true,"data":{}})"); });
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.error.has_value());
+    CHECK(rec.error->code == qp::Code::kUpstream);
+    CHECK_THAT(rec.error->message, Catch::Contains("no data.id"));
+    env.finish();
+  }
+  SECTION("401") {
+    Env env([&](const FakeRequest&) {
+      return json(
+          R"({"success":false,"request_id":"r","data":{"code":"Unauthorized","details":"Token has expired"}})",
+          401);
+    });
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.error.has_value());
+    CHECK(rec.error->code == qp::Code::kUpstreamAuth);
+    CHECK(rec.error->message.find(kJwt) == std::string::npos);
+    env.finish();
+  }
+}
+
+TEST_CASE("client: EOF before finished is an error, never a fake done", "[client]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    return sse(
+        {"data: {\"choices\":[{\"delta\":{\"content\":\"partial\",\"phase\":\"answer\"}}]}\n\n"});
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  CHECK(rec.content == "partial");
+  REQUIRE(rec.error.has_value());
+  CHECK_FALSE(rec.done.has_value());
+  CHECK(rec.error->code == qp::Code::kUpstream);
+  CHECK_THAT(rec.error->message, Catch::Contains("ended before"));
+  env.finish();
+}
+
+TEST_CASE("client: mid-stream error event ends with an error", "[client]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    FakeResponse resp =
+        sse({"data: {\"choices\":[{\"delta\":{\"content\":\"a\",\"phase\":\"answer\"}}]}\n\n",
+             "data: {\"error\":{\"code\":\"internal_error\",\"message\":\"Internal error\"}}\n\n"});
+    resp.keep_open = true;  // the error alone must end the job
+    return resp;
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.error.has_value());
+  CHECK_THAT(rec.error->message, Catch::Contains("Internal error"));
+  env.finish();
+}
+
+TEST_CASE("client: first-byte and idle timeouts", "[client]") {
+  SECTION("first byte") {
+    Env env(
+        [&](const FakeRequest& r) {
+          if (r.target == "/api/v2/chats/new") return new_chat_ok();
+          FakeResponse resp;
+          resp.hang = true;
+          return resp;
+        },
+        /*first_byte_ms=*/100, /*idle_ms=*/5000);
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.error.has_value());
+    CHECK(rec.error->code == qp::Code::kUpstreamTimeout);
+    CHECK_THAT(rec.error->message, Catch::Contains("first-byte"));
+    env.finish();
+  }
+  SECTION("idle") {
+    Env env(
+        [&](const FakeRequest& r) {
+          if (r.target == "/api/v2/chats/new") return new_chat_ok();
+          FakeResponse resp = sse({"data: {\"response.created\":{\"chat_id\":\"c\"}}\n\n"});
+          resp.keep_open = true;
+          return resp;
+        },
+        /*first_byte_ms=*/5000, /*idle_ms=*/100);
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.error.has_value());
+    CHECK(rec.error->code == qp::Code::kUpstreamTimeout);
+    CHECK_THAT(rec.error->message, Catch::Contains("idle timeout"));
+    env.finish();
+  }
+}
+
+TEST_CASE("client: cancel aborts the stream and asks upstream to stop", "[client]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (r.target.rfind("/api/v2/chat/completions/stop", 0) == 0) {
+      return json(R"({"success":true,"request_id":"r","data":{"status":true}})");
+    }
+    FakeResponse resp =
+        sse({"data: {\"choices\":[{\"delta\":{\"content\":\"a\",\"phase\":\"answer\"}}]}\n\n"});
+    resp.keep_open = true;
+    return resp;
+  });
+  Recorder rec;
+  auto call = std::make_unique<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call->start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return !rec.content.empty(); }));
+  call->cancel();
+  CHECK(env.client->background_requests() == 1);
+  REQUIRE(run_until(&env.loop, [&] { return env.up->requests().size() == 3; }));
+  const FakeRequest& stop = env.up->requests()[2];
+  CHECK(stop.method == "POST");
+  CHECK(stop.target == "/api/v2/chat/completions/stop?chat_id=" + kChatId);
+  CHECK(stop.body == R"({"chat_id":")" + kChatId + "\"}");
+  CHECK(stop.headers.at("authorization") == "Bearer " + kJwt);
+  REQUIRE(run_until(&env.loop, [&] { return env.client->background_requests() == 0; }));
+  CHECK(rec.terminal == 0);
+  call.reset();
+  env.finish();
+}
+
+TEST_CASE("client: connection refused marks the upstream unreachable", "[client]") {
+  Env env([&](const FakeRequest&) { return json("{}"); });
+  // Point the client at a port nobody listens on any more.
+  std::string dead = env.up->base_url();
+  env.up->close();
+  env.upstream.base_url = dead;
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.error.has_value());
+  CHECK(rec.error->code == qp::Code::kUpstream);
+  CHECK(rec.error->health == std::string_view(qp::protocol::kHealthUnreachable));
+  env.finish();
+}
+
+TEST_CASE("client: models fall back to /api/v2/models/", "[client]") {
+  const std::string models = read_file(QP_TESTDATA_DIR "/upstream/models.json");
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/models") return json(R"({"detail":"Not Found"})", 404);
+    return json(models);
+  });
+  ModelsRecorder rec;
+  auto& call = env.own<ModelsCall>(env.client.get(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.models || rec.error; }));
+  REQUIRE(rec.models.has_value());
+  CHECK(rec.models->size() == 8);  // 4 models + 4 variants
+  REQUIRE(env.up->requests().size() == 2);
+  CHECK(env.up->requests()[1].target == "/api/v2/models/");
+  CHECK(env.up->requests()[1].method == "GET");
+  env.finish();
+}
+
+TEST_CASE("client: models error is classified", "[client]") {
+  Env env([&](const FakeRequest&) {
+    return json(R"({"success":false,"data":{"code":"Unauthorized","details":"Token has expired"}})",
+                401);
+  });
+  ModelsRecorder rec;
+  auto& call = env.own<ModelsCall>(env.client.get(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.models || rec.error; }));
+  REQUIRE(rec.error.has_value());
+  CHECK(rec.error->code == qp::Code::kUpstreamAuth);
+  CHECK(env.up->requests().size() == 1);  // no fallback for an auth error
+  env.finish();
+}

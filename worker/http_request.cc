@@ -1,0 +1,205 @@
+#include "worker/http_request.h"
+
+#include <cctype>
+#include <exception>
+
+#include "common/log.h"
+
+namespace qp::worker {
+namespace {
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpRequest::HttpRequest(CurlMulti* multi, HttpRequestSpec spec, Listener* listener)
+    : multi_(multi), spec_(std::move(spec)), listener_(listener) {}
+
+HttpRequest::~HttpRequest() { abort(); }
+
+Status HttpRequest::start() {
+  if (running_ || easy_) return error(Code::kInternal, "HttpRequest started twice");
+  easy_.reset(curl_easy_init());
+  if (!easy_) return error(Code::kInternal, "curl_easy_init failed");
+  CURL* e = easy_.get();
+  curl_slist* list = nullptr;
+  for (const auto& h : spec_.headers) {
+    curl_slist* next = curl_slist_append(list, h.c_str());
+    if (next == nullptr) {
+      curl_slist_free_all(list);
+      return error(Code::kInternal, "curl_slist_append failed");
+    }
+    list = next;
+  }
+  headers_.reset(list);
+  curl_easy_setopt(e, CURLOPT_URL, spec_.url.c_str());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_.get());
+  if (!spec_.cookies.empty()) curl_easy_setopt(e, CURLOPT_COOKIE, spec_.cookies.c_str());
+  if (spec_.post) {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec_.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec_.body.size()));
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpRequest::write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  // We ask for identity (the header list says so too); should a server
+  // compress anyway, curl decodes it rather than handing us gzip bytes.
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "identity");
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(spec_.connect_timeout_ms));
+  if (spec_.total_timeout_ms > 0) {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_.total_timeout_ms));
+  }
+  if (timer_.base()->type == UV_UNKNOWN_HANDLE) {
+    if (int r = uv_timer_init(multi_->loop(), timer_.get()); r != 0) {
+      return error(Code::kInternal, std::string("uv_timer_init: ") + uv_strerror(r));
+    }
+    timer_.get()->data = this;
+  }
+  Status s = multi_->add(e, this);
+  if (!s.ok()) return s;
+  running_ = true;
+  started_ms_ = uv_now(multi_->loop());
+  if (spec_.first_byte_timeout_ms > 0) arm_timer(spec_.first_byte_timeout_ms);
+  return Status();
+}
+
+void HttpRequest::abort() {
+  if (!running_) return;
+  running_ = false;
+  multi_->remove(easy_.get());
+  if (timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(timer_.get());
+}
+
+void HttpRequest::arm_timer(uint64_t ms) {
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<HttpRequest*>(t->data);
+        if (self == nullptr) return;
+        try {
+          self->on_timer();
+        } catch (const std::exception& e) {
+          QP_ERROR("upstream.timer_exception").kv("error", e.what());
+        } catch (...) {
+          QP_ERROR("upstream.timer_exception");
+        }
+      },
+      ms, 0);
+}
+
+void HttpRequest::on_timer() {
+  if (!running_) return;
+  TransportFailure kind = TransportFailure::kFirstByteTimeout;
+  uint64_t limit = spec_.first_byte_timeout_ms;
+  if (got_body_) {
+    if (spec_.idle_timeout_ms == 0) return;
+    uint64_t idle_ms = uv_now(multi_->loop()) - last_data_ms_;
+    if (idle_ms < spec_.idle_timeout_ms) {
+      arm_timer(spec_.idle_timeout_ms - idle_ms);
+      return;
+    }
+    kind = TransportFailure::kIdleTimeout;
+    limit = spec_.idle_timeout_ms;
+  }
+  abort();
+  HttpResult r = take_result();
+  r.failure = classify_transport(kind, limit, {});
+  listener_->on_complete(std::move(r));  // last statement: the listener may retire us
+}
+
+size_t HttpRequest::write_cb(char* data, size_t size, size_t n, void* userp) {
+  auto* self = static_cast<HttpRequest*>(userp);
+  try {
+    return self->on_write(std::string_view(data, size * n));
+  } catch (const std::exception& e) {
+    QP_ERROR("upstream.write_exception").kv("error", e.what());
+  } catch (...) {
+    QP_ERROR("upstream.write_exception");
+  }
+  return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+}
+
+void HttpRequest::decide_mode() {
+  mode_decided_ = true;
+  long status = 0;
+  char* ct = nullptr;
+  curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy_.get(), CURLINFO_CONTENT_TYPE, &ct);
+  streaming_ =
+      spec_.stream && status == 200 && ct != nullptr && starts_with_ci(ct, "text/event-stream");
+}
+
+size_t HttpRequest::on_write(std::string_view bytes) {
+  if (!mode_decided_) decide_mode();
+  last_data_ms_ = uv_now(multi_->loop());
+  if (!got_body_) {
+    got_body_ = true;
+    // From now on the timer measures gaps between chunks.
+    if (spec_.idle_timeout_ms > 0) {
+      arm_timer(spec_.idle_timeout_ms);
+    } else {
+      uv_timer_stop(timer_.get());
+    }
+  }
+  if (streaming_) {
+    if (listener_->on_stream_data(bytes)) return bytes.size();
+    stopped_ = true;
+    return 0;
+  }
+  if (body_.size() + bytes.size() > spec_.max_body_bytes) {
+    too_large_ = true;
+    return 0;
+  }
+  body_.append(bytes);
+  return bytes.size();
+}
+
+HttpResult HttpRequest::take_result() {
+  HttpResult r;
+  char* ct = nullptr;
+  curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &r.status);
+  curl_easy_getinfo(easy_.get(), CURLINFO_CONTENT_TYPE, &ct);
+  if (ct != nullptr) r.content_type = ct;
+  r.body = std::move(body_);
+  body_.clear();
+  r.streamed = streaming_;
+  return r;
+}
+
+void HttpRequest::on_transfer_done(CURLcode result) {
+  running_ = false;
+  uv_timer_stop(timer_.get());
+  if (stopped_) return;  // the listener ended it and expects nothing more
+  HttpResult r = take_result();
+  if (too_large_) {
+    r.failure = classify_transport(TransportFailure::kTooLarge, spec_.max_body_bytes, {});
+  } else if (result != CURLE_OK) {
+    std::string detail = errbuf_[0] != '\0' ? std::string(errbuf_) : curl_easy_strerror(result);
+    if (result == CURLE_OPERATION_TIMEDOUT) {
+      r.failure = r.status == 0 ? classify_transport(TransportFailure::kConnectTimeout,
+                                                     spec_.connect_timeout_ms, detail)
+                                : classify_transport(TransportFailure::kIdleTimeout,
+                                                     spec_.total_timeout_ms, detail);
+    } else if (r.status == 0 && !got_body_) {
+      r.failure = classify_transport(TransportFailure::kConnect, 0, detail);
+    } else {
+      r.failure = classify_transport(TransportFailure::kDropped, 0, detail);
+    }
+  }
+  listener_->on_complete(std::move(r));  // last statement
+}
+
+}  // namespace qp::worker

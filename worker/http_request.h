@@ -1,0 +1,110 @@
+// One HTTP request to the upstream on a CurlMulti, with the worker's
+// timeouts:
+//   - connect: CURLOPT_CONNECTTIMEOUT_MS;
+//   - first byte: a uv timer from start() until the first body byte;
+//   - idle: the same timer, pushed back by every body chunk (checked
+//     lazily: a chunk only records the time, the timer re-arms itself);
+//   - total (optional, for fire-and-forget calls): CURLOPT_TIMEOUT_MS.
+//
+// Body delivery: with spec.stream set, a 200 response whose Content-Type is
+// text/event-stream is handed to Listener::on_stream_data() piece by piece
+// as it arrives. Every other response is buffered whole (up to
+// spec.max_body_bytes) and returned in HttpResult::body for classification.
+//
+// Callbacks: on_stream_data() runs inside libcurl's write callback; the
+// listener must not destroy this request or call abort() there (return
+// false instead to stop the transfer quietly). on_complete() runs from the
+// loop (curl's completion or our timer) exactly once per start(), unless
+// the transfer was stopped by abort(), destruction or a false return from
+// on_stream_data(). The listener may not destroy the request inside
+// on_complete() either; hand it to DeferredDelete.
+//
+// Secrets: the URL, headers and cookies are never logged.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/uv/handle.h"
+#include "worker/curl_multi.h"
+#include "worker/upstream_errors.h"
+
+namespace qp::worker {
+
+struct HttpRequestSpec {
+  bool post = false;
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string cookies;               // full Cookie header value; empty: none
+  std::string body;                  // POST body
+  uint64_t connect_timeout_ms = 10'000;
+  uint64_t first_byte_timeout_ms = 60'000;  // 0 = none
+  uint64_t idle_timeout_ms = 60'000;        // 0 = none
+  uint64_t total_timeout_ms = 0;            // 0 = none
+  bool stream = false;
+  size_t max_body_bytes = 4 * 1024 * 1024;
+};
+
+struct HttpResult {
+  long status = 0;  // 0: no response
+  std::string content_type;
+  std::string body;                        // buffered body (empty when streamed)
+  bool streamed = false;                   // the body went to on_stream_data()
+  std::optional<UpstreamFailure> failure;  // transport failure or timeout
+};
+
+class HttpRequest final : public CurlTransfer {
+ public:
+  class Listener {
+   public:
+    // Returns false to stop the transfer (no on_complete() follows).
+    virtual bool on_stream_data(std::string_view bytes) = 0;
+    virtual void on_complete(HttpResult result) = 0;
+
+   protected:
+    ~Listener() = default;
+  };
+
+  HttpRequest(CurlMulti* multi, HttpRequestSpec spec, Listener* listener);
+  ~HttpRequest();  // stops the transfer without callbacks
+  HttpRequest(const HttpRequest&) = delete;
+  HttpRequest& operator=(const HttpRequest&) = delete;
+
+  Status start();
+  // Stops the transfer; no callback follows. REQUIRES: not inside on_stream_data().
+  void abort();
+  bool running() const { return running_; }
+
+  // CurlTransfer
+  void on_transfer_done(CURLcode result) override;
+
+ private:
+  static size_t write_cb(char* data, size_t size, size_t n, void* userp);
+  size_t on_write(std::string_view bytes);
+  void decide_mode();
+  void on_timer();
+  void arm_timer(uint64_t ms);
+  HttpResult take_result();
+
+  CurlMulti* multi_;
+  HttpRequestSpec spec_;
+  Listener* listener_;
+  char errbuf_[CURL_ERROR_SIZE] = {};
+  SlistPtr headers_;  // declared before easy_: the easy handle dies first
+  EasyPtr easy_;
+  uv::Timer timer_;
+  std::string body_;
+  uint64_t started_ms_ = 0;
+  uint64_t last_data_ms_ = 0;
+  bool running_ = false;
+  bool mode_decided_ = false;
+  bool streaming_ = false;
+  bool got_body_ = false;
+  bool stopped_ = false;  // the listener returned false
+  bool too_large_ = false;
+};
+
+}  // namespace qp::worker

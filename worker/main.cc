@@ -1,0 +1,137 @@
+// qp-worker: serves one Qwen account for the broker.
+//
+//   qp-worker [--config FILE] [--account NAME]
+//
+// The account is --account, or the only configured one. Exit codes: 0 after
+// a clean SIGINT/SIGTERM shutdown, 1 on a runtime failure, 2 on a usage or
+// configuration error.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <uv.h>
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/uv/handle.h"
+#include "worker/worker.h"
+
+namespace {
+
+int run(const qp::Config& config, const qp::AccountConfig& account) {
+  uv_loop_t loop;
+  if (int r = uv_loop_init(&loop); r != 0) {
+    QP_ERROR("worker.loop_init_failed").kv("error", uv_strerror(r));
+    return 1;
+  }
+  int rc = 0;
+  {
+    zmq::context_t ctx(1);
+    qp::worker::Worker worker(&loop, ctx, config, account);
+    // The signal watchers are unref'd: they never keep the loop alive, so
+    // uv_run returns once shutdown() has stopped everything else.
+    qp::uv::Signal sigint, sigterm;
+    for (auto [handle, signum] : {std::pair{&sigint, SIGINT}, std::pair{&sigterm, SIGTERM}}) {
+      uv_signal_init(&loop, handle->get());
+      handle->get()->data = &worker;
+      uv_signal_start(
+          handle->get(),
+          [](uv_signal_t* h, int sig) {
+            auto* w = static_cast<qp::worker::Worker*>(h->data);
+            if (w == nullptr) return;
+            try {
+              QP_INFO("worker.signal").kv("signal", sig);
+              w->shutdown();
+            } catch (...) {
+              QP_ERROR("worker.shutdown_exception");
+            }
+          },
+          signum);
+      uv_unref(handle->base());
+    }
+
+    qp::Status st = worker.start();
+    if (!st.ok()) {
+      QP_ERROR("worker.start_failed").kv("error", st.message());
+      worker.shutdown();
+      rc = 1;
+    } else {
+      uv_run(&loop, UV_RUN_DEFAULT);
+    }
+  }
+  if (int r = qp::uv::close_loop(&loop); r != 0) {
+    QP_WARN("worker.loop_close").kv("error", uv_strerror(r));
+  }
+  QP_INFO("worker.exit").kv("code", rc);
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"qp-worker: serves one Qwen account for the qwenproxy broker"};
+  std::string config_path;
+  std::string account_name;
+  app.add_option("--config", config_path, "TOML config file (default: $QP_CONFIG, else none)");
+  app.add_option("--account", account_name,
+                 "account to serve (default: the only configured account)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  qp::log::init("worker");
+  // A peer closing a socket must surface as an error, never kill the process
+  // (libcurl and ZeroMQ already use MSG_NOSIGNAL; this covers the rest).
+  std::signal(SIGPIPE, SIG_IGN);
+  auto config = qp::load_config(config_path);
+  if (!config) {
+    QP_ERROR("worker.config_error").kv("error", config.error().message());
+    std::fprintf(stderr, "qp-worker: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  const qp::AccountConfig* account = nullptr;
+  if (!account_name.empty()) {
+    account = config->find_account(account_name);
+    if (account == nullptr) {
+      std::fprintf(stderr, "qp-worker: unknown account '%s' (configured: %zu account(s))\n",
+                   account_name.c_str(), config->accounts.size());
+      return 2;
+    }
+  } else if (config->accounts.size() == 1) {
+    account = &config->accounts.front();
+  } else if (config->accounts.empty()) {
+    std::fprintf(stderr,
+                 "qp-worker: no account configured (add [[accounts]] to the config file or set "
+                 "QWEN_COOKIES)\n");
+    return 2;
+  } else {
+    std::fprintf(stderr, "qp-worker: %zu accounts configured; choose one with --account NAME\n",
+                 config->accounts.size());
+    return 2;
+  }
+
+  if (CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT); c != CURLE_OK) {
+    std::fprintf(stderr, "qp-worker: curl_global_init failed: %s\n", curl_easy_strerror(c));
+    return 1;
+  }
+  int rc = 1;
+  try {
+    QP_INFO("worker.start")
+        .kv("account", account->name)
+        .kv("broker", config->broker.worker_endpoint)
+        .kv("upstream", config->upstream.base_url);
+    rc = run(config.value(), *account);
+  } catch (const std::exception& e) {
+    QP_ERROR("worker.fatal").kv("error", e.what());
+    rc = 1;
+  }
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,61 @@
+#include "worker/prompt_builder.h"
+
+namespace qp::worker {
+namespace {
+
+constexpr std::string_view kHeader =
+    "The text below is a conversation transcript between a user and an AI assistant (you). "
+    "Each message starts with a label in square brackets on its own line.";
+constexpr std::string_view kFooter =
+    "Write the assistant's next reply to the conversation above. Reply with the message text "
+    "only, without a label.";
+
+bool is_system(const protocol::ChatMessage& m) {
+  return m.role == "system" || m.role == "developer";
+}
+
+void block(std::string* out, std::string_view label, std::string_view name, std::string_view text) {
+  if (!out->empty()) out->append("\n\n");
+  out->push_back('[');
+  out->append(label);
+  if (!name.empty()) {
+    out->append(": ");
+    out->append(name);
+  }
+  out->append("]\n");
+  out->append(text);
+}
+
+}  // namespace
+
+std::string build_prompt(const std::vector<protocol::ChatMessage>& messages) {
+  if (messages.size() == 1 && messages[0].role == "user") return messages[0].content;
+
+  std::string out(kHeader);
+  std::string system;
+  for (const auto& m : messages) {
+    if (!is_system(m) || m.content.empty()) continue;
+    if (!system.empty()) system.append("\n\n");
+    system.append(m.content);
+  }
+  if (!system.empty()) block(&out, "System instructions", "", system);
+
+  for (const auto& m : messages) {
+    if (is_system(m)) continue;
+    if (m.role == "user") {
+      block(&out, "User", m.name, m.content);
+    } else if (m.role == "assistant") {
+      if (!m.content.empty() || m.tool_calls.empty()) block(&out, "Assistant", m.name, m.content);
+      if (!m.tool_calls.empty()) block(&out, "Assistant tool calls", "", m.tool_calls);
+    } else if (m.role == "tool" || m.role == "function") {
+      block(&out, "Tool result", m.tool_call_id.empty() ? m.name : m.tool_call_id, m.content);
+    } else {
+      block(&out, m.role, m.name, m.content);
+    }
+  }
+  out.append("\n\n");
+  out.append(kFooter);
+  return out;
+}
+
+}  // namespace qp::worker

@@ -1,0 +1,327 @@
+#include "worker/qwen_client.h"
+
+#include <ctime>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/uv/handle.h"
+#include "worker/models_parser.h"
+#include "worker/new_chat_parser.h"
+#include "worker/prompt_builder.h"
+
+namespace qp::worker {
+namespace {
+
+constexpr uint64_t kStopTimeoutMs = 15'000;
+constexpr size_t kMaxModelsBytes = size_t{8} * 1024 * 1024;
+
+UpstreamFailure internal_failure(const Status& s) {
+  return UpstreamFailure{Code::kInternal,
+                         "worker failed to start the upstream request: " + s.message(), 0, nullptr};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// ChatCall
+
+ChatCall::ChatCall(QwenClient* client, const protocol::JobRequest& job, ChatHandler* handler)
+    : client_(client),
+      handler_(handler),
+      request_id_(job.request_id),
+      variant_(parse_model_variant(job.model)),
+      prompt_(build_prompt(job.messages)) {
+  chunk_.request_id = job.request_id;
+}
+
+ChatCall::~ChatCall() = default;  // the requests abort their transfers
+
+Status ChatCall::start() {
+  if (phase_ != Phase::kIdle) return error(Code::kInternal, "ChatCall started twice");
+  phase_ = Phase::kNewChat;
+  int64_t now_ms = uv::now_unix_ms();
+  new_chat_ = std::make_unique<HttpRequest>(
+      client_->multi(),
+      client_->make_spec(Endpoint::kNewChat, {},
+                         new_chat_body(variant_.upstream_model, variant_.search, now_ms)),
+      listener());
+  Status s = new_chat_->start();
+  if (!s.ok()) phase_ = Phase::kEnded;
+  return s;
+}
+
+void ChatCall::cancel() {
+  if (phase_ == Phase::kEnded) return;
+  bool generating = phase_ == Phase::kStreaming;
+  phase_ = Phase::kEnded;
+  if (new_chat_) new_chat_->abort();
+  if (completion_) completion_->abort();
+  if (generating && !chat_id_.empty()) client_->stop_generation(chat_id_);
+}
+
+void ChatCall::on_complete(HttpResult result) {
+  if (phase_ == Phase::kNewChat) {
+    on_new_chat(std::move(result));
+  } else if (phase_ == Phase::kStreaming) {
+    on_stream_end(std::move(result));
+  }
+}
+
+void ChatCall::on_new_chat(HttpResult result) {
+  if (result.failure) return fail(*result.failure);
+  if (result.status == 200) {
+    auto id = parse_new_chat(result.body);
+    if (id) {
+      chat_id_ = std::move(id.value());
+      QP_DEBUG("upstream.chat_created").kv("request_id", request_id_).kv("chat_id", chat_id_);
+      return start_completion();
+    }
+    if (!is_error_json(result.body) && !has_waf_marker(result.body)) {
+      return fail(UpstreamFailure{Code::kUpstream, id.error().message(), 0, nullptr});
+    }
+  }
+  fail(classify_response(result.status, result.content_type, result.body));
+}
+
+void ChatCall::start_completion() {
+  std::string fid = ids::uuid4();
+  std::string child = ids::uuid4();
+  CompletionParams p;
+  p.chat_id = chat_id_;
+  p.model = variant_.upstream_model;
+  p.content = prompt_;
+  p.thinking = variant_.thinking;
+  p.search = variant_.search;
+  p.fid = fid;
+  p.child_id = child;
+  p.timestamp_s = uv::now_unix_ms() / 1000;
+  std::string body = completion_body(p);
+  prompt_.clear();
+  prompt_.shrink_to_fit();
+  phase_ = Phase::kStreaming;
+  completion_ = std::make_unique<HttpRequest>(
+      client_->multi(), client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body)),
+      listener());
+  Status s = completion_->start();
+  if (!s.ok()) fail(internal_failure(s));
+}
+
+bool ChatCall::on_stream_data(std::string_view bytes) {
+  if (phase_ != Phase::kStreaming) return false;
+  sse_.feed(bytes);
+  return drain();
+}
+
+bool ChatCall::drain() {
+  std::string_view data;
+  while (sse_.next(&data)) {
+    EventOutcome o = events_.interpret(data, &chunk_.content, &chunk_.reasoning);
+    if (o == EventOutcome::kContinue) continue;
+    flush();
+    if (o == EventOutcome::kFinished) {
+      finish();
+    } else {
+      fail(events_.failure());
+    }
+    return false;
+  }
+  flush();
+  if (!sse_.status().ok()) {
+    fail(UpstreamFailure{Code::kUpstream, sse_.status().message(), 0, nullptr});
+    return false;
+  }
+  return true;
+}
+
+void ChatCall::flush() {
+  if (chunk_.content.empty() && chunk_.reasoning.empty()) return;
+  handler_->on_chat_delta(chunk_);
+  chunk_.content.clear();
+  chunk_.reasoning.clear();
+}
+
+void ChatCall::on_stream_end(HttpResult result) {
+  if (result.failure) return fail(*result.failure);
+  if (!result.streamed) {
+    return fail(classify_response(result.status, result.content_type, result.body));
+  }
+  sse_.finish();  // the last event may lack its blank line
+  if (!drain()) return;
+  fail(stream_ended_early());
+}
+
+void ChatCall::finish() {
+  phase_ = Phase::kEnded;
+  ChatResult r;
+  r.usage = events_.usage();
+  r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
+  r.response_id = events_.response_id();
+  handler_->on_chat_done(r);
+}
+
+void ChatCall::fail(const UpstreamFailure& failure) {
+  phase_ = Phase::kEnded;
+  handler_->on_chat_error(failure);
+}
+
+// ---------------------------------------------------------------------------
+// ModelsCall
+
+ModelsCall::ModelsCall(QwenClient* client, ModelsHandler* handler)
+    : client_(client), handler_(handler) {}
+
+ModelsCall::~ModelsCall() = default;
+
+Status ModelsCall::start() {
+  HttpRequestSpec spec = client_->make_spec(Endpoint::kModels, {}, {});
+  spec.max_body_bytes = kMaxModelsBytes;
+  primary_ = std::make_unique<HttpRequest>(client_->multi(), std::move(spec), listener());
+  Status s = primary_->start();
+  if (!s.ok()) ended_ = true;
+  return s;
+}
+
+void ModelsCall::cancel() {
+  ended_ = true;
+  if (primary_) primary_->abort();
+  if (fallback_) fallback_->abort();
+}
+
+void ModelsCall::on_complete(HttpResult result) {
+  if (ended_) return;
+  if (!fallback_ && !result.failure) {
+    // /api/models unknown or of another shape: try the v2 path (GO uses it).
+    bool retry =
+        result.status == 404 || (result.status == 200 && !parse_models(result.body) &&
+                                 !is_error_json(result.body) && !has_waf_marker(result.body));
+    if (retry) {
+      HttpRequestSpec spec = client_->make_spec(Endpoint::kModelsV2, {}, {});
+      spec.max_body_bytes = kMaxModelsBytes;
+      fallback_ = std::make_unique<HttpRequest>(client_->multi(), std::move(spec), listener());
+      Status s = fallback_->start();
+      if (s.ok()) return;
+      ended_ = true;
+      return handler_->on_models_error(internal_failure(s));
+    }
+  }
+  finish(result);
+}
+
+void ModelsCall::finish(const HttpResult& result) {
+  ended_ = true;
+  if (result.failure) return handler_->on_models_error(*result.failure);
+  if (result.status == 200) {
+    auto models = parse_models(result.body);
+    if (models) {
+      add_model_variants(&models.value());
+      return handler_->on_models(std::move(models.value()));
+    }
+    if (!is_error_json(result.body) && !has_waf_marker(result.body)) {
+      return handler_->on_models_error(UpstreamFailure{
+          Code::kUpstream, "Qwen's model list has an unexpected shape: " + models.error().message(),
+          0, nullptr});
+    }
+  }
+  handler_->on_models_error(classify_response(result.status, result.content_type, result.body));
+}
+
+// ---------------------------------------------------------------------------
+// QwenClient
+
+class QwenClient::StopCall final : private HttpRequest::Listener {
+ public:
+  StopCall(QwenClient* client, const std::string& chat_id)
+      : client_(client),
+        chat_id_(chat_id),
+        request_(client->multi(), make(client, chat_id), this) {}
+  Status start() { return request_.start(); }
+  void abort() { request_.abort(); }
+
+ private:
+  static HttpRequestSpec make(QwenClient* client, const std::string& chat_id) {
+    HttpRequestSpec spec = client->make_spec(Endpoint::kStop, chat_id, stop_body(chat_id));
+    spec.total_timeout_ms = kStopTimeoutMs;
+    spec.first_byte_timeout_ms = kStopTimeoutMs;
+    spec.idle_timeout_ms = kStopTimeoutMs;
+    return spec;
+  }
+  bool on_stream_data(std::string_view) override { return true; }
+  void on_complete(HttpResult result) override {
+    if (result.failure) {
+      QP_DEBUG("upstream.stop_failed").kv("chat_id", chat_id_).kv("error", result.failure->message);
+    } else {
+      QP_DEBUG("upstream.stop_sent")
+          .kv("chat_id", chat_id_)
+          .kv("status", static_cast<int64_t>(result.status));
+    }
+    client_->retire(this);  // last statement
+  }
+
+  QwenClient* client_;
+  std::string chat_id_;
+  HttpRequest request_;
+};
+
+QwenClient::QwenClient(CurlMulti* multi, DeferredDelete* deferred, const UpstreamConfig& upstream,
+                       const AccountConfig& account)
+    : multi_(multi),
+      deferred_(deferred),
+      upstream_(upstream),
+      account_(account),
+      jwt_(cookie_value(account.cookies, "token")) {}
+
+QwenClient::~QwenClient() { abort_background(); }
+
+void QwenClient::stop_generation(const std::string& chat_id) {
+  auto call = std::make_unique<StopCall>(this, chat_id);
+  Status s = call->start();
+  if (!s.ok()) {
+    QP_WARN("upstream.stop_not_sent").kv("chat_id", chat_id).kv("error", s.message());
+    return;
+  }
+  stops_.push_back(std::move(call));
+}
+
+void QwenClient::abort_background() {
+  for (auto& c : stops_) c->abort();
+  stops_.clear();
+}
+
+void QwenClient::retire(StopCall* call) {
+  for (auto it = stops_.begin(); it != stops_.end(); ++it) {
+    if (it->get() == call) {
+      deferred_->add(std::move(*it));
+      stops_.erase(it);
+      return;
+    }
+  }
+}
+
+HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
+                                      std::string body) const {
+  std::string uuid = ids::uuid4();
+  std::string tz = js_date_string(std::time(nullptr));
+  HeaderParams hp;
+  hp.base_url = upstream_.base_url;
+  hp.user_agent = upstream_.user_agent;
+  hp.jwt = jwt_;
+  hp.bx_umidtoken = account_.bx_umidtoken;
+  hp.bx_ua = account_.bx_ua;
+  hp.bx_v = account_.bx_v;
+  hp.chat_id = chat_id;
+  hp.request_uuid = uuid;
+  hp.timezone = tz;
+  HttpRequestSpec spec;
+  spec.post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop;
+  spec.url = endpoint_url(e, upstream_.base_url, chat_id);
+  spec.headers = build_headers(e, hp);
+  spec.cookies = account_.cookies;
+  spec.body = std::move(body);
+  spec.connect_timeout_ms = upstream_.connect_timeout_ms;
+  spec.first_byte_timeout_ms = upstream_.first_byte_timeout_ms;
+  spec.idle_timeout_ms = upstream_.idle_timeout_ms;
+  spec.stream = e == Endpoint::kCompletion;
+  return spec;
+}
+
+}  // namespace qp::worker

@@ -1,0 +1,163 @@
+// The worker's client of the Qwen web API for one account: builds the
+// requests (qwen_requests.h), runs them on the CurlMulti and routes the
+// answers through the SSE parser, the event interpreter and the error
+// classification.
+//
+//   ChatCall:   POST /api/v2/chats/new → chat_id, then
+//               POST /api/v2/chat/completions?chat_id= (SSE), each answer
+//               delta forwarded to the ChatHandler as it arrives.
+//   ModelsCall: GET /api/models, falling back to /api/v2/models/.
+//   stop_generation(): fire-and-forget POST …/completions/stop.
+//
+// Handlers are called from the loop (some from inside libcurl's write
+// callback): they must not destroy the call synchronously; hand it to
+// DeferredDelete. After a terminal callback (done/error/models) no other
+// callback follows; after cancel() none at all.
+// Thread: the loop's thread only.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/protocol/messages.h"
+#include "worker/curl_multi.h"
+#include "worker/deferred_delete.h"
+#include "worker/http_request.h"
+#include "worker/qwen_events.h"
+#include "worker/qwen_requests.h"
+#include "worker/sse_parser.h"
+#include "worker/upstream_errors.h"
+
+namespace qp::worker {
+
+struct ChatResult {
+  StreamUsage usage;
+  std::string chat_id;
+  std::string response_id;
+};
+
+class ChatHandler {
+ public:
+  // chunk.content and/or chunk.reasoning hold new text (several upstream
+  // deltas may be coalesced). The call clears them after this returns.
+  virtual void on_chat_delta(protocol::JobChunk& chunk) = 0;
+  virtual void on_chat_done(const ChatResult& result) = 0;
+  virtual void on_chat_error(const UpstreamFailure& failure) = 0;
+
+ protected:
+  ~ChatHandler() = default;
+};
+
+class ModelsHandler {
+ public:
+  virtual void on_models(std::vector<protocol::ModelInfo> models) = 0;
+  virtual void on_models_error(const UpstreamFailure& failure) = 0;
+
+ protected:
+  ~ModelsHandler() = default;
+};
+
+class QwenClient;
+
+class ChatCall final : private HttpRequest::Listener {
+ public:
+  ChatCall(QwenClient* client, const protocol::JobRequest& job, ChatHandler* handler);
+  ~ChatCall();
+  ChatCall(const ChatCall&) = delete;
+  ChatCall& operator=(const ChatCall&) = delete;
+
+  // Starts with chats/new. An error here means nothing was started.
+  Status start();
+  // Aborts the upstream transfer now and, once a generation was started,
+  // asks the upstream to stop it. No handler callback follows.
+  void cancel();
+  const std::string& chat_id() const { return chat_id_; }
+
+ private:
+  enum class Phase { kIdle, kNewChat, kStreaming, kEnded };
+
+  HttpRequest::Listener* listener() { return this; }
+
+  bool on_stream_data(std::string_view bytes) override;
+  void on_complete(HttpResult result) override;
+  void on_new_chat(HttpResult result);
+  void on_stream_end(HttpResult result);
+  void start_completion();
+  bool drain();  // false once the call reached a terminal state
+  void flush();
+  void finish();
+  void fail(const UpstreamFailure& failure);
+
+  QwenClient* client_;
+  ChatHandler* handler_;
+  std::string request_id_;
+  ModelVariant variant_;
+  std::string prompt_;
+  std::string chat_id_;
+  Phase phase_ = Phase::kIdle;
+  std::unique_ptr<HttpRequest> new_chat_;
+  std::unique_ptr<HttpRequest> completion_;
+  SseParser sse_;
+  QwenEventInterpreter events_;
+  protocol::JobChunk chunk_;  // pending deltas, reused
+};
+
+class ModelsCall final : private HttpRequest::Listener {
+ public:
+  ModelsCall(QwenClient* client, ModelsHandler* handler);
+  ~ModelsCall();
+  ModelsCall(const ModelsCall&) = delete;
+  ModelsCall& operator=(const ModelsCall&) = delete;
+
+  Status start();
+  void cancel();
+
+ private:
+  HttpRequest::Listener* listener() { return this; }
+  bool on_stream_data(std::string_view) override { return true; }
+  void on_complete(HttpResult result) override;
+  void finish(const HttpResult& result);
+
+  QwenClient* client_;
+  ModelsHandler* handler_;
+  std::unique_ptr<HttpRequest> primary_;
+  std::unique_ptr<HttpRequest> fallback_;
+  bool ended_ = false;
+};
+
+class QwenClient {
+ public:
+  // All references must outlive the client.
+  QwenClient(CurlMulti* multi, DeferredDelete* deferred, const UpstreamConfig& upstream,
+             const AccountConfig& account);
+  ~QwenClient();
+  QwenClient(const QwenClient&) = delete;
+  QwenClient& operator=(const QwenClient&) = delete;
+
+  // Fire-and-forget POST /api/v2/chat/completions/stop?chat_id=.
+  void stop_generation(const std::string& chat_id);
+  // Aborts pending stop requests (shutdown).
+  void abort_background();
+  size_t background_requests() const { return stops_.size(); }
+
+  // The request for endpoint `e`, with the account's auth and browser headers.
+  HttpRequestSpec make_spec(Endpoint e, std::string_view chat_id, std::string body) const;
+  CurlMulti* multi() const { return multi_; }
+  const AccountConfig& account() const { return account_; }
+
+ private:
+  class StopCall;
+  void retire(StopCall* call);
+
+  CurlMulti* multi_;
+  DeferredDelete* deferred_;
+  const UpstreamConfig& upstream_;
+  const AccountConfig& account_;
+  std::string jwt_;  // the account's `token` cookie; secret
+  std::list<std::unique_ptr<StopCall>> stops_;
+};
+
+}  // namespace qp::worker

@@ -1,0 +1,334 @@
+#include "worker/qwen_events.h"
+
+#include <cstring>
+#include <utility>
+
+namespace qp::worker {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// simdjson_result<T>::get() is &&-qualified, hence the std::move of
+// iteration variables below (trivially copyable, so no real move happens).
+// NOLINTBEGIN(performance-move-const-arg)
+
+// What one event carries, as views into the parser (valid for this event).
+struct EventFields {
+  bool error_marker = false;
+  bool created = false;
+  std::string_view chat_id, parent_id, response_id;
+  StreamUsage usage;
+  bool has_delta = false;
+  bool has_content = false;
+  std::string_view role, content, phase, status;
+};
+
+// Reads a string value if it is one; other types are left alone.
+// Returns false on a JSON error.
+bool opt_string(od::value v, std::string_view* out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t != od::json_type::string) return true;
+  return !v.get_string().get(*out);
+}
+
+bool opt_int(od::value v, int64_t* out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  if (t != od::json_type::number) return true;
+  int64_t i = 0;
+  if (!v.get_int64().get(i)) {
+    *out = i;
+    return true;
+  }
+  double d = 0;
+  if (v.get_double().get(d)) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool is_null(od::value v, bool* out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  *out = t == od::json_type::null;
+  return true;
+}
+
+// extra.summary_thought.content[]: cumulative summary strings.
+bool read_extra(od::value v, std::vector<std::string_view>* thoughts) {
+  od::object extra;
+  if (v.get_object().get(extra)) return true;  // not an object: nothing for us
+  for (auto fr : extra) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    if (k != "summary_thought") continue;
+    od::object st;
+    if (f.value().get_object().get(st)) continue;
+    for (auto sfr : st) {
+      od::field sf;
+      std::string_view sk;
+      if (std::move(sfr).get(sf) || sf.unescaped_key().get(sk)) return false;
+      if (sk != "content") continue;
+      od::array arr;
+      if (sf.value().get_array().get(arr)) continue;
+      for (auto item : arr) {
+        od::value iv;
+        if (std::move(item).get(iv)) return false;
+        std::string_view s;
+        if (!opt_string(iv, &s)) return false;
+        if (!s.empty()) thoughts->push_back(s);
+      }
+    }
+  }
+  return true;
+}
+
+bool read_delta(od::value v, EventFields* e, std::vector<std::string_view>* thoughts) {
+  od::object delta;
+  if (v.get_object().get(delta)) return true;
+  e->has_delta = true;
+  for (auto fr : delta) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    od::value fv = f.value();
+    bool ok = true;
+    if (k == "content") {
+      std::string_view s;
+      od::json_type t;
+      if (fv.type().get(t)) return false;
+      if (t == od::json_type::string) {
+        ok = !fv.get_string().get(s);
+        e->content = s;
+        e->has_content = true;
+      }
+    } else if (k == "role") {
+      ok = opt_string(fv, &e->role);
+    } else if (k == "phase") {
+      ok = opt_string(fv, &e->phase);
+    } else if (k == "status") {
+      ok = opt_string(fv, &e->status);
+    } else if (k == "extra") {
+      ok = read_extra(fv, thoughts);
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// choices[0].delta; later choices are ignored (the web API sends one).
+bool read_choices(od::value v, EventFields* e, std::vector<std::string_view>* thoughts) {
+  od::array choices;
+  if (v.get_array().get(choices)) return true;
+  bool first = true;
+  for (auto item : choices) {
+    od::value cv;
+    if (std::move(item).get(cv)) return false;
+    if (!first) continue;  // unconsumed values are skipped by the iterator
+    first = false;
+    od::object choice;
+    if (cv.get_object().get(choice)) continue;
+    for (auto fr : choice) {
+      od::field f;
+      std::string_view k;
+      if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+      if (k == "delta" && !read_delta(f.value(), e, thoughts)) return false;
+    }
+  }
+  return true;
+}
+
+bool read_usage(od::value v, StreamUsage* u) {
+  od::object obj;
+  if (v.get_object().get(obj)) return true;
+  u->present = true;
+  for (auto fr : obj) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    bool ok = true;
+    if (k == "input_tokens" || k == "prompt_tokens") {
+      ok = opt_int(f.value(), &u->input_tokens);
+    } else if (k == "output_tokens" || k == "completion_tokens") {
+      ok = opt_int(f.value(), &u->output_tokens);
+    } else if (k == "total_tokens") {
+      ok = opt_int(f.value(), &u->total_tokens);
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool read_created(od::value v, EventFields* e) {
+  od::object obj;
+  if (v.get_object().get(obj)) return true;
+  e->created = true;
+  for (auto fr : obj) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    bool ok = true;
+    if (k == "chat_id")
+      ok = opt_string(f.value(), &e->chat_id);
+    else if (k == "parent_id")
+      ok = opt_string(f.value(), &e->parent_id);
+    else if (k == "response_id")
+      ok = opt_string(f.value(), &e->response_id);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A top-level `data` object is an error envelope when it has code or error.
+bool data_has_error(od::value v, bool* out) {
+  od::object obj;
+  if (v.get_object().get(obj)) return true;
+  for (auto fr : obj) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    if (k == "code" || k == "error") {
+      bool null = false;
+      if (!is_null(f.value(), &null)) return false;
+      if (!null) *out = true;
+    }
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+EventOutcome QwenEventInterpreter::fail_malformed(std::string_view payload) {
+  failed_ = true;
+  if (has_waf_marker(payload)) {
+    failure_ = classify_response(200, "text/event-stream", payload);
+  } else {
+    failure_ = UpstreamFailure{Code::kUpstream, "Qwen sent a malformed stream event", 0, nullptr};
+  }
+  return EventOutcome::kError;
+}
+
+EventOutcome QwenEventInterpreter::fail_event(std::string_view payload) {
+  failed_ = true;
+  failure_ = classify_response(200, "text/event-stream", payload);
+  return EventOutcome::kError;
+}
+
+EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::string* content,
+                                             std::string* reasoning) {
+  if (failed_) return EventOutcome::kError;
+  if (finished_) return EventOutcome::kFinished;
+  ++events_;
+  std::string_view body = trim(payload);
+  if (body.empty() || body == "[DONE]") return EventOutcome::kContinue;
+  if (body.front() != '{') return fail_malformed(body);
+
+  size_t need = body.size() + simdjson::SIMDJSON_PADDING;
+  if (padded_.size() < need) padded_.resize(need);
+  std::memcpy(padded_.data(), body.data(), body.size());
+
+  od::document doc;
+  od::object root;
+  if (parser_.iterate(padded_.data(), body.size(), padded_.size()).get(doc) ||
+      doc.get_object().get(root)) {
+    return fail_malformed(body);
+  }
+  EventFields e;
+  thoughts_.clear();
+  for (auto fr : root) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return fail_malformed(body);
+    od::value v = f.value();
+    bool ok = true;
+    if (k == "choices") {
+      ok = read_choices(v, &e, &thoughts_);
+    } else if (k == "usage") {
+      ok = read_usage(v, &e.usage);
+    } else if (k == "response.created") {
+      ok = read_created(v, &e);
+    } else if (k == "success") {
+      od::json_type t;
+      bool b = true;
+      ok = !v.type().get(t);
+      if (ok && t == od::json_type::boolean) ok = !v.get_bool().get(b);
+      if (!b) e.error_marker = true;
+    } else if (k == "error") {
+      bool null = false;
+      ok = is_null(v, &null);
+      if (!null) e.error_marker = true;
+    } else if (k == "code") {
+      // A non-empty string or any other non-null value marks an error.
+      od::json_type t;
+      ok = !v.type().get(t);
+      if (ok && t == od::json_type::string) {
+        std::string_view s;
+        ok = !v.get_string().get(s);
+        if (ok && !s.empty()) e.error_marker = true;
+      } else if (ok && t != od::json_type::null) {
+        e.error_marker = true;
+      }
+    } else if (k == "data") {
+      ok = data_has_error(v, &e.error_marker);
+    } else if (k == "ret") {
+      e.error_marker = true;  // mtop/baxia envelope (WAF punish)
+    }
+    // response.info (keep-alive), response_id, timestamp and unknown keys: skipped.
+    if (!ok) return fail_malformed(body);
+  }
+  if (e.error_marker) return fail_event(body);
+
+  if (e.created) {
+    if (!e.chat_id.empty()) chat_id_.assign(e.chat_id);
+    if (!e.parent_id.empty()) parent_id_.assign(e.parent_id);
+    if (!e.response_id.empty()) response_id_.assign(e.response_id);
+  }
+  if (e.usage.present) {
+    usage_ = e.usage;
+    if (usage_.total_tokens == 0) usage_.total_tokens = usage_.input_tokens + usage_.output_tokens;
+  }
+  if (!e.has_delta || e.role == "function") return EventOutcome::kContinue;
+
+  if (e.phase.empty() || e.phase == "answer") {
+    if (e.has_content) content->append(e.content);
+    if (e.status == "finished") {
+      finished_ = true;
+      return EventOutcome::kFinished;
+    }
+  } else if (e.phase == "think" || e.phase == "thinking" || e.phase == "reasoning") {
+    if (e.has_content) reasoning->append(e.content);
+  } else if (e.phase == "thinking_summary") {
+    if (!thoughts_.empty()) {
+      std::string full;
+      for (size_t i = 0; i < thoughts_.size(); ++i) {
+        if (i > 0) full.push_back('\n');
+        full.append(thoughts_[i]);
+      }
+      if (full.size() >= summary_.size() && full.compare(0, summary_.size(), summary_) == 0) {
+        reasoning->append(full, summary_.size());
+      } else {
+        // The summary was rewritten rather than extended: start a new paragraph.
+        reasoning->append("\n\n");
+        reasoning->append(full);
+      }
+      summary_ = std::move(full);
+    }
+  }
+  return EventOutcome::kContinue;
+}
+
+// NOLINTEND(performance-move-const-arg)
+}  // namespace qp::worker

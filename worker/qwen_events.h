@@ -1,0 +1,76 @@
+// Interprets the JSON payloads of the Qwen completion event stream (spec
+// section 3) one event at a time. Pure: no I/O. One simdjson on-demand
+// parser is reused for every event; what outlives an event is copied.
+//
+// Per event, in this order:
+//   1. error detection (success:false, a non-null `error`, a top-level
+//      `code`, a `data` object carrying code/error, the WAF `ret` array),
+//      before anything of the event is forwarded;
+//   2. `response.created` → chat_id / parent_id / response_id;
+//   3. `usage` (cumulative: the last one wins);
+//   4. choices[0].delta: `answer` (or no phase) text → content; `think`
+//      text → reasoning; `thinking_summary` cumulative
+//      extra.summary_thought.content[] → the new suffix as reasoning; other
+//      phases (web_search, image_gen…) and role "function" are not text;
+//   5. status "finished" with phase `answer` ends the answer. A `finished`
+//      in another phase (tool results) does not.
+// `[DONE]`, keep-alives (`response.info`), events without choices and
+// unknown fields (2026 `response_id`, `timestamp`) are tolerated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "worker/upstream_errors.h"
+
+namespace qp::worker {
+
+struct StreamUsage {
+  bool present = false;
+  int64_t input_tokens = 0;   // → prompt_tokens
+  int64_t output_tokens = 0;  // → completion_tokens
+  int64_t total_tokens = 0;
+};
+
+enum class EventOutcome { kContinue, kFinished, kError };
+
+class QwenEventInterpreter {
+ public:
+  QwenEventInterpreter() = default;
+  QwenEventInterpreter(const QwenEventInterpreter&) = delete;
+  QwenEventInterpreter& operator=(const QwenEventInterpreter&) = delete;
+
+  // Interprets one `data:` payload, appending the answer delta to *content
+  // and the reasoning delta to *reasoning. After kFinished or kError,
+  // further calls change nothing and return the same outcome.
+  EventOutcome interpret(std::string_view payload, std::string* content, std::string* reasoning);
+
+  bool finished() const { return finished_; }
+  const UpstreamFailure& failure() const { return failure_; }  // valid after kError
+  const StreamUsage& usage() const { return usage_; }
+  const std::string& chat_id() const { return chat_id_; }
+  const std::string& parent_id() const { return parent_id_; }
+  const std::string& response_id() const { return response_id_; }
+  uint64_t events() const { return events_; }
+
+ private:
+  EventOutcome fail_malformed(std::string_view payload);
+  EventOutcome fail_event(std::string_view payload);
+
+  simdjson::ondemand::parser parser_;
+  std::string padded_;                      // payload copy with SIMDJSON_PADDING spare bytes
+  std::vector<std::string_view> thoughts_;  // per-event scratch (views into parser_)
+  std::string summary_;                     // summary reasoning emitted so far
+  std::string chat_id_, parent_id_, response_id_;
+  StreamUsage usage_;
+  UpstreamFailure failure_;
+  uint64_t events_ = 0;
+  bool finished_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace qp::worker

@@ -1,0 +1,80 @@
+// Builds the requests of the Qwen web API (spec sections 1 and 2): URLs,
+// browser-like headers and JSON bodies. Pure (time and ids are inputs), so
+// every field is unit-tested.
+//
+// Auth (spec 1.1 style A, like R21 and GO): `Authorization: Bearer <jwt>`
+// in the headers built here AND the account's whole cookie string (which
+// holds `token=<jwt>`), which the caller sets with CURLOPT_COOKIE. These
+// values are secrets: never log a header list.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+
+namespace qp::worker {
+
+// The SPA version header (GO sends 0.2.68, R21 0.2.63; spec 1.2).
+inline constexpr std::string_view kWebVersion = "0.2.68";
+// The body `version` field of completions (spec 2.3).
+inline constexpr std::string_view kCompletionVersion = "2.1";
+inline constexpr int64_t kThinkingBudget = 38912;
+
+enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop };
+
+// Model-name suffixes select features (R21/GO convention):
+// "<id>-thinking", "<id>-search", "<id>-thinking-search".
+struct ModelVariant {
+  std::string upstream_model;
+  bool thinking = false;
+  bool search = false;
+};
+ModelVariant parse_model_variant(std::string_view model);
+
+// base_url has no trailing slash (load_config strips it). chat_id is
+// percent-encoded into the query where the endpoint takes one.
+std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view chat_id = {});
+
+struct HeaderParams {
+  std::string_view base_url;
+  std::string_view user_agent;
+  std::string_view jwt;           // empty: no Authorization header
+  std::string_view bx_umidtoken;  // each bx-* header only when non-empty
+  std::string_view bx_ua;
+  std::string_view bx_v;
+  std::string_view chat_id;       // completion and stop: for the Referer
+  std::string_view request_uuid;  // x-request-id
+  std::string_view timezone;      // js_date_string()
+};
+// "Name: value" lines for curl_slist. CR/LF in values are dropped.
+std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p);
+
+// JavaScript Date.toString() without the zone name, in local time:
+// "Fri Apr 24 2026 12:00:00 GMT+0800".
+std::string js_date_string(std::time_t t);
+
+// POST /api/v2/chats/new (spec 2.2); timestamp in milliseconds.
+std::string new_chat_body(std::string_view model, bool search, int64_t timestamp_ms);
+
+struct CompletionParams {
+  std::string_view chat_id;
+  std::string_view model;    // upstream model id (variant suffix removed)
+  std::string_view content;  // the single user message
+  bool thinking = false;
+  bool search = false;
+  std::string_view fid;        // client uuid of the user message
+  std::string_view child_id;   // client uuid for childrenIds
+  std::string_view parent_id;  // empty: null (a new chat)
+  int64_t timestamp_s = 0;
+};
+// POST /api/v2/chat/completions?chat_id= (spec 2.3); timestamps in seconds.
+std::string completion_body(const CompletionParams& p);
+
+// POST /api/v2/chat/completions/stop?chat_id= (spec 2.4).
+std::string stop_body(std::string_view chat_id);
+
+}  // namespace qp::worker

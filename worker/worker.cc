@@ -1,0 +1,527 @@
+#include "worker/worker.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "common/ids.h"
+#include "common/jwt.h"
+#include "common/log.h"
+#include "common/notify.h"
+#include "common/protocol/codec.h"
+#include "common/zmq/envelope.h"
+
+namespace qp::worker {
+
+using protocol::Command;
+
+// One in-flight job: routes the upstream call's callbacks to the Worker.
+struct Worker::Job final : ChatHandler, ModelsHandler {
+  Worker* worker = nullptr;
+  std::string request_id;
+  protocol::JobKind kind = protocol::JobKind::kChat;
+  std::unique_ptr<ChatCall> chat;
+  std::unique_ptr<ModelsCall> models;
+  uint64_t started_ms = 0;
+  uint64_t chunks = 0;
+  bool ended = false;
+
+  void cancel() {
+    if (chat) chat->cancel();
+    if (models) models->cancel();
+  }
+  void on_chat_delta(protocol::JobChunk& chunk) override { worker->job_delta(this, chunk); }
+  void on_chat_done(const ChatResult& result) override { worker->job_done(this, result); }
+  void on_chat_error(const UpstreamFailure& f) override { worker->job_error(this, f); }
+  void on_models(std::vector<protocol::ModelInfo> list) override {
+    worker->job_models(this, std::move(list));
+  }
+  void on_models_error(const UpstreamFailure& f) override { worker->job_error(this, f); }
+};
+
+namespace {
+
+template <typename F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    QP_ERROR(what).kv("error", e.what());
+  } catch (...) {
+    QP_ERROR(what);
+  }
+}
+
+}  // namespace
+
+Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
+               const AccountConfig& account)
+    : loop_(loop),
+      ctx_(ctx),
+      config_(config),
+      account_(account),
+      instance_(ids::random_hex(16)),
+      multi_(loop),
+      deferred_(loop),
+      client_(&multi_, &deferred_, config.upstream, account) {}
+
+Worker::~Worker() {
+  for (auto& [id, job] : jobs_) job->cancel();
+  jobs_.clear();
+  client_.abort_background();
+  deferred_.flush();
+  if (socket_) socket_->close();
+  socket_.reset();
+}
+
+Status Worker::start() {
+  Status s = multi_.init();
+  if (!s.ok()) return s;
+  read_token_expiry();
+  uv_timer_init(loop_, heartbeat_timer_.get());
+  heartbeat_timer_.get()->data = this;
+  uv_timer_init(loop_, reconnect_timer_.get());
+  reconnect_timer_.get()->data = this;
+  uv_timer_init(loop_, watchdog_timer_.get());
+  watchdog_timer_.get()->data = this;
+
+  connect_socket();
+  if (!socket_) return error(Code::kIo, "cannot create the broker socket");
+
+  uint64_t hb = config_.broker.heartbeat_ms;
+  uv_timer_start(
+      heartbeat_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Worker*>(t->data);
+        if (self != nullptr)
+          guarded("worker.heartbeat_exception", [&] { self->on_heartbeat_timer(); });
+      },
+      hb, hb);
+  if (uint64_t wd = notify::watchdog_interval_ms(); wd > 0) {
+    uint64_t every = std::max<uint64_t>(wd / 2, 1);
+    uv_timer_start(
+        watchdog_timer_.get(), [](uv_timer_t*) { notify::watchdog(); }, every, every);
+  }
+  return Status();
+}
+
+// --- broker connection -----------------------------------------------------
+
+void Worker::connect_socket() {
+  try {
+    zmq::socket_t s(ctx_, zmq::socket_type::dealer);
+    zmqx::set_common_options(s);
+    s.connect(config_.broker.worker_endpoint);
+    socket_ = std::make_unique<zmqx::UvSocket>(
+        loop_, std::move(s), [this](zmqx::Frames&& frames) { on_message(std::move(frames)); });
+    Status st = socket_->start();
+    if (!st.ok()) {
+      QP_ERROR("broker.socket_failed").kv("error", st.message());
+      socket_.reset();
+      schedule_reconnect(backoff_ms_, "socket_start_failed");
+      return;
+    }
+  } catch (const zmq::error_t& e) {
+    QP_ERROR("broker.connect_failed")
+        .kv("endpoint", config_.broker.worker_endpoint)
+        .kv("error", e.what());
+    socket_.reset();
+    schedule_reconnect(backoff_ms_, "connect_failed");
+    return;
+  }
+  last_broker_ms_ = uv_now(loop_);
+  broker_instance_.clear();
+  send_status(Command::kReady);
+  QP_INFO("broker.ready_sent")
+      .kv("endpoint", config_.broker.worker_endpoint)
+      .kv("account", account_.name)
+      .kv("instance", instance_)
+      .kv("capacity", static_cast<uint64_t>(account_.capacity));
+  if (!notified_ready_) {
+    notified_ready_ = true;
+    notify::ready("worker " + account_.name + " connected to the broker");
+  }
+}
+
+void Worker::drop_socket() {
+  if (!socket_) return;
+  socket_->close();
+  // We may be inside this socket's own message handler (DISCONNECT, a
+  // broker restart): destroy it on a later loop iteration.
+  deferred_.add(std::move(socket_));
+}
+
+void Worker::schedule_reconnect(uint64_t delay_ms, const char* reason) {
+  if (shutting_down_) return;
+  abort_jobs(reason);
+  drop_socket();
+  QP_WARN("broker.reconnect").kv("reason", reason).kv("delay_ms", delay_ms);
+  if (delay_ms > 0) backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
+  uv_timer_start(
+      reconnect_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Worker*>(t->data);
+        if (self != nullptr && !self->shutting_down_ && !self->socket_) {
+          guarded("worker.reconnect_exception", [&] { self->connect_socket(); });
+        }
+      },
+      delay_ms, 0);
+}
+
+void Worker::on_message(zmqx::Frames&& frames) {
+  auto env = zmqx::Envelope::parse(std::move(frames), /*routed=*/false);
+  if (!env) {
+    QP_WARN("broker.bad_message").kv("error", env.error().message());
+    return;
+  }
+  last_broker_ms_ = uv_now(loop_);
+  switch (env->command()) {
+    case Command::kHeartbeat:
+      on_broker_heartbeat(env->body());
+      break;
+    case Command::kJob:
+      on_job(env->request_id(), env->body());
+      break;
+    case Command::kCancel:
+      on_cancel(env->request_id());
+      break;
+    case Command::kDisconnect:
+      // The broker forgot us: register again (after the backoff, so a broker
+      // that keeps refusing us is not flooded).
+      schedule_reconnect(backoff_ms_, "broker_disconnect");
+      break;
+    default:
+      QP_WARN("broker.unexpected_command").kv("command", protocol::command_name(env->command()));
+  }
+}
+
+void Worker::on_broker_heartbeat(std::string_view body) {
+  protocol::BrokerStatus bs;
+  if (Status s = protocol::decode(body, &bs); !s.ok()) {
+    QP_WARN("broker.bad_heartbeat").kv("error", s.message());
+    return;
+  }
+  if (broker_instance_.empty()) {
+    broker_instance_ = bs.instance;
+  } else if (bs.instance != broker_instance_) {
+    // It restarted and lost all routing: our jobs can no longer be
+    // delivered, and it must learn about us again.
+    QP_WARN("broker.restarted").kv("old_instance", broker_instance_).kv("instance", bs.instance);
+    schedule_reconnect(0, "broker_restarted");
+    return;
+  }
+  backoff_ms_ = kInitialBackoffMs;
+}
+
+void Worker::on_heartbeat_timer() {
+  int64_t now_ms = uv::now_unix_ms();
+  if (health_ == protocol::kHealthRateLimited && health_until_unix_ms_ > 0 &&
+      now_ms >= health_until_unix_ms_) {
+    set_health(protocol::kHealthOk, 0);
+  }
+  check_token_expiry();
+  if (!socket_) return;
+  uint64_t silent_ms = uv_now(loop_) - last_broker_ms_;
+  if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms) {
+    schedule_reconnect(backoff_ms_, "broker_silent");
+    return;
+  }
+  send_status(Command::kHeartbeat);
+}
+
+// --- jobs ------------------------------------------------------------------
+
+void Worker::on_job(std::string_view request_id, std::string_view body) {
+  protocol::JobRequest req;
+  if (Status s = protocol::decode(body, &req); !s.ok()) {
+    QP_WARN("job.bad_request").kv("request_id", request_id).kv("error", s.message());
+    if (!request_id.empty())
+      send_error(request_id, Code::kProtocol, "malformed JOB: " + s.message());
+    return;
+  }
+  if (!request_id.empty()) req.request_id = std::string(request_id);  // the routing id wins
+  if (req.request_id.empty()) {
+    QP_WARN("job.no_request_id");
+    return;
+  }
+  if (shutting_down_) {
+    send_error(req.request_id, Code::kUnavailable, "worker shutting down");
+    return;
+  }
+  if (jobs_.count(req.request_id) != 0) {
+    QP_WARN("job.duplicate").kv("request_id", req.request_id);
+    return;
+  }
+  // Capacity bounds concurrent chats. Model lists are cheap and the broker
+  // sends them regardless of load (they must not wait behind long chats),
+  // so they have their own small bound.
+  bool list = req.kind == protocol::JobKind::kListModels;
+  size_t same_kind = static_cast<size_t>(std::count_if(
+      jobs_.begin(), jobs_.end(), [&](const auto& kv) { return kv.second->kind == req.kind; }));
+  size_t limit = list ? kMaxListJobs : account_.capacity;
+  if (same_kind >= limit) {
+    QP_WARN("job.over_capacity")
+        .kv("request_id", req.request_id)
+        .kv("kind", list ? "models" : "chat")
+        .kv("in_flight", static_cast<uint64_t>(same_kind));
+    send_error(req.request_id, Code::kUnavailable,
+               list ? "account " + account_.name + " is already listing models"
+                    : "account " + account_.name + " is at capacity (" +
+                          std::to_string(account_.capacity) + " concurrent requests)");
+    return;
+  }
+  auto job = std::make_unique<Job>();
+  job->worker = this;
+  job->request_id = req.request_id;
+  job->kind = req.kind;
+  job->started_ms = uv_now(loop_);
+  Status s;
+  if (req.kind == protocol::JobKind::kListModels) {
+    job->models = std::make_unique<ModelsCall>(&client_, job.get());
+    s = job->models->start();
+  } else {
+    job->chat = std::make_unique<ChatCall>(&client_, req, job.get());
+    s = job->chat->start();
+  }
+  if (!s.ok()) {
+    QP_ERROR("job.start_failed").kv("request_id", req.request_id).kv("error", s.message());
+    send_error(req.request_id, Code::kInternal, "worker could not start the upstream request");
+    deferred_.add(std::move(job));
+    return;
+  }
+  QP_INFO("job.start")
+      .kv("request_id", req.request_id)
+      .kv("kind", req.kind == protocol::JobKind::kListModels ? "models" : "chat")
+      .kv("model", req.model)
+      .kv("messages", static_cast<uint64_t>(req.messages.size()))
+      .kv("in_flight", static_cast<uint64_t>(jobs_.size() + 1));
+  jobs_.emplace(req.request_id, std::move(job));
+}
+
+void Worker::on_cancel(std::string_view request_id) {
+  auto it = jobs_.find(std::string(request_id));
+  if (it == jobs_.end()) {
+    QP_DEBUG("job.cancel_unknown").kv("request_id", request_id);
+    return;
+  }
+  Job* job = it->second.get();
+  job->ended = true;
+  job->cancel();
+  QP_INFO("job.cancelled")
+      .kv("request_id", request_id)
+      .kv("chunks", job->chunks)
+      .kv("duration_ms", uv_now(loop_) - job->started_ms);
+  retire(job);
+}
+
+void Worker::job_delta(Job* job, protocol::JobChunk& chunk) {
+  if (job->ended) return;
+  ++job->chunks;
+  protocol::encode(chunk, &body_);
+  send(Command::kChunk, job->request_id, body_);
+}
+
+void Worker::job_done(Job* job, const ChatResult& result) {
+  if (job->ended) return;
+  job->ended = true;
+  protocol::JobDone done;
+  done.request_id = job->request_id;
+  done.finish_reason = "stop";
+  done.has_usage = result.usage.present;
+  done.usage.prompt_tokens = result.usage.input_tokens;
+  done.usage.completion_tokens = result.usage.output_tokens;
+  done.usage.total_tokens = result.usage.total_tokens;
+  done.chat_id = result.chat_id;
+  done.account = account_.name;
+  protocol::encode(done, &body_);
+  send(Command::kDone, job->request_id, body_);
+  QP_INFO("job.done")
+      .kv("request_id", job->request_id)
+      .kv("chat_id", result.chat_id)
+      .kv("chunks", job->chunks)
+      .kv("prompt_tokens", result.usage.input_tokens)
+      .kv("completion_tokens", result.usage.output_tokens)
+      .kv("duration_ms", uv_now(loop_) - job->started_ms);
+  set_health(protocol::kHealthOk, 0);
+  retire(job);
+}
+
+void Worker::job_models(Job* job, std::vector<protocol::ModelInfo> models) {
+  if (job->ended) return;
+  job->ended = true;
+  protocol::ModelList list;
+  list.request_id = job->request_id;
+  list.models = std::move(models);
+  protocol::encode(list, &body_);
+  send(Command::kModels, job->request_id, body_);
+  QP_INFO("job.models")
+      .kv("request_id", job->request_id)
+      .kv("models", static_cast<uint64_t>(list.models.size()))
+      .kv("duration_ms", uv_now(loop_) - job->started_ms);
+  // The model list is public (guests may read it): it proves the site is
+  // reachable, not that this account may chat again.
+  if (health_ == protocol::kHealthUnreachable) set_health(protocol::kHealthOk, 0);
+  retire(job);
+}
+
+void Worker::job_error(Job* job, const UpstreamFailure& failure) {
+  if (job->ended) return;
+  job->ended = true;
+  send_error(job->request_id, failure.code, failure.message, failure.retry_after_s);
+  QP_WARN("job.error")
+      .kv("request_id", job->request_id)
+      .kv("code", code_name(failure.code))
+      .kv("message", failure.message)
+      .kv("chunks", job->chunks)
+      .kv("duration_ms", uv_now(loop_) - job->started_ms);
+  if (failure.health != nullptr) {
+    int64_t until =
+        failure.retry_after_s > 0 ? uv::now_unix_ms() + failure.retry_after_s * 1000 : 0;
+    set_health(failure.health, until);
+  }
+  retire(job);
+}
+
+void Worker::send_error(std::string_view request_id, Code code, const std::string& message,
+                        int64_t retry_after_s) {
+  protocol::JobError e;
+  e.request_id = std::string(request_id);
+  e.code = code;
+  e.message = message;
+  e.retry_after_s = retry_after_s;
+  protocol::encode(e, &body_);
+  send(Command::kError, request_id, body_);
+}
+
+void Worker::retire(Job* job) {
+  auto it = jobs_.find(job->request_id);
+  if (it == jobs_.end() || it->second.get() != job) return;
+  deferred_.add(std::move(it->second));
+  jobs_.erase(it);
+}
+
+void Worker::abort_jobs(const char* reason) {
+  if (jobs_.empty()) return;
+  QP_WARN("job.abort_all").kv("reason", reason).kv("jobs", static_cast<uint64_t>(jobs_.size()));
+  for (auto& [id, job] : jobs_) {
+    job->ended = true;
+    job->cancel();
+    deferred_.add(std::move(job));
+  }
+  jobs_.clear();
+}
+
+// --- status ----------------------------------------------------------------
+
+void Worker::send(Command command, std::string_view request_id, const std::string& body) {
+  if (!socket_) {
+    QP_DEBUG("broker.send_dropped")
+        .kv("command", protocol::command_name(command))
+        .kv("request_id", request_id);
+    return;
+  }
+  socket_->send(zmqx::make_frames(command, request_id, body));
+}
+
+protocol::WorkerStatus Worker::status() const {
+  protocol::WorkerStatus s;
+  s.account = account_.name;
+  s.instance = instance_;
+  s.capacity = account_.capacity;
+  s.in_flight = static_cast<uint32_t>(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& kv) {
+    return kv.second->kind == protocol::JobKind::kChat;
+  }));
+  s.health = health_;
+  s.health_until_unix_ms = health_until_unix_ms_;
+  s.token_expires_unix_s = token_expires_unix_s_;
+  return s;
+}
+
+void Worker::send_status(Command command) {
+  protocol::encode(status(), &body_);
+  send(command, {}, body_);
+}
+
+void Worker::set_health(const char* health, int64_t until_unix_ms) {
+  if (std::string_view(health) == health_ && until_unix_ms == health_until_unix_ms_) return;
+  bool changed = std::string_view(health) != health_;
+  health_ = health;
+  health_until_unix_ms_ = until_unix_ms;
+  if (changed) {
+    QP_WARN("account.health")
+        .kv("account", account_.name)
+        .kv("health", health_)
+        .kv("until_unix_ms", until_unix_ms);
+  }
+  send_status(Command::kHeartbeat);  // tell the broker now, not at the next tick
+}
+
+void Worker::read_token_expiry() {
+  std::string jwt = cookie_value(account_.cookies, "token");
+  if (jwt.empty()) {
+    QP_WARN("account.no_jwt")
+        .kv("account", account_.name)
+        .kv("detail", "the cookies have no token= cookie; requests are sent without Authorization");
+    return;
+  }
+  auto exp = jwt::expiry_unix_s(jwt);
+  if (!exp) {
+    QP_WARN("account.jwt_unreadable")
+        .kv("account", account_.name)
+        .kv("error", exp.error().message());
+    return;
+  }
+  token_expires_unix_s_ = exp.value();
+  QP_INFO("account.jwt").kv("account", account_.name).kv("expires_unix_s", token_expires_unix_s_);
+  check_token_expiry();
+}
+
+void Worker::check_token_expiry() {
+  if (token_expires_unix_s_ <= 0 || token_expired_) return;
+  int64_t left_s = token_expires_unix_s_ - uv::now_unix_ms() / 1000;
+  if (left_s <= 0) {
+    token_expired_ = true;
+    QP_WARN("account.jwt_expired").kv("account", account_.name).kv("expired_s_ago", -left_s);
+    set_health(protocol::kHealthCredentialsInvalid, 0);
+  } else if (left_s < kTokenWarnSeconds && !token_warned_) {
+    token_warned_ = true;
+    QP_WARN("account.jwt_expiring")
+        .kv("account", account_.name)
+        .kv("hours_left", left_s / 3600)
+        .kv("detail", "refresh the account's cookies before the session expires");
+  }
+}
+
+// --- shutdown --------------------------------------------------------------
+
+void Worker::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  notify::stopping();
+  QP_INFO("worker.stopping")
+      .kv("account", account_.name)
+      .kv("in_flight", static_cast<uint64_t>(jobs_.size()));
+  for (auto& [id, job] : jobs_) {
+    job->ended = true;
+    job->cancel();
+    send_error(id, Code::kUnavailable, "worker shutting down");
+    deferred_.add(std::move(job));
+  }
+  jobs_.clear();
+  client_.abort_background();
+  send(Command::kDisconnect, {}, {});  // empty body: the sender is leaving
+  bool broker_alive =
+      uv_now(loop_) - last_broker_ms_ <= protocol::kLiveness * config_.broker.heartbeat_ms;
+  if (socket_ && broker_alive) {
+    // Let the last ERRORs and the DISCONNECT reach a live broker (linger is
+    // 0 by default so that a dead broker never delays the exit).
+    guarded("worker.linger_exception", [&] { socket_->socket().set(zmq::sockopt::linger, 1000); });
+  }
+  drop_socket();
+  uv_timer_stop(heartbeat_timer_.get());
+  uv_timer_stop(reconnect_timer_.get());
+  uv_timer_stop(watchdog_timer_.get());
+  deferred_.flush();
+  multi_.close();  // idle upstream connections must not keep the loop alive
+}
+
+}  // namespace qp::worker

@@ -1,0 +1,120 @@
+// The worker process's core (the zguide Paranoid Pirate worker shape): one
+// Qwen account, one DEALER socket to the broker, a table of in-flight jobs
+// served by the QwenClient on the same libuv loop.
+//
+// Broker protocol (common/protocol/wire.h):
+//   → READY (WorkerStatus) on every (re)connect, HEARTBEAT (WorkerStatus)
+//     every broker.heartbeat_ms and at once when the account health changes;
+//   ← JOB (JobRequest) → CHUNK* then DONE | ERROR, or MODELS | ERROR;
+//   ← CANCEL: the upstream transfer is aborted, nothing more is sent;
+//   ← HEARTBEAT (BrokerStatus): liveness, and `instance` to detect a restart;
+//   ← DISCONNECT: re-register (new socket, READY) after the backoff.
+// Broker silent for kLiveness intervals → abort the jobs, recreate the
+// socket after a backoff (1 s doubling to 32 s, reset by a broker
+// heartbeat), READY again. Broker instance changed → the same, at once.
+// Malformed frames are logged and dropped.
+//
+// Ownership: the Worker owns the CurlMulti, the QwenClient, the socket,
+// its timers and the jobs. Jobs that end are handed to DeferredDelete (they
+// may end inside a libcurl callback). Thread: the loop's thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <uv.h>
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/protocol/messages.h"
+#include "common/protocol/wire.h"
+#include "common/uv/handle.h"
+#include "common/zmq/uv_socket.h"
+#include "worker/curl_multi.h"
+#include "worker/deferred_delete.h"
+#include "worker/qwen_client.h"
+
+namespace qp::worker {
+
+class Worker {
+ public:
+  static constexpr uint64_t kInitialBackoffMs = 1000;
+  static constexpr uint64_t kMaxBackoffMs = 32'000;
+  static constexpr int64_t kTokenWarnSeconds = 24 * 3600;
+  static constexpr size_t kMaxListJobs = 4;  // concurrent model-list jobs
+
+  // `config` and `account` must outlive the worker; `ctx` too.
+  Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config, const AccountConfig& account);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Connects to the broker, sends READY and starts the timers.
+  Status start();
+  // Graceful stop: every in-flight job ends with ERROR kUnavailable "worker
+  // shutting down", DISCONNECT is sent, the socket and timers are closed so
+  // the loop can end. Idempotent.
+  void shutdown();
+
+  size_t in_flight() const { return jobs_.size(); }
+  const std::string& instance() const { return instance_; }
+  const char* health() const { return health_; }
+  int64_t token_expires_unix_s() const { return token_expires_unix_s_; }
+
+ private:
+  struct Job;
+
+  void connect_socket();
+  void drop_socket();
+  void schedule_reconnect(uint64_t delay_ms, const char* reason);
+  void on_message(zmqx::Frames&& frames);
+  void on_broker_heartbeat(std::string_view body);
+  void on_job(std::string_view request_id, std::string_view body);
+  void on_cancel(std::string_view request_id);
+  void on_heartbeat_timer();
+
+  // Job outcomes (called by Job, possibly inside a libcurl callback).
+  void job_delta(Job* job, protocol::JobChunk& chunk);
+  void job_done(Job* job, const ChatResult& result);
+  void job_models(Job* job, std::vector<protocol::ModelInfo> models);
+  void job_error(Job* job, const UpstreamFailure& failure);
+  void send_error(std::string_view request_id, Code code, const std::string& message,
+                  int64_t retry_after_s = 0);
+  void retire(Job* job);
+  void abort_jobs(const char* reason);
+
+  void send(protocol::Command command, std::string_view request_id, const std::string& body);
+  void send_status(protocol::Command command);
+  protocol::WorkerStatus status() const;
+  void set_health(const char* health, int64_t until_unix_ms);
+  void read_token_expiry();
+  void check_token_expiry();
+
+  uv_loop_t* loop_;
+  zmq::context_t& ctx_;
+  const Config& config_;
+  const AccountConfig& account_;
+  std::string instance_;
+  CurlMulti multi_;
+  DeferredDelete deferred_;
+  QwenClient client_;
+  std::unique_ptr<zmqx::UvSocket> socket_;
+  uv::Timer heartbeat_timer_;
+  uv::Timer reconnect_timer_;
+  uv::Timer watchdog_timer_;
+  std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;
+  std::string broker_instance_;
+  uint64_t last_broker_ms_ = 0;  // uv_now of the last broker message
+  uint64_t backoff_ms_ = kInitialBackoffMs;
+  const char* health_ = protocol::kHealthOk;
+  int64_t health_until_unix_ms_ = 0;
+  int64_t token_expires_unix_s_ = 0;
+  bool token_warned_ = false;  // logged "expiring within 24 h"
+  bool token_expired_ = false;
+  bool notified_ready_ = false;
+  bool shutting_down_ = false;
+  std::string body_;  // reused encode buffer
+};
+
+}  // namespace qp::worker
