@@ -10,11 +10,12 @@ namespace qp::frontend {
 using protocol::Command;
 
 BrokerClient::BrokerClient(uv_loop_t* loop, zmq::context_t& ctx, std::string endpoint,
-                           uint64_t heartbeat_ms, FinishedFn on_finished)
+                           uint64_t heartbeat_ms, uint64_t wait_ms, FinishedFn on_finished)
     : loop_(loop),
       ctx_(ctx),
       endpoint_(std::move(endpoint)),
       heartbeat_ms_(heartbeat_ms),
+      wait_ms_(wait_ms),
       on_finished_(std::move(on_finished)),
       instance_(ids::random_hex(16)) {}
 
@@ -24,10 +25,11 @@ Status BrokerClient::start() {
   try {
     zmq::socket_t s(ctx_, zmq::socket_type::dealer);
     zmqx::set_common_options(s);
-    // Fail fast (EAGAIN) instead of queueing jobs while no broker is connected.
+    // Sends fail (EAGAIN) instead of queueing inside ZeroMQ while no broker
+    // is connected: we hold such jobs ourselves, with a deadline.
     s.set(zmq::sockopt::immediate, 1);
-    s.set(zmq::sockopt::reconnect_ivl, 100);
-    s.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    s.set(zmq::sockopt::reconnect_ivl, 50);
+    s.set(zmq::sockopt::reconnect_ivl_max, 1000);
     s.connect(endpoint_);
     socket_ = std::make_unique<zmqx::UvSocket>(loop_, std::move(s),
                                                [this](zmqx::Frames&& f) { on_message(std::move(f)); });
@@ -51,49 +53,129 @@ void BrokerClient::close() {
   if (socket_) socket_->close();
 }
 
+void BrokerClient::mark_disconnected(const char* why) {
+  if (!connected_) return;
+  connected_ = false;
+  QP_WARN("broker.lost").kv("endpoint", endpoint_).kv("why", why).kv("pending", jobs_.size());
+  // Output already reached these clients: they cannot be resumed elsewhere.
+  fail_where(true, Code::kUpstream, "lost contact with the broker while streaming; please retry");
+  // The rest wait for the broker's next heartbeat (same instance: nothing
+  // was lost; new instance: they are re-submitted).
+  uint64_t now = uv_now(loop_);
+  for (auto& [id, job] : jobs_) {
+    if (!job.sent && job.wait_deadline_ms == 0 && wait_ms_ > 0) job.wait_deadline_ms = now + wait_ms_;
+  }
+}
+
 void BrokerClient::on_heartbeat_timer() {
   protocol::PeerHello hello{instance_, "frontend"};
   protocol::encode(hello, &body_);
-  socket_->send(zmqx::make_frames(Command::kHeartbeat, {}, body_));
+  if (!socket_->send(zmqx::make_frames(Command::kHeartbeat, {}, body_))) {
+    mark_disconnected("send failed");
+  }
   uint64_t now = uv_now(loop_);
   if (connected_ && now - last_heard_ms_ > heartbeat_ms_ * protocol::kLiveness) {
-    connected_ = false;
-    QP_WARN("broker.lost").kv("endpoint", endpoint_).kv("pending", sinks_.size());
-    fail_all(Code::kUnavailable, "lost contact with the broker; please retry");
+    mark_disconnected("missed heartbeats");
+  }
+  // Jobs held too long for a broker that does not come back.
+  std::vector<std::string> expired;
+  for (auto& [id, job] : jobs_) {
+    if (!job.sent && job.wait_deadline_ms != 0 && now >= job.wait_deadline_ms) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    JobSink* sink = jobs_[id].sink;
+    jobs_.erase(id);
+    sink->on_error(protocol::JobError{id, Code::kUnavailable,
+                                      "the broker is not reachable; the service may be restarting, "
+                                      "please retry",
+                                      1});
+    if (on_finished_) on_finished_(id);
   }
 }
 
-Status BrokerClient::submit(const protocol::JobRequest& job, JobSink* sink) {
-  if (sinks_.count(job.request_id) != 0) return error(Code::kInternal, "duplicate request id");
-  protocol::encode(job, &body_);
-  if (!socket_->send(zmqx::make_frames(Command::kJob, job.request_id, body_))) {
-    return error(Code::kUnavailable, "the broker is not reachable; the service may be starting or "
-                                     "restarting, please retry");
+void BrokerClient::hold(Job& job) {
+  job.sent = false;
+  if (job.wait_deadline_ms == 0 && wait_ms_ > 0) job.wait_deadline_ms = uv_now(loop_) + wait_ms_;
+}
+
+bool BrokerClient::send_job(const std::string& request_id, Job& job) {
+  if (!socket_->send(zmqx::make_frames(Command::kJob, request_id, job.body))) return false;
+  job.sent = true;
+  job.wait_deadline_ms = 0;
+  return true;
+}
+
+Status BrokerClient::submit(const protocol::JobRequest& req, JobSink* sink) {
+  if (jobs_.count(req.request_id) != 0) return error(Code::kInternal, "duplicate request id");
+  Job& job = jobs_[req.request_id];
+  job.sink = sink;
+  protocol::encode(req, &job.body);
+  if (!connected_ || !send_job(req.request_id, job)) {
+    if (connected_) mark_disconnected("send failed");
+    hold(job);
+    QP_INFO("broker.job_held").kv("request_id", req.request_id);
   }
-  sinks_.emplace(job.request_id, sink);
   return Status();
 }
 
+void BrokerClient::flush_waiting() {
+  for (auto& [id, job] : jobs_) {
+    if (job.sent) continue;
+    if (!send_job(id, job)) {
+      mark_disconnected("send failed");
+      return;
+    }
+  }
+}
+
 void BrokerClient::cancel(const std::string& request_id, const std::string& reason) {
-  if (sinks_.erase(request_id) == 0) return;
+  auto it = jobs_.find(request_id);
+  if (it == jobs_.end()) return;
+  bool sent = it->second.sent;
+  jobs_.erase(it);
+  if (!sent) return;  // never reached the broker
   protocol::Cancel c{request_id, reason};
   protocol::encode(c, &body_);
   socket_->send(zmqx::make_frames(Command::kCancel, request_id, body_));
 }
 
 void BrokerClient::finish(const std::string& request_id) {
-  sinks_.erase(request_id);
+  jobs_.erase(request_id);
   if (on_finished_) on_finished_(request_id);
 }
 
-void BrokerClient::fail_all(Code code, const std::string& message) {
-  auto sinks = std::move(sinks_);
-  sinks_.clear();
-  for (auto& [id, sink] : sinks) {
-    protocol::JobError e{id, code, message, 0};
-    sink->on_error(e);
+void BrokerClient::fail_where(bool started_only, Code code, const std::string& message) {
+  std::vector<std::pair<std::string, JobSink*>> failed;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (!started_only || it->second.started) {
+      failed.emplace_back(it->first, it->second.sink);
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [id, sink] : failed) {
+    sink->on_error(protocol::JobError{id, code, message, 0});
     if (on_finished_) on_finished_(id);
   }
+}
+
+void BrokerClient::on_broker_heartbeat(protocol::BrokerStatus st) {
+  bool restarted = !status_.instance.empty() && st.instance != status_.instance;
+  if (restarted) {
+    QP_WARN("broker.restarted").kv("pending", jobs_.size());
+    fail_where(true, Code::kUpstream, "the broker restarted while streaming this response; please retry");
+    // The old broker's jobs are gone: send the unstarted ones again.
+    for (auto& [id, job] : jobs_) {
+      if (job.sent) hold(job);
+    }
+  }
+  status_ = std::move(st);
+  if (!connected_) {
+    connected_ = true;
+    QP_INFO("broker.connected").kv("endpoint", endpoint_).kv("instance", status_.instance);
+  }
+  flush_waiting();
 }
 
 void BrokerClient::on_message(zmqx::Frames&& frames) {
@@ -103,10 +185,6 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     return;
   }
   last_heard_ms_ = uv_now(loop_);
-  if (!connected_) {
-    connected_ = true;
-    QP_INFO("broker.connected").kv("endpoint", endpoint_);
-  }
   Command cmd = env->command();
   if (cmd == Command::kHeartbeat) {
     protocol::BrokerStatus st;
@@ -114,16 +192,12 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
       QP_WARN("broker.bad_heartbeat").kv("error", s.message());
       return;
     }
-    if (!status_.instance.empty() && st.instance != status_.instance) {
-      QP_WARN("broker.restarted").kv("pending", sinks_.size());
-      fail_all(Code::kUpstream, "the broker restarted while serving this request; please retry");
-    }
-    status_ = std::move(st);
+    on_broker_heartbeat(std::move(st));
     return;
   }
   std::string request_id(env->request_id());
-  auto it = sinks_.find(request_id);
-  if (it == sinks_.end()) {
+  auto it = jobs_.find(request_id);
+  if (it == jobs_.end()) {
     if (cmd == Command::kChunk) {
       // A job we no longer want (client gone): tell the broker again.
       protocol::Cancel c{request_id, "unknown request"};
@@ -132,12 +206,17 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     }
     return;
   }
-  JobSink* sink = it->second;
+  Job& job = it->second;
+  JobSink* sink = job.sink;
   switch (cmd) {
     case Command::kChunk: {
       if (Status s = protocol::decode(env->body(), &chunk_); !s.ok()) {
         QP_WARN("broker.bad_chunk").kv("request_id", request_id).kv("error", s.message());
         return;
+      }
+      if (!job.started) {
+        job.started = true;
+        std::string().swap(job.body);  // no longer re-submittable: free the copy
       }
       sink->on_chunk(chunk_);
       return;
@@ -145,9 +224,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kDone: {
       protocol::JobDone d;
       if (Status s = protocol::decode(env->body(), &d); !s.ok()) {
-        d = protocol::JobDone{};
-        protocol::JobError e{request_id, Code::kProtocol, "malformed reply from worker", 0};
-        sink->on_error(e);
+        sink->on_error(protocol::JobError{request_id, Code::kProtocol, "malformed reply from worker", 0});
       } else {
         sink->on_done(d);
       }
@@ -166,8 +243,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kModels: {
       protocol::ModelList m;
       if (Status s = protocol::decode(env->body(), &m); !s.ok()) {
-        protocol::JobError e{request_id, Code::kProtocol, "malformed model list from worker", 0};
-        sink->on_error(e);
+        sink->on_error(protocol::JobError{request_id, Code::kProtocol, "malformed model list from worker", 0});
       } else {
         sink->on_models(m);
       }

@@ -2,9 +2,16 @@
 // loop. Sends JOB and CANCEL, heartbeats the broker, and delivers
 // CHUNK/DONE/ERROR/MODELS to the JobSink registered for each request id.
 //
-// Broker failure: if the broker's heartbeat `instance` changes (it restarted
-// and lost its routing table) or it is silent for kLiveness intervals, every
-// pending job ends with an error, so no client hangs.
+// Broker failure, handled so that a broker restart is invisible to clients
+// whenever possible:
+// - While the broker is unreachable (a send fails, or it is silent for
+//   kLiveness intervals), new jobs wait here, up to `wait_ms`, and are sent
+//   when its next heartbeat arrives; past the deadline they fail with 503.
+// - When the broker's `instance` changes (it restarted and lost its routing
+//   table), jobs that have not produced any output yet are re-submitted to
+//   the new broker; jobs that already streamed output end with an error.
+// - When contact is lost, jobs that already streamed output end with an error
+//   at once, so no client hangs on a dead broker.
 //
 // Ownership: sinks are not owned. A sink stays registered until its job's
 // terminal message (DONE, ERROR, MODELS) has been delivered, or until
@@ -42,37 +49,51 @@ class BrokerClient {
   using FinishedFn = std::function<void(const std::string& request_id)>;
 
   BrokerClient(uv_loop_t* loop, zmq::context_t& ctx, std::string endpoint, uint64_t heartbeat_ms,
-               FinishedFn on_finished);
+               uint64_t wait_ms, FinishedFn on_finished);
   ~BrokerClient();
 
   Status start();
   void close();
 
-  // Sends the job and registers `sink` for its messages. Fails with
-  // kUnavailable when the broker is not reachable.
+  // Registers `sink` and sends the job (or holds it while the broker is
+  // unreachable, see above). Fails only for a duplicate request id.
   Status submit(const protocol::JobRequest& job, JobSink* sink);
   // Sends CANCEL and unregisters the sink (no further callbacks).
   void cancel(const std::string& request_id, const std::string& reason);
 
   bool connected() const { return connected_; }
   const protocol::BrokerStatus& broker_status() const { return status_; }
-  size_t pending() const { return sinks_.size(); }
+  size_t pending() const { return jobs_.size(); }
 
  private:
+  struct Job {
+    JobSink* sink = nullptr;
+    std::string body;          // encoded JobRequest, kept until the first output
+    bool sent = false;         // handed to the current broker
+    bool started = false;      // produced output: cannot be re-submitted
+    uint64_t wait_deadline_ms = 0;  // while !sent: fail with 503 after this (0 = never)
+  };
+
   void on_message(zmqx::Frames&& frames);
   void on_heartbeat_timer();
-  void fail_all(Code code, const std::string& message);
+  void on_broker_heartbeat(protocol::BrokerStatus status);
+  void mark_disconnected(const char* why);
+  bool send_job(const std::string& request_id, Job& job);
+  void hold(Job& job);
+  void flush_waiting();
+  void fail_where(bool started_only, Code code, const std::string& message);
   void finish(const std::string& request_id);
 
   uv_loop_t* loop_;
   zmq::context_t& ctx_;
   std::string endpoint_;
   uint64_t heartbeat_ms_;
+  uint64_t wait_ms_;
   FinishedFn on_finished_;
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer timer_;
   std::string instance_;
-  std::unordered_map<std::string, JobSink*> sinks_;
+  std::unordered_map<std::string, Job> jobs_;
   protocol::BrokerStatus status_;
   uint64_t last_heard_ms_ = 0;
   bool connected_ = false;

@@ -72,7 +72,7 @@ FrontendApp::~FrontendApp() { close_now(); }
 Status FrontendApp::start(int listen_fd) {
   broker_ = std::make_unique<BrokerClient>(
       loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
-      [this](const std::string& id) { on_job_finished(id); });
+      config_.broker.queue_timeout_ms, [this](const std::string& id) { on_job_finished(id); });
   if (Status s = broker_->start(); !s.ok()) return s;
 
   http::ServerOptions opts;
@@ -206,7 +206,7 @@ void FrontendApp::handle_chat(http::Exchange ex) {
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream, chat.include_usage,
                                          unix_now_s());
   if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
-    return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 1}, rid);
+    return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0}, rid);
   }
   QP_INFO("request.accepted")
       .kv("request_id", rid)
