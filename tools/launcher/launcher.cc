@@ -203,6 +203,14 @@ Result<Prepared> prepare(const UpOptions& options) {
     dirs.push_back(*self);
   }
 
+  auto secret = random_hex(16);
+  if (!secret) return secret.error();
+  p.mock_secret = *secret;
+  // Check every binary before taking any resource.
+  for (auto name : {kBrokerBinary, kFrontendBinary, kWorkerBinary}) {
+    auto path = find_binary(dirs, name);
+    if (!path) return path.error();
+  }
   // The launcher owns the frontend's listening socket and hands it down, so a
   // restarted frontend keeps the port and clients queue in the backlog
   // instead of being refused. A busy port is an error, never a kill.
@@ -211,9 +219,6 @@ Result<Prepared> prepare(const UpOptions& options) {
   if (!fd) return fd.error();
   p.launch.listen_fd = *fd;
 
-  auto secret = random_hex(16);
-  if (!secret) return secret.error();
-  p.mock_secret = *secret;
   p.plan = plan_launch(p.config, p.launch, p.mock_secret);
   for (auto& spec : p.plan.children) {
     auto path = find_binary(dirs, spec.program);

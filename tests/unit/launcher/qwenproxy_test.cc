@@ -3,7 +3,10 @@
 // --bin-dir). Checks the documented stdout lines, restart after SIGKILL,
 // clean SIGTERM shutdown and the exit-2 start-up errors. Driven by the
 // launcher's output lines; the only timer is a guard that fails the test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,6 +89,8 @@ class Run {
       envs.push_back(e);
     }
     for (auto& [k, v] : env) envs.push_back(k + "=" + v);
+    // The launcher binds the frontend port itself: never a fixed port in tests.
+    if (env.count("QP_PORT") == 0) envs.push_back("QP_PORT=0");
     std::vector<char*> envp;
     for (auto& e : envs) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -458,6 +463,30 @@ TEST_CASE("qwenproxy up start-up errors exit 2 with a clear message", "[launcher
     r.run({"up", "--config", config, "--bin-dir", bin}, env, no_script);
     REQUIRE(r.exit_code().has_value());
     CHECK(*r.exit_code() == 2);
+  }
+  SECTION("a frontend port held by another process: named, never killed") {
+    int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(holder >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(holder, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
+    std::string port = std::to_string(ntohs(a.sin_port));
+    std::string bin = make_bin_dir(tmp);
+    auto busy_env = env;
+    busy_env["QP_PORT"] = port;
+    Run r;
+    r.run({"up", "--bin-dir", bin}, busy_env, no_script);
+    REQUIRE(r.exit_code().has_value());
+    CHECK(*r.exit_code() == 2);
+    CHECK(r.err().find("port " + port + " on 127.0.0.1 is already in use") != std::string::npos);
+    int err = 0;
+    socklen_t elen = sizeof err;
+    CHECK(::getsockopt(holder, SOL_SOCKET, SO_ERROR, &err, &elen) == 0);  // still ours, still open
+    ::close(holder);
   }
   SECTION("a usage error") {
     Run r;
