@@ -1,0 +1,229 @@
+#include "tools/mock-qwen/answer_stream.h"
+
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/mock/sse_test_util.h"
+#include "tools/mock-qwen/tokenizer.h"
+
+using namespace qp::mock;  // NOLINT(google-build-using-namespace): test brevity
+
+namespace {
+
+StreamSpec make_spec(std::string answer) {
+  StreamSpec spec;
+  spec.chat_id = "chat-1";
+  spec.user_message_id = "user-1";
+  spec.response_id = "resp-1";
+  spec.input_tokens = 7;
+  spec.answer = std::move(answer);
+  tokenize(spec.answer, &spec.answer_ends);
+  return spec;
+}
+
+// Drains the stream; returns the bytes and the kinds in order.
+std::string drain(AnswerStream& s, std::vector<EventKind>* kinds = nullptr) {
+  std::string out;
+  for (int guard = 0; guard < 100000; ++guard) {
+    EventKind k = s.next(&out, 1775934589);
+    if (kinds != nullptr) kinds->push_back(k);
+    if (k == EventKind::kEnd || k == EventKind::kDrop || k == EventKind::kError) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a whole stream reassembles to the answer with the final usage", "[answer_stream]") {
+  const std::string answer =
+      "Greetings, Cosmic Traveler! \xF0\x9F\x8C\x8C\n\nYou asked about **law**.";
+  AnswerStream s(make_spec(answer));
+  std::vector<EventKind> kinds;
+  std::string bytes = drain(s, &kinds);
+  auto r = test::reassemble(bytes);
+  CHECK_FALSE(r.parse_error);
+  CHECK(r.created_chat_id == "chat-1");
+  CHECK(r.created_parent_id == "user-1");
+  CHECK(r.created_response_id == "resp-1");
+  CHECK(r.answer == answer);
+  size_t ntok = count_tokens(answer);
+  // One event per token, then the two empty trailer events of the capture;
+  // the first trailer counts one more output token.
+  CHECK(r.typing_events == static_cast<int>(ntok) + 2);
+  CHECK(r.last_input_tokens == 7);
+  CHECK(r.last_output_tokens == static_cast<int64_t>(ntok) + 1);
+  CHECK(r.last_total_tokens == 7 + static_cast<int64_t>(ntok) + 1);
+  CHECK(r.finished_events == 1);
+  CHECK(r.done_lines == 0);
+  CHECK(kinds.front() == EventKind::kCreated);
+  CHECK(kinds[kinds.size() - 2] == EventKind::kFinished);
+  CHECK(kinds.back() == EventKind::kEnd);
+  CHECK(s.ended());
+  CHECK(s.answer_sent() == answer);
+  CHECK(s.usage().output_tokens == r.last_output_tokens);
+  // The finished event has no usage (capture).
+  auto payloads = test::split_events(bytes);
+  CHECK(payloads.back().find("usage") == std::string::npos);
+  CHECK(payloads.back().find("\"status\": \"finished\"") != std::string::npos);
+}
+
+TEST_CASE("each content event carries exactly one token", "[answer_stream]") {
+  AnswerStream s(make_spec("You said: hi there"));
+  auto payloads = test::split_events(drain(s));
+  REQUIRE(payloads.size() == 1 + 5 + 2 + 1);
+  CHECK(payloads[1].find("\"content\": \"You\"") != std::string::npos);
+  CHECK(payloads[2].find("\"content\": \" said\"") != std::string::npos);
+  CHECK(payloads[3].find("\"content\": \":\"") != std::string::npos);
+  CHECK(payloads[4].find("\"content\": \" hi\"") != std::string::npos);
+  CHECK(payloads[5].find("\"content\": \" there\"") != std::string::npos);
+  CHECK(payloads[5].find("\"output_tokens\": 5,") != std::string::npos);
+}
+
+TEST_CASE("emit_done appends [DONE] after finished", "[answer_stream]") {
+  auto spec = make_spec("ok");
+  spec.emit_done = true;
+  AnswerStream s(std::move(spec));
+  auto r = test::reassemble(drain(s));
+  CHECK(r.finished_events == 1);
+  CHECK(r.done_lines == 1);
+  CHECK(r.answer == "ok");
+}
+
+TEST_CASE("thinking detail streams think deltas before the answer", "[answer_stream]") {
+  auto spec = make_spec("answer text");
+  spec.thinking = ThinkingFormat::kDetail;
+  spec.thinking_text = "Thinking about: it";
+  tokenize(spec.thinking_text, &spec.thinking_ends);
+  AnswerStream s(std::move(spec));
+  std::vector<EventKind> kinds;
+  auto r = test::reassemble(drain(s, &kinds));
+  CHECK(r.thinking == "Thinking about: it");
+  CHECK(r.answer == "answer text");
+  // think tokens count as output tokens too.
+  CHECK(r.last_output_tokens == 4 + 2 + 1);
+  // All think events come before the first answer event.
+  auto first_answer = std::find(kinds.begin(), kinds.end(), EventKind::kAnswer);
+  CHECK(std::find(first_answer, kinds.end(), EventKind::kThink) == kinds.end());
+}
+
+TEST_CASE("thinking summary sends cumulative thought arrays", "[answer_stream]") {
+  auto spec = make_spec("done");
+  spec.thinking = ThinkingFormat::kSummary;
+  spec.thinking_text = "The user said hello.\nI should offer help.\n";
+  spec.summary_title = "Answer the greeting";
+  AnswerStream s(std::move(spec));
+  std::string bytes = drain(s);
+  auto payloads = test::split_events(bytes);
+  int summaries = 0;
+  for (const auto& p : payloads) summaries += p.find("thinking_summary") != std::string::npos;
+  CHECK(summaries == 2);
+  auto r = test::reassemble(bytes);
+  CHECK(r.summary_thought ==
+        std::vector<std::string>{"The user said hello.", "I should offer help."});
+  CHECK(r.answer == "done");
+}
+
+TEST_CASE("search sends the web_search call and result first", "[answer_stream]") {
+  auto spec = make_spec("found it");
+  spec.search = true;
+  spec.search_query = "q";
+  AnswerStream s(std::move(spec));
+  std::vector<EventKind> kinds;
+  auto r = test::reassemble(drain(s, &kinds));
+  CHECK(r.search_events == 2);
+  CHECK(kinds[1] == EventKind::kSearchCall);
+  CHECK(kinds[2] == EventKind::kSearchResult);
+  CHECK(r.answer == "found it");
+  CHECK(r.finished_events == 1);
+}
+
+TEST_CASE("stop jumps to finished", "[answer_stream]") {
+  AnswerStream s(make_spec("one two three four five"));
+  std::string out;
+  REQUIRE(s.next(&out, 0) == EventKind::kCreated);
+  REQUIRE(s.next(&out, 0) == EventKind::kAnswer);
+  REQUIRE(s.next(&out, 0) == EventKind::kAnswer);
+  s.stop();
+  CHECK(s.peek() == EventKind::kFinished);
+  CHECK(s.next(&out, 0) == EventKind::kFinished);
+  CHECK(s.next(&out, 0) == EventKind::kEnd);
+  CHECK(s.stopped());
+  CHECK(s.answer_sent() == "one two");
+  auto r = test::reassemble(out);
+  CHECK(r.answer == "one two");
+  CHECK(r.finished_events == 1);
+}
+
+TEST_CASE("stop before anything was sent still opens with response.created", "[answer_stream]") {
+  AnswerStream s(make_spec("words"));
+  s.stop();
+  std::vector<EventKind> kinds;
+  drain(s, &kinds);
+  CHECK(kinds ==
+        std::vector<EventKind>{EventKind::kCreated, EventKind::kFinished, EventKind::kEnd});
+}
+
+TEST_CASE("a mid-stream error replaces the rest of the stream", "[answer_stream]") {
+  auto spec = make_spec("a b c d e");
+  spec.error_after = 2;
+  AnswerStream s(std::move(spec));
+  std::vector<EventKind> kinds;
+  std::string bytes = drain(s, &kinds);
+  CHECK(kinds.back() == EventKind::kError);
+  auto r = test::reassemble(bytes);
+  CHECK(r.answer == "a b");
+  CHECK(r.error_events == 1);
+  CHECK(r.finished_events == 0);
+  const std::string expected =
+      "data: {\"error\":{\"code\":\"internal_error\",\"message\":\"Internal error\"}}\n\n";
+  REQUIRE(bytes.size() > expected.size());
+  CHECK(bytes.substr(bytes.size() - expected.size()) == expected);
+}
+
+TEST_CASE("an error after more events than the answer has fires before finished",
+          "[answer_stream]") {
+  auto spec = make_spec("short");
+  spec.error_after = 100;
+  AnswerStream s(std::move(spec));
+  auto r = test::reassemble(drain(s));
+  CHECK(r.answer == "short");
+  CHECK(r.error_events == 1);
+  CHECK(r.finished_events == 0);
+}
+
+TEST_CASE("a drop ends the stream without finished", "[answer_stream]") {
+  auto spec = make_spec("a b c");
+  spec.drop_after = 1;
+  AnswerStream s(std::move(spec));
+  std::vector<EventKind> kinds;
+  auto r = test::reassemble(drain(s, &kinds));
+  CHECK(kinds.back() == EventKind::kDrop);
+  CHECK(r.answer == "a");
+  CHECK(r.finished_events == 0);
+  CHECK(s.ended());
+}
+
+TEST_CASE("an empty answer still has created, trailer and finished", "[answer_stream]") {
+  AnswerStream s(make_spec(""));
+  auto r = test::reassemble(drain(s));
+  CHECK(r.answer.empty());
+  CHECK(r.typing_events == 2);
+  CHECK(r.finished_events == 1);
+}
+
+TEST_CASE("variant 2026 events carry response_id and timestamp", "[answer_stream]") {
+  auto spec = make_spec("hola");
+  spec.variant_2026 = true;
+  AnswerStream s(std::move(spec));
+  std::string bytes = drain(s);
+  auto payloads = test::split_events(bytes);
+  REQUIRE(payloads.size() >= 3);
+  CHECK(payloads[1].find("\"response_id\":\"resp-1\"") != std::string::npos);
+  CHECK(payloads[1].find("\"timestamp\":1775934589") != std::string::npos);
+  std::string ka;
+  s.append_keep_alive(&ka, 5);
+  CHECK(ka.find("\"action\":\"keep_alive\"") != std::string::npos);
+  CHECK(test::reassemble(bytes).answer == "hola");
+}

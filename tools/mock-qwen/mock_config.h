@@ -1,0 +1,40 @@
+// Run-time knobs of the mock and the JSON patch format of POST /__mock/config.
+// Pure; owned by the mock's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "tools/mock-qwen/faults.h"
+
+namespace qp::mock {
+
+struct MockConfig {
+  int64_t token_delay_ms = 0;        // between stream events; 0 = next loop turn
+  int64_t first_token_delay_ms = 0;  // between response.created and the first content event
+  int64_t chats_new_delay_ms = 0;    // before answering POST /api/v2/chats/new
+  bool emit_done = false;            // "data: [DONE]" after finished (spec 3.1)
+  bool variant_2026 = false;         // 2026 event fields + response.info keep-alives (spec 3.2)
+  int64_t keepalive_ms = 2000;       // variant_2026: keep-alive period during long waits
+  int64_t chunk_bytes = 0;           // >0: write each event in pieces of this many bytes
+  bool strict_guest = false;         // guests must send bx-umidtoken
+  int64_t user_quota = -1;           // completions per signed-in user; -1 = unlimited
+  int64_t guest_quota = -1;          // completions per guest device; -1 = unlimited
+  int64_t quota_num = 6;             // "num" (hours) of the quota RateLimited error
+  int64_t max_records = 10000;       // records kept for /__mock/state
+  int64_t echo_max_bytes = 0;        // >0: the echo quotes at most this much of the prompt
+  int64_t backpressure_bytes = 256 * 1024;  // pause a stream while more is queued
+};
+
+// Applies a JSON object of knobs (the field names above) to *config and, when
+// it has "faults" (array, replaces the list) or "add_faults" (array, appends)
+// or "clear_faults": true, to *faults. All-or-nothing: on error nothing
+// changes. Unknown keys are errors.
+qp::Status apply_config_json(std::string_view json, MockConfig* config, FaultSet* faults);
+
+// Appends the config as a JSON object.
+void append_config_json(std::string* out, const MockConfig& config);
+
+}  // namespace qp::mock

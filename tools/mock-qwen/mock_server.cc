@@ -1,0 +1,620 @@
+#include "tools/mock-qwen/mock_server.h"
+
+#include <exception>
+
+#include "common/json/writer.h"
+#include "common/log.h"
+#include "common/uv/handle.h"
+#include "tools/mock-qwen/answer_stream.h"
+#include "tools/mock-qwen/auth.h"
+#include "tools/mock-qwen/envelopes.h"
+#include "tools/mock-qwen/http_util.h"
+#include "tools/mock-qwen/jwt.h"
+#include "tools/mock-qwen/requests.h"
+#include "tools/mock-qwen/tokenizer.h"
+
+namespace qp::mock {
+namespace {
+
+void fill_headers(Record* r, const http::Request& req) {
+  r->user_agent = header_value(req, "user-agent");
+  r->x_request_id = header_value(req, "x-request-id");
+  r->source = header_value(req, "source");
+  r->bx_v = header_value(req, "bx-v");
+  r->version = header_value(req, "version");
+  r->accept = header_value(req, "accept");
+  r->content_type = header_value(req, "content-type");
+  r->has_bx_umidtoken = req.header("bx-umidtoken") != nullptr;
+  r->has_bx_ua = req.header("bx-ua") != nullptr;
+  r->has_authorization = req.header("authorization") != nullptr;
+  const std::string* cookie = req.header("cookie");
+  r->has_token_cookie = cookie != nullptr && !cookie_value(*cookie, "token").empty();
+}
+
+}  // namespace
+
+MockServer::MockServer(uv_loop_t* loop, MockOptions options)
+    : loop_(loop),
+      options_(std::move(options)),
+      initial_config_(options_.config),
+      initial_rules_(options_.rules),
+      config_(options_.config),
+      rules_(options_.rules),
+      chats_(options_.max_chats),
+      models_(ModelCatalog::builtin()),
+      delays_(loop),
+      runner_(loop, [this](const StreamJob& job, StreamOutcome outcome) {
+        on_stream_done(job, outcome);
+      }) {
+  state_.set_max_records(static_cast<size_t>(config_.max_records));
+  http::ServerOptions so;
+  so.host = options_.host;
+  so.port = options_.port;
+  so.max_connections = options_.max_connections;
+  so.max_body_bytes = 32 * 1024 * 1024;
+  so.backlog = 4096;  // benchmarks open thousands of connections at once
+  so.default_headers = {{"server", "mock-qwen"}};
+  server_ = std::make_unique<http::Server>(loop_, std::move(so),
+                                           [this](http::Exchange ex) { handle(ex); });
+}
+
+MockServer::~MockServer() { close(); }
+
+qp::Status MockServer::listen() { return server_->listen(); }
+
+void MockServer::close() {
+  if (closed_) return;
+  closed_ = true;
+  server_->close();  // in-flight streams get on_abort -> recorded as aborted
+  runner_.shutdown();
+  delays_.clear();
+}
+
+void MockServer::handle(http::Exchange ex) {
+  try {
+    route(ex);
+  } catch (const std::exception& e) {
+    QP_ERROR("mock.handler_failed").kv("error", e.what());
+    ex.respond(500, json_headers(), admin_error("internal mock error"));
+  } catch (...) {
+    QP_ERROR("mock.handler_failed").kv("error", "unknown exception");
+    ex.respond(500, json_headers(), admin_error("internal mock error"));
+  }
+}
+
+void MockServer::route(http::Exchange& ex) {
+  const http::Request& req = ex.request();
+  std::string_view m = req.method;
+  std::string_view p = req.path;
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  QP_DEBUG("mock.request").kv("method", m).kv("path", p);
+
+  auto method_is = [&](std::string_view want) {
+    if (m == want) return true;
+    ex.respond(405, json_headers(), admin_error("Method Not Allowed"));
+    return false;
+  };
+
+  if (starts_with(p, "/__mock/")) {
+    handle_admin(ex, p.substr(8));
+    return;
+  }
+  if (p == "/api/models" || p == "/api/v2/models") {
+    if (method_is("GET")) handle_models(ex);
+    return;
+  }
+  if (p == "/api/v1/auths/signin") {
+    if (method_is("POST")) handle_signin(ex);
+    return;
+  }
+  if (p == "/api/v1/auths") {
+    if (method_is("GET")) handle_auths(ex);
+    return;
+  }
+  if (p == "/api/v2/chats/new") {
+    if (method_is("POST")) handle_chats_new(ex);
+    return;
+  }
+  if (p == "/api/v2/chat/completions") {
+    if (method_is("POST")) handle_completions(ex);
+    return;
+  }
+  if (p == "/api/v2/chat/completions/stop") {
+    if (method_is("POST")) handle_stop(ex);
+    return;
+  }
+  if (p == "/api/v2/chats") {
+    if (method_is("GET")) handle_chat_list(ex);
+    return;
+  }
+  if (starts_with(p, "/api/v2/chats/")) {
+    std::string id(p.substr(14));
+    if (m == "GET") {
+      handle_chat_get(ex, id);
+    } else if (method_is("DELETE")) {
+      handle_chat_delete(ex, id);
+    }
+    return;
+  }
+  if (p == "/api/v1/files/getstsToken" || p == "/api/v2/files/getstsToken") {
+    if (method_is("POST")) handle_sts(ex);
+    return;
+  }
+  if (p == "/api/v2/configs" || p == "/api/v2/configs/setting-config" ||
+      p == "/api/v2/users/status" || p == "/api/v2/tts/config") {
+    // Guest warm-up endpoints (spec 2.7).
+    ex.respond(200, json_headers(), R"({"success":true,"data":{}})");
+    return;
+  }
+  if (!starts_with(p, "/api/") && (m == "PUT" || m == "GET")) {
+    handle_oss(ex);
+    return;
+  }
+  ex.respond(404, json_headers(), R"({"detail":"Not Found"})");
+}
+
+bool MockServer::identify(http::Exchange& ex, Caller* caller) {
+  const http::Request& req = ex.request();
+  AuthInfo auth = authenticate(req.headers, options_.jwt_secret, now_s());
+  if (auth.kind == AuthInfo::Kind::kInvalid) {
+    QP_DEBUG("mock.auth_rejected").kv("reason", auth.error);
+    ex.respond(401, json_headers(), error_envelope(ids_.uuid(), kUnauthorizedCode, kTokenExpired));
+    return false;
+  }
+  if (auth.kind == AuthInfo::Kind::kUser) {
+    caller->guest = false;
+    caller->owner = std::move(auth.user_id);
+  } else {
+    caller->guest = true;
+    caller->owner = guest_owner_id(header_value(req, "bx-umidtoken"));
+  }
+  return true;
+}
+
+std::pair<std::string, std::string> MockServer::respond_fault(http::Exchange& ex,
+                                                              const Fault& fault,
+                                                              std::string_view request_id) {
+  switch (fault.kind) {
+    case FaultKind::kRateLimited:
+      ex.respond(200, json_headers(), rate_limited_envelope(request_id, fault.num));
+      return {std::string(kRateLimitedCode), std::string(kQuotaDetails)};
+    case FaultKind::kWafJson:
+      ex.respond(200, json_headers(), waf_punish_json(ex.request().path));
+      return {"waf", "FAIL_SYS_USER_VALIDATE"};
+    case FaultKind::kWafHtml:
+      ex.respond(403, html_headers(), waf_html_page());
+      return {"waf", "html challenge"};
+    case FaultKind::kUnauthorized:
+      ex.respond(401, json_headers(), error_envelope(request_id, kUnauthorizedCode, kTokenExpired));
+      return {std::string(kUnauthorizedCode), std::string(kTokenExpired)};
+    case FaultKind::kChatInProgress:
+      ex.respond(200, json_headers(),
+                 error_envelope(request_id, kBadRequest, kChatInProgressDetails));
+      return {std::string(kBadRequest), std::string(kChatInProgressDetails)};
+    case FaultKind::kModeration:
+      ex.respond(200, json_headers(), error_envelope(request_id, kBadRequest, kModerationDetails));
+      return {std::string(kBadRequest), std::string(kModerationDetails)};
+    case FaultKind::kInternalError:
+    default:
+      ex.respond(200, json_headers(),
+                 error_envelope(request_id, kBadRequest, kInternalErrorDetails));
+      return {std::string(kBadRequest), std::string(kInternalErrorDetails)};
+  }
+}
+
+bool MockServer::quota_exceeded(const std::string& owner, bool guest) const {
+  int64_t limit = guest ? config_.guest_quota : config_.user_quota;
+  if (limit < 0) return false;
+  auto it = quota_used_.find(owner);
+  int64_t used = it == quota_used_.end() ? 0 : it->second;
+  return used >= limit;
+}
+
+// ---------------------------------------------------------------- upstream API
+
+void MockServer::handle_models(http::Exchange& ex) {
+  ex.respond(200, json_headers(), models_.json());
+}
+
+void MockServer::handle_signin(http::Exchange& ex) {
+  const http::Request& req = ex.request();
+  auto parsed = parse_signin_request(req.body);
+  // Open-WebUI-style failure body (invented: no source records it).
+  static constexpr std::string_view kBadLogin =
+      R"({"detail":"The email or password you entered is incorrect."})";
+  if (!parsed.has_value()) {
+    ex.respond(400, json_headers(), admin_error(parsed.error().message()));
+    return;
+  }
+  const User* user = options_.users.signin(parsed->email, parsed->password);
+  if (user == nullptr) {
+    ex.respond(400, json_headers(), std::string(kBadLogin));
+    return;
+  }
+  ++state_.counters.signins;
+  int64_t exp = now_s() + options_.token_ttl_s;
+  std::string token = mint_jwt(options_.jwt_secret, user->id, exp);
+  std::string body;
+  json::Writer w(&body);
+  w.begin_object();
+  w.field("id", user->id).field("email", user->email).field("name", user->name);
+  w.field("role", "user").field("token", token).field("token_type", "Bearer");
+  w.field("expires_at", exp);
+  w.end_object();
+  ex.respond(200, json_headers(), std::move(body));
+}
+
+void MockServer::handle_auths(http::Exchange& ex) {
+  Caller caller;
+  if (!identify(ex, &caller)) return;
+  if (caller.guest) {
+    ex.respond(401, json_headers(), error_envelope(ids_.uuid(), kUnauthorizedCode, kTokenExpired));
+    return;
+  }
+  const User* user = options_.users.find(caller.owner);
+  // Re-issue a token for the same user, as GET /api/v1/auths/ does with a cookie session.
+  std::string token = mint_jwt(options_.jwt_secret, caller.owner, now_s() + options_.token_ttl_s);
+  std::string body;
+  json::Writer w(&body);
+  w.begin_object();
+  w.field("id", caller.owner);
+  w.field("email", user != nullptr ? user->email : std::string());
+  w.field("name", user != nullptr ? user->name : caller.owner);
+  w.field("role", "user").field("token", token).field("token_type", "Bearer");
+  w.end_object();
+  ex.respond(200, json_headers(), std::move(body));
+}
+
+void MockServer::handle_chats_new(http::Exchange& ex) {
+  const http::Request& req = ex.request();
+  Caller caller;
+  if (!identify(ex, &caller)) return;
+  std::string rid = ids_.uuid();
+  FaultHits hits = faults_.fire(FaultEndpoint::kChatsNew, caller.owner, false);
+  if (hits.reject) {
+    respond_fault(ex, *hits.reject, rid);
+    return;
+  }
+  if (!is_json_request(req)) {
+    ex.respond(
+        200, json_headers(),
+        error_envelope(rid, kBadRequest, "Invalid Content-Type, expected application/json."));
+    return;
+  }
+  auto parsed = parse_new_chat_request(req.body);
+  if (!parsed.has_value()) {
+    ex.respond(200, json_headers(), error_envelope(rid, kBadRequest, parsed.error().message()));
+    return;
+  }
+  if (caller.guest) {
+    if (parsed->chat_mode != "guest") {
+      ex.respond(401, json_headers(), error_envelope(rid, kUnauthorizedCode, kTokenExpired));
+      return;
+    }
+    if (config_.strict_guest && req.header("bx-umidtoken") == nullptr) {
+      ex.respond(403, html_headers(), waf_html_page());
+      return;
+    }
+  }
+  if (!parsed->model.empty() && models_.find(parsed->model) == nullptr) {
+    ex.respond(200, json_headers(),
+               error_envelope(rid, kBadRequest, unknown_model_details(parsed->model)));
+    return;
+  }
+  std::string id = ids_.uuid();
+  chats_.create(id, caller.owner, parsed->title, parsed->model, parsed->chat_type, now_s());
+  ++state_.counters.chats_created;
+  std::string data;
+  json::Writer(&data).begin_object().field("id", id).end_object();
+  std::string body = ok_envelope(rid, data);
+  if (config_.chats_new_delay_ms > 0) {
+    delays_.after(config_.chats_new_delay_ms, [ex, body = std::move(body)]() mutable {
+      http::Exchange e = ex;
+      e.respond(200, json_headers(), std::move(body));
+    });
+    return;
+  }
+  ex.respond(200, json_headers(), std::move(body));
+}
+
+void MockServer::handle_completions(http::Exchange& ex) {
+  const http::Request& req = ex.request();
+  ++state_.counters.completions_requested;
+  Record& rec = state_.add_record(uv::now_unix_ms());
+  const uint64_t seq = rec.seq;
+  fill_headers(&rec, req);
+  std::string rid = ids_.uuid();
+
+  auto reject = [&](int status, std::string body, std::string_view code, std::string_view details) {
+    ++state_.counters.completions_rejected;
+    if (Record* r = state_.find(seq)) {
+      r->outcome = "error";
+      r->http_status = status;
+      r->error_code = std::string(code);
+      r->error_details = std::string(details);
+    }
+    ex.respond(status, json_headers(), std::move(body));
+  };
+  auto bad_request = [&](std::string_view details) {
+    reject(200, error_envelope(rid, kBadRequest, details), kBadRequest, details);
+  };
+
+  auto parsed = parse_completion_request(req.body);
+  if (parsed.has_value()) {
+    const CompletionRequest& c = parsed.value();
+    rec.chat_id = c.chat_id;
+    rec.parent_id = c.parent_id.value_or("");
+    rec.model = c.model;
+    rec.content = c.content;
+    rec.chat_mode = c.chat_mode;
+    rec.chat_type = c.chat_type;
+    rec.stream = c.stream;
+    rec.thinking_enabled = c.thinking_enabled;
+    rec.thinking_format = c.thinking_format;
+    rec.attachments = c.attachments;
+    rec.message_count = c.message_count;
+  }
+  std::string query_chat = req.query_param("chat_id");
+  if (rec.chat_id.empty()) rec.chat_id = query_chat;
+
+  AuthInfo auth = authenticate(req.headers, options_.jwt_secret, now_s());
+  if (auth.kind == AuthInfo::Kind::kInvalid) {
+    reject(401, error_envelope(rid, kUnauthorizedCode, kTokenExpired), kUnauthorizedCode,
+           kTokenExpired);
+    return;
+  }
+  const bool guest = auth.kind == AuthInfo::Kind::kGuest;
+  const std::string owner =
+      guest ? guest_owner_id(header_value(req, "bx-umidtoken")) : auth.user_id;
+  rec.user_id = owner;
+
+  const bool streaming = !parsed.has_value() || parsed->stream;
+  FaultHits hits = faults_.fire(FaultEndpoint::kCompletions, owner, streaming);
+  if (hits.reject) {
+    ++state_.counters.completions_rejected;
+    auto [code, details] = respond_fault(ex, *hits.reject, rid);
+    if (Record* r = state_.find(seq)) {
+      r->outcome = "error";
+      r->http_status = hits.reject->kind == FaultKind::kWafHtml        ? 403
+                       : hits.reject->kind == FaultKind::kUnauthorized ? 401
+                                                                       : 200;
+      r->error_code = code;
+      r->error_details = details;
+    }
+    return;
+  }
+  if (!is_json_request(req)) {
+    bad_request("Invalid Content-Type, expected application/json.");  // invented
+    return;
+  }
+  if (!parsed.has_value()) {
+    bad_request(parsed.error().message());
+    return;
+  }
+  const CompletionRequest& c = parsed.value();
+  if (guest) {
+    if (c.chat_mode != "guest") {
+      reject(401, error_envelope(rid, kUnauthorizedCode, kTokenExpired), kUnauthorizedCode,
+             kTokenExpired);
+      return;
+    }
+    if (config_.strict_guest && req.header("bx-umidtoken") == nullptr) {
+      ++state_.counters.completions_rejected;
+      if (Record* r = state_.find(seq)) {
+        r->outcome = "error";
+        r->http_status = 403;
+        r->error_code = "waf";
+        r->error_details = "html challenge";
+      }
+      ex.respond(403, html_headers(), waf_html_page());
+      return;
+    }
+  }
+  if (c.message_count > 1) {
+    bad_request(kTooManyMessages);
+    return;
+  }
+  if (c.role != "user") {
+    bad_request("Invalid input message role must be user.");  // invented
+    return;
+  }
+  if (!query_chat.empty() && !c.chat_id.empty() && query_chat != c.chat_id) {
+    bad_request("Invalid input chat_id does not match the query.");  // invented
+    return;
+  }
+  const std::string chat_id = query_chat.empty() ? c.chat_id : query_chat;
+  Chat* chat = chats_.find(chat_id, owner);
+  if (chat == nullptr) {
+    bad_request(unknown_chat_details(chat_id));
+    return;
+  }
+  const std::string parent = c.parent_id.value_or("");
+  if (!ChatStore::parent_valid(*chat, parent)) {
+    bad_request(bad_parent_details(parent));
+    return;
+  }
+  const ModelInfo* model = models_.find(c.model);
+  if (model == nullptr) {
+    bad_request(unknown_model_details(c.model));
+    return;
+  }
+  if (chat->busy) {
+    bad_request(kChatInProgressDetails);
+    return;
+  }
+  if (quota_exceeded(owner, guest)) {
+    reject(200, rate_limited_envelope(rid, config_.quota_num), kRateLimitedCode, kQuotaDetails);
+    return;
+  }
+
+  // Accepted.
+  ++quota_used_[owner];
+  ++state_.counters.completions_started;
+  Answer answer = rules_.answer(c.content, c.model, c.thinking_enabled,
+                                static_cast<size_t>(config_.echo_max_bytes));
+  std::string user_msg_id = ids_.uuid();
+  std::string response_id = ids_.uuid();
+  rec.context_messages = parent.empty() ? 0 : ChatStore::path_to(*chat, parent).size();
+  ChatStore::add_turn(*chat, parent, user_msg_id, response_id, c.content, c.model, now_s());
+  chat->busy = true;
+  rec.user_message_id = user_msg_id;
+  rec.response_id = response_id;
+  rec.rule = answer.rule_index;
+
+  int64_t first_token_delay =
+      answer.first_token_delay_ms >= 0 ? answer.first_token_delay_ms : config_.first_token_delay_ms;
+  int64_t token_delay = answer.token_delay_ms >= 0 ? answer.token_delay_ms : config_.token_delay_ms;
+
+  if (!c.stream) {
+    // stream:false (spec 4 [MOCK DECISION]): the 2025-10 envelope, after the
+    // first-token delay; message_id = A, parent_id = U like the stream ids.
+    std::string data;
+    json::Writer w(&data);
+    w.begin_object();
+    w.field("chat_id", "").field("parent_id", user_msg_id).field("message_id", response_id);
+    w.field_null("messages");
+    w.key("choices").begin_array().begin_object().key("message").begin_object();
+    w.field("role", "assistant").field("content", answer.reply);
+    w.end_object().end_object().end_array();
+    w.end_object();
+    std::string body = ok_envelope(rid, data);
+    int64_t output_tokens = static_cast<int64_t>(answer.reply_ends.size());
+    auto finish = [this, ex, seq, chat_id, response_id, body = std::move(body),
+                   reply = std::move(answer.reply), output_tokens]() mutable {
+      http::Exchange e = ex;
+      bool alive = e.alive();
+      if (alive) e.respond(200, json_headers(), std::move(body));
+      Record* r = state_.find(seq);
+      if (alive) {
+        ++state_.counters.completions_finished;
+      } else {
+        ++state_.counters.completions_aborted;
+      }
+      if (r != nullptr) {
+        r->outcome = alive ? "finished" : "aborted";
+        r->output_tokens = output_tokens;
+      }
+      if (Chat* ch = chats_.find_any(chat_id)) {
+        ch->busy = false;
+        ChatStore::set_content(*ch, response_id, std::move(reply));
+      }
+    };
+    int64_t delay = first_token_delay + hits.first_byte_delay_ms;
+    if (delay > 0) {
+      delays_.after(delay, std::move(finish));
+    } else {
+      finish();
+    }
+    return;
+  }
+
+  StreamSpec spec;
+  spec.chat_id = chat_id;
+  spec.user_message_id = user_msg_id;
+  spec.response_id = response_id;
+  spec.input_tokens = static_cast<int64_t>(count_tokens(c.content));
+  spec.answer = std::move(answer.reply);
+  spec.answer_ends = std::move(answer.reply_ends);
+  if (c.thinking_enabled) {
+    spec.thinking =
+        c.thinking_format == "summary" ? ThinkingFormat::kSummary : ThinkingFormat::kDetail;
+    spec.thinking_text = std::move(answer.thinking);
+    spec.thinking_ends = std::move(answer.thinking_ends);
+    spec.summary_title = std::move(answer.summary_title);
+  }
+  if (c.chat_type == "search") {
+    spec.search = true;
+    spec.search_query = std::string(utf8_prefix(c.content, 200));
+  }
+  spec.variant_2026 = config_.variant_2026;
+  spec.emit_done = config_.emit_done;
+  spec.error_after = hits.error_after;
+  spec.drop_after = hits.drop_after;
+
+  StreamJob job;
+  job.exchange = ex;
+  job.stream = std::make_unique<AnswerStream>(std::move(spec));
+  job.timing.first_byte_delay_ms = hits.first_byte_delay_ms;
+  job.timing.first_token_delay_ms = first_token_delay;
+  job.timing.token_delay_ms = token_delay;
+  job.timing.keepalive_ms = config_.variant_2026 ? config_.keepalive_ms : 0;
+  job.timing.chunk_bytes = static_cast<size_t>(config_.chunk_bytes);
+  job.timing.backpressure_bytes = static_cast<size_t>(config_.backpressure_bytes);
+  job.chat_id = chat_id;
+  job.record_seq = seq;
+  ++state_.counters.streams_active;
+  runner_.start(std::move(job));
+}
+
+void MockServer::on_stream_done(const StreamJob& job, StreamOutcome outcome) {
+  if (state_.counters.streams_active > 0) --state_.counters.streams_active;
+  switch (outcome) {
+    case StreamOutcome::kFinished:
+      ++state_.counters.completions_finished;
+      break;
+    case StreamOutcome::kStopped:
+      ++state_.counters.completions_stopped;
+      break;
+    case StreamOutcome::kAborted:
+      ++state_.counters.completions_aborted;
+      break;
+    case StreamOutcome::kError:
+    case StreamOutcome::kDropped:
+      ++state_.counters.completions_error;
+      break;
+  }
+  const AnswerStream& stream = *job.stream;
+  if (Record* r = state_.find(job.record_seq)) {
+    r->output_tokens = stream.usage().output_tokens;
+    switch (outcome) {
+      case StreamOutcome::kError:
+        r->outcome = "error";
+        r->error_code = "internal_error";
+        r->error_details = "mid-stream error";
+        break;
+      case StreamOutcome::kDropped:
+        r->outcome = "error";
+        r->error_code = "dropped";
+        r->error_details = "connection dropped mid-stream";
+        break;
+      default:
+        r->outcome = std::string(stream_outcome_name(outcome));
+        break;
+    }
+  }
+  if (Chat* chat = chats_.find_any(job.chat_id)) {
+    chat->busy = false;
+    ChatStore::set_content(*chat, stream.spec().response_id, std::string(stream.answer_sent()));
+  }
+  QP_DEBUG("mock.stream_done")
+      .kv("chat_id", job.chat_id)
+      .kv("outcome", stream_outcome_name(outcome))
+      .kv("output_tokens", stream.usage().output_tokens);
+}
+
+void MockServer::handle_stop(http::Exchange& ex) {
+  const http::Request& req = ex.request();
+  Caller caller;
+  if (!identify(ex, &caller)) return;
+  std::string rid = ids_.uuid();
+  std::string chat_id = req.query_param("chat_id");
+  if (chat_id.empty()) {
+    auto body_id = parse_chat_id_body(req.body);
+    if (!body_id.has_value()) {
+      ex.respond(200, json_headers(), error_envelope(rid, kBadRequest, body_id.error().message()));
+      return;
+    }
+    chat_id = std::move(body_id.value());
+  }
+  if (chats_.find(chat_id, caller.owner) == nullptr) {
+    ex.respond(200, json_headers(),
+               error_envelope(rid, kBadRequest, unknown_chat_details(chat_id)));
+    return;
+  }
+  ++state_.counters.stops;
+  size_t n = runner_.stop_chat(chat_id);
+  QP_DEBUG("mock.stop").kv("chat_id", chat_id).kv("streams", static_cast<uint64_t>(n));
+  ex.respond(200, json_headers(), ok_envelope(rid, R"({"status":true})"));
+}
+
+}  // namespace qp::mock

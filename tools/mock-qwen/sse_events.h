@@ -1,0 +1,54 @@
+// Byte-exact SSE events of chat.qwen.ai's completion stream (spec section 3,
+// captures/completion-stream.sse). Each function appends one complete event,
+// "data: <json>\n\n", to a caller-owned buffer. Pure.
+//
+// Default style = the 2025-10 capture: Python separators (", " and ": "), the
+// response.created line with its odd mixed spacing and trailing space, usage
+// with all seven fields on every typing event, no usage on `finished`.
+// variant_2026 = the QN README shape: compact separators, top-level
+// response_id and timestamp, usage with three fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qp::mock {
+
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;  // cumulative
+};
+
+struct EventStyle {
+  bool variant_2026 = false;
+  std::string_view response_id;  // used by variant_2026 only
+  int64_t timestamp_s = 0;       // used by variant_2026 only
+};
+
+// {"response.created":{"chat_id": …, "parent_id": …, "response_id":…}} (same in both styles).
+void append_created(std::string* out, std::string_view chat_id, std::string_view parent_id,
+                    std::string_view response_id);
+// A typing delta of `phase` ("answer", "think") with cumulative usage.
+void append_delta(std::string* out, std::string_view content, std::string_view phase,
+                  const Usage& usage, const EventStyle& style);
+// The final {"delta": {"content": "", "role": "assistant", "status": "finished", "phase":
+// "answer"}}.
+void append_finished(std::string* out, const EventStyle& style);
+// thinking_format "summary": a thinking_summary delta with cumulative arrays
+// (spec 3.4): summary_title.content = [title], summary_thought.content = thoughts.
+void append_summary(std::string* out, std::string_view title,
+                    const std::vector<std::string_view>& thoughts, const EventStyle& style);
+// chat_type "search" (spec 3.5, newer format): the web_search call and its result.
+void append_search_call(std::string* out, std::string_view query, const EventStyle& style);
+void append_search_result(std::string* out, std::string_view query, const EventStyle& style);
+// 2026 keep-alive: {"response.info":{"action":"keep_alive",…}}.
+void append_keep_alive(std::string* out, std::string_view chat_id, std::string_view response_id,
+                       int64_t timestamp_s);
+// Mid-stream failure (spec 5.2 [MOCK DECISION]).
+void append_stream_error(std::string* out);
+// "data: [DONE]\n\n" (off by default, spec 3.1 [MOCK DECISION]).
+void append_done(std::string* out);
+
+}  // namespace qp::mock
