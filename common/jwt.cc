@@ -1,11 +1,13 @@
 #include "common/jwt.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <string>
+
+#include <simdjson.h>
 
 namespace qp::jwt {
 namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int b64url_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -16,150 +18,30 @@ int b64url_value(char c) {
   return -1;
 }
 
-// A minimal scanner for the top level of a JSON object: enough to find one
-// numeric member without pulling a JSON library into qp_common. Nested values
-// are skipped structurally (strings with escapes, objects, arrays).
-class Scanner {
- public:
-  explicit Scanner(std::string_view s) : s_(s) {}
-
-  // Finds top-level member `name` and parses it as a number.
-  // Returns: 1 found and *out set, 0 absent, -1 malformed or not a number.
-  int find_number(std::string_view name, double* out) {
-    skip_ws();
-    if (!eat('{')) return -1;
-    skip_ws();
-    if (eat('}')) return 0;
-    while (true) {
-      skip_ws();
-      std::string key;
-      if (!read_string(&key)) return -1;
-      skip_ws();
-      if (!eat(':')) return -1;
-      skip_ws();
-      if (key == name) {
-        size_t start = i_;
-        if (!skip_number()) return -1;
-        std::string num(s_.substr(start, i_ - start));
-        char* end = nullptr;
-        double v = std::strtod(num.c_str(), &end);
-        if (end == nullptr || *end != '\0' || !std::isfinite(v)) return -1;
-        *out = v;
-        return 1;
-      }
-      if (!skip_value(0)) return -1;
-      skip_ws();
-      if (eat(',')) continue;
-      if (eat('}')) return 0;
-      return -1;
-    }
-  }
-
- private:
-  static constexpr int kMaxDepth = 64;
-
-  bool at_end() const { return i_ >= s_.size(); }
-  bool eat(char c) {
-    if (!at_end() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  void skip_ws() {
-    while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-  }
-  // Reads a string; simple escapes are decoded, \uXXXX is kept verbatim
-  // (good enough to compare ASCII member names).
-  bool read_string(std::string* out) {
-    if (!eat('"')) return false;
-    while (!at_end()) {
-      char c = s_[i_++];
-      if (c == '"') return true;
-      if (c == '\\') {
-        if (at_end()) return false;
-        char e = s_[i_++];
-        switch (e) {
-          case 'n':
-            out->push_back('\n');
-            break;
-          case 't':
-            out->push_back('\t');
-            break;
-          case 'r':
-            out->push_back('\r');
-            break;
-          case 'b':
-            out->push_back('\b');
-            break;
-          case 'f':
-            out->push_back('\f');
-            break;
-          case 'u':
-            out->append("\\u");
-            break;
-          default:
-            out->push_back(e);
-            break;
-        }
-      } else {
-        out->push_back(c);
-      }
-    }
-    return false;
-  }
-  bool skip_number() {
-    size_t start = i_;
-    eat('-');
-    while (!at_end() && ((s_[i_] >= '0' && s_[i_] <= '9') || s_[i_] == '.' || s_[i_] == 'e' ||
-                         s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-')) {
-      ++i_;
-    }
-    return i_ > start && s_[i_ - 1] != '-';
-  }
-  bool skip_literal(std::string_view word) {
-    if (s_.substr(i_, word.size()) != word) return false;
-    i_ += word.size();
-    return true;
-  }
-  bool skip_value(int depth) {
-    if (depth > kMaxDepth || at_end()) return false;
-    char c = s_[i_];
-    if (c == '"') {
-      std::string ignored;
-      return read_string(&ignored);
-    }
-    if (c == '{' || c == '[') {
-      char close = c == '{' ? '}' : ']';
-      ++i_;
-      skip_ws();
-      if (eat(close)) return true;
-      while (true) {
-        skip_ws();
-        if (c == '{') {
-          std::string ignored;
-          if (!read_string(&ignored)) return false;
-          skip_ws();
-          if (!eat(':')) return false;
-          skip_ws();
-        }
-        if (!skip_value(depth + 1)) return false;
-        skip_ws();
-        if (eat(',')) continue;
-        return eat(close);
-      }
-    }
-    if (c == 't') return skip_literal("true");
-    if (c == 'f') return skip_literal("false");
-    if (c == 'n') return skip_literal("null");
-    return skip_number();
-  }
-
-  std::string_view s_;
-  size_t i_ = 0;
-};
-
 }  // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t v = b(i) << 16;
+    if (rest == 2) v |= b(i + 1) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    if (rest == 2) out.push_back(kAlphabet[(v >> 6) & 63]);
+  }
+  return out;
+}
 
 bool base64url_decode(std::string_view in, std::string* out) {
   out->clear();
@@ -192,18 +74,18 @@ Result<int64_t> expiry_unix_s(std::string_view token) {
   if (!base64url_decode(token.substr(d1 + 1, d2 - d1 - 1), &payload)) {
     return error(Code::kInvalidArgument, "JWT payload is not valid base64url");
   }
-  double exp = 0;
-  switch (Scanner(payload).find_number("exp", &exp)) {
-    case 1:
-      break;
-    case 0:
-      return error(Code::kInvalidArgument, "JWT payload has no exp claim");
-    default:
-      return error(Code::kInvalidArgument,
-                   "JWT payload is not a JSON object with a numeric exp claim");
+  simdjson::dom::parser parser;  // cold path: once per credential load
+  simdjson::dom::element doc;
+  simdjson::dom::object obj;
+  if (parser.parse(payload).get(doc) || doc.get_object().get(obj)) {
+    return error(Code::kInvalidArgument, "JWT payload is not a JSON object with a numeric exp claim");
   }
-  if (exp < 0 || exp > 9.2e18)
-    return error(Code::kInvalidArgument, "JWT exp claim is out of range");
+  simdjson::dom::element exp_el;
+  if (obj["exp"].get(exp_el)) return error(Code::kInvalidArgument, "JWT payload has no exp claim");
+  double exp = 0;
+  if (exp_el.get_double().get(exp) || !std::isfinite(exp) || exp < 0 || exp > 9.2e18) {
+    return error(Code::kInvalidArgument, "JWT exp claim is not a non-negative number");
+  }
   return static_cast<int64_t>(exp);
 }
 

@@ -20,6 +20,8 @@ namespace qp::jwt {
 // non-negative number.
 Result<int64_t> expiry_unix_s(std::string_view token);
 
+// Encodes base64url (RFC 4648 section 5) without padding.
+std::string base64url_encode(std::string_view bytes);
 // Decodes base64url (RFC 4648 section 5) with or without '=' padding.
 // Returns false on a character outside the alphabet or an impossible length.
 bool base64url_decode(std::string_view in, std::string* out);

@@ -1,5 +1,7 @@
 #include "tools/mock-qwen/jwt.h"
 
+#include "common/jwt.h"
+
 #include <ctime>
 
 #include <openssl/crypto.h>
@@ -10,17 +12,10 @@
 namespace qp::mock {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-constexpr std::string_view kHeaderJson = R"({"alg":"HS256","typ":"JWT"})";
+using jwt::base64url_decode;
+using jwt::base64url_encode;
 
-int decode_char(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
+constexpr std::string_view kHeaderJson = R"({"alg":"HS256","typ":"JWT"})";
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -33,53 +28,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 qp::Status malformed() { return qp::Status(qp::Code::kInvalidArgument, "malformed token"); }
 
 }  // namespace
-
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    uint32_t v = b(i) << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-  } else if (rest == 2) {
-    uint32_t v = (b(i) << 16) | (b(i + 1) << 8);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
-
-bool base64url_decode(std::string_view text, std::string* out) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return false;
-  out->clear();
-  out->reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = decode_char(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  // Leftover bits must be zero in canonical encodings; tolerate them like most decoders.
-  return true;
-}
 
 std::string mint_jwt(std::string_view secret, std::string_view user_id, int64_t exp_unix_s) {
   std::string payload = "{\"id\":\"";

@@ -23,9 +23,6 @@ std::string mint_jwt(std::string_view secret, std::string_view user_id, int64_t 
 qp::Result<std::string> verify_jwt(std::string_view secret, std::string_view token,
                                    int64_t now_unix_s);
 
-// base64url without padding (RFC 4648 section 5). Exposed for tests.
-std::string base64url_encode(std::string_view bytes);
-// Accepts input with or without '=' padding; false on any invalid character.
-bool base64url_decode(std::string_view text, std::string* out);
+// base64url lives in common/jwt.h (qp::jwt::base64url_encode/_decode).
 
 }  // namespace qp::mock

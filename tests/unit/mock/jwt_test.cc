@@ -1,11 +1,12 @@
+#include "common/jwt.h"
 #include "tools/mock-qwen/jwt.h"
 
 #include <string>
 
 #include <catch2/catch.hpp>
 
-using qp::mock::base64url_decode;
-using qp::mock::base64url_encode;
+using qp::jwt::base64url_decode;
+using qp::jwt::base64url_encode;
 using qp::mock::mint_jwt;
 using qp::mock::verify_jwt;
 
