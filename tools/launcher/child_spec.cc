@@ -39,7 +39,9 @@ ChildSpec mock_spec(std::string_view secret, int port) {
   return ChildSpec{"mock",
                    ChildKind::kMock,
                    std::string(kMockBinary),
-                   {"--port", std::to_string(port), "--jwt-secret", std::string(secret)},
+                   // A visible pace, so `curl -N` in demo mode shows tokens streaming.
+                   {"--port", std::to_string(port), "--jwt-secret", std::string(secret),
+                    "--token-delay-ms", std::to_string(kDemoTokenDelayMs)},
                    {},
                    {}};
 }

@@ -22,6 +22,7 @@ inline constexpr std::string_view kMockBinary = "mock-qwen";
 inline constexpr std::string_view kDemoAccount = "demo";
 inline constexpr std::string_view kDemoUser = "demo-user";
 inline constexpr int64_t kDemoJwtLifetimeS = 7 * 24 * 3600;
+inline constexpr int kDemoTokenDelayMs = 30;
 
 enum class ChildKind : uint8_t { kMock, kBroker, kFrontend, kWorker };
 

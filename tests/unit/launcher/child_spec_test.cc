@@ -72,7 +72,7 @@ TEST_CASE("no account configured means demo mode: mock, broker, frontend", "[lau
   const ChildSpec& mock = plan.children[0];
   CHECK(mock.kind == ChildKind::kMock);
   CHECK(mock.program == "mock-qwen");
-  CHECK(mock.args == Args{"--port", "0", "--jwt-secret", "s3cret"});
+  CHECK(mock.args == Args{"--port", "0", "--jwt-secret", "s3cret", "--token-delay-ms", "30"});
   CHECK(mock.env.empty());
   CHECK(plan.children[1].program == "qp-broker");
   CHECK(plan.children[1].args.empty());  // no --config: children read $QP_CONFIG themselves
@@ -187,7 +187,8 @@ TEST_CASE("the demo flag forces demo mode even with accounts", "[launcher][spec]
 }
 
 TEST_CASE("mock spec with a fixed port", "[launcher][spec]") {
-  CHECK(mock_spec("k", 4321).args == Args{"--port", "4321", "--jwt-secret", "k"});
+  CHECK(mock_spec("k", 4321).args ==
+        Args{"--port", "4321", "--jwt-secret", "k", "--token-delay-ms", "30"});
   CHECK(mock_base_url(4321) == "http://127.0.0.1:4321");
 }
 
