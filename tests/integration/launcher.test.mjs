@@ -15,7 +15,7 @@ async function completes(baseUrl) {
 }
 
 for (const child of ['worker:alice', 'broker', 'frontend']) {
-  test(`a SIGKILLed ${child} is restarted within 2 s and the next request succeeds`, async () => {
+  test(`a SIGKILLed ${child} is restarted within 2 s and the next request succeeds`, async (t) => {
     const mock = await startMock();
     const stack = await startStack({ mock });
     try {
@@ -31,6 +31,7 @@ for (const child of ['worker:alice', 'broker', 'frontend']) {
       assert.ok(restartMs < 2000, `restarted after ${restartMs} ms`);
       await waitHealthy(stack.baseUrl, { accounts: 1 });
       await completes(stack.baseUrl);
+      t.diagnostic(`${child}: restarted ${restartMs} ms after SIGKILL; serving again ${Date.now() - killedAt} ms after it`);
     } finally {
       assert.equal((await stack.stop()).code, 0);
       await mock.stop();
