@@ -1,6 +1,7 @@
 #include "worker/qwen_client.h"
 
 #include <ctime>
+#include <exception>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -30,7 +31,9 @@ ChatCall::ChatCall(QwenClient* client, const protocol::JobRequest& job, ChatHand
       handler_(handler),
       request_id_(job.request_id),
       variant_(parse_model_variant(job.model)),
-      prompt_(build_prompt(job.messages)) {
+      prompt_(build_prompt(job.messages)),
+      stop_(job.stop),
+      max_tokens_(job.max_tokens) {
   chunk_.request_id = job.request_id;
 }
 
@@ -38,7 +41,12 @@ ChatCall::~ChatCall() = default;  // the requests abort their transfers
 
 Status ChatCall::start() {
   if (phase_ != Phase::kIdle) return error(Code::kInternal, "ChatCall started twice");
+  return start_new_chat();
+}
+
+Status ChatCall::start_new_chat() {
   phase_ = Phase::kNewChat;
+  chat_id_.clear();
   int64_t now_ms = uv::now_unix_ms();
   new_chat_ = std::make_unique<HttpRequest>(
       client_->multi(),
@@ -56,6 +64,7 @@ void ChatCall::cancel() {
   phase_ = Phase::kEnded;
   if (new_chat_) new_chat_->abort();
   if (completion_) completion_->abort();
+  if (retry_timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(retry_timer_.get());
   if (generating && !chat_id_.empty()) client_->stop_generation(chat_id_);
 }
 
@@ -80,7 +89,9 @@ void ChatCall::on_new_chat(HttpResult result) {
       return fail(UpstreamFailure{Code::kUpstream, id.error().message(), 0, nullptr});
     }
   }
-  fail(classify_response(result.status, result.content_type, result.body));
+  UpstreamFailure f = classify_response(result.status, result.content_type, result.body);
+  if (retry(retry_cause(result.body), f)) return;
+  fail(f);
 }
 
 void ChatCall::start_completion() {
@@ -95,9 +106,7 @@ void ChatCall::start_completion() {
   p.fid = fid;
   p.child_id = child;
   p.timestamp_s = uv::now_unix_ms() / 1000;
-  std::string body = completion_body(p);
-  prompt_.clear();
-  prompt_.shrink_to_fit();
+  std::string body = completion_body(p);  // prompt_ is kept for a retry
   phase_ = Phase::kStreaming;
   completion_ = std::make_unique<HttpRequest>(
       client_->multi(), client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body)),
@@ -115,8 +124,39 @@ bool ChatCall::on_stream_data(std::string_view bytes) {
 bool ChatCall::drain() {
   std::string_view data;
   while (sse_.next(&data)) {
-    EventOutcome o = events_.interpret(data, &chunk_.content, &chunk_.reasoning);
-    if (o == EventOutcome::kContinue) continue;
+    // With stop sequences the answer text goes through the filter first.
+    std::string* text = &chunk_.content;
+    if (stop_.active()) {
+      raw_.clear();
+      text = &raw_;
+    }
+    size_t text_before = text->size();
+    size_t reasoning_before = chunk_.reasoning.size();
+    EventOutcome o = events_.interpret(data, text, &chunk_.reasoning);
+    if (o == EventOutcome::kContinue && limit_hit_ &&
+        (text->size() > text_before || chunk_.reasoning.size() > reasoning_before)) {
+      // max_tokens was reached and the model goes on: drop this text.
+      text->resize(text_before);
+      chunk_.reasoning.resize(reasoning_before);
+      flush();
+      return end_early("length");
+    }
+    if (stop_.active() && stop_.feed(raw_, &chunk_.content)) {
+      flush();
+      return end_early("stop");
+    }
+    if (o == EventOutcome::kContinue) {
+      // output_tokens is cumulative and counts reasoning too (as OpenAI's
+      // max_completion_tokens does). The answer ends with "length" only if
+      // more text follows: a model that finishes right at the limit stops.
+      if (max_tokens_ > 0 && !limit_hit_ && events_.usage().output_tokens >= max_tokens_) {
+        limit_hit_ = true;
+        limit_usage_ = events_.usage();
+      }
+      continue;
+    }
+    if (o == EventOutcome::kError && retry(retry_cause(data), events_.failure())) return false;
+    if (o == EventOutcome::kFinished) stop_.finish(&chunk_.content);  // held-back text
     flush();
     if (o == EventOutcome::kFinished) {
       finish();
@@ -135,6 +175,7 @@ bool ChatCall::drain() {
 
 void ChatCall::flush() {
   if (chunk_.content.empty() && chunk_.reasoning.empty()) return;
+  forwarded_ = true;
   handler_->on_chat_delta(chunk_);
   chunk_.content.clear();
   chunk_.reasoning.clear();
@@ -143,20 +184,94 @@ void ChatCall::flush() {
 void ChatCall::on_stream_end(HttpResult result) {
   if (result.failure) return fail(*result.failure);
   if (!result.streamed) {
-    return fail(classify_response(result.status, result.content_type, result.body));
+    UpstreamFailure f = classify_response(result.status, result.content_type, result.body);
+    if (retry(retry_cause(result.body), f)) return;
+    return fail(f);
   }
   sse_.finish();  // the last event may lack its blank line
   if (!drain()) return;
   fail(stream_ended_early());
 }
 
-void ChatCall::finish() {
+void ChatCall::finish(const char* finish_reason) {
   phase_ = Phase::kEnded;
   ChatResult r;
-  r.usage = events_.usage();
+  r.finish_reason = finish_reason;
+  r.usage = finish_reason == std::string_view("length") ? limit_usage_ : events_.usage();
   r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
   r.response_id = events_.response_id();
   handler_->on_chat_done(r);
+}
+
+bool ChatCall::end_early(const char* finish_reason) {
+  QP_DEBUG("upstream.answer_cut")
+      .kv("request_id", request_id_)
+      .kv("chat_id", chat_id_)
+      .kv("finish_reason", finish_reason);
+  // drain() runs inside libcurl's write callback: the false it returns ends
+  // the transfer, and the stop request starts on the next loop turn.
+  if (!chat_id_.empty()) client_->stop_generation_soon(chat_id_);
+  finish(finish_reason);
+  return false;
+}
+
+bool ChatCall::retry(RetryCause cause, const UpstreamFailure& failure) {
+  if (cause == RetryCause::kNone || phase_ == Phase::kEnded) return false;
+  // Text held back by the stop filter counts as seen: no retry then.
+  RetryDecision d = decide_retry(cause, forwarded_ || stop_.held() > 0, &retries_);
+  if (d.action == RetryAction::kFail) return false;
+  if (retry_timer_.base()->type == UV_UNKNOWN_HANDLE) {
+    if (uv_timer_init(client_->multi()->loop(), retry_timer_.get()) != 0) return false;
+  }
+  retry_timer_.get()->data = this;
+  retry_new_chat_ = d.action == RetryAction::kNewChat || chat_id_.empty();
+  QP_INFO("upstream.retry")
+      .kv("request_id", request_id_)
+      .kv("cause", retry_cause_name(cause))
+      .kv("action", retry_new_chat_ ? "new_chat" : "stop_and_retry")
+      .kv("delay_ms", d.delay_ms)
+      .kv("chat_id", chat_id_)
+      .kv("error", failure.message);
+  if (d.action == RetryAction::kStopAndRetry && !chat_id_.empty()) {
+    // We may be inside a libcurl callback: the stop starts on the next turn.
+    client_->stop_generation_soon(chat_id_);
+  }
+  // Nothing was forwarded: what the failed attempt parsed is dropped.
+  chunk_.content.clear();
+  chunk_.reasoning.clear();
+  phase_ = Phase::kRetryWait;
+  // Always through the timer: we may be inside the failed transfer's
+  // callbacks, where it must not be destroyed and curl adds no transfer.
+  uv_timer_start(
+      retry_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ChatCall*>(t->data);
+        if (self == nullptr) return;
+        try {
+          self->on_retry_timer();
+        } catch (const std::exception& e) {
+          QP_ERROR("upstream.retry_exception").kv("error", e.what());
+        } catch (...) {
+          QP_ERROR("upstream.retry_exception");
+        }
+      },
+      d.delay_ms, 0);
+  return true;
+}
+
+void ChatCall::on_retry_timer() {
+  if (phase_ != Phase::kRetryWait) return;
+  new_chat_.reset();
+  completion_.reset();
+  sse_ = SseParser();
+  events_.reset();
+  limit_hit_ = false;
+  if (retry_new_chat_) {
+    Status s = start_new_chat();
+    if (!s.ok()) fail(internal_failure(s));
+    return;
+  }
+  start_completion();
 }
 
 void ChatCall::fail(const UpstreamFailure& failure) {
@@ -282,7 +397,36 @@ void QwenClient::stop_generation(const std::string& chat_id) {
   stops_.push_back(std::move(call));
 }
 
+void QwenClient::stop_generation_soon(const std::string& chat_id) {
+  if (soon_timer_.base()->type == UV_UNKNOWN_HANDLE) {
+    if (int r = uv_timer_init(multi_->loop(), soon_timer_.get()); r != 0) {
+      QP_WARN("upstream.stop_not_sent").kv("chat_id", chat_id).kv("error", uv_strerror(r));
+      return;
+    }
+  }
+  soon_timer_.get()->data = this;
+  soon_.push_back(chat_id);
+  uv_timer_start(
+      soon_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<QwenClient*>(t->data);
+        if (self == nullptr) return;
+        try {
+          std::vector<std::string> ids = std::move(self->soon_);
+          self->soon_.clear();
+          for (const auto& id : ids) self->stop_generation(id);
+        } catch (const std::exception& e) {
+          QP_ERROR("upstream.stop_exception").kv("error", e.what());
+        } catch (...) {
+          QP_ERROR("upstream.stop_exception");
+        }
+      },
+      0, 0);
+}
+
 void QwenClient::abort_background() {
+  soon_.clear();
+  if (soon_timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(soon_timer_.get());
   for (auto& c : stops_) c->abort();
   stops_.clear();
 }

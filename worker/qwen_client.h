@@ -28,7 +28,9 @@
 #include "worker/http_request.h"
 #include "worker/qwen_events.h"
 #include "worker/qwen_requests.h"
+#include "worker/retry_policy.h"
 #include "worker/sse_parser.h"
+#include "worker/stop_filter.h"
 #include "worker/upstream_errors.h"
 
 namespace qp::worker {
@@ -37,6 +39,9 @@ struct ChatResult {
   StreamUsage usage;
   std::string chat_id;
   std::string response_id;
+  // "stop" (the answer finished or hit a client stop sequence) or "length"
+  // (max_tokens reached while the model went on).
+  const char* finish_reason = "stop";
 };
 
 class ChatHandler {
@@ -70,14 +75,17 @@ class ChatCall final : private HttpRequest::Listener {
   ChatCall& operator=(const ChatCall&) = delete;
 
   // Starts with chats/new. An error here means nothing was started.
+  // Retryable upstream errors (retry_policy.h) are retried here, invisibly
+  // to the handler, as long as no delta was handed to it.
   Status start();
   // Aborts the upstream transfer now and, once a generation was started,
   // asks the upstream to stop it. No handler callback follows.
   void cancel();
   const std::string& chat_id() const { return chat_id_; }
+  const RetryState& retries() const { return retries_; }
 
  private:
-  enum class Phase { kIdle, kNewChat, kStreaming, kEnded };
+  enum class Phase { kIdle, kNewChat, kStreaming, kRetryWait, kEnded };
 
   HttpRequest::Listener* listener() { return this; }
 
@@ -85,10 +93,17 @@ class ChatCall final : private HttpRequest::Listener {
   void on_complete(HttpResult result) override;
   void on_new_chat(HttpResult result);
   void on_stream_end(HttpResult result);
+  Status start_new_chat();
   void start_completion();
+  // Schedules a retry for `cause` if the policy allows one; false: fail.
+  bool retry(RetryCause cause, const UpstreamFailure& failure);
+  void on_retry_timer();
   bool drain();  // false once the call reached a terminal state
   void flush();
-  void finish();
+  void finish(const char* finish_reason = "stop");
+  // The client's stop sequence or max_tokens ended the answer: done, and the
+  // upstream generation is stopped. Returns false (for drain()).
+  bool end_early(const char* finish_reason);
   void fail(const UpstreamFailure& failure);
 
   QwenClient* client_;
@@ -103,6 +118,16 @@ class ChatCall final : private HttpRequest::Listener {
   SseParser sse_;
   QwenEventInterpreter events_;
   protocol::JobChunk chunk_;  // pending deltas, reused
+  RetryState retries_;
+  bool forwarded_ = false;  // a delta reached the handler: no more retries
+  bool retry_new_chat_ = false;
+  uv::Timer retry_timer_;
+  // OpenAI `stop` and `max_tokens` (JobRequest.stop / .max_tokens).
+  StopFilter stop_;
+  std::string raw_;  // one event's answer text before the stop filter, reused
+  int64_t max_tokens_ = 0;
+  bool limit_hit_ = false;  // output_tokens reached max_tokens_
+  StreamUsage limit_usage_;
 };
 
 class ModelsCall final : private HttpRequest::Listener {
@@ -139,6 +164,9 @@ class QwenClient {
 
   // Fire-and-forget POST /api/v2/chat/completions/stop?chat_id=.
   void stop_generation(const std::string& chat_id);
+  // The same, safe inside a libcurl callback (where curl refuses to add a
+  // transfer): the request starts on the next loop turn.
+  void stop_generation_soon(const std::string& chat_id);
   // Aborts pending stop requests (shutdown).
   void abort_background();
   size_t background_requests() const { return stops_.size(); }
@@ -158,6 +186,8 @@ class QwenClient {
   const AccountConfig& account_;
   std::string jwt_;  // the account's `token` cookie; secret
   std::list<std::unique_ptr<StopCall>> stops_;
+  uv::Timer soon_timer_;            // starts the stops of stop_generation_soon()
+  std::vector<std::string> soon_;  // their chat ids
 };
 
 }  // namespace qp::worker

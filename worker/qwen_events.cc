@@ -211,6 +211,19 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+void QwenEventInterpreter::reset() {
+  thoughts_.clear();
+  summary_.clear();
+  chat_id_.clear();
+  parent_id_.clear();
+  response_id_.clear();
+  usage_ = StreamUsage{};
+  failure_ = UpstreamFailure{};
+  events_ = 0;
+  finished_ = false;
+  failed_ = false;
+}
+
 EventOutcome QwenEventInterpreter::fail_malformed(std::string_view payload) {
   failed_ = true;
   if (has_waf_marker(payload)) {

@@ -49,6 +49,10 @@ class QwenEventInterpreter {
   // further calls change nothing and return the same outcome.
   EventOutcome interpret(std::string_view payload, std::string* content, std::string* reasoning);
 
+  // Forgets the stream (ids, usage, outcome) for a new one; keeps the
+  // parser's buffers.
+  void reset();
+
   bool finished() const { return finished_; }
   const UpstreamFailure& failure() const { return failure_; }  // valid after kError
   const StreamUsage& usage() const { return usage_; }

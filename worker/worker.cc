@@ -325,7 +325,7 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   job->ended = true;
   protocol::JobDone done;
   done.request_id = job->request_id;
-  done.finish_reason = "stop";
+  done.finish_reason = result.finish_reason;
   done.has_usage = result.usage.present;
   done.usage.prompt_tokens = result.usage.input_tokens;
   done.usage.completion_tokens = result.usage.output_tokens;
@@ -337,6 +337,7 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   QP_INFO("job.done")
       .kv("request_id", job->request_id)
       .kv("chat_id", result.chat_id)
+      .kv("finish_reason", result.finish_reason)
       .kv("chunks", job->chunks)
       .kv("prompt_tokens", result.usage.input_tokens)
       .kv("completion_tokens", result.usage.output_tokens)

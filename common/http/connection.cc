@@ -463,6 +463,13 @@ void Connection::drain() {
   }
 }
 
+void Connection::abort_exchange() {
+  if (state_ == State::kClosing || phase_ == Phase::kNone) return;
+  abort_cb_ = nullptr;  // the handler asked for it: no on_abort
+  reset_ = true;
+  close_now("aborted by handler");
+}
+
 void Connection::close_now(const char* reason) {
   if (state_ == State::kClosing) return;
   QP_DEBUG("http_conn_close").kv("conn", id_).kv("reason", reason);
@@ -477,7 +484,11 @@ void Connection::close_now(const char* reason) {
   }
   queue_.clear();
   pending_input_.clear();
-  uv_close(as_handle(&tcp_), &Connection::on_close);
+  // A reset drops unsent bytes and tells the client at once; it needs a
+  // connection whose write side was not shut down (else: a plain close).
+  if (!reset_ || uv_tcp_close_reset(&tcp_, &Connection::on_close) != 0) {
+    uv_close(as_handle(&tcp_), &Connection::on_close);
+  }
   uv_close(as_handle(&timer_), &Connection::on_close);
   if (abort) {
     try {

@@ -63,6 +63,8 @@ class Connection {
   bool write(std::string data);
   void end();
   void set_abort_callback(std::function<void()> cb) { abort_cb_ = std::move(cb); }
+  // Exchange::abort(): resets the connection without on_abort.
+  void abort_exchange();
   size_t queued_bytes() const;
 
   // Work postponed by defer(): run by ServerContext on the next loop iteration.
@@ -149,6 +151,7 @@ class Connection {
   bool process_again_ = false;
   bool deferred_ = false;
   bool broken_ = false;  // a write could not be started: close on the next iteration
+  bool reset_ = false;   // close with RST (Exchange::abort)
 
   RequestParser parser_;
   std::deque<Request> queue_;     // parsed, waiting for dispatch

@@ -239,6 +239,10 @@ void Exchange::end() {
   if (Connection* c = connection()) c->end();
 }
 
+void Exchange::abort() {
+  if (Connection* c = connection()) c->abort_exchange();
+}
+
 void Exchange::on_abort(std::function<void()> cb) {
   if (Connection* c = connection()) c->set_abort_callback(std::move(cb));
 }

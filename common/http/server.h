@@ -101,6 +101,14 @@ class Exchange {
   // Writes the terminating chunk and ends the exchange. Without a prior
   // start_stream() this sends an empty streamed 200.
   void end();
+  // Ends the exchange at once without finishing the response: the
+  // connection is reset (RST; a plain close where a reset is impossible) and
+  // unsent bytes are dropped, so the client sees a truncated body and a
+  // connection reset, never a clean end. Pipelined requests on the same
+  // connection are dropped too. on_abort is not called (the handler chose
+  // this). For fault injection (mock-qwen's drop_mid_stream) and for
+  // responses that cannot be completed.
+  void abort();
   // Called once if the connection closes before the exchange ended (client
   // disconnect or reset, a half-closed client, a write error, server close()).
   // Not called after end()/respond(). Replaces an earlier callback; dropped if

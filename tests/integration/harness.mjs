@@ -108,12 +108,14 @@ export async function startMock(args = []) {
 
 // Starts `qwenproxy up` against `mock` (or in demo mode when mock is null).
 // accounts: [{name, user}] → a config file with one [[accounts]] per entry,
-// each with a token minted for `user`.
-export async function startStack({ mock = null, accounts = [{ name: 'alice', user: 'alice' }], env = {}, extraConfig = '' } = {}) {
+// each with a token minted for `user`. upstream: extra keys of the
+// [upstream] table (e.g. { first_byte_timeout_ms: 300 }), written with it.
+export async function startStack({ mock = null, accounts = [{ name: 'alice', user: 'alice' }], env = {}, extraConfig = '', upstream = {} } = {}) {
   const dir = tempDir();
   const lines = [`runtime_dir = "${dir}/run"`, `state_dir = "${dir}/state"`, '[frontend]', 'port = 0', '[broker]', 'heartbeat_ms = 200', extraConfig];
   if (mock) {
     lines.push('[upstream]', `base_url = "${mock.url}"`);
+    for (const [k, v] of Object.entries(upstream)) lines.push(`${k} = ${JSON.stringify(v)}`);
     for (const a of accounts) {
       lines.push('[[accounts]]', `name = "${a.name}"`, `cookies = "token=${mock.token(a.user ?? a.name)}; ssxmod_itna=1"`, `capacity = ${a.capacity ?? 4}`);
     }

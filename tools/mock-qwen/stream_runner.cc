@@ -327,10 +327,12 @@ void StreamRunner::complete(Live& s, StreamOutcome outcome) {
     case StreamOutcome::kFinished:
     case StreamOutcome::kStopped:
     case StreamOutcome::kError:
-    case StreamOutcome::kDropped:
-      // TODO(http): a real drop needs a connection reset; common/http has no
-      // abort() yet, so a drop ends the body cleanly without `finished`.
       if (started) ex.end();
+      break;
+    case StreamOutcome::kDropped:
+      // A real drop: the connection is reset after the events already
+      // written (no terminating chunk), as when Qwen's side breaks mid-answer.
+      ex.abort();
       break;
     case StreamOutcome::kAborted:
       break;

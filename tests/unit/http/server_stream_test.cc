@@ -1,6 +1,10 @@
 // Streamed (chunked) responses, client disconnects, server shutdown with
 // active streams, idle timeouts and write backpressure.
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
+#include <functional>
 #include <chrono>
 #include <future>
 #include <optional>
@@ -435,5 +439,96 @@ TEST_CASE("stop_accepting drains: idle connections close, active streams finish"
   CHECK(streamed->body == "tick;last");
   CHECK(stream_closed);
   CHECK(f.server->active_exchange_count() == 0);
+  CHECK(f.finish() == 0);
+}
+
+namespace {
+
+// Reads until the server closes; returns the errno of the last receive (0 for
+// a clean FIN, ECONNRESET for a reset) and appends the bytes to *got.
+int read_to_close(int fd, std::string* got) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+      got->append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n == 0 ? 0 : errno;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("abort() resets the connection mid-stream without on_abort", "[http][stream][abort]") {
+  ServerFixture f;
+  Exchange saved;
+  int aborts = 0;
+  std::atomic<bool> client_read{false};
+  bool alive_after = true;
+  bool write_after = true;
+  std::function<void()> poll = [&] {
+    if (!client_read.load()) {
+      f.loop.defer(poll, 1);  // polls the client's progress (not a sleep)
+      return;
+    }
+    saved.abort();
+    alive_after = saved.alive();
+    write_after = saved.write("late");
+    saved.abort();  // a second call is a no-op
+  };
+  f.start({}, [&](Exchange ex) {
+    saved = ex;
+    ex.on_abort([&] { ++aborts; });
+    ex.start_stream(200, {{"Content-Type", "text/event-stream"}});
+    ex.write("first-chunk");
+    f.loop.defer(poll);
+  });
+  int err = -1;
+  std::string rest;
+  bool saw_first = false;
+  REQUIRE(f.loop.run_client([&, port = f.port] {
+    TestClient c;
+    if (!c.connect(port)) return;
+    // A pipelined second request must be dropped with the connection.
+    c.send(get("/s") + get("/never"));
+    saw_first = c.read_until("first-chunk");
+    client_read = true;
+    f.loop.wake();
+    err = read_to_close(c.fd(), &rest);
+  }));
+  CHECK(saw_first);
+  CHECK(err == ECONNRESET);
+  // No terminating chunk and no second response ever arrive.
+  CHECK(rest.find("0\r\n\r\n") == std::string::npos);
+  CHECK(rest.find("HTTP/1.1") == std::string::npos);
+  CHECK_FALSE(alive_after);
+  CHECK_FALSE(write_after);
+  REQUIRE(f.loop.run_until([&] { return f.server->connection_count() == 0; }));
+  CHECK(f.server->active_exchange_count() == 0);
+  CHECK(aborts == 0);
+  CHECK(f.finish() == 0);
+}
+
+TEST_CASE("abort() before any response: the client gets a reset, no status", "[http][stream][abort]") {
+  ServerFixture f;
+  int aborts = 0;
+  f.start({}, [&](Exchange ex) {
+    ex.on_abort([&] { ++aborts; });
+    ex.abort();  // synchronously, inside the handler
+  });
+  int err = -1;
+  std::string got;
+  REQUIRE(f.loop.run_client([&, port = f.port] {
+    TestClient c;
+    if (!c.connect(port)) return;
+    c.send(get("/"));
+    err = read_to_close(c.fd(), &got);
+  }));
+  CHECK(got.empty());
+  CHECK(err == ECONNRESET);
+  REQUIRE(f.loop.run_until([&] { return f.server->connection_count() == 0; }));
+  CHECK(aborts == 0);
   CHECK(f.finish() == 0);
 }

@@ -438,3 +438,201 @@ TEST_CASE("client: models error is classified", "[client]") {
   CHECK(env.up->requests().size() == 1);  // no fallback for an auth error
   env.finish();
 }
+
+// --- retries (worker/retry_policy.h) ----------------------------------------
+
+namespace {
+
+const char* const kAnswerOk =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"ok\",\"phase\":\"answer\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"\",\"phase\":\"answer\",\"status\":\"finished\"}}]}\n\n";
+
+size_t count_target(const std::vector<FakeRequest>& reqs, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& r : reqs) n += r.target.rfind(prefix, 0) == 0 ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("client: Internal error before the stream is retried once in a new chat", "[client][retry]") {
+  int completions = 0;
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (++completions == 1) {
+      return json(
+          R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"Internal error"}})");
+    }
+    return sse({kAnswerOk});
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.done.has_value());
+  CHECK(rec.content == "ok");
+  CHECK(rec.terminal == 1);
+  CHECK(count_target(env.up->requests(), "/api/v2/chats/new") == 2);
+  CHECK(completions == 2);
+  CHECK(call.retries().internal_error == 1);
+  // The retry sends the same prompt.
+  simdjson::dom::parser p;
+  auto body = parse_json(p, env.up->requests().back().body);
+  std::string_view s;
+  REQUIRE_FALSE(body.at_pointer("/messages/0/content").get(s));
+  CHECK(s == "hello");
+  env.finish();
+}
+
+TEST_CASE("client: a second Internal error is reported", "[client][retry]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    return json(
+        R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"Internal error"}})");
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.error.has_value());
+  CHECK(rec.error->code == qp::Code::kUpstream);
+  CHECK_THAT(rec.error->message, Catch::Contains("Internal error"));
+  CHECK(count_target(env.up->requests(), "/api/v2/chats/new") == 2);
+  CHECK(rec.terminal == 1);
+  env.finish();
+}
+
+TEST_CASE("client: an error event before any delta is retried, after one it is not", "[client][retry]") {
+  const std::string err =
+      "data: {\"error\":{\"code\":\"internal_error\",\"message\":\"Internal error\"}}\n\n";
+  SECTION("first event") {
+    int completions = 0;
+    Env env([&](const FakeRequest& r) {
+      if (r.target == "/api/v2/chats/new") return new_chat_ok();
+      if (++completions == 1) return sse({err});
+      return sse({kAnswerOk});
+    });
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.done.has_value());
+    CHECK(rec.content == "ok");
+    CHECK(count_target(env.up->requests(), "/api/v2/chats/new") == 2);
+    env.finish();
+  }
+  SECTION("after a forwarded delta") {
+    Env env([&](const FakeRequest& r) {
+      if (r.target == "/api/v2/chats/new") return new_chat_ok();
+      FakeResponse resp = sse(
+          {"data: {\"choices\":[{\"delta\":{\"content\":\"a\",\"phase\":\"answer\"}}]}\n\n", err},
+          /*delay_ms=*/20);
+      return resp;
+    });
+    Recorder rec;
+    auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+    REQUIRE(call.start().ok());
+    REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+    REQUIRE(rec.error.has_value());
+    CHECK(rec.content == "a");
+    CHECK(count_target(env.up->requests(), "/api/v2/chats/new") == 1);
+    CHECK(call.retries().total() == 0);
+    env.finish();
+  }
+}
+
+TEST_CASE("client: chat in progress → stop, back off, retry in the same chat", "[client][retry]") {
+  int completions = 0;
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (r.target.rfind("/api/v2/chat/completions/stop", 0) == 0) {
+      return json(R"({"success":true,"request_id":"r","data":{"status":true}})");
+    }
+    if (++completions <= 2) {
+      return json(
+          R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"The chat is in progress!"}})");
+    }
+    return sse({kAnswerOk});
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  uint64_t t0 = uv_now(&env.loop);
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.done.has_value());
+  CHECK(uv_now(&env.loop) - t0 >= 600);  // 200 ms + 400 ms of backoff
+  CHECK(completions == 3);
+  CHECK(call.retries().in_progress == 2);
+  const auto& reqs = env.up->requests();
+  CHECK(count_target(reqs, "/api/v2/chats/new") == 1);
+  CHECK(count_target(reqs, "/api/v2/chat/completions/stop?chat_id=" + kChatId) == 2);
+  CHECK(count_target(reqs, "/api/v2/chat/completions?chat_id=" + kChatId) == 3);
+  REQUIRE(run_until(&env.loop, [&] { return env.client->background_requests() == 0; }));
+  env.finish();
+}
+
+TEST_CASE("client: chat in progress gives up after 3 retries", "[client][retry]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (r.target.rfind("/api/v2/chat/completions/stop", 0) == 0) {
+      return json(R"({"success":true,"request_id":"r","data":{"status":true}})");
+    }
+    return json(
+        R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"The chat is in progress!"}})");
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }, 10000));
+  REQUIRE(rec.error.has_value());
+  CHECK_THAT(rec.error->message, Catch::Contains("busy"));
+  CHECK(count_target(env.up->requests(), "/api/v2/chat/completions?chat_id=") == 4);
+  REQUIRE(run_until(&env.loop, [&] { return env.client->background_requests() == 0; }));
+  env.finish();
+}
+
+TEST_CASE("client: a missing parent restarts in a new chat", "[client][retry]") {
+  int completions = 0;
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (++completions == 1) {
+      return json(
+          R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"Invalid input chat parent_id abc is not exist."}})");
+    }
+    return sse({kAnswerOk});
+  });
+  Recorder rec;
+  auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call.start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.done.has_value());
+  CHECK(count_target(env.up->requests(), "/api/v2/chats/new") == 2);
+  simdjson::dom::parser p;
+  auto body = parse_json(p, env.up->requests().back().body);
+  simdjson::dom::element parent;
+  REQUIRE_FALSE(body["parent_id"].get(parent));
+  CHECK(parent.is_null());
+  env.finish();
+}
+
+TEST_CASE("client: cancel during the retry backoff ends quietly", "[client][retry]") {
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (r.target.rfind("/api/v2/chat/completions/stop", 0) == 0) {
+      return json(R"({"success":true,"request_id":"r","data":{"status":true}})");
+    }
+    return json(
+        R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"The chat is in progress!"}})");
+  });
+  Recorder rec;
+  auto call = std::make_unique<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call->start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return call->retries().in_progress == 1; }));
+  call->cancel();
+  size_t before = count_target(env.up->requests(), "/api/v2/chat/completions?chat_id=");
+  REQUIRE(run_until(&env.loop, [&] { return env.client->background_requests() == 0; }));
+  call.reset();
+  env.finish();
+  CHECK(before == 1);
+  CHECK(rec.terminal == 0);
+}

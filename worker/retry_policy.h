@@ -1,0 +1,61 @@
+// Which upstream failures the worker retries, how often and after which
+// delay (issue 3, spec 5.2 and 6.3). Pure: no I/O; ChatCall does the I/O.
+//
+// A retry is only allowed while nothing of the answer has been forwarded
+// to the broker (no CHUNK sent for the job), so it is invisible to the
+// client. Once a CHUNK left, every failure ends the job with ERROR.
+//
+//   Bad_Request "Internal error" (before the stream, or as the stream's
+//   first event)                → once, in a new chat;
+//   "The chat is in progress!"  → stop the generation, wait 200 ms, 400 ms,
+//                                 800 ms, retry in the same chat (3 times);
+//   "…parent_id … is not exist" → once, in a new chat (parent null).
+// Everything else (rate limits, WAF, auth, timeouts, drops) is not retried:
+// those are account or transport states a second try would not change.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace qp::worker {
+
+enum class RetryCause { kNone, kInternalError, kChatInProgress, kParentMissing };
+
+// Reads the error `code`/`details` of an upstream error body (the JSON
+// envelope `{success:false,data:{code,details}}`, `{code,detail}`,
+// `{error:{code,message}}` or a stream error event) and names the
+// retryable cause, or kNone (also for anything that is not JSON).
+RetryCause retry_cause(std::string_view body);
+
+enum class RetryAction {
+  kFail,          // give up: report the failure
+  kNewChat,       // start again from chats/new (parent null)
+  kStopAndRetry,  // POST …/completions/stop, then retry in the same chat
+};
+
+struct RetryDecision {
+  RetryAction action = RetryAction::kFail;
+  uint64_t delay_ms = 0;  // wait before the retry
+};
+
+// Retries used so far by one job, per cause.
+struct RetryState {
+  int internal_error = 0;
+  int in_progress = 0;
+  int parent_missing = 0;
+  int total() const { return internal_error + in_progress + parent_missing; }
+};
+
+inline constexpr int kMaxInternalErrorRetries = 1;
+inline constexpr int kMaxInProgressRetries = 3;
+inline constexpr int kMaxParentMissingRetries = 1;
+inline constexpr uint64_t kInProgressBaseDelayMs = 200;  // doubled per retry
+inline constexpr uint64_t kInProgressMaxDelayMs = 2000;
+
+// Decides what to do about `cause`. `forwarded`: a CHUNK of this job was
+// already sent. Counts the retry in *state when it returns one.
+RetryDecision decide_retry(RetryCause cause, bool forwarded, RetryState* state);
+
+const char* retry_cause_name(RetryCause cause);
+
+}  // namespace qp::worker
