@@ -47,6 +47,15 @@ Status read_int(const toml::table& t, const char* key, const std::string& where,
   return Status();
 }
 
+Status read_bool(const toml::table& t, const char* key, const std::string& where, bool* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status();
+  auto v = n->value<bool>();
+  if (!v) return bad(where + "." + key, "must be true or false");
+  *out = *v;
+  return Status();
+}
+
 Status read_str(const toml::table& t, const char* key, const std::string& where, std::string* out) {
   const toml::node* n = t.get(key);
   if (n == nullptr) return Status();
@@ -99,6 +108,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "first_byte_timeout_ms", w, &c->upstream.first_byte_timeout_ms));
     QP_TRY(read_int(*t, "idle_timeout_ms", w, &c->upstream.idle_timeout_ms));
     QP_TRY(read_str(*t, "user_agent", w, &c->upstream.user_agent));
+    QP_TRY(read_bool(*t, "delete_chats", w, &c->upstream.delete_chats));
   }
   if (auto* arr = root["accounts"].as_array()) {
     size_t i = 0;
@@ -145,6 +155,11 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));
+  if (env("QP_UPSTREAM_DELETE_CHATS", &v)) {
+    if (v == "1" || v == "true") c->upstream.delete_chats = true;
+    else if (v == "0" || v == "false") c->upstream.delete_chats = false;
+    else return bad("environment QP_UPSTREAM_DELETE_CHATS", "must be true/false or 1/0");
+  }
   // The old proxy's one-account configuration.
   std::string cookies;
   if (env("QWEN_COOKIES", &cookies) && !cookies.empty()) {

@@ -36,6 +36,7 @@ struct UpstreamConfig {
   uint64_t connect_timeout_ms = 10'000;
   uint64_t first_byte_timeout_ms = 60'000;
   uint64_t idle_timeout_ms = 60'000;  // max gap between upstream events
+  bool delete_chats = false;          // DELETE each upstream chat once it is finished with
   std::string user_agent =
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/141.0.0.0 Safari/537.36";

@@ -36,6 +36,7 @@ namespace qp::worker {
 
 struct HttpRequestSpec {
   bool post = false;
+  std::string custom_method;  // e.g. "DELETE"; empty: GET, or POST when `post`
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string cookies;               // full Cookie header value; empty: none

@@ -66,6 +66,12 @@ void ChatCall::cancel() {
   if (completion_) completion_->abort();
   if (retry_timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(retry_timer_.get());
   if (generating && !chat_id_.empty()) client_->stop_generation(chat_id_);
+  release_chat();
+}
+
+void ChatCall::release_chat() {
+  // Optional clean-up (upstream.delete_chats): the chat is never used again.
+  if (client_->delete_chats() && !chat_id_.empty()) client_->delete_chat_soon(chat_id_);
 }
 
 void ChatCall::on_complete(HttpResult result) {
@@ -200,6 +206,7 @@ void ChatCall::finish(const char* finish_reason) {
   r.usage = finish_reason == std::string_view("length") ? limit_usage_ : events_.usage();
   r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
   r.response_id = events_.response_id();
+  release_chat();
   handler_->on_chat_done(r);
 }
 
@@ -267,6 +274,7 @@ void ChatCall::on_retry_timer() {
   events_.reset();
   limit_hit_ = false;
   if (retry_new_chat_) {
+    release_chat();  // the abandoned chat
     Status s = start_new_chat();
     if (!s.ok()) fail(internal_failure(s));
     return;
@@ -276,6 +284,7 @@ void ChatCall::on_retry_timer() {
 
 void ChatCall::fail(const UpstreamFailure& failure) {
   phase_ = Phase::kEnded;
+  release_chat();
   handler_->on_chat_error(failure);
 }
 
@@ -345,16 +354,22 @@ void ModelsCall::finish(const HttpResult& result) {
 
 class QwenClient::StopCall final : private HttpRequest::Listener {
  public:
-  StopCall(QwenClient* client, const std::string& chat_id)
+  StopCall(QwenClient* client, Endpoint endpoint, const std::string& chat_id)
       : client_(client),
         chat_id_(chat_id),
-        request_(client->multi(), make(client, chat_id), this) {}
+        request_(client->multi(), make(client, endpoint, chat_id), this) {}
   Status start() { return request_.start(); }
   void abort() { request_.abort(); }
 
  private:
-  static HttpRequestSpec make(QwenClient* client, const std::string& chat_id) {
-    HttpRequestSpec spec = client->make_spec(Endpoint::kStop, chat_id, stop_body(chat_id));
+  static HttpRequestSpec make(QwenClient* client, Endpoint endpoint, const std::string& chat_id) {
+    HttpRequestSpec spec = endpoint == Endpoint::kDeleteChat
+                               ? client->make_spec(endpoint, chat_id, {})
+                               : client->make_spec(endpoint, chat_id, stop_body(chat_id));
+    if (endpoint == Endpoint::kDeleteChat) {
+      spec.post = false;
+      spec.custom_method = "DELETE";
+    }
     spec.total_timeout_ms = kStopTimeoutMs;
     spec.first_byte_timeout_ms = kStopTimeoutMs;
     spec.idle_timeout_ms = kStopTimeoutMs;
@@ -388,37 +403,49 @@ QwenClient::QwenClient(CurlMulti* multi, DeferredDelete* deferred, const Upstrea
 QwenClient::~QwenClient() { abort_background(); }
 
 void QwenClient::stop_generation(const std::string& chat_id) {
-  auto call = std::make_unique<StopCall>(this, chat_id);
+  background(Endpoint::kStop, chat_id);
+}
+
+void QwenClient::stop_generation_soon(const std::string& chat_id) {
+  background_soon(Endpoint::kStop, chat_id);
+}
+
+void QwenClient::delete_chat_soon(const std::string& chat_id) {
+  background_soon(Endpoint::kDeleteChat, chat_id);
+}
+
+void QwenClient::background(Endpoint e, const std::string& chat_id) {
+  auto call = std::make_unique<StopCall>(this, e, chat_id);
   Status s = call->start();
   if (!s.ok()) {
-    QP_WARN("upstream.stop_not_sent").kv("chat_id", chat_id).kv("error", s.message());
+    QP_WARN("upstream.background_not_sent").kv("chat_id", chat_id).kv("error", s.message());
     return;
   }
   stops_.push_back(std::move(call));
 }
 
-void QwenClient::stop_generation_soon(const std::string& chat_id) {
+void QwenClient::background_soon(Endpoint e, const std::string& chat_id) {
   if (soon_timer_.base()->type == UV_UNKNOWN_HANDLE) {
     if (int r = uv_timer_init(multi_->loop(), soon_timer_.get()); r != 0) {
-      QP_WARN("upstream.stop_not_sent").kv("chat_id", chat_id).kv("error", uv_strerror(r));
+      QP_WARN("upstream.background_not_sent").kv("chat_id", chat_id).kv("error", uv_strerror(r));
       return;
     }
   }
   soon_timer_.get()->data = this;
-  soon_.push_back(chat_id);
+  soon_.emplace_back(e, chat_id);
   uv_timer_start(
       soon_timer_.get(),
       [](uv_timer_t* t) {
         auto* self = static_cast<QwenClient*>(t->data);
         if (self == nullptr) return;
         try {
-          std::vector<std::string> ids = std::move(self->soon_);
+          auto calls = std::move(self->soon_);
           self->soon_.clear();
-          for (const auto& id : ids) self->stop_generation(id);
-        } catch (const std::exception& e) {
-          QP_ERROR("upstream.stop_exception").kv("error", e.what());
+          for (const auto& [endpoint, id] : calls) self->background(endpoint, id);
+        } catch (const std::exception& ex) {
+          QP_ERROR("upstream.background_exception").kv("error", ex.what());
         } catch (...) {
-          QP_ERROR("upstream.stop_exception");
+          QP_ERROR("upstream.background_exception");
         }
       },
       0, 0);

@@ -105,6 +105,7 @@ class ChatCall final : private HttpRequest::Listener {
   // upstream generation is stopped. Returns false (for drain()).
   bool end_early(const char* finish_reason);
   void fail(const UpstreamFailure& failure);
+  void release_chat();
 
   QwenClient* client_;
   ChatHandler* handler_;
@@ -167,7 +168,11 @@ class QwenClient {
   // The same, safe inside a libcurl callback (where curl refuses to add a
   // transfer): the request starts on the next loop turn.
   void stop_generation_soon(const std::string& chat_id);
-  // Aborts pending stop requests (shutdown).
+  // Fire-and-forget DELETE /api/v2/chats/<chat_id>, on the next loop turn
+  // (safe inside libcurl callbacks). Used when upstream.delete_chats is set.
+  void delete_chat_soon(const std::string& chat_id);
+  bool delete_chats() const { return upstream_.delete_chats; }
+  // Aborts pending background requests (shutdown).
   void abort_background();
   size_t background_requests() const { return stops_.size(); }
 
@@ -179,6 +184,8 @@ class QwenClient {
  private:
   class StopCall;
   void retire(StopCall* call);
+  void background(Endpoint e, const std::string& chat_id);
+  void background_soon(Endpoint e, const std::string& chat_id);
 
   CurlMulti* multi_;
   DeferredDelete* deferred_;
@@ -187,7 +194,7 @@ class QwenClient {
   std::string jwt_;  // the account's `token` cookie; secret
   std::list<std::unique_ptr<StopCall>> stops_;
   uv::Timer soon_timer_;            // starts the stops of stop_generation_soon()
-  std::vector<std::string> soon_;  // their chat ids
+  std::vector<std::pair<Endpoint, std::string>> soon_;  // their endpoints and chat ids
 };
 
 }  // namespace qp::worker

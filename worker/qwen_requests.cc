@@ -58,6 +58,9 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
     case Endpoint::kStop:
       url += "/api/v2/chat/completions/stop?chat_id=";
       break;
+    case Endpoint::kDeleteChat:  // DELETE /api/v2/chats/<chat_id> (spec 2.5)
+      url += "/api/v2/chats/";
+      break;
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : chat_id) {
@@ -94,6 +97,7 @@ std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
       break;
     case Endpoint::kCompletion:
     case Endpoint::kStop:
+    case Endpoint::kDeleteChat:
       referer += "/c/";
       referer += p.chat_id;
       break;

@@ -24,7 +24,7 @@ inline constexpr std::string_view kWebVersion = "0.2.68";
 inline constexpr std::string_view kCompletionVersion = "2.1";
 inline constexpr int64_t kThinkingBudget = 38912;
 
-enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop };
+enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteChat };
 
 // Model-name suffixes select features (R21/GO convention):
 // "<id>-thinking", "<id>-search", "<id>-thinking-search".

@@ -5,7 +5,7 @@
 // streamed and not streamed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMock, startStack, chat, sseEvents } from './harness.mjs';
+import { startMock, startStack, chat, sseEvents, until } from './harness.mjs';
 
 const PROMPT = 'variants please';  // mock tokenizer: "variants", " please" → 2 tokens
 const TOKENS = ['Hé', 'llo', ' "w"', '\n✓ \\ end'];
@@ -75,3 +75,21 @@ for (const emitDone of [false, true]) {
     });
   }
 }
+
+// upstream.delete_chats: every chat the gateway created is deleted upstream
+// once it is finished with (spec 2.5), and nothing is deleted by default.
+test('with upstream.delete_chats the finished chat is deleted upstream', async () => {
+  const mock = await startMock();
+  const stack = await startStack({ mock, upstream: { delete_chats: true } });
+  try {
+    const r = await chat(stack.baseUrl, { model: 'qwen3-max', messages: [{ role: 'user', content: 'tidy up' }] });
+    assert.equal(r.status, 200);
+    await r.json();
+    const created = (await mock.state()).chats_created;
+    assert.ok(created >= 1);
+    await until(async () => (await mock.state()).chats === 0, { what: 'the mock to have no chats left' });
+  } finally {
+    await stack.stop();
+    await mock.stop();
+  }
+});

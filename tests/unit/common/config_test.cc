@@ -119,6 +119,21 @@ TEST_CASE("invalid files give errors that name the problem and never echo secret
   }
 }
 
+TEST_CASE("upstream.delete_chats from the file and the environment", "[config]") {
+  std::string path = write_tmp("[upstream]\ndelete_chats = true\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->upstream.delete_chats);
+  auto off = load_config(path, env_of({{"QP_UPSTREAM_DELETE_CHATS", "0"}}));
+  REQUIRE(off.has_value());
+  CHECK_FALSE(off->upstream.delete_chats);
+  CHECK_FALSE(load_config(path, env_of({{"QP_UPSTREAM_DELETE_CHATS", "maybe"}})).has_value());
+  std::string bad = write_tmp("[upstream]\ndelete_chats = \"yes\"\n");
+  CHECK_FALSE(load_config(bad, env_of({})).has_value());
+  std::remove(path.c_str());
+  std::remove(bad.c_str());
+}
+
 TEST_CASE("cookie_value finds cookies with spaces and at the ends", "[config]") {
   CHECK(cookie_value("token=a", "token") == "a");
   CHECK(cookie_value("x=1;  token=abc ; y=2", "token") == "abc");

@@ -165,6 +165,7 @@ TEST_CASE("requests: URLs", "[requests]") {
         "https://x/api/v2/chat/completions?chat_id=0cac-4f88");
   CHECK(endpoint_url(Endpoint::kStop, "https://x", "a b&c") ==
         "https://x/api/v2/chat/completions/stop?chat_id=a%20b%26c");
+  CHECK(endpoint_url(Endpoint::kDeleteChat, "https://x", "c-1") == "https://x/api/v2/chats/c-1");
 }
 
 TEST_CASE("requests: model variants", "[requests]") {
