@@ -1,6 +1,7 @@
 #include "frontend/chat_call.h"
 
 #include "common/log.h"
+#include "frontend/openai/json_output.h"
 
 namespace qp::frontend {
 
@@ -9,11 +10,12 @@ http::Headers api_headers(const std::string& request_id, const char* content_typ
 }
 
 ChatCall::ChatCall(http::Exchange exchange, std::string request_id, std::string model, bool stream,
-                   bool include_usage, int64_t created_unix_s)
+                   bool include_usage, int64_t created_unix_s, bool want_json)
     : exchange_(exchange),
       request_id_(std::move(request_id)),
       stream_(stream),
       include_usage_(include_usage),
+      want_json_(want_json),
       json_("chatcmpl-" + request_id_, model, created_unix_s) {}
 
 void ChatCall::start_stream() {
@@ -35,6 +37,7 @@ void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
     return;
   }
   if (!started_) start_stream();  // leaves the role event in out_
+  if (want_json_) content_.append(chunk.content);
   json_.append_delta_event(&out_, chunk.content, chunk.reasoning);
   exchange_.write(std::move(out_));
   out_.clear();
@@ -44,12 +47,24 @@ void ChatCall::on_done(const protocol::JobDone& done) {
   if (finished_) return;
   finished_ = true;
   const std::string& reason = done.finish_reason.empty() ? std::string("stop") : done.finish_reason;
+  int json_valid = -1;
+  std::string_view content = content_;
+  if (want_json_) {
+    json_valid = parses_as_json(content) ? 1 : 0;
+    // Non-streaming: a JSON answer the model wrapped in a Markdown fence is
+    // returned without the fence (streamed text cannot be taken back).
+    if (!json_valid && !stream_ && parses_as_json(strip_code_fence(content))) {
+      content = strip_code_fence(content);
+      json_valid = 1;
+    }
+    QP_INFO("request.json_output").kv("request_id", request_id_).kv("valid", json_valid == 1);
+  }
   if (!stream_) {
     exchange_.respond(200, api_headers(request_id_, "application/json"),
-                      json_.completion(content_, reasoning_, reason, done.usage, done.chat_id));
+                      json_.completion(content, reasoning_, reason, done.usage, done.chat_id, json_valid));
   } else {
     if (!started_) start_stream();
-    json_.append_finish_event(&out_, reason);
+    json_.append_finish_event(&out_, reason, json_valid);
     if (include_usage_) json_.append_usage_event(&out_, done.usage);
     CompletionJson::append_done_event(&out_);
     exchange_.write(std::move(out_));

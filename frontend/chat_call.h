@@ -17,8 +17,10 @@ namespace qp::frontend {
 
 class ChatCall : public JobSink {
  public:
+  // want_json: response_format asked for JSON; the call reports whether the
+  // answer parsed (extension field qwen_json_valid).
   ChatCall(http::Exchange exchange, std::string request_id, std::string model, bool stream,
-           bool include_usage, int64_t created_unix_s);
+           bool include_usage, int64_t created_unix_s, bool want_json = false);
 
   void on_chunk(const protocol::JobChunk& chunk) override;
   void on_done(const protocol::JobDone& done) override;
@@ -39,10 +41,11 @@ class ChatCall : public JobSink {
   std::string request_id_;
   bool stream_;
   bool include_usage_;
+  bool want_json_;
   CompletionJson json_;
   bool started_ = false;
   bool finished_ = false;
-  std::string content_;    // non-streaming accumulation
+  std::string content_;    // non-streaming accumulation (and streaming when want_json_)
   std::string reasoning_;  // non-streaming accumulation
   std::string out_;        // reused SSE buffer
 };

@@ -204,7 +204,7 @@ void FrontendApp::handle_chat(http::Exchange ex) {
     chat.job.deadline_unix_ms = chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
   }
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream, chat.include_usage,
-                                         unix_now_s());
+                                         unix_now_s(), chat.want_json);
   if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
     return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0}, rid);
   }

@@ -9,8 +9,18 @@
 #include "worker/models_parser.h"
 #include "worker/new_chat_parser.h"
 #include "worker/prompt_builder.h"
+#include "worker/response_format.h"
 
 namespace qp::worker {
+namespace {
+// The prompt plus the response_format instruction, if any.
+std::string with_format(std::string prompt, const std::string& response_format) {
+  std::string instruction = response_format_instruction(response_format);
+  if (!instruction.empty()) prompt.append("\n\n").append(instruction);
+  return prompt;
+}
+}  // namespace
+
 namespace {
 
 constexpr uint64_t kStopTimeoutMs = 15'000;
@@ -31,7 +41,7 @@ ChatCall::ChatCall(QwenClient* client, const protocol::JobRequest& job, ChatHand
       handler_(handler),
       request_id_(job.request_id),
       variant_(parse_model_variant(job.model)),
-      prompt_(build_prompt(job.messages)),
+      prompt_(with_format(build_prompt(job.messages), job.response_format)),
       stop_(job.stop),
       max_tokens_(job.max_tokens) {
   chunk_.request_id = job.request_id;

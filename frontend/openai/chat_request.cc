@@ -189,6 +189,38 @@ bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string
   return true;
 }
 
+// response_format: {"type":"text"|"json_object"} or {"type":"json_schema",
+// "json_schema":{"name":…,"schema":{…},…}}.
+bool validate_response_format(Ctx& c, const std::string& raw, bool* want_json) {
+  simdjson::dom::parser p;  // cold path: only requests that set the field
+  simdjson::dom::element doc;
+  simdjson::dom::object obj;
+  if (p.parse(raw).get(doc) || doc.get_object().get(obj)) {
+    return c.fail("response_format", "Invalid type for 'response_format': expected an object.");
+  }
+  std::string_view type;
+  if (obj["type"].get_string().get(type)) {
+    return c.fail("response_format.type", "Missing required parameter: 'response_format.type'.");
+  }
+  if (type == "text") return true;
+  *want_json = true;
+  if (type == "json_object") return true;
+  if (type != "json_schema") {
+    return c.fail("response_format.type", "Invalid value for 'response_format.type': expected 'text', "
+                                          "'json_object' or 'json_schema'.");
+  }
+  simdjson::dom::object spec;
+  if (obj["json_schema"].get_object().get(spec)) {
+    return c.fail("response_format.json_schema", "Missing required parameter: 'response_format.json_schema'.");
+  }
+  std::string_view name;
+  if (spec["name"].get_string().get(name) || name.empty()) {
+    return c.fail("response_format.json_schema.name",
+                  "Missing required parameter: 'response_format.json_schema.name'.");
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError* err) {
@@ -302,6 +334,7 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
       }
     } else if (key == "response_format") {
       if (!raw_object_or_string(c, v, "response_format", &job.response_format, false)) return false;
+      if (!job.response_format.empty() && !validate_response_format(c, job.response_format, &out->want_json)) return false;
     } else if (key == "qwen_chat_id") {
       if (!is_null(v) && !get_string(c, v, "qwen_chat_id", &job.chat_id)) return false;
     } else if (key == "parallel_tool_calls" || key == "logprobs" || key == "store") {

@@ -18,6 +18,7 @@ namespace qp::frontend {
 struct ChatRequest {
   protocol::JobRequest job;    // what goes to the worker
   bool include_usage = false;  // stream_options.include_usage
+  bool want_json = false;      // response_format is json_object or json_schema
 };
 
 class ChatRequestParser {

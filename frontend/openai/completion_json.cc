@@ -48,11 +48,14 @@ void CompletionJson::append_delta_event(std::string* out, std::string_view conte
   out->append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
 }
 
-void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason) const {
+void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason,
+                                         int json_valid) const {
   out->append(chunk_prefix_);
   out->append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(out, finish_reason);
-  out->append("}]}\n\n");
+  out->append("}]");
+  if (json_valid >= 0) out->append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
+  out->append("}\n\n");
 }
 
 void append_usage_object(std::string* out, const protocol::Usage& u) {
@@ -74,7 +77,7 @@ void CompletionJson::append_usage_event(std::string* out, const protocol::Usage&
 
 std::string CompletionJson::completion(std::string_view content, std::string_view reasoning,
                                        std::string_view finish_reason, const protocol::Usage& usage,
-                                       std::string_view qwen_chat_id) const {
+                                       std::string_view qwen_chat_id, int json_valid) const {
   std::string out;
   out.reserve(256 + content.size() + reasoning.size());
   append_head(&out, id_, "chat.completion", created_, model_);
@@ -93,6 +96,8 @@ std::string CompletionJson::completion(std::string_view content, std::string_vie
     out.append(",\"qwen_chat_id\":");
     json::append_quoted(&out, qwen_chat_id);
   }
+  // Extension: whether the answer parsed as JSON (response_format JSON modes).
+  if (json_valid >= 0) out.append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
   out.push_back('}');
   return out;
 }

@@ -21,8 +21,9 @@ class CompletionJson {
   void append_role_event(std::string* out) const;
   // `data: {chunk with delta.content / delta.reasoning_content}\n\n`
   void append_delta_event(std::string* out, std::string_view content, std::string_view reasoning) const;
-  // `data: {chunk with empty delta and finish_reason}\n\n`
-  void append_finish_event(std::string* out, std::string_view finish_reason) const;
+  // `data: {chunk with empty delta and finish_reason}\n\n`. json_valid >= 0
+  // adds the extension field "qwen_json_valid" (response_format JSON modes).
+  void append_finish_event(std::string* out, std::string_view finish_reason, int json_valid = -1) const;
   // `data: {chunk with choices:[] and usage}\n\n` (stream_options.include_usage)
   void append_usage_event(std::string* out, const protocol::Usage& usage) const;
   static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }
@@ -30,7 +31,7 @@ class CompletionJson {
   // The whole non-streaming chat.completion object.
   std::string completion(std::string_view content, std::string_view reasoning,
                          std::string_view finish_reason, const protocol::Usage& usage,
-                         std::string_view qwen_chat_id) const;
+                         std::string_view qwen_chat_id, int json_valid = -1) const;
 
  private:
   std::string chunk_prefix_;  // `{"id":…,"choices":[{"index":0,"delta":{` … up to the delta body

@@ -13,7 +13,11 @@ let mock, stack;
 
 before(async () => {
   mock = await startMock();
-  await mock.rules([{ match: { equals: PROMPT }, reply: REPLY }]);
+  await mock.rules([
+    { match: { equals: PROMPT }, reply: REPLY },
+    { match: { contains: 'Give me a person as JSON' }, reply: '```json\n{"name": "Ada", "age": 36}\n```' },
+    { match: { contains: 'Describe a person in prose' }, reply: 'Ada is thirty-six.' },
+  ]);
   stack = await startStack({ mock });
 });
 
@@ -152,4 +156,33 @@ test('errors are OpenAI-shaped', async () => {
   const missingModel = await chat(stack.baseUrl, { messages: [{ role: 'user', content: 'x' }] });
   assert.equal(missingModel.status, 400);
   assert.equal((await missingModel.json()).error.param, 'model');
+});
+
+test('response_format json_object: the model is instructed, fenced JSON is unwrapped, validity is reported', async () => {
+  const r = await chat(stack.baseUrl, {
+    model: 'qwen3-max', response_format: { type: 'json_object' },
+    messages: [{ role: 'user', content: 'Give me a person as JSON' }],
+  });
+  assert.equal(r.status, 200);
+  const body = await r.json();
+  assert.deepEqual(JSON.parse(body.choices[0].message.content), { name: 'Ada', age: 36 });
+  assert.equal(body.qwen_json_valid, true);
+  const rec = (await mock.state()).records.at(-1);
+  assert.match(rec.content, /Give me a person as JSON[\s\S]*\[Output format\] Reply with one valid JSON object/);
+
+  const prose = await chat(stack.baseUrl, {
+    model: 'qwen3-max', stream: true,
+    response_format: { type: 'json_schema', json_schema: { name: 'person', schema: { type: 'object' } } },
+    messages: [{ role: 'user', content: 'Describe a person in prose' }],
+  });
+  const events = [];
+  for await (const e of sseEvents(prose)) events.push(e);
+  const finish = JSON.parse(events.at(-2));
+  assert.equal(finish.choices[0].finish_reason, 'stop');
+  assert.equal(finish.qwen_json_valid, false, 'prose is reported as not JSON');
+  assert.match((await mock.state()).records.at(-1).content, /Schema name: person/);
+
+  const bad = await chat(stack.baseUrl, { model: 'qwen3-max', response_format: { type: 'yaml' }, messages: [{ role: 'user', content: 'x' }] });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.param, 'response_format.type');
 });

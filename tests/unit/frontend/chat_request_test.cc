@@ -59,6 +59,10 @@ TEST_CASE("all honoured fields are read", "[chat_request]") {
   CHECK(j.tool_choice == "\"auto\"");
   CHECK(j.response_format == R"({"type":"json_object"})");
   CHECK(j.chat_id == "c");
+  CHECK(p.req.want_json);
+  auto text = parse(R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text","json_schema":1}})");
+  REQUIRE(text.ok);
+  CHECK_FALSE(text.req.want_json);
 }
 
 TEST_CASE("validation errors name the parameter", "[chat_request]") {
@@ -89,6 +93,13 @@ TEST_CASE("validation errors name the parameter", "[chat_request]") {
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"always"})", "tool_choice"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})",
        "stream_options.include_usage"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}})",
+       "response_format.type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{}})", "response_format.type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}})",
+       "response_format.json_schema"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{}}}})",
+       "response_format.json_schema.name"},
   };
   for (const auto& c : cases) {
     INFO(c.body);

@@ -3,6 +3,7 @@
 #include "frontend/models_cache.h"
 #include "frontend/openai/api_error.h"
 #include "frontend/openai/completion_json.h"
+#include "frontend/openai/json_output.h"
 
 using namespace qp;
 using namespace qp::frontend;
@@ -67,4 +68,25 @@ TEST_CASE("models cache TTL and OpenAI list shape", "[models]") {
   CHECK(c.find("gpt-4") == nullptr);
   CHECK(c.list_json() ==
         R"({"object":"list","data":[{"id":"qwen3-max","object":"model","created":1732711466,"owned_by":"qwen"}]})");
+}
+
+TEST_CASE("JSON output checks and fence stripping", "[json_output]") {
+  CHECK(parses_as_json(R"({"a":1})"));
+  CHECK(parses_as_json("  [1,2]\n"));
+  CHECK_FALSE(parses_as_json(R"({"a":1} trailing)"));
+  CHECK_FALSE(parses_as_json("Sure! {\"a\":1}"));
+  CHECK_FALSE(parses_as_json(""));
+  CHECK(strip_code_fence("```json\n{\"a\":1}\n```") == "{\"a\":1}");
+  CHECK(strip_code_fence("\n```\n[1]\n```\n") == "[1]");
+  CHECK(strip_code_fence("{\"a\":1}") == "{\"a\":1}");
+  CHECK(strip_code_fence("```") == "```");
+}
+
+TEST_CASE("the JSON validity extension field", "[completion_json]") {
+  CompletionJson j("chatcmpl-1", "m", 5);
+  CHECK(j.completion("{}", "", "stop", {}, "", 1).find(",\"qwen_json_valid\":true}") != std::string::npos);
+  CHECK(j.completion("x", "", "stop", {}, "", -1).find("qwen_json_valid") == std::string::npos);
+  std::string s;
+  j.append_finish_event(&s, "stop", 0);
+  CHECK(s.find("}],\"qwen_json_valid\":false}\n\n") != std::string::npos);
 }

@@ -1,0 +1,34 @@
+#include "frontend/openai/json_output.h"
+
+#include <simdjson.h>
+
+namespace qp::frontend {
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+}  // namespace
+
+bool parses_as_json(std::string_view text) {
+  text = trim(text);
+  if (text.empty()) return false;
+  simdjson::dom::parser parser;  // once per finished answer
+  simdjson::dom::element doc;
+  return !parser.parse(text.data(), text.size()).get(doc);
+}
+
+std::string_view strip_code_fence(std::string_view text) {
+  std::string_view t = trim(text);
+  if (t.size() < 6 || t.substr(0, 3) != "```" || t.substr(t.size() - 3) != "```") return text;
+  size_t eol = t.find('\n');
+  if (eol == std::string_view::npos || eol + 1 > t.size() - 3) return text;
+  return trim(t.substr(eol + 1, t.size() - 3 - (eol + 1)));
+}
+
+}  // namespace qp::frontend
