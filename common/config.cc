@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+
 #include <toml++/toml.h>
 
 namespace qp {
@@ -65,10 +66,10 @@ Status read_str(const toml::table& t, const char* key, const std::string& where,
   return Status();
 }
 
-#define QP_TRY(expr)            \
-  do {                          \
-    Status _s = (expr);         \
-    if (!_s.ok()) return _s;    \
+#define QP_TRY(expr)         \
+  do {                       \
+    Status _s = (expr);      \
+    if (!_s.ok()) return _s; \
   } while (0)
 
 Status apply_file(const std::string& path, Config* c) {
@@ -132,7 +133,8 @@ Status apply_file(const std::string& path, Config* c) {
 Status env_u64(const EnvLookup& env, const char* name, uint64_t* out) {
   std::string v;
   if (!env(name, &v)) return Status();
-  if (!parse_u64(v, out)) return bad(std::string("environment ") + name, "must be a non-negative integer");
+  if (!parse_u64(v, out))
+    return bad(std::string("environment ") + name, "must be a non-negative integer");
   return Status();
 }
 
@@ -156,9 +158,12 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));
   if (env("QP_UPSTREAM_DELETE_CHATS", &v)) {
-    if (v == "1" || v == "true") c->upstream.delete_chats = true;
-    else if (v == "0" || v == "false") c->upstream.delete_chats = false;
-    else return bad("environment QP_UPSTREAM_DELETE_CHATS", "must be true/false or 1/0");
+    if (v == "1" || v == "true")
+      c->upstream.delete_chats = true;
+    else if (v == "0" || v == "false")
+      c->upstream.delete_chats = false;
+    else
+      return bad("environment QP_UPSTREAM_DELETE_CHATS", "must be true/false or 1/0");
   }
   // The old proxy's one-account configuration.
   std::string cookies;
@@ -180,7 +185,8 @@ Status apply_env(const EnvLookup& env, Config* c) {
 }
 
 Status validate(Config* c) {
-  if (c->frontend.port < 0 || c->frontend.port > 65535) return bad("frontend.port", "must be 0..65535");
+  if (c->frontend.port < 0 || c->frontend.port > 65535)
+    return bad("frontend.port", "must be 0..65535");
   if (c->broker.heartbeat_ms < 10) return bad("broker.heartbeat_ms", "must be at least 10");
   if (c->broker.frontend_endpoint.empty()) {
     c->broker.frontend_endpoint = "ipc://" + c->runtime_dir + "/broker-frontend.sock";
@@ -190,7 +196,8 @@ Status validate(Config* c) {
   }
   for (const auto* ep : {&c->broker.frontend_endpoint, &c->broker.worker_endpoint}) {
     if (ep->rfind("ipc://", 0) == 0) {
-      if (ep->size() - 6 > 107) return bad("broker endpoint " + *ep, "ipc path longer than 107 bytes");
+      if (ep->size() - 6 > 107)
+        return bad("broker endpoint " + *ep, "ipc path longer than 107 bytes");
     } else if (ep->rfind("tcp://", 0) != 0 && ep->rfind("inproc://", 0) != 0) {
       return bad("broker endpoint " + *ep, "must start with ipc://, tcp:// or inproc://");
     }
@@ -199,14 +206,16 @@ Status validate(Config* c) {
   if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
     return bad("upstream.base_url", "must start with http:// or https://");
   }
-  while (!c->upstream.base_url.empty() && c->upstream.base_url.back() == '/') c->upstream.base_url.pop_back();
+  while (!c->upstream.base_url.empty() && c->upstream.base_url.back() == '/')
+    c->upstream.base_url.pop_back();
   for (size_t i = 0; i < c->accounts.size(); ++i) {
     const auto& a = c->accounts[i];
     std::string w = "accounts[" + std::to_string(i) + "]";
     if (a.name.empty()) return bad(w, "missing name");
     for (char ch : a.name) {
       if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) {
-        return bad(w + " '" + a.name + "'", "name may contain only letters, digits, '-', '_' and '.'");
+        return bad(w + " '" + a.name + "'",
+                   "name may contain only letters, digits, '-', '_' and '.'");
       }
     }
     if (a.capacity == 0) return bad(w + " '" + a.name + "'", "capacity must be at least 1");

@@ -15,12 +15,12 @@ namespace qp {
 
 struct FrontendConfig {
   std::string host = "127.0.0.1";
-  int port = 8080;                          // 0 = any free port (tests)
+  int port = 8080;  // 0 = any free port (tests)
   uint64_t max_body_bytes = 8 * 1024 * 1024;
-  uint64_t idle_timeout_ms = 60'000;        // keep-alive idle connections
-  uint64_t models_cache_ttl_ms = 300'000;   // /v1/models cache
-  uint64_t request_timeout_ms = 600'000;    // whole-request safety net
-  std::string api_key;                      // if set, clients must send it as Bearer
+  uint64_t idle_timeout_ms = 60'000;       // keep-alive idle connections
+  uint64_t models_cache_ttl_ms = 300'000;  // /v1/models cache
+  uint64_t request_timeout_ms = 600'000;   // whole-request safety net
+  std::string api_key;                     // if set, clients must send it as Bearer
 };
 
 struct BrokerConfig {
@@ -48,7 +48,7 @@ struct AccountConfig {
   std::string bx_umidtoken;  // QWEN_TOKEN in the old proxy
   std::string bx_ua;
   std::string bx_v;
-  uint32_t capacity = 4;     // concurrent upstream requests for this account
+  uint32_t capacity = 4;  // concurrent upstream requests for this account
 };
 
 struct Config {

@@ -32,8 +32,8 @@ std::string uuid4() {
   std::string h = random_hex(32);
   h[12] = '4';
   h[16] = kHex[8 + (std::uniform_int_distribution<int>(0, 3)(rng()))];
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
-         h.substr(20, 12);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
 }
 
 }  // namespace qp::ids

@@ -78,7 +78,8 @@ Result<int64_t> expiry_unix_s(std::string_view token) {
   simdjson::dom::element doc;
   simdjson::dom::object obj;
   if (parser.parse(payload).get(doc) || doc.get_object().get(obj)) {
-    return error(Code::kInvalidArgument, "JWT payload is not a JSON object with a numeric exp claim");
+    return error(Code::kInvalidArgument,
+                 "JWT payload is not a JSON object with a numeric exp claim");
   }
   simdjson::dom::element exp_el;
   if (obj["exp"].get(exp_el)) return error(Code::kInvalidArgument, "JWT payload has no exp claim");

@@ -19,8 +19,8 @@ constexpr std::string_view kLevelNames[] = {"debug", "info", "warn", "error"};
 
 bool is_secret_key(std::string_view key) {
   // Keys that end with one of these names carry secrets by convention.
-  static constexpr std::string_view kSuffixes[] = {"cookie", "cookies", "token", "jwt", "secret",
-                                                   "password", "authorization", "api_key"};
+  static constexpr std::string_view kSuffixes[] = {
+      "cookie", "cookies", "token", "jwt", "secret", "password", "authorization", "api_key"};
   std::string lower(key);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (auto m : kSuffixes) {
@@ -50,11 +50,21 @@ void append_value(std::string* out, std::string_view v) {
   out->push_back('"');
   for (char c : v) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char hex[8];
@@ -71,11 +81,16 @@ void append_value(std::string* out, std::string_view v) {
 }  // namespace
 
 bool parse_level(std::string_view text, Level* out) {
-  if (text == "debug") *out = Level::kDebug;
-  else if (text == "info") *out = Level::kInfo;
-  else if (text == "warn" || text == "warning") *out = Level::kWarn;
-  else if (text == "error") *out = Level::kError;
-  else return false;
+  if (text == "debug")
+    *out = Level::kDebug;
+  else if (text == "info")
+    *out = Level::kInfo;
+  else if (text == "warn" || text == "warning")
+    *out = Level::kWarn;
+  else if (text == "error")
+    *out = Level::kError;
+  else
+    return false;
   return true;
 }
 
@@ -91,7 +106,9 @@ void init(std::string_view process_name) {
 
 void set_level(Level level) { g_level.store(static_cast<uint8_t>(level)); }
 
-bool enabled(Level level) { return static_cast<uint8_t>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<uint8_t>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void mask_secrets(std::string* text) {
   // A JWT is three base64url segments joined by dots and starts with "eyJ"
@@ -117,12 +134,13 @@ Line::Line(Level level, std::string_view event) {
   buf_.reserve(256);
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char ts[96];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   buf_.append("ts=").append(ts);
   buf_.append(" level=").append(kLevelNames[static_cast<uint8_t>(level)]);
   buf_.append(" proc=").append(g_proc);
@@ -143,8 +161,12 @@ Line& Line::kv(std::string_view key, std::string_view value) {
   return *this;
 }
 
-Line& Line::kv(std::string_view key, int64_t value) { return kv(key, std::string_view(std::to_string(value))); }
-Line& Line::kv(std::string_view key, uint64_t value) { return kv(key, std::string_view(std::to_string(value))); }
+Line& Line::kv(std::string_view key, int64_t value) {
+  return kv(key, std::string_view(std::to_string(value)));
+}
+Line& Line::kv(std::string_view key, uint64_t value) {
+  return kv(key, std::string_view(std::to_string(value)));
+}
 Line& Line::kv(std::string_view key, double value) {
   char b[32];
   std::snprintf(b, sizeof b, "%.3f", value);

@@ -5,9 +5,21 @@
 namespace qp {
 namespace {
 constexpr std::array<std::string_view, 15> kNames = {
-    "ok",           "invalid_request", "not_found", "method_not_allowed", "payload_too_large",
-    "unavailable",  "upstream_error",  "upstream_timeout", "rate_limited", "upstream_auth",
-    "cancelled",    "internal",        "protocol", "io",  "unauthenticated",
+    "ok",
+    "invalid_request",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "unavailable",
+    "upstream_error",
+    "upstream_timeout",
+    "rate_limited",
+    "upstream_auth",
+    "cancelled",
+    "internal",
+    "protocol",
+    "io",
+    "unauthenticated",
 };
 }  // namespace
 

@@ -57,7 +57,7 @@ inline Status error(Code code, std::string message) { return Status(code, std::m
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like expected
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design, like expected
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: REQUIRES: !status.ok()
 
   bool has_value() const { return v_.index() == 0; }

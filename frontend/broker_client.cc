@@ -31,8 +31,8 @@ Status BrokerClient::start() {
     s.set(zmq::sockopt::reconnect_ivl, 50);
     s.set(zmq::sockopt::reconnect_ivl_max, 1000);
     s.connect(endpoint_);
-    socket_ = std::make_unique<zmqx::UvSocket>(loop_, std::move(s),
-                                               [this](zmqx::Frames&& f) { on_message(std::move(f)); });
+    socket_ = std::make_unique<zmqx::UvSocket>(
+        loop_, std::move(s), [this](zmqx::Frames&& f) { on_message(std::move(f)); });
   } catch (const zmq::error_t& e) {
     return error(Code::kIo, "cannot connect to broker at " + endpoint_ + ": " + e.what());
   }
@@ -63,7 +63,8 @@ void BrokerClient::mark_disconnected(const char* why) {
   // was lost; new instance: they are re-submitted).
   uint64_t now = uv_now(loop_);
   for (auto& [id, job] : jobs_) {
-    if (!job.sent && job.wait_deadline_ms == 0 && wait_ms_ > 0) job.wait_deadline_ms = now + wait_ms_;
+    if (!job.sent && job.wait_deadline_ms == 0 && wait_ms_ > 0)
+      job.wait_deadline_ms = now + wait_ms_;
   }
 }
 
@@ -80,7 +81,8 @@ void BrokerClient::on_heartbeat_timer() {
   // Jobs held too long for a broker that does not come back.
   std::vector<std::string> expired;
   for (auto& [id, job] : jobs_) {
-    if (!job.sent && job.wait_deadline_ms != 0 && now >= job.wait_deadline_ms) expired.push_back(id);
+    if (!job.sent && job.wait_deadline_ms != 0 && now >= job.wait_deadline_ms)
+      expired.push_back(id);
   }
   for (const auto& id : expired) {
     JobSink* sink = jobs_[id].sink;
@@ -164,7 +166,8 @@ void BrokerClient::on_broker_heartbeat(protocol::BrokerStatus st) {
   bool restarted = !status_.instance.empty() && st.instance != status_.instance;
   if (restarted) {
     QP_WARN("broker.restarted").kv("pending", jobs_.size());
-    fail_where(true, Code::kUpstream, "the broker restarted while streaming this response; please retry");
+    fail_where(true, Code::kUpstream,
+               "the broker restarted while streaming this response; please retry");
     // The old broker's jobs are gone: send the unstarted ones again.
     for (auto& [id, job] : jobs_) {
       if (job.sent) hold(job);
@@ -224,7 +227,8 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kDone: {
       protocol::JobDone d;
       if (Status s = protocol::decode(env->body(), &d); !s.ok()) {
-        sink->on_error(protocol::JobError{request_id, Code::kProtocol, "malformed reply from worker", 0});
+        sink->on_error(
+            protocol::JobError{request_id, Code::kProtocol, "malformed reply from worker", 0});
       } else {
         sink->on_done(d);
       }
@@ -243,7 +247,8 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kModels: {
       protocol::ModelList m;
       if (Status s = protocol::decode(env->body(), &m); !s.ok()) {
-        sink->on_error(protocol::JobError{request_id, Code::kProtocol, "malformed model list from worker", 0});
+        sink->on_error(
+            protocol::JobError{request_id, Code::kProtocol, "malformed model list from worker", 0});
       } else {
         sink->on_models(m);
       }

@@ -19,12 +19,11 @@
 // from) the terminal callback's caller, i.e. from on_finished.
 #pragma once
 
-#include <uv.h>
-
 #include <functional>
 #include <string>
 #include <unordered_map>
 
+#include <uv.h>
 #include <zmq.hpp>
 
 #include "common/protocol/messages.h"
@@ -68,9 +67,9 @@ class BrokerClient {
  private:
   struct Job {
     JobSink* sink = nullptr;
-    std::string body;          // encoded JobRequest, kept until the first output
-    bool sent = false;         // handed to the current broker
-    bool started = false;      // produced output: cannot be re-submitted
+    std::string body;               // encoded JobRequest, kept until the first output
+    bool sent = false;              // handed to the current broker
+    bool started = false;           // produced output: cannot be re-submitted
     uint64_t wait_deadline_ms = 0;  // while !sent: fail with 503 after this (0 = never)
   };
 
@@ -97,8 +96,8 @@ class BrokerClient {
   protocol::BrokerStatus status_;
   uint64_t last_heard_ms_ = 0;
   bool connected_ = false;
-  std::string body_;             // reused encode buffer
-  protocol::JobChunk chunk_;     // reused decode target (per-chunk hot path)
+  std::string body_;          // reused encode buffer
+  protocol::JobChunk chunk_;  // reused decode target (per-chunk hot path)
 };
 
 }  // namespace qp::frontend

@@ -60,8 +60,9 @@ void ChatCall::on_done(const protocol::JobDone& done) {
     QP_INFO("request.json_output").kv("request_id", request_id_).kv("valid", json_valid == 1);
   }
   if (!stream_) {
-    exchange_.respond(200, api_headers(request_id_, "application/json"),
-                      json_.completion(content, reasoning_, reason, done.usage, done.chat_id, json_valid));
+    exchange_.respond(
+        200, api_headers(request_id_, "application/json"),
+        json_.completion(content, reasoning_, reason, done.usage, done.chat_id, json_valid));
   } else {
     if (!started_) start_stream();
     json_.append_finish_event(&out_, reason, json_valid);

@@ -1,8 +1,8 @@
 #include "frontend/frontend_app.h"
 
-#include <openssl/crypto.h>
-
 #include <chrono>
+
+#include <openssl/crypto.h>
 
 #include "common/ids.h"
 #include "common/json/writer.h"
@@ -23,7 +23,8 @@ int64_t unix_now_s() {
 bool valid_client_request_id(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
   }
   return true;
 }
@@ -34,7 +35,8 @@ bool valid_client_request_id(const std::string& s) {
 // waits for the same answer.
 class FrontendApp::ModelsFetch : public JobSink {
  public:
-  ModelsFetch(FrontendApp* app, std::string request_id) : app_(app), request_id_(std::move(request_id)) {}
+  ModelsFetch(FrontendApp* app, std::string request_id)
+      : app_(app), request_id_(std::move(request_id)) {}
   void wait(http::Exchange ex, std::string model_id, std::string rid) {
     waiters_.push_back({ex, std::move(model_id), std::move(rid)});
   }
@@ -43,7 +45,8 @@ class FrontendApp::ModelsFetch : public JobSink {
     on_error({request_id_, Code::kProtocol, "unexpected reply to a model list request", 0});
   }
   void on_error(const protocol::JobError& e) override {
-    for (auto& w : waiters_) app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid);
+    for (auto& w : waiters_)
+      app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid);
     waiters_.clear();
   }
   void on_models(const protocol::ModelList& list) override {
@@ -81,7 +84,7 @@ Status FrontendApp::start(int listen_fd) {
   opts.max_body_bytes = config_.frontend.max_body_bytes;
   opts.idle_timeout_ms = config_.frontend.idle_timeout_ms;
   opts.error_body = [](int status, std::string_view message) {
-    Code c = status == 413 ? Code::kPayloadTooLarge
+    Code c = status == 413   ? Code::kPayloadTooLarge
              : status == 503 ? Code::kUnavailable
              : status >= 500 ? Code::kInternal
                              : Code::kInvalidArgument;
@@ -123,7 +126,8 @@ bool FrontendApp::authorized(const http::Request& req) const {
   return given.size() == key.size() && CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
 }
 
-void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id) {
+void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
+                              const std::string& request_id) {
   auto h = api_headers(request_id, "application/json");
   if (e.retry_after_s > 0) h.push_back({"retry-after", std::to_string(e.retry_after_s)});
   if (e.code == Code::kMethodNotAllowed) h.push_back({"allow", e.param});
@@ -146,7 +150,12 @@ void FrontendApp::handle(http::Exchange ex) {
     return;
   }
   auto method_not_allowed = [&](const char* allow) {
-    reply_error(ex, ApiError{Code::kMethodNotAllowed, "Method " + m + " is not allowed for " + path + ".", allow, {}, 0},
+    reply_error(ex,
+                ApiError{Code::kMethodNotAllowed,
+                         "Method " + m + " is not allowed for " + path + ".",
+                         allow,
+                         {},
+                         0},
                 ids::random_hex(24));
   };
   if (path == "/health" || path == "/healthz") {
@@ -155,12 +164,15 @@ void FrontendApp::handle(http::Exchange ex) {
   }
   bool is_api = path.rfind("/v1/", 0) == 0;
   if (is_api && !authorized(req)) {
-    return reply_error(ex, ApiError{Code::kUnauthenticated, "Incorrect API key provided.", {}, "invalid_api_key", 0},
-                       ids::random_hex(24));
+    return reply_error(
+        ex,
+        ApiError{Code::kUnauthenticated, "Incorrect API key provided.", {}, "invalid_api_key", 0},
+        ids::random_hex(24));
   }
   if (draining_ && is_api) {
-    return reply_error(ex, ApiError{Code::kUnavailable, "The server is shutting down; please retry.", {}, {}, 1},
-                       ids::random_hex(24));
+    return reply_error(
+        ex, ApiError{Code::kUnavailable, "The server is shutting down; please retry.", {}, {}, 1},
+        ids::random_hex(24));
   }
   if (path == "/v1/chat/completions") {
     if (m != "POST") return method_not_allowed("POST");
@@ -173,9 +185,12 @@ void FrontendApp::handle(http::Exchange ex) {
     return handle_models(ex, id);
   }
   reply_error(ex,
-              ApiError{Code::kNotFound, "Unknown request URL: " + m + " " + path +
-                                            ". Please check the URL for typos, or see the docs at docs/api.md.",
-                       {}, "unknown_url", 0},
+              ApiError{Code::kNotFound,
+                       "Unknown request URL: " + m + " " + path +
+                           ". Please check the URL for typos, or see the docs at docs/api.md.",
+                       {},
+                       "unknown_url",
+                       0},
               ids::random_hex(24));
 }
 
@@ -185,14 +200,18 @@ void FrontendApp::handle_chat(http::Exchange ex) {
   ChatRequest chat;
   ApiError err;
   if (!parser_.parse(req.body, &chat, &err)) {
-    QP_INFO("request.invalid").kv("request_id", rid).kv("param", err.param).kv("message", err.message);
+    QP_INFO("request.invalid")
+        .kv("request_id", rid)
+        .kv("param", err.param)
+        .kv("message", err.message);
     return reply_error(ex, err, rid);
   }
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
     return reply_error(ex,
                        ApiError{Code::kNotFound,
-                                "The model '" + chat.job.model + "' does not exist or you do not have access to it.",
+                                "The model '" + chat.job.model +
+                                    "' does not exist or you do not have access to it.",
                                 "model", "model_not_found", 0},
                        rid);
   }
@@ -201,10 +220,11 @@ void FrontendApp::handle_chat(http::Exchange ex) {
   chat.job.request_id = rid;
   chat.job.created_unix_ms = uv::now_unix_ms();
   if (config_.frontend.request_timeout_ms > 0) {
-    chat.job.deadline_unix_ms = chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
+    chat.job.deadline_unix_ms =
+        chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
   }
-  auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream, chat.include_usage,
-                                         unix_now_s(), chat.want_json);
+  auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
+                                         chat.include_usage, unix_now_s(), chat.want_json);
   if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
     return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0}, rid);
   }
@@ -221,7 +241,8 @@ void FrontendApp::handle_chat(http::Exchange ex) {
     deadlines_ms_.erase(rid);
     calls_.erase(it);
   });
-  if (config_.frontend.request_timeout_ms > 0) deadlines_ms_[rid] = now + config_.frontend.request_timeout_ms;
+  if (config_.frontend.request_timeout_ms > 0)
+    deadlines_ms_[rid] = now + config_.frontend.request_timeout_ms;
   calls_.emplace(rid, std::move(call));
 }
 
@@ -242,7 +263,11 @@ void FrontendApp::on_sweep() {
     auto it = calls_.find(id);
     if (it == calls_.end()) continue;
     broker_->cancel(id, "request timeout");
-    it->second->fail(ApiError{Code::kUpstreamTimeout, "The request took longer than the gateway's request timeout.", {}, {}, 0});
+    it->second->fail(ApiError{Code::kUpstreamTimeout,
+                              "The request took longer than the gateway's request timeout.",
+                              {},
+                              {},
+                              0});
     calls_.erase(it);
   }
 }
@@ -270,7 +295,10 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
     if (!models_.has()) {
       fetch_models();
       if (!models_fetch_) {
-        return reply_error(ex, ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1}, rid);
+        return reply_error(
+            ex,
+            ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1},
+            rid);
       }
       models_fetch_->wait(ex, std::string(id), rid);
       return;
@@ -284,7 +312,9 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
   const protocol::ModelInfo* m = models_.find(id);
   if (m == nullptr) {
     return reply_error(ex,
-                       ApiError{Code::kNotFound, "The model '" + std::string(id) + "' does not exist or you do not have access to it.",
+                       ApiError{Code::kNotFound,
+                                "The model '" + std::string(id) +
+                                    "' does not exist or you do not have access to it.",
                                 "model", "model_not_found", 0},
                        rid);
   }
@@ -298,18 +328,29 @@ void FrontendApp::handle_health(http::Exchange ex) {
   for (const auto& a : st.accounts) {
     if (a.health == "ok") ++healthy;
   }
-  const char* status = !broker_ok ? "unavailable" : healthy == 0 ? "unavailable"
-                       : healthy < st.accounts.size()             ? "degraded"
-                                                                  : "ok";
+  const char* status = !broker_ok                     ? "unavailable"
+                       : healthy == 0                 ? "unavailable"
+                       : healthy < st.accounts.size() ? "degraded"
+                                                      : "ok";
   std::string body;
   json::Writer w(&body);
   int64_t now_s = unix_now_s();
   w.begin_object().field("status", status).field("draining", draining_);
-  w.key("broker").begin_object().field("connected", broker_ok).field("instance", st.instance).end_object();
-  w.field("workers", st.workers).field("queued", st.queued).field("in_flight", static_cast<uint64_t>(calls_.size()));
+  w.key("broker")
+      .begin_object()
+      .field("connected", broker_ok)
+      .field("instance", st.instance)
+      .end_object();
+  w.field("workers", st.workers)
+      .field("queued", st.queued)
+      .field("in_flight", static_cast<uint64_t>(calls_.size()));
   w.key("accounts").begin_array();
   for (const auto& a : st.accounts) {
-    w.begin_object().field("name", a.account).field("health", a.health).field("capacity", a.capacity).field("in_flight", a.in_flight);
+    w.begin_object()
+        .field("name", a.account)
+        .field("health", a.health)
+        .field("capacity", a.capacity)
+        .field("in_flight", a.in_flight);
     if (a.token_expires_unix_s > 0) {
       int64_t left = a.token_expires_unix_s - now_s;
       w.field("token_expires_in_s", left).field("token_expiring_soon", left < 24 * 3600);
@@ -320,7 +361,8 @@ void FrontendApp::handle_health(http::Exchange ex) {
   }
   w.end_array().end_object();
   int code = std::string_view(status) == "unavailable" ? 503 : 200;
-  ex.respond(code, {{"content-type", "application/json"}, {"cache-control", "no-store"}}, std::move(body));
+  ex.respond(code, {{"content-type", "application/json"}, {"cache-control", "no-store"}},
+             std::move(body));
 }
 
 void FrontendApp::shutdown(uint64_t drain_ms) {
@@ -335,7 +377,9 @@ void FrontendApp::shutdown(uint64_t drain_ms) {
     close_now();
     return;
   }
-  QP_INFO("frontend.draining").kv("in_flight", static_cast<uint64_t>(calls_.size())).kv("deadline_ms", drain_ms);
+  QP_INFO("frontend.draining")
+      .kv("in_flight", static_cast<uint64_t>(calls_.size()))
+      .kv("deadline_ms", drain_ms);
   drain_deadline_ms_ = uv_now(loop_) + drain_ms;
   uv_timer_init(loop_, drain_.get());
   drain_.get()->data = this;
@@ -344,7 +388,8 @@ void FrontendApp::shutdown(uint64_t drain_ms) {
       [](uv_timer_t* t) {
         auto* self = static_cast<FrontendApp*>(t->data);
         if (self == nullptr) return;
-        if (self->calls_.empty() || uv_now(self->loop_) >= self->drain_deadline_ms_) self->close_now();
+        if (self->calls_.empty() || uv_now(self->loop_) >= self->drain_deadline_ms_)
+          self->close_now();
       },
       50, 50);
 }

@@ -5,13 +5,12 @@
 // Threading: one libuv loop; nothing here is thread-safe.
 #pragma once
 
-#include <uv.h>
-
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include <uv.h>
 #include <zmq.hpp>
 
 #include "common/config.h"

@@ -1,11 +1,12 @@
 // qp-frontend: the OpenAI-compatible HTTP front process.
-#include <uv.h>
+#include <systemd/sd-daemon.h>
 
-#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <uv.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -73,7 +74,8 @@ int main(int argc, char** argv) {
     uv_signal_start(sig.intr.get(), on_signal, SIGINT);
     if (uint64_t wd = qp::notify::watchdog_interval_ms(); wd > 0) {
       uv_timer_init(&loop, sig.watchdog.get());
-      uv_timer_start(sig.watchdog.get(), [](uv_timer_t*) { qp::notify::watchdog(); }, 0, wd / 2);
+      uv_timer_start(
+          sig.watchdog.get(), [](uv_timer_t*) { qp::notify::watchdog(); }, 0, wd / 2);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
   }

@@ -48,7 +48,8 @@ Status HttpRequest::start() {
   } else {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   }
-  if (!spec_.custom_method.empty()) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec_.custom_method.c_str());
+  if (!spec_.custom_method.empty())
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec_.custom_method.c_str());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpRequest::write_cb);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);

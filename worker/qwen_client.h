@@ -193,7 +193,7 @@ class QwenClient {
   const AccountConfig& account_;
   std::string jwt_;  // the account's `token` cookie; secret
   std::list<std::unique_ptr<StopCall>> stops_;
-  uv::Timer soon_timer_;            // starts the stops of stop_generation_soon()
+  uv::Timer soon_timer_;  // starts the stops of stop_generation_soon()
   std::vector<std::pair<Endpoint, std::string>> soon_;  // their endpoints and chat ids
 };
 

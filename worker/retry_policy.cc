@@ -42,8 +42,7 @@ RetryCause cause_of(std::string_view code, std::string_view details) {
   if (icontains(details, "parent_id") && icontains(details, "not exist")) {
     return RetryCause::kParentMissing;
   }
-  if (icontains(details, "internal error") || code == "internal_error" ||
-      code == "InternalError") {
+  if (icontains(details, "internal error") || code == "internal_error" || code == "InternalError") {
     return RetryCause::kInternalError;
   }
   return RetryCause::kNone;

@@ -20,10 +20,28 @@ class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
 
-  Writer& begin_object() { sep(); out_->push_back('{'); first_ = true; return *this; }
-  Writer& end_object() { out_->push_back('}'); first_ = false; return *this; }
-  Writer& begin_array() { sep(); out_->push_back('['); first_ = true; return *this; }
-  Writer& end_array() { out_->push_back(']'); first_ = false; return *this; }
+  Writer& begin_object() {
+    sep();
+    out_->push_back('{');
+    first_ = true;
+    return *this;
+  }
+  Writer& end_object() {
+    out_->push_back('}');
+    first_ = false;
+    return *this;
+  }
+  Writer& begin_array() {
+    sep();
+    out_->push_back('[');
+    first_ = true;
+    return *this;
+  }
+  Writer& end_array() {
+    out_->push_back(']');
+    first_ = false;
+    return *this;
+  }
   // Object key; the next value call writes its value.
   Writer& key(std::string_view k) {
     sep();
@@ -32,7 +50,11 @@ class Writer {
     first_ = true;  // the value that follows needs no comma
     return *this;
   }
-  Writer& value(std::string_view s) { sep(); append_quoted(out_, s); return *this; }
+  Writer& value(std::string_view s) {
+    sep();
+    append_quoted(out_, s);
+    return *this;
+  }
   Writer& value(const char* s) { return value(std::string_view(s)); }
   Writer& value(const std::string& s) { return value(std::string_view(s)); }
   Writer& value(int64_t v);
@@ -42,15 +64,36 @@ class Writer {
   Writer& value(long long v) { return value(static_cast<int64_t>(v)); }
   Writer& value(unsigned long long v) { return value(static_cast<uint64_t>(v)); }
   Writer& value(double v);
-  Writer& value(bool b) { sep(); out_->append(b ? "true" : "false"); return *this; }
-  Writer& null() { sep(); out_->append("null"); return *this; }
+  Writer& value(bool b) {
+    sep();
+    out_->append(b ? "true" : "false");
+    return *this;
+  }
+  Writer& null() {
+    sep();
+    out_->append("null");
+    return *this;
+  }
   // Inserts already-serialised JSON verbatim.
-  Writer& raw(std::string_view json) { sep(); out_->append(json); return *this; }
+  Writer& raw(std::string_view json) {
+    sep();
+    out_->append(json);
+    return *this;
+  }
 
   template <typename V>
-  Writer& field(std::string_view k, V&& v) { key(k); return value(std::forward<V>(v)); }
-  Writer& field_null(std::string_view k) { key(k); return null(); }
-  Writer& field_raw(std::string_view k, std::string_view json) { key(k); return raw(json); }
+  Writer& field(std::string_view k, V&& v) {
+    key(k);
+    return value(std::forward<V>(v));
+  }
+  Writer& field_null(std::string_view k) {
+    key(k);
+    return null();
+  }
+  Writer& field_raw(std::string_view k, std::string_view json) {
+    key(k);
+    return raw(json);
+  }
 
  private:
   void sep() {

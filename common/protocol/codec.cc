@@ -3,12 +3,12 @@
 // (keys matched by name, unknown keys skipped, wrong types rejected).
 #include "common/protocol/codec.h"
 
-#include "common/protocol/wire.h"
+#include <cstring>
+#include <type_traits>
 
 #include <msgpack.hpp>
 
-#include <cstring>
-#include <type_traits>
+#include "common/protocol/wire.h"
 
 namespace qp::protocol {
 namespace {
@@ -21,56 +21,118 @@ using Packer = msgpack::packer<StringBuffer>;
 
 // ---- field lists --------------------------------------------------------
 
-template <class V> void visit(ChatMessage& m, V& v) {
-  v("role", m.role); v("content", m.content); v("name", m.name);
-  v("tool_call_id", m.tool_call_id); v("tool_calls", m.tool_calls);
+template <class V>
+void visit(ChatMessage& m, V& v) {
+  v("role", m.role);
+  v("content", m.content);
+  v("name", m.name);
+  v("tool_call_id", m.tool_call_id);
+  v("tool_calls", m.tool_calls);
 }
-template <class V> void visit(JobRequest& m, V& v) {
-  v("request_id", m.request_id); v("kind", m.kind); v("model", m.model);
-  v("messages", m.messages); v("stream", m.stream); v("max_tokens", m.max_tokens);
-  v("temperature", m.temperature); v("top_p", m.top_p); v("stop", m.stop); v("user", m.user);
-  v("tools", m.tools); v("tool_choice", m.tool_choice); v("response_format", m.response_format);
-  v("chat_id", m.chat_id); v("created_unix_ms", m.created_unix_ms);
+template <class V>
+void visit(JobRequest& m, V& v) {
+  v("request_id", m.request_id);
+  v("kind", m.kind);
+  v("model", m.model);
+  v("messages", m.messages);
+  v("stream", m.stream);
+  v("max_tokens", m.max_tokens);
+  v("temperature", m.temperature);
+  v("top_p", m.top_p);
+  v("stop", m.stop);
+  v("user", m.user);
+  v("tools", m.tools);
+  v("tool_choice", m.tool_choice);
+  v("response_format", m.response_format);
+  v("chat_id", m.chat_id);
+  v("created_unix_ms", m.created_unix_ms);
   v("deadline_unix_ms", m.deadline_unix_ms);
 }
-template <class V> void visit(Usage& m, V& v) {
-  v("prompt_tokens", m.prompt_tokens); v("completion_tokens", m.completion_tokens);
+template <class V>
+void visit(Usage& m, V& v) {
+  v("prompt_tokens", m.prompt_tokens);
+  v("completion_tokens", m.completion_tokens);
   v("total_tokens", m.total_tokens);
 }
-template <class V> void visit(JobChunk& m, V& v) {
-  v("request_id", m.request_id); v("content", m.content); v("reasoning", m.reasoning);
+template <class V>
+void visit(JobChunk& m, V& v) {
+  v("request_id", m.request_id);
+  v("content", m.content);
+  v("reasoning", m.reasoning);
 }
-template <class V> void visit(JobDone& m, V& v) {
-  v("request_id", m.request_id); v("finish_reason", m.finish_reason); v("has_usage", m.has_usage);
-  v("usage", m.usage); v("chat_id", m.chat_id); v("account", m.account);
+template <class V>
+void visit(JobDone& m, V& v) {
+  v("request_id", m.request_id);
+  v("finish_reason", m.finish_reason);
+  v("has_usage", m.has_usage);
+  v("usage", m.usage);
+  v("chat_id", m.chat_id);
+  v("account", m.account);
 }
-template <class V> void visit(JobError& m, V& v) {
-  v("request_id", m.request_id); v("code", m.code); v("message", m.message);
+template <class V>
+void visit(JobError& m, V& v) {
+  v("request_id", m.request_id);
+  v("code", m.code);
+  v("message", m.message);
   v("retry_after_s", m.retry_after_s);
 }
-template <class V> void visit(Cancel& m, V& v) { v("request_id", m.request_id); v("reason", m.reason); }
-template <class V> void visit(WorkerStatus& m, V& v) {
-  v("account", m.account); v("instance", m.instance); v("capacity", m.capacity);
-  v("in_flight", m.in_flight); v("health", m.health); v("health_until_unix_ms", m.health_until_unix_ms);
+template <class V>
+void visit(Cancel& m, V& v) {
+  v("request_id", m.request_id);
+  v("reason", m.reason);
+}
+template <class V>
+void visit(WorkerStatus& m, V& v) {
+  v("account", m.account);
+  v("instance", m.instance);
+  v("capacity", m.capacity);
+  v("in_flight", m.in_flight);
+  v("health", m.health);
+  v("health_until_unix_ms", m.health_until_unix_ms);
   v("token_expires_unix_s", m.token_expires_unix_s);
 }
-template <class V> void visit(PeerHello& m, V& v) { v("instance", m.instance); v("role", m.role); }
-template <class V> void visit(AccountSummary& m, V& v) {
-  v("account", m.account); v("health", m.health); v("capacity", m.capacity);
-  v("in_flight", m.in_flight); v("token_expires_unix_s", m.token_expires_unix_s);
+template <class V>
+void visit(PeerHello& m, V& v) {
+  v("instance", m.instance);
+  v("role", m.role);
 }
-template <class V> void visit(BrokerStatus& m, V& v) {
-  v("instance", m.instance); v("workers", m.workers); v("queued", m.queued); v("accounts", m.accounts);
+template <class V>
+void visit(AccountSummary& m, V& v) {
+  v("account", m.account);
+  v("health", m.health);
+  v("capacity", m.capacity);
+  v("in_flight", m.in_flight);
+  v("token_expires_unix_s", m.token_expires_unix_s);
 }
-template <class V> void visit(ModelInfo& m, V& v) {
-  v("id", m.id); v("name", m.name); v("owned_by", m.owned_by); v("created", m.created);
-  v("context_length", m.context_length); v("max_output_tokens", m.max_output_tokens);
+template <class V>
+void visit(BrokerStatus& m, V& v) {
+  v("instance", m.instance);
+  v("workers", m.workers);
+  v("queued", m.queued);
+  v("accounts", m.accounts);
+}
+template <class V>
+void visit(ModelInfo& m, V& v) {
+  v("id", m.id);
+  v("name", m.name);
+  v("owned_by", m.owned_by);
+  v("created", m.created);
+  v("context_length", m.context_length);
+  v("max_output_tokens", m.max_output_tokens);
   v("capabilities", m.capabilities);
 }
-template <class V> void visit(ModelList& m, V& v) { v("request_id", m.request_id); v("models", m.models); }
+template <class V>
+void visit(ModelList& m, V& v) {
+  v("request_id", m.request_id);
+  v("models", m.models);
+}
 
-template <class T, class = void> struct IsStruct : std::false_type {};
-struct NullVisitor { template <class F> void operator()(const char*, F&) {} };
+template <class T, class = void>
+struct IsStruct : std::false_type {};
+struct NullVisitor {
+  template <class F>
+  void operator()(const char*, F&) {}
+};
 template <class T>
 struct IsStruct<T, std::void_t<decltype(visit(std::declval<T&>(), std::declval<NullVisitor&>()))>>
     : std::true_type {};
@@ -79,14 +141,19 @@ struct IsStruct<T, std::void_t<decltype(visit(std::declval<T&>(), std::declval<N
 
 struct Counter {
   uint32_t n = 0;
-  template <class F> void operator()(const char*, F&) { ++n; }
+  template <class F>
+  void operator()(const char*, F&) {
+    ++n;
+  }
 };
 
-template <class T> void pack_value(Packer& p, const T& v);
+template <class T>
+void pack_value(Packer& p, const T& v);
 
 struct EncodeVisitor {
   Packer& p;
-  template <class F> void operator()(const char* name, F& field) {
+  template <class F>
+  void operator()(const char* name, F& field) {
     p.pack_str(static_cast<uint32_t>(std::strlen(name)));
     p.pack_str_body(name, static_cast<uint32_t>(std::strlen(name)));
     pack_value(p, field);
@@ -98,11 +165,15 @@ void pack_string(Packer& p, std::string_view s) {
   p.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
-template <class T> void pack_value(Packer& p, const T& v) {
+template <class T>
+void pack_value(Packer& p, const T& v) {
   if constexpr (std::is_same_v<T, std::string>) {
     pack_string(p, v);
   } else if constexpr (std::is_same_v<T, bool>) {
-    if (v) p.pack_true(); else p.pack_false();
+    if (v)
+      p.pack_true();
+    else
+      p.pack_false();
   } else if constexpr (std::is_same_v<T, Code>) {
     pack_string(p, code_name(v));
   } else if constexpr (std::is_enum_v<T>) {
@@ -122,7 +193,8 @@ template <class T> void pack_value(Packer& p, const T& v) {
   }
 }
 
-template <class T> void encode_struct(const T& m, std::string* out) {
+template <class T>
+void encode_struct(const T& m, std::string* out) {
   out->clear();
   StringBuffer buf{out};
   Packer p(buf);
@@ -131,7 +203,8 @@ template <class T> void encode_struct(const T& m, std::string* out) {
 
 // ---- decoding ------------------------------------------------------------
 
-template <class T> Status unpack_value(const msgpack::object& o, T* out, const char* name);
+template <class T>
+Status unpack_value(const msgpack::object& o, T* out, const char* name);
 
 Status type_error(const char* name, const char* want) {
   return error(Code::kProtocol, std::string("field '") + name + "' is not " + want);
@@ -141,13 +214,15 @@ struct DecodeVisitor {
   std::string_view key;
   const msgpack::object* val;
   Status status;
-  template <class F> void operator()(const char* name, F& field) {
+  template <class F>
+  void operator()(const char* name, F& field) {
     if (!status.ok() || key != name) return;
     status = unpack_value(*val, &field, name);
   }
 };
 
-template <class T> Status unpack_struct(const msgpack::object& o, T* out, const char* name) {
+template <class T>
+Status unpack_struct(const msgpack::object& o, T* out, const char* name) {
   if (o.type != msgpack::type::MAP) return type_error(name, "a map");
   const auto& map = o.via.map;
   for (uint32_t i = 0; i < map.size; ++i) {
@@ -160,13 +235,18 @@ template <class T> Status unpack_struct(const msgpack::object& o, T* out, const 
   return Status();
 }
 
-template <class T> Status unpack_value(const msgpack::object& o, T* out, const char* name) {
+template <class T>
+Status unpack_value(const msgpack::object& o, T* out, const char* name) {
   using msgpack::type::object_type;
   if constexpr (std::is_same_v<T, std::string>) {
-    if (o.type == object_type::STR) out->assign(o.via.str.ptr, o.via.str.size);
-    else if (o.type == object_type::BIN) out->assign(o.via.bin.ptr, o.via.bin.size);
-    else if (o.type == object_type::NIL) out->clear();
-    else return type_error(name, "a string");
+    if (o.type == object_type::STR)
+      out->assign(o.via.str.ptr, o.via.str.size);
+    else if (o.type == object_type::BIN)
+      out->assign(o.via.bin.ptr, o.via.bin.size);
+    else if (o.type == object_type::NIL)
+      out->clear();
+    else
+      return type_error(name, "a string");
   } else if constexpr (std::is_same_v<T, bool>) {
     if (o.type != object_type::BOOLEAN) return type_error(name, "a boolean");
     *out = o.via.boolean;
@@ -194,10 +274,14 @@ template <class T> Status unpack_value(const msgpack::object& o, T* out, const c
       return type_error(name, "an integer");
     }
   } else if constexpr (std::is_floating_point_v<T>) {
-    if (o.type == object_type::FLOAT32 || o.type == object_type::FLOAT64) *out = static_cast<T>(o.via.f64);
-    else if (o.type == object_type::POSITIVE_INTEGER) *out = static_cast<T>(o.via.u64);
-    else if (o.type == object_type::NEGATIVE_INTEGER) *out = static_cast<T>(o.via.i64);
-    else return type_error(name, "a number");
+    if (o.type == object_type::FLOAT32 || o.type == object_type::FLOAT64)
+      *out = static_cast<T>(o.via.f64);
+    else if (o.type == object_type::POSITIVE_INTEGER)
+      *out = static_cast<T>(o.via.u64);
+    else if (o.type == object_type::NEGATIVE_INTEGER)
+      *out = static_cast<T>(o.via.i64);
+    else
+      return type_error(name, "a number");
   } else if constexpr (IsStruct<T>::value) {
     return unpack_struct(o, out, name);
   } else {  // std::vector<...>
@@ -218,7 +302,8 @@ msgpack::unpack_limit decode_limits() {
                                /*bin*/ 256u << 20, /*ext*/ 1 << 10, /*depth*/ 16);
 }
 
-template <class T> Status decode_struct(std::string_view body, T* out) {
+template <class T>
+Status decode_struct(std::string_view body, T* out) {
   if (body.empty()) return error(Code::kProtocol, "empty message body");
   try {
     size_t offset = 0;
@@ -236,8 +321,8 @@ template <class T> Status decode_struct(std::string_view body, T* out) {
 
 }  // namespace
 
-#define QP_CODEC(T)                                                                   \
-  void encode(const T& m, std::string* out) { encode_struct(m, out); }                \
+#define QP_CODEC(T)                                                    \
+  void encode(const T& m, std::string* out) { encode_struct(m, out); } \
   Status decode(std::string_view body, T* out) { return decode_struct(body, out); }
 
 QP_CODEC(JobRequest)
@@ -253,15 +338,24 @@ QP_CODEC(ModelList)
 
 std::string_view command_name(Command c) {
   switch (c) {
-    case Command::kReady: return "READY";
-    case Command::kHeartbeat: return "HEARTBEAT";
-    case Command::kJob: return "JOB";
-    case Command::kChunk: return "CHUNK";
-    case Command::kDone: return "DONE";
-    case Command::kError: return "ERROR";
-    case Command::kCancel: return "CANCEL";
-    case Command::kDisconnect: return "DISCONNECT";
-    case Command::kModels: return "MODELS";
+    case Command::kReady:
+      return "READY";
+    case Command::kHeartbeat:
+      return "HEARTBEAT";
+    case Command::kJob:
+      return "JOB";
+    case Command::kChunk:
+      return "CHUNK";
+    case Command::kDone:
+      return "DONE";
+    case Command::kError:
+      return "ERROR";
+    case Command::kCancel:
+      return "CANCEL";
+    case Command::kDisconnect:
+      return "DISCONNECT";
+    case Command::kModels:
+      return "MODELS";
   }
   return "UNKNOWN";
 }

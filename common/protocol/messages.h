@@ -28,17 +28,17 @@ struct JobRequest {
   std::string model;
   std::vector<ChatMessage> messages;
   bool stream = false;
-  int64_t max_tokens = 0;            // 0 = not set
-  double temperature = -1;           // < 0 = not set
-  double top_p = -1;                 // < 0 = not set
-  std::vector<std::string> stop;     // up to 4 stop sequences
+  int64_t max_tokens = 0;         // 0 = not set
+  double temperature = -1;        // < 0 = not set
+  double top_p = -1;              // < 0 = not set
+  std::vector<std::string> stop;  // up to 4 stop sequences
   std::string user;
-  std::string tools;                 // OpenAI tools array as JSON text, empty if none
-  std::string tool_choice;           // OpenAI tool_choice as JSON text, empty if none
-  std::string response_format;       // OpenAI response_format as JSON text, empty if none
-  std::string chat_id;               // optional qwen_chat_id override
+  std::string tools;            // OpenAI tools array as JSON text, empty if none
+  std::string tool_choice;      // OpenAI tool_choice as JSON text, empty if none
+  std::string response_format;  // OpenAI response_format as JSON text, empty if none
+  std::string chat_id;          // optional qwen_chat_id override
   int64_t created_unix_ms = 0;
-  int64_t deadline_unix_ms = 0;      // 0 = none
+  int64_t deadline_unix_ms = 0;  // 0 = none
 };
 
 struct Usage {

@@ -24,16 +24,16 @@ inline constexpr std::string_view kVersion = "QP01";
 
 // Explicit values; never renumber or reuse one.
 enum class Command : uint8_t {
-  kReady = 1,      // worker -> broker: WorkerStatus; registers the worker
-  kHeartbeat = 2,  // worker <-> broker (WorkerStatus / BrokerStatus),
-                   // frontend <-> broker (PeerHello / BrokerStatus)
-  kJob = 3,        // frontend -> broker -> worker: JobRequest
-  kChunk = 4,      // worker -> broker -> frontend: JobChunk
-  kDone = 5,       // worker -> broker -> frontend: JobDone (last message of a job)
-  kError = 6,      // any -> frontend: JobError (last message of a job)
-  kCancel = 7,     // frontend -> broker -> worker: Cancel
-  kDisconnect = 8, // broker -> worker or worker -> broker: leave; peer forgets the sender
-  kModels = 9,     // worker -> broker -> frontend: ModelList (last message of a list job)
+  kReady = 1,       // worker -> broker: WorkerStatus; registers the worker
+  kHeartbeat = 2,   // worker <-> broker (WorkerStatus / BrokerStatus),
+                    // frontend <-> broker (PeerHello / BrokerStatus)
+  kJob = 3,         // frontend -> broker -> worker: JobRequest
+  kChunk = 4,       // worker -> broker -> frontend: JobChunk
+  kDone = 5,        // worker -> broker -> frontend: JobDone (last message of a job)
+  kError = 6,       // any -> frontend: JobError (last message of a job)
+  kCancel = 7,      // frontend -> broker -> worker: Cancel
+  kDisconnect = 8,  // broker -> worker or worker -> broker: leave; peer forgets the sender
+  kModels = 9,      // worker -> broker -> frontend: ModelList (last message of a list job)
 };
 
 inline constexpr uint8_t kMaxCommand = 9;

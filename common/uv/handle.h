@@ -6,9 +6,9 @@
 // it. Pattern taken from zeromq.js UvDeleter and CMake cmUVHandlePtr.
 #pragma once
 
-#include <uv.h>
-
 #include <utility>
+
+#include <uv.h>
 
 namespace qp::uv {
 
@@ -29,7 +29,9 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
 
   T* get() const { return h_; }
-  uv_handle_t* base() const { return reinterpret_cast<uv_handle_t*>(h_); }  // NOLINT: libuv C inheritance
+  uv_handle_t* base() const {
+    return reinterpret_cast<uv_handle_t*>(h_);
+  }  // NOLINT: libuv C inheritance
   explicit operator bool() const { return h_ != nullptr; }
 
   // The only place uv_close is called for this handle. Safe to call twice.

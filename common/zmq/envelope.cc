@@ -8,7 +8,8 @@ Result<Envelope> Envelope::parse(Frames frames, bool routed) {
     return error(Code::kProtocol, "expected " + std::to_string(base + 4) + " frames, got " +
                                       std::to_string(frames.size()));
   }
-  auto version = std::string_view(static_cast<const char*>(frames[base].data()), frames[base].size());
+  auto version =
+      std::string_view(static_cast<const char*>(frames[base].data()), frames[base].size());
   if (version != protocol::kVersion) return error(Code::kProtocol, "wrong protocol version");
   if (frames[base + 1].size() != 1) return error(Code::kProtocol, "command frame is not one byte");
   auto cmd = *static_cast<const uint8_t*>(frames[base + 1].data());

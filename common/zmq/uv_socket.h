@@ -10,10 +10,9 @@
 // and logged here (no exception crosses a libuv callback).
 #pragma once
 
-#include <uv.h>
-
 #include <functional>
 
+#include <uv.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 

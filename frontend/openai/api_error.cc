@@ -6,21 +6,35 @@ namespace qp::frontend {
 
 int http_status(const ApiError& e) {
   switch (e.code) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 400;
-    case Code::kUnauthenticated: return 401;
-    case Code::kNotFound: return 404;
-    case Code::kMethodNotAllowed: return 405;
-    case Code::kPayloadTooLarge: return 413;
-    case Code::kRateLimited: return 429;
-    case Code::kUnavailable: return 503;
-    case Code::kUpstreamAuth: return 503;  // our account is broken, not the client's key
-    case Code::kUpstream: return 502;
-    case Code::kProtocol: return 502;
-    case Code::kUpstreamTimeout: return 504;
-    case Code::kCancelled: return 499;
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kNotFound:
+      return 404;
+    case Code::kMethodNotAllowed:
+      return 405;
+    case Code::kPayloadTooLarge:
+      return 413;
+    case Code::kRateLimited:
+      return 429;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kUpstreamAuth:
+      return 503;  // our account is broken, not the client's key
+    case Code::kUpstream:
+      return 502;
+    case Code::kProtocol:
+      return 502;
+    case Code::kUpstreamTimeout:
+      return 504;
+    case Code::kCancelled:
+      return 499;
     case Code::kInternal:
-    case Code::kIo: return 500;
+    case Code::kIo:
+      return 500;
   }
   return 500;
 }
@@ -31,26 +45,39 @@ const char* error_type(const ApiError& e) {
     case Code::kUnauthenticated:
     case Code::kNotFound:
     case Code::kMethodNotAllowed:
-    case Code::kPayloadTooLarge: return "invalid_request_error";
-    case Code::kRateLimited: return "rate_limit_error";
-    default: return "server_error";
+    case Code::kPayloadTooLarge:
+      return "invalid_request_error";
+    case Code::kRateLimited:
+      return "rate_limit_error";
+    default:
+      return "server_error";
   }
 }
 
 namespace {
 const char* default_code(const ApiError& e) {
   switch (e.code) {
-    case Code::kRateLimited: return "rate_limit_exceeded";
-    case Code::kUnavailable: return "service_unavailable";
-    case Code::kUpstreamAuth: return "upstream_auth_failed";
-    case Code::kUpstream: return "upstream_error";
-    case Code::kProtocol: return "upstream_error";
-    case Code::kUpstreamTimeout: return "upstream_timeout";
-    case Code::kPayloadTooLarge: return "request_too_large";
-    case Code::kMethodNotAllowed: return "method_not_allowed";
+    case Code::kRateLimited:
+      return "rate_limit_exceeded";
+    case Code::kUnavailable:
+      return "service_unavailable";
+    case Code::kUpstreamAuth:
+      return "upstream_auth_failed";
+    case Code::kUpstream:
+      return "upstream_error";
+    case Code::kProtocol:
+      return "upstream_error";
+    case Code::kUpstreamTimeout:
+      return "upstream_timeout";
+    case Code::kPayloadTooLarge:
+      return "request_too_large";
+    case Code::kMethodNotAllowed:
+      return "method_not_allowed";
     case Code::kInternal:
-    case Code::kIo: return "internal_error";
-    default: return nullptr;
+    case Code::kIo:
+      return "internal_error";
+    default:
+      return nullptr;
   }
 }
 }  // namespace
@@ -60,9 +87,15 @@ void append_error_object(std::string* out, const ApiError& e) {
   w.begin_object().key("error").begin_object();
   w.field("message", e.message);
   w.field("type", error_type(e));
-  if (e.param.empty()) w.field_null("param"); else w.field("param", e.param);
+  if (e.param.empty())
+    w.field_null("param");
+  else
+    w.field("param", e.param);
   const char* code = e.error_code.empty() ? default_code(e) : e.error_code.c_str();
-  if (code == nullptr) w.field_null("code"); else w.field("code", code);
+  if (code == nullptr)
+    w.field_null("code");
+  else
+    w.field("code", code);
   w.end_object().end_object();
 }
 

@@ -12,12 +12,18 @@ constexpr size_t kMaxStop = 4;
 
 std::string type_name(json_type t) {
   switch (t) {
-    case json_type::array: return "an array";
-    case json_type::object: return "an object";
-    case json_type::number: return "a number";
-    case json_type::string: return "a string";
-    case json_type::boolean: return "a boolean";
-    case json_type::null: return "null";
+    case json_type::array:
+      return "an array";
+    case json_type::object:
+      return "an object";
+    case json_type::number:
+      return "a number";
+    case json_type::string:
+      return "a string";
+    case json_type::boolean:
+      return "a boolean";
+    case json_type::null:
+      return "null";
   }
   return "unknown";
 }
@@ -31,7 +37,8 @@ struct Ctx {
   bool wrong_type(const std::string& param, const char* want, value v) {
     json_type t;
     std::string got = v.type().get(t) ? std::string("invalid JSON") : type_name(t);
-    return fail(param, "Invalid type for '" + param + "': expected " + want + ", but got " + got + ".");
+    return fail(param,
+                "Invalid type for '" + param + "': expected " + want + ", but got " + got + ".");
   }
 };
 
@@ -89,7 +96,8 @@ bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) 
   for (auto part_r : arr) {
     std::string pp = param + "[" + std::to_string(j) + "]";
     simdjson::ondemand::object part;
-    if (part_r.get_object().get(part)) return c.fail(pp, "Invalid content part: expected an object.");
+    if (part_r.get_object().get(part))
+      return c.fail(pp, "Invalid content part: expected an object.");
     std::string type, text;
     bool has_text = false;
     for (auto f : part) {
@@ -107,9 +115,11 @@ bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) 
       if (!out->empty()) out->push_back('\n');
       out->append(text);
     } else if (type == "image_url" || type == "input_image" || type == "image") {
-      return c.fail(pp, "Image input is not supported by this gateway yet; send text content only.");
+      return c.fail(pp,
+                    "Image input is not supported by this gateway yet; send text content only.");
     } else if (type == "input_audio" || type == "file" || type == "video") {
-      return c.fail(pp, "Content part type '" + type + "' is not supported; send text content only.");
+      return c.fail(pp,
+                    "Content part type '" + type + "' is not supported; send text content only.");
     } else if (type == "refusal") {
       // An assistant refusal part sent back in history: keep nothing.
     } else {
@@ -142,17 +152,21 @@ bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
     } else if (k == "tool_calls") {
       if (is_null(fv)) continue;
       json_type t;
-      if (fv.type().get(t) || t != json_type::array) return c.wrong_type(p + ".tool_calls", "an array", fv);
+      if (fv.type().get(t) || t != json_type::array)
+        return c.wrong_type(p + ".tool_calls", "an array", fv);
       std::string_view raw;
-      if (simdjson::to_json_string(fv).get(raw)) return c.fail(p + ".tool_calls", "Invalid JSON in tool_calls.");
+      if (simdjson::to_json_string(fv).get(raw))
+        return c.fail(p + ".tool_calls", "Invalid JSON in tool_calls.");
       m->tool_calls.assign(raw);
     }
     // Other fields (refusal, audio, reasoning_content, annotations, function_call…) are ignored.
   }
   if (!has_role) return c.fail(p + ".role", "Missing required parameter: '" + p + ".role'.");
   const std::string& r = m->role;
-  if (r == "developer") m->role = "system";
-  else if (r == "function") m->role = "tool";
+  if (r == "developer")
+    m->role = "system";
+  else if (r == "function")
+    m->role = "tool";
   if (m->role != "system" && m->role != "user" && m->role != "assistant" && m->role != "tool") {
     return c.fail(p + ".role", "Invalid value for '" + p + ".role': '" + r +
                                    "'. Supported values are: 'system', 'developer', 'user', "
@@ -167,11 +181,13 @@ bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
   return true;
 }
 
-bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string* out, bool allow_string) {
+bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string* out,
+                          bool allow_string) {
   json_type t;
   if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
   if (t == json_type::null) return true;
-  if (t != json_type::object && t != json_type::array && !(allow_string && t == json_type::string)) {
+  if (t != json_type::object && t != json_type::array &&
+      !(allow_string && t == json_type::string)) {
     return c.wrong_type(param, allow_string ? "a string or an object" : "an object", v);
   }
   if (t == json_type::string) {
@@ -184,7 +200,8 @@ bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string
     return true;
   }
   std::string_view raw;
-  if (simdjson::to_json_string(v).get(raw)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+  if (simdjson::to_json_string(v).get(raw))
+    return c.fail(param, "Invalid JSON in '" + param + "'.");
   out->assign(raw);
   return true;
 }
@@ -206,12 +223,14 @@ bool validate_response_format(Ctx& c, const std::string& raw, bool* want_json) {
   *want_json = true;
   if (type == "json_object") return true;
   if (type != "json_schema") {
-    return c.fail("response_format.type", "Invalid value for 'response_format.type': expected 'text', "
-                                          "'json_object' or 'json_schema'.");
+    return c.fail("response_format.type",
+                  "Invalid value for 'response_format.type': expected 'text', "
+                  "'json_object' or 'json_schema'.");
   }
   simdjson::dom::object spec;
   if (obj["json_schema"].get_object().get(spec)) {
-    return c.fail("response_format.json_schema", "Missing required parameter: 'response_format.json_schema'.");
+    return c.fail("response_format.json_schema",
+                  "Missing required parameter: 'response_format.json_schema'.");
   }
   std::string_view name;
   if (spec["name"].get_string().get(name) || name.empty()) {
@@ -230,9 +249,10 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   padded_.resize(body.size() + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::document doc;
   auto malformed = [&] {
-    return c.fail("", "We could not parse the JSON body of your request. (HINT: This likely means "
-                      "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
-                      "payload, but what was sent was not valid JSON.)");
+    return c.fail("",
+                  "We could not parse the JSON body of your request. (HINT: This likely means "
+                  "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                  "payload, but what was sent was not valid JSON.)");
   };
   if (parser_.iterate(padded_.data(), body.size(), padded_.size()).get(doc)) return malformed();
   simdjson::ondemand::object root;
@@ -269,7 +289,8 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
         std::string_view k;
         if (f.unescaped_key().get(k)) return malformed();
         if (k == "include_usage") {
-          if (!get_bool(c, f.value(), "stream_options.include_usage", &out->include_usage)) return false;
+          if (!get_bool(c, f.value(), "stream_options.include_usage", &out->include_usage))
+            return false;
         }
       }
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
@@ -277,14 +298,19 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
       std::string p(key);
       int64_t n;
       if (!get_int(c, v, p, &n)) return false;
-      if (n < 1) return c.fail(p, "Invalid '" + p + "': integer below minimum value. Expected a value >= 1.");
+      if (n < 1)
+        return c.fail(p,
+                      "Invalid '" + p + "': integer below minimum value. Expected a value >= 1.");
       (key == "max_tokens" ? max_tokens : max_completion_tokens) = n;
     } else if (key == "temperature") {
       if (is_null(v)) continue;
-      if (!get_number(c, v, "temperature", &job.temperature) || !range(c, "temperature", job.temperature, 0, 2)) return false;
+      if (!get_number(c, v, "temperature", &job.temperature) ||
+          !range(c, "temperature", job.temperature, 0, 2))
+        return false;
     } else if (key == "top_p") {
       if (is_null(v)) continue;
-      if (!get_number(c, v, "top_p", &job.top_p) || !range(c, "top_p", job.top_p, 0, 1)) return false;
+      if (!get_number(c, v, "top_p", &job.top_p) || !range(c, "top_p", job.top_p, 0, 1))
+        return false;
     } else if (key == "presence_penalty" || key == "frequency_penalty") {
       if (is_null(v)) continue;
       double d;
@@ -314,7 +340,8 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
           if (!get_string(c, sval, "stop[" + std::to_string(i++) + "]", &s)) return false;
           if (!s.empty()) job.stop.push_back(std::move(s));
         }
-        if (i > kMaxStop) return c.fail("stop", "Invalid 'stop': array too long. Expected at most 4 items.");
+        if (i > kMaxStop)
+          return c.fail("stop", "Invalid 'stop': array too long. Expected at most 4 items.");
       } else {
         return c.wrong_type("stop", "a string or an array of strings", v);
       }
@@ -329,12 +356,15 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
       if (!raw_object_or_string(c, v, "tool_choice", &job.tool_choice, true)) return false;
       if (!job.tool_choice.empty() && job.tool_choice[0] == '"' && job.tool_choice != "\"none\"" &&
           job.tool_choice != "\"auto\"" && job.tool_choice != "\"required\"") {
-        return c.fail("tool_choice", "Invalid value for 'tool_choice': expected 'none', 'auto', "
-                                     "'required' or an object naming a function.");
+        return c.fail("tool_choice",
+                      "Invalid value for 'tool_choice': expected 'none', 'auto', "
+                      "'required' or an object naming a function.");
       }
     } else if (key == "response_format") {
       if (!raw_object_or_string(c, v, "response_format", &job.response_format, false)) return false;
-      if (!job.response_format.empty() && !validate_response_format(c, job.response_format, &out->want_json)) return false;
+      if (!job.response_format.empty() &&
+          !validate_response_format(c, job.response_format, &out->want_json))
+        return false;
     } else if (key == "qwen_chat_id") {
       if (!is_null(v) && !get_string(c, v, "qwen_chat_id", &job.chat_id)) return false;
     } else if (key == "parallel_tool_calls" || key == "logprobs" || key == "store") {
@@ -357,7 +387,8 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   if (job.model.empty()) return c.fail("model", "Invalid value for 'model': must not be empty.");
   if (!has_messages) return c.fail("messages", "Missing required parameter: 'messages'.");
   if (job.messages.empty()) {
-    return c.fail("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1.");
+    return c.fail("messages",
+                  "Invalid 'messages': empty array. Expected an array with minimum length 1.");
   }
   job.max_tokens = max_completion_tokens > 0 ? max_completion_tokens : max_tokens;
   return true;

@@ -28,7 +28,8 @@ CompletionJson::CompletionJson(std::string_view completion_id, std::string_view 
 
 void CompletionJson::append_role_event(std::string* out) const {
   out->append(chunk_prefix_);
-  out->append("\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+  out->append(
+      "\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
 }
 
 void CompletionJson::append_delta_event(std::string* out, std::string_view content,
@@ -54,7 +55,8 @@ void CompletionJson::append_finish_event(std::string* out, std::string_view fini
   out->append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(out, finish_reason);
   out->append("}]");
-  if (json_valid >= 0) out->append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
+  if (json_valid >= 0)
+    out->append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
   out->append("}\n\n");
 }
 
@@ -97,7 +99,8 @@ std::string CompletionJson::completion(std::string_view content, std::string_vie
     json::append_quoted(&out, qwen_chat_id);
   }
   // Extension: whether the answer parsed as JSON (response_format JSON modes).
-  if (json_valid >= 0) out.append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
+  if (json_valid >= 0)
+    out.append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
   out.push_back('}');
   return out;
 }

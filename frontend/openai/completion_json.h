@@ -20,10 +20,12 @@ class CompletionJson {
   // `data: {chunk with delta.role="assistant", content ""}\n\n`
   void append_role_event(std::string* out) const;
   // `data: {chunk with delta.content / delta.reasoning_content}\n\n`
-  void append_delta_event(std::string* out, std::string_view content, std::string_view reasoning) const;
+  void append_delta_event(std::string* out, std::string_view content,
+                          std::string_view reasoning) const;
   // `data: {chunk with empty delta and finish_reason}\n\n`. json_valid >= 0
   // adds the extension field "qwen_json_valid" (response_format JSON modes).
-  void append_finish_event(std::string* out, std::string_view finish_reason, int json_valid = -1) const;
+  void append_finish_event(std::string* out, std::string_view finish_reason,
+                           int json_valid = -1) const;
   // `data: {chunk with choices:[] and usage}\n\n` (stream_options.include_usage)
   void append_usage_event(std::string* out, const protocol::Usage& usage) const;
   static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }

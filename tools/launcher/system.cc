@@ -2,9 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,7 +87,8 @@ std::string absolute_path(const std::string& path) {
 
 Result<int> listen_tcp(const std::string& host_in, int port, int* bound_port) {
   std::string host = host_in;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   sockaddr_storage ss{};
   socklen_t len = 0;
   int family = AF_INET;
@@ -115,9 +115,10 @@ Result<int> listen_tcp(const std::string& host_in, int port, int* bound_port) {
     int e = errno;
     ::close(fd);
     if (e == EADDRINUSE) {
-      return error(Code::kIo, "port " + std::to_string(port) + " on " + host_in +
-                                  " is already in use by another process (see `ss -ltnp 'sport = :" +
-                                  std::to_string(port) + "'`); choose another with QP_PORT or frontend.port");
+      return error(Code::kIo,
+                   "port " + std::to_string(port) + " on " + host_in +
+                       " is already in use by another process (see `ss -ltnp 'sport = :" +
+                       std::to_string(port) + "'`); choose another with QP_PORT or frontend.port");
     }
     return error(Code::kIo, "cannot listen on " + where + ": " + std::strerror(e));
   }

@@ -1,13 +1,13 @@
 #include "tools/mock-qwen/jwt.h"
 
-#include "common/jwt.h"
-
 #include <ctime>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <simdjson.h>
+
+#include "common/jwt.h"
 
 namespace qp::mock {
 namespace {

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "common/protocol/codec.h"
 
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 
-#include "common/protocol/codec.h"
+#include <catch2/catch.hpp>
 
 using namespace qp;
 using namespace qp::protocol;
@@ -17,8 +17,10 @@ JobRequest sample_job() {
   j.request_id = "req-1";
   j.kind = JobKind::kChat;
   j.model = "qwen3-max";
-  j.messages = {{"system", "be brief", "", "", ""}, {"user", "héllo \"x\"", "bob", "", ""},
-                {"assistant", "", "", "", R"([{"id":"c1"}])"}, {"tool", "42", "", "c1", ""}};
+  j.messages = {{"system", "be brief", "", "", ""},
+                {"user", "héllo \"x\"", "bob", "", ""},
+                {"assistant", "", "", "", R"([{"id":"c1"}])"},
+                {"tool", "42", "", "c1", ""}};
   j.stream = true;
   j.max_tokens = 128;
   j.temperature = 0.5;
@@ -128,7 +130,11 @@ TEST_CASE("every message type round-trips", "[protocol]") {
 
 TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[protocol]") {
   // {"request_id":"r","future_field":[1,2],"content":"x"}
-  std::string bytes = "\x83\xaa" "request_id\xa1r\xac" "future_field\x92\x01\x02\xa7" "content\xa1x";
+  std::string bytes =
+      "\x83\xaa"
+      "request_id\xa1r\xac"
+      "future_field\x92\x01\x02\xa7"
+      "content\xa1x";
   JobChunk d;
   REQUIRE(decode(bytes, &d).ok());
   CHECK(d.request_id == "r");
@@ -139,7 +145,9 @@ TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[p
 TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {
   JobRequest d;
   SECTION("empty") { CHECK_FALSE(decode(std::string_view{}, &d).ok()); }
-  SECTION("not a map") { CHECK(decode(std::string("\x93\x01\x02\x03"), &d).code() == Code::kProtocol); }
+  SECTION("not a map") {
+    CHECK(decode(std::string("\x93\x01\x02\x03"), &d).code() == Code::kProtocol);
+  }
   SECTION("truncated at every length") {
     std::string bytes = encode(sample_job());
     for (size_t n = 0; n < bytes.size(); ++n) {
@@ -158,7 +166,10 @@ TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {
     CHECK(s.message().find("stream") != std::string::npos);
   }
   SECTION("integer out of range for uint32") {
-    std::string bytes = std::string("\x81\xa8" "capacity\xcf\x00\x00\x00\x01\x00\x00\x00\x00", 19);
+    std::string bytes = std::string(
+        "\x81\xa8"
+        "capacity\xcf\x00\x00\x00\x01\x00\x00\x00\x00",
+        19);
     WorkerStatus w;
     CHECK_FALSE(decode(bytes, &w).ok());
   }

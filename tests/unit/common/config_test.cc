@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "common/config.h"
 
 #include <cstdio>
 #include <fstream>
 #include <map>
 
-#include "common/config.h"
+#include <catch2/catch.hpp>
 
 using namespace qp;
 

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "common/zmq/envelope.h"
+
+#include <catch2/catch.hpp>
 
 using namespace qp;
 using namespace qp::zmqx;

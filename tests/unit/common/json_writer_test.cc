@@ -7,8 +7,17 @@ using qp::json::Writer;
 TEST_CASE("json writer builds nested values with commas", "[json]") {
   std::string s;
   Writer w(&s);
-  w.begin_object().field("a", 1).field("b", "x").key("c").begin_array().value(true).null().value(1.5).end_array()
-      .field_raw("d", "{\"k\":2}").end_object();
+  w.begin_object()
+      .field("a", 1)
+      .field("b", "x")
+      .key("c")
+      .begin_array()
+      .value(true)
+      .null()
+      .value(1.5)
+      .end_array()
+      .field_raw("d", "{\"k\":2}")
+      .end_object();
   CHECK(s == R"({"a":1,"b":"x","c":[true,null,1.5],"d":{"k":2}})");
 }
 
@@ -17,8 +26,12 @@ TEST_CASE("json strings are escaped and always valid UTF-8", "[json]") {
   qp::json::append_quoted(&s, std::string("q\"\\\n\t\x01 é 🌌", 14));
   CHECK(s == "\"q\\\"\\\\\\n\\t\\u0001 é 🌌\"");
   s.clear();
-  qp::json::append_quoted(&s, std::string("a\xff" "b\xc3", 4));  // invalid bytes
-  CHECK(s == "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"");
+  qp::json::append_quoted(&s, std::string("a\xff"
+                                          "b\xc3",
+                                          4));  // invalid bytes
+  CHECK(s ==
+        "\"a\xEF\xBF\xBD"
+        "b\xEF\xBF\xBD\"");
   s.clear();
   qp::json::append_quoted(&s, "\xed\xa0\x80");  // UTF-8 encoded surrogate: invalid
   CHECK(s == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");

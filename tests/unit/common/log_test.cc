@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "common/log.h"
+
+#include <catch2/catch.hpp>
 
 TEST_CASE("JWT-looking strings are masked", "[log]") {
   std::string s = "cookie: token=eyJhbGciOiJIUzI1NiJ9.eyJpZCI6IngifQ.sig-_x; other=1";

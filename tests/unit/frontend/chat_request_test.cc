@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "frontend/openai/chat_request.h"
+
+#include <catch2/catch.hpp>
 
 using namespace qp;
 using namespace qp::frontend;
@@ -60,7 +60,8 @@ TEST_CASE("all honoured fields are read", "[chat_request]") {
   CHECK(j.response_format == R"({"type":"json_object"})");
   CHECK(j.chat_id == "c");
   CHECK(p.req.want_json);
-  auto text = parse(R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text","json_schema":1}})");
+  auto text = parse(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"text","json_schema":1}})");
   REQUIRE(text.ok);
   CHECK_FALSE(text.req.want_json);
 }
@@ -85,17 +86,22 @@ TEST_CASE("validation errors name the parameter", "[chat_request]") {
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":2})", "n"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})", "max_tokens"},
-      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})", "max_tokens"},
-      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})", "temperature"},
-      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})", "stop"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1.5})",
+       "max_tokens"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})",
+       "temperature"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":["a","b","c","d","e"]})",
+       "stop"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop[0]"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":{}})", "tools"},
-      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"always"})", "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"always"})",
+       "tool_choice"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})",
        "stream_options.include_usage"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}})",
        "response_format.type"},
-      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{}})", "response_format.type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{}})",
+       "response_format.type"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}})",
        "response_format.json_schema"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{}}}})",
@@ -112,7 +118,8 @@ TEST_CASE("validation errors name the parameter", "[chat_request]") {
 }
 
 TEST_CASE("malformed JSON is a 400 without a param", "[chat_request]") {
-  for (const char* body : {"", "{", "[]", "null", "{\"model\":\"m\",}", "{} trailing", "\xff\xfe"}) {
+  for (const char* body :
+       {"", "{", "[]", "null", "{\"model\":\"m\",}", "{} trailing", "\xff\xfe"}) {
     INFO(body);
     auto p = parse(body);
     REQUIRE_FALSE(p.ok);
@@ -122,7 +129,8 @@ TEST_CASE("malformed JSON is a 400 without a param", "[chat_request]") {
 }
 
 TEST_CASE("the parser survives mutated input", "[chat_request]") {
-  std::string base = R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}],"stop":["x"],"stream":true})";
+  std::string base =
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}],"stop":["x"],"stream":true})";
   uint32_t x = 12345;
   for (int i = 0; i < 3000; ++i) {
     std::string b = base;

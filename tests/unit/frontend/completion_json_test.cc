@@ -1,8 +1,9 @@
+#include "frontend/openai/completion_json.h"
+
 #include <catch2/catch.hpp>
 
 #include "frontend/models_cache.h"
 #include "frontend/openai/api_error.h"
-#include "frontend/openai/completion_json.h"
 #include "frontend/openai/json_output.h"
 
 using namespace qp;
@@ -12,9 +13,11 @@ TEST_CASE("stream events have OpenAI's exact shape", "[completion_json]") {
   CompletionJson j("chatcmpl-1", "qwen3-max", 1700000000);
   std::string s;
   j.append_role_event(&s);
-  CHECK(s == "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
-             "\"model\":\"qwen3-max\",\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,"
-             "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+  CHECK(s ==
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+        "\"model\":\"qwen3-max\",\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,"
+        "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":"
+        "null}]}\n\n");
   s.clear();
   j.append_delta_event(&s, "a\"b", "");
   CHECK(s.find("\"delta\":{\"content\":\"a\\\"b\"}") != std::string::npos);
@@ -23,21 +26,24 @@ TEST_CASE("stream events have OpenAI's exact shape", "[completion_json]") {
   CHECK(s.find("\"delta\":{\"reasoning_content\":\"think\"}") != std::string::npos);
   s.clear();
   j.append_finish_event(&s, "length");
-  CHECK(s.find("\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}\n\n") != std::string::npos);
+  CHECK(s.find("\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}\n\n") !=
+        std::string::npos);
   s.clear();
   j.append_usage_event(&s, {3, 4, 7});
-  CHECK(s.find("\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}") !=
-        std::string::npos);
+  CHECK(s.find("\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_"
+               "tokens\":7}}") != std::string::npos);
 }
 
 TEST_CASE("non-stream completion object", "[completion_json]") {
   CompletionJson j("chatcmpl-1", "m", 5);
   std::string s = j.completion("hello", "", "stop", {1, 2, 3}, "chat-9");
-  CHECK(s == "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"m\","
-             "\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
-             "\"assistant\",\"content\":\"hello\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
-             "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
-             "\"total_tokens\":3},\"qwen_chat_id\":\"chat-9\"}");
+  CHECK(
+      s ==
+      "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"m\","
+      "\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+      "\"assistant\",\"content\":\"hello\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
+      "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
+      "\"total_tokens\":3},\"qwen_chat_id\":\"chat-9\"}");
 }
 
 TEST_CASE("errors map to OpenAI status, type and code", "[api_error]") {
@@ -46,7 +52,9 @@ TEST_CASE("errors map to OpenAI status, type and code", "[api_error]") {
         R"({"error":{"message":"bad n","type":"invalid_request_error","param":"n","code":null}})");
   ApiError rl{Code::kRateLimited, "slow", {}, {}, 60};
   CHECK(http_status(rl) == 429);
-  CHECK(error_json(rl) == R"({"error":{"message":"slow","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}})");
+  CHECK(
+      error_json(rl) ==
+      R"({"error":{"message":"slow","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}})");
   CHECK(http_status(ApiError{Code::kUnavailable, "", {}, {}, 0}) == 503);
   CHECK(http_status(ApiError{Code::kUpstream, "", {}, {}, 0}) == 502);
   CHECK(http_status(ApiError{Code::kUpstreamTimeout, "", {}, {}, 0}) == 504);
@@ -66,8 +74,9 @@ TEST_CASE("models cache TTL and OpenAI list shape", "[models]") {
   CHECK(c.has());
   CHECK(c.find("qwen3-max") != nullptr);
   CHECK(c.find("gpt-4") == nullptr);
-  CHECK(c.list_json() ==
-        R"({"object":"list","data":[{"id":"qwen3-max","object":"model","created":1732711466,"owned_by":"qwen"}]})");
+  CHECK(
+      c.list_json() ==
+      R"({"object":"list","data":[{"id":"qwen3-max","object":"model","created":1732711466,"owned_by":"qwen"}]})");
 }
 
 TEST_CASE("JSON output checks and fence stripping", "[json_output]") {
@@ -84,7 +93,8 @@ TEST_CASE("JSON output checks and fence stripping", "[json_output]") {
 
 TEST_CASE("the JSON validity extension field", "[completion_json]") {
   CompletionJson j("chatcmpl-1", "m", 5);
-  CHECK(j.completion("{}", "", "stop", {}, "", 1).find(",\"qwen_json_valid\":true}") != std::string::npos);
+  CHECK(j.completion("{}", "", "stop", {}, "", 1).find(",\"qwen_json_valid\":true}") !=
+        std::string::npos);
   CHECK(j.completion("x", "", "stop", {}, "", -1).find("qwen_json_valid") == std::string::npos);
   std::string s;
   j.append_finish_event(&s, "stop", 0);

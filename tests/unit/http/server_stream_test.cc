@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <stdexcept>
@@ -511,7 +511,8 @@ TEST_CASE("abort() resets the connection mid-stream without on_abort", "[http][s
   CHECK(f.finish() == 0);
 }
 
-TEST_CASE("abort() before any response: the client gets a reset, no status", "[http][stream][abort]") {
+TEST_CASE("abort() before any response: the client gets a reset, no status",
+          "[http][stream][abort]") {
   ServerFixture f;
   int aborts = 0;
   f.start({}, [&](Exchange ex) {

@@ -1,9 +1,10 @@
 #include "common/jwt.h"
-#include "tools/mock-qwen/jwt.h"
 
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include "tools/mock-qwen/jwt.h"
 
 using qp::jwt::base64url_decode;
 using qp::jwt::base64url_encode;

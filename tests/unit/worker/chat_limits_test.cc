@@ -33,8 +33,7 @@ const std::string kFinished =
     "\"finished\"}}]}\n\n";
 
 // One SSE body cut into pieces of `piece` bytes (0: one event per piece).
-std::vector<std::string> body(const std::vector<std::string>& tokens, bool finished,
-                              size_t piece) {
+std::vector<std::string> body(const std::vector<std::string>& tokens, bool finished, size_t piece) {
   std::vector<std::string> events;
   int n = 0;
   for (const auto& t : tokens) events.push_back(event(t, ++n));

@@ -445,7 +445,9 @@ namespace {
 
 const char* const kAnswerOk =
     "data: {\"choices\":[{\"delta\":{\"content\":\"ok\",\"phase\":\"answer\"}}]}\n\n"
-    "data: {\"choices\":[{\"delta\":{\"content\":\"\",\"phase\":\"answer\",\"status\":\"finished\"}}]}\n\n";
+    "data: "
+    "{\"choices\":[{\"delta\":{\"content\":\"\",\"phase\":\"answer\",\"status\":\"finished\"}}]}"
+    "\n\n";
 
 size_t count_target(const std::vector<FakeRequest>& reqs, const std::string& prefix) {
   size_t n = 0;
@@ -455,7 +457,8 @@ size_t count_target(const std::vector<FakeRequest>& reqs, const std::string& pre
 
 }  // namespace
 
-TEST_CASE("client: Internal error before the stream is retried once in a new chat", "[client][retry]") {
+TEST_CASE("client: Internal error before the stream is retried once in a new chat",
+          "[client][retry]") {
   int completions = 0;
   Env env([&](const FakeRequest& r) {
     if (r.target == "/api/v2/chats/new") return new_chat_ok();
@@ -502,7 +505,8 @@ TEST_CASE("client: a second Internal error is reported", "[client][retry]") {
   env.finish();
 }
 
-TEST_CASE("client: an error event before any delta is retried, after one it is not", "[client][retry]") {
+TEST_CASE("client: an error event before any delta is retried, after one it is not",
+          "[client][retry]") {
   const std::string err =
       "data: {\"error\":{\"code\":\"internal_error\",\"message\":\"Internal error\"}}\n\n";
   SECTION("first event") {
@@ -583,7 +587,8 @@ TEST_CASE("client: chat in progress gives up after 3 retries", "[client][retry]"
   Recorder rec;
   auto& call = env.own<ChatCall>(env.client.get(), job(), &rec);
   REQUIRE(call.start().ok());
-  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }, 10000));
+  REQUIRE(run_until(
+      &env.loop, [&] { return rec.terminal > 0; }, 10000));
   REQUIRE(rec.error.has_value());
   CHECK_THAT(rec.error->message, Catch::Contains("busy"));
   CHECK(count_target(env.up->requests(), "/api/v2/chat/completions?chat_id=") == 4);

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "worker/response_format.h"
+
+#include <catch2/catch.hpp>
 
 using qp::worker::response_format_instruction;
 
@@ -13,6 +13,8 @@ TEST_CASE("response_format becomes a prompt instruction", "[response_format]") {
   std::string schema = response_format_instruction(
       R"({"type":"json_schema","json_schema":{"name":"person","schema":{"type":"object","properties":{"age":{"type":"integer"}},"required":["age"]}}})");
   CHECK(schema.find("Schema name: person") != std::string::npos);
-  CHECK(schema.find(R"(JSON Schema: {"type":"object","properties":{"age":{"type":"integer"}},"required":["age"]})") !=
-        std::string::npos);
+  CHECK(
+      schema.find(
+          R"(JSON Schema: {"type":"object","properties":{"age":{"type":"integer"}},"required":["age"]})") !=
+      std::string::npos);
 }

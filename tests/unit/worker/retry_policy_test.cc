@@ -5,17 +5,20 @@
 using namespace qp::worker;  // NOLINT(google-build-using-namespace): test brevity
 
 TEST_CASE("retry_cause: recognises the retryable upstream errors", "[retry]") {
-  CHECK(retry_cause(
-            R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"Internal error"}})") ==
-        RetryCause::kInternalError);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"Internal error"}})") ==
+      RetryCause::kInternalError);
   CHECK(retry_cause(R"({"error":{"code":"internal_error","message":"Internal error"}})") ==
         RetryCause::kInternalError);
-  CHECK(retry_cause(
-            R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"The chat is in progress!"}})") ==
-        RetryCause::kChatInProgress);
-  CHECK(retry_cause(
-            R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat parent_id 1234 is not exist."}})") ==
-        RetryCause::kParentMissing);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"The chat is in progress!"}})") ==
+      RetryCause::kChatInProgress);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat parent_id 1234 is not exist."}})") ==
+      RetryCause::kParentMissing);
   CHECK(retry_cause(R"({"code":"Bad_Request","detail":"The chat is in progress!"})") ==
         RetryCause::kChatInProgress);
   CHECK(retry_cause(R"({"data":{"error":{"code":"x","message":"Internal Error"}}})") ==
@@ -27,23 +30,27 @@ TEST_CASE("retry_cause: everything else is not retried", "[retry]") {
   CHECK(retry_cause("not json") == RetryCause::kNone);
   CHECK(retry_cause("<html>Internal error</html>") == RetryCause::kNone);
   CHECK(retry_cause("[1,2]") == RetryCause::kNone);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"data":{"code":"RateLimited","details":"You've reached the upper limit for today's usage.","num":6}})") ==
+      RetryCause::kNone);
   CHECK(retry_cause(
-            R"({"success":false,"data":{"code":"RateLimited","details":"You've reached the upper limit for today's usage.","num":6}})") ==
+            R"({"success":false,"data":{"code":"Unauthorized","details":"Token has expired"}})") ==
         RetryCause::kNone);
-  CHECK(retry_cause(R"({"success":false,"data":{"code":"Unauthorized","details":"Token has expired"}})") ==
-        RetryCause::kNone);
-  CHECK(retry_cause(
-            R"({"success":false,"data":{"code":"Bad_Request","details":"Content security warning"}})") ==
-        RetryCause::kNone);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"data":{"code":"Bad_Request","details":"Content security warning"}})") ==
+      RetryCause::kNone);
   // The unknown-chat error names chat_id, not parent_id: not a parent restart.
-  CHECK(retry_cause(
-            R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat_id abc is not exist."}})") ==
-        RetryCause::kNone);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat_id abc is not exist."}})") ==
+      RetryCause::kNone);
   // A success envelope is never an error, whatever its text says.
-  CHECK(retry_cause(R"({"success":true,"data":{"details":"Internal error"}})") == RetryCause::kNone);
+  CHECK(retry_cause(R"({"success":true,"data":{"details":"Internal error"}})") ==
+        RetryCause::kNone);
   // An ordinary stream event that quotes the words is not an error.
-  CHECK(retry_cause(
-            R"({"choices":[{"delta":{"content":"Internal error","phase":"answer"}}]})") ==
+  CHECK(retry_cause(R"({"choices":[{"delta":{"content":"Internal error","phase":"answer"}}]})") ==
         RetryCause::kNone);
 }
 

@@ -1,14 +1,14 @@
 // StopFilter: every split of every input gives the same text as cutting the
 // whole answer at its first stop sequence, and nothing is held back longer
 // than needed.
-#include <catch2/catch.hpp>
+#include "worker/stop_filter.h"
 
 #include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "worker/stop_filter.h"
+#include <catch2/catch.hpp>
 
 using qp::worker::StopFilter;
 
@@ -54,10 +54,14 @@ void check_pieces(const std::vector<std::string>& pieces, const std::vector<std:
   for (const auto& p : pieces) {
     seen += p;
     bool now = f.feed(p, &out);
-    INFO("text=" << text << " seen=" << seen << " out=" << out << " stops=" << [&] { std::string j; for (const auto& s : stops) j += "[" + s + "]"; return j; }());
+    INFO("text=" << text << " seen=" << seen << " out=" << out << " stops=" << [&] {
+      std::string j;
+      for (const auto& s : stops) j += "[" + s + "]";
+      return j;
+    }());
     REQUIRE(now == f.stopped());
     REQUIRE(want.compare(0, out.size(), out) == 0);  // never emits text past the cut
-    if (stopped) REQUIRE(now);                        // stays stopped
+    if (stopped) REQUIRE(now);                       // stays stopped
     stopped = now;
     if (!stopped) {
       // Everything seen is either out or held back, and only what could
