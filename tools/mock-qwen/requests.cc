@@ -13,6 +13,29 @@ qp::Status bad(std::string msg) { return qp::Status(qp::Code::kInvalidArgument, 
 
 constexpr std::string_view kInvalidJson = "Invalid input JSON body.";  // invented
 
+// Parses `body` as one JSON object and calls on_field(key, value) for each
+// member in document order. Malformed JSON, trailing bytes or a non-OK
+// Status from on_field end the walk with that error.
+template <class F>
+qp::Status for_each_field(std::string_view body, F&& on_field) {
+  simdjson::padded_string padded(body);
+  od::parser parser;
+  od::document doc;
+  od::object obj;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
+    return bad(std::string(kInvalidJson));
+  }
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return bad(std::string(kInvalidJson));
+    od::value val;
+    if (field.value().get(val)) return bad(std::string(kInvalidJson));
+    if (qp::Status st = on_field(key, val); !st.ok()) return st;
+  }
+  if (!json_at_end(doc)) return bad(std::string(kInvalidJson));
+  return qp::Status();
+}
+
 // Reads a string or null into *out (null -> nullopt). False on other types.
 bool get_nullable_string(od::value v, std::optional<std::string>* out) {
   bool is_null = false;
@@ -188,18 +211,7 @@ qp::Result<CompletionRequest> parse_completion_request(std::string_view body) {
 
 qp::Result<NewChatRequest> parse_new_chat_request(std::string_view body) {
   NewChatRequest r;
-  simdjson::padded_string padded(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
-    return bad(std::string(kInvalidJson));
-  }
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return bad(std::string(kInvalidJson));
-    od::value val;
-    if (field.value().get(val)) return bad(std::string(kInvalidJson));
+  qp::Status parsed = for_each_field(body, [&](std::string_view key, od::value val) -> qp::Status {
     std::string_view s;
     if (key == "title") {
       if (!val.get_string().get(s)) r.title.assign(s);
@@ -216,25 +228,16 @@ qp::Result<NewChatRequest> parse_new_chat_request(std::string_view body) {
     } else if (key == "chat_type") {
       if (!val.get_string().get(s) && !s.empty()) r.chat_type.assign(s);
     }
-  }
-  if (!json_at_end(doc)) return bad(std::string(kInvalidJson));
+    return qp::Status();
+  });
+  if (!parsed.ok()) return parsed;
   return r;
 }
 
 qp::Result<SigninRequest> parse_signin_request(std::string_view body) {
   SigninRequest r;
-  simdjson::padded_string padded(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
-    return bad(std::string(kInvalidJson));
-  }
-  for (auto field : obj) {
-    std::string_view key, s;
-    if (field.unescaped_key().get(key)) return bad(std::string(kInvalidJson));
-    od::value val;
-    if (field.value().get(val)) return bad(std::string(kInvalidJson));
+  qp::Status parsed = for_each_field(body, [&](std::string_view key, od::value val) -> qp::Status {
+    std::string_view s;
     if (key == "email") {
       if (val.get_string().get(s)) return bad("email must be a string");
       r.email.assign(s);
@@ -242,8 +245,9 @@ qp::Result<SigninRequest> parse_signin_request(std::string_view body) {
       if (val.get_string().get(s)) return bad("password must be a string");
       r.password.assign(s);
     }
-  }
-  if (!json_at_end(doc)) return bad(std::string(kInvalidJson));
+    return qp::Status();
+  });
+  if (!parsed.ok()) return parsed;
   return r;
 }
 
@@ -270,18 +274,8 @@ qp::Result<std::string> parse_chat_id_body(std::string_view body) {
 
 qp::Result<StsRequest> parse_sts_request(std::string_view body) {
   StsRequest r;
-  simdjson::padded_string padded(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
-    return bad(std::string(kInvalidJson));
-  }
-  for (auto field : obj) {
-    std::string_view key, s;
-    if (field.unescaped_key().get(key)) return bad(std::string(kInvalidJson));
-    od::value val;
-    if (field.value().get(val)) return bad(std::string(kInvalidJson));
+  qp::Status parsed = for_each_field(body, [&](std::string_view key, od::value val) -> qp::Status {
+    std::string_view s;
     if (key == "filename") {
       if (val.get_string().get(s)) return bad("filename must be a string");
       r.filename.assign(s);
@@ -291,26 +285,17 @@ qp::Result<StsRequest> parse_sts_request(std::string_view body) {
       if (val.get_string().get(s)) return bad("filetype must be a string");
       r.filetype.assign(s);
     }
-  }
-  if (!json_at_end(doc)) return bad(std::string(kInvalidJson));
+    return qp::Status();
+  });
+  if (!parsed.ok()) return parsed;
   if (r.filename.empty()) return bad("filename is required");
   return r;
 }
 
 qp::Result<TokenRequest> parse_token_request(std::string_view body) {
   TokenRequest r;
-  simdjson::padded_string padded(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
-    return bad(std::string(kInvalidJson));
-  }
-  for (auto field : obj) {
-    std::string_view key, s;
-    if (field.unescaped_key().get(key)) return bad(std::string(kInvalidJson));
-    od::value val;
-    if (field.value().get(val)) return bad(std::string(kInvalidJson));
+  qp::Status parsed = for_each_field(body, [&](std::string_view key, od::value val) -> qp::Status {
+    std::string_view s;
     if (key == "user") {
       if (val.get_string().get(s)) return bad("user must be a string");
       r.user.assign(s);
@@ -319,8 +304,9 @@ qp::Result<TokenRequest> parse_token_request(std::string_view body) {
     } else {
       return bad("unknown key \"" + std::string(key) + "\"");
     }
-  }
-  if (!json_at_end(doc)) return bad(std::string(kInvalidJson));
+    return qp::Status();
+  });
+  if (!parsed.ok()) return parsed;
   if (r.user.empty()) return bad("user is required");
   return r;
 }
