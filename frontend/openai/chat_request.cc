@@ -206,6 +206,86 @@ bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string
   return true;
 }
 
+bool valid_function_name(std::string_view n) {
+  if (n.empty() || n.size() > 64) return false;
+  for (char ch : n) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) return false;
+  }
+  return true;
+}
+
+// tools: [{"type":"function","function":{"name":…,"description"?:…,
+// "parameters"?:{…},"strict"?:bool}}] (OpenAI's ChatCompletionTool), and a
+// tool_choice object naming one of them. Collects the names into *names.
+bool validate_tools(Ctx& c, const std::string& raw, std::vector<std::string>* names) {
+  simdjson::dom::parser p;  // cold path: only requests with tools
+  simdjson::dom::element doc;
+  simdjson::dom::array arr;
+  if (p.parse(raw).get(doc) || doc.get_array().get(arr)) {
+    return c.fail("tools", "Invalid type for 'tools': expected an array.");
+  }
+  size_t i = 0;
+  for (simdjson::dom::element t : arr) {
+    std::string pp = "tools[" + std::to_string(i++) + "]";
+    std::string_view type;
+    if (t["type"].get_string().get(type) || type != "function") {
+      return c.fail(pp + ".type", "Invalid value for '" + pp + ".type': expected 'function'.");
+    }
+    simdjson::dom::object fn;
+    if (t["function"].get_object().get(fn)) {
+      return c.fail(pp + ".function", "Missing required parameter: '" + pp + ".function'.");
+    }
+    std::string_view name;
+    if (fn["name"].get_string().get(name)) {
+      return c.fail(pp + ".function.name",
+                    "Missing required parameter: '" + pp + ".function.name'.");
+    }
+    if (!valid_function_name(name)) {
+      return c.fail(pp + ".function.name", "Invalid '" + pp +
+                                               ".function.name': must be 1-64 characters "
+                                               "of a-z, A-Z, 0-9, underscores and dashes.");
+    }
+    simdjson::dom::element params;
+    if (!fn["parameters"].get(params) && !params.is_object()) {
+      return c.fail(
+          pp + ".function.parameters",
+          "Invalid type for '" + pp + ".function.parameters': expected an object (a JSON Schema).");
+    }
+    for (const auto& seen : *names) {
+      if (seen == name)
+        return c.fail(pp + ".function.name", "Duplicate tool name '" + std::string(name) + "'.");
+    }
+    names->emplace_back(name);
+  }
+  return true;
+}
+
+bool validate_tool_choice(Ctx& c, const std::string& raw, const std::vector<std::string>& names) {
+  if (raw.empty()) return true;
+  if (raw[0] == '"') {  // none | auto | required (checked while parsing)
+    if (raw == "\"required\"" && names.empty()) {
+      return c.fail("tool_choice",
+                    "Invalid value for 'tool_choice': 'required' needs a non-empty 'tools'.");
+    }
+    return true;
+  }
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  std::string_view type, name;
+  if (p.parse(raw).get(doc) || doc["type"].get_string().get(type) || type != "function") {
+    return c.fail("tool_choice.type", "Invalid value for 'tool_choice.type': expected 'function'.");
+  }
+  if (doc["function"]["name"].get_string().get(name)) {
+    return c.fail("tool_choice.function.name",
+                  "Missing required parameter: 'tool_choice.function.name'.");
+  }
+  for (const auto& n : names) {
+    if (n == name) return true;
+  }
+  return c.fail("tool_choice", "Invalid value for 'tool_choice': no tool named '" +
+                                   std::string(name) + "' in 'tools'.");
+}
+
 // response_format: {"type":"text"|"json_object"} or {"type":"json_schema",
 // "json_schema":{"name":…,"schema":{…},…}}.
 bool validate_response_format(Ctx& c, const std::string& raw, bool* want_json) {
@@ -391,6 +471,10 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
                   "Invalid 'messages': empty array. Expected an array with minimum length 1.");
   }
   job.max_tokens = max_completion_tokens > 0 ? max_completion_tokens : max_tokens;
+  // tools and tool_choice are checked together, after both were read (any order).
+  std::vector<std::string> tool_names;
+  if (!job.tools.empty() && !validate_tools(c, job.tools, &tool_names)) return false;
+  if (!validate_tool_choice(c, job.tool_choice, tool_names)) return false;
   return true;
 }
 

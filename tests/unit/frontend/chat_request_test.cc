@@ -96,6 +96,24 @@ TEST_CASE("validation errors name the parameter", "[chat_request]") {
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":{}})", "tools"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"always"})",
        "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"retrieval"}]})",
+       "tools[0].type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]})",
+       "tools[0].function"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{}}]})",
+       "tools[0].function.name"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"a b"}}]})",
+       "tools[0].function.name"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":[]}}]})",
+       "tools[0].function.parameters"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}]})",
+       "tools[1].function.name"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":{"type":"function","function":{"name":"g"}},"tools":[{"type":"function","function":{"name":"f"}}]})",
+       "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"required"})",
+       "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":{"type":"function"}})",
+       "tool_choice.function.name"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})",
        "stream_options.include_usage"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"xml"}})",
@@ -115,6 +133,16 @@ TEST_CASE("validation errors name the parameter", "[chat_request]") {
     CHECK(p.err.param == c.param);
     CHECK_FALSE(p.err.message.empty());
   }
+}
+
+TEST_CASE("tools and a named tool_choice are accepted in any order", "[chat_request]") {
+  auto p = parse(R"({"tool_choice":{"type":"function","function":{"name":"read_file"}},"model":"m",
+    "messages":[{"role":"user","content":"x"}],
+    "tools":[{"type":"function","function":{"name":"read_file","description":"d",
+              "parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]},"strict":true}},
+             {"type":"function","function":{"name":"attempt_completion"}}]})");
+  REQUIRE(p.ok);
+  CHECK(p.req.job.tool_choice.find("read_file") != std::string::npos);
 }
 
 TEST_CASE("malformed JSON is a 400 without a param", "[chat_request]") {
