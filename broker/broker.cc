@@ -483,7 +483,9 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
 bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker) {
   frames[0].rebuild(worker.data(), worker.size());
   if (!send_to_worker(frames, worker)) return false;
-  workers_.assign(worker);
+  // Capacity is the account's concurrent chats; model-list jobs have their
+  // own small limit in the worker and must not block chats.
+  if (job.kind == JobKind::kChat) workers_.assign(worker);
   const WorkerEntry* w = workers_.find(worker);
   job.worker = worker;
   job.account = w != nullptr ? w->status.account : std::string();
@@ -504,7 +506,7 @@ void Broker::forget_job(const std::string& request_id) {
   const std::string rid = request_id;  // the argument may be the job's own key
   Job* job = jobs_.find(rid);
   if (job == nullptr) return;
-  if (!job->worker.empty()) {
+  if (!job->worker.empty() && job->kind == JobKind::kChat) {
     workers_.release(job->worker);
     need_dispatch_ = true;
   }

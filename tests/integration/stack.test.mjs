@@ -186,3 +186,31 @@ test('response_format json_object: the model is instructed, fenced JSON is unwra
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.param, 'response_format.type');
 });
+
+test('no worker capacity: a request past capacity and queue gets an OpenAI 503 with Retry-After', async () => {
+  const m2 = await startMock();
+  // One account with capacity 1 and no waiting room.
+  const s2 = await startStack({ mock: m2, accounts: [{ name: 'solo', user: 'solo', capacity: 1 }], extraConfig: 'queue_limit = 0' });
+  try {
+    await m2.hold();
+    const first = await chat(s2.baseUrl, { model: 'qwen3-max', stream: true, messages: [{ role: 'user', content: 'occupy the worker' }] });
+    const it = sseEvents(first)[Symbol.asyncIterator]();
+    await it.next();  // the only slot is now busy upstream
+    const second = await chat(s2.baseUrl, { model: 'qwen3-max', messages: [{ role: 'user', content: 'one too many' }] });
+    assert.equal(second.status, 503);
+    assert.ok(Number(second.headers.get('retry-after')) > 0);
+    const e = await second.json();
+    assert.equal(e.error.type, 'server_error');
+    assert.equal(e.error.code, 'service_unavailable');
+    assert.match(e.error.message, /busy/);
+    await m2.release();
+    for (;;) {
+      const { done, value } = await it.next();
+      if (done || value === '[DONE]') break;
+    }
+  } finally {
+    await m2.release().catch(() => {});
+    await s2.stop();
+    await m2.stop();
+  }
+});

@@ -350,6 +350,20 @@ TEST_CASE("list-models jobs are answered with MODELS even by a busy worker", "[b
   CHECK(h.broker().jobs_for_test() == 1);
 }
 
+TEST_CASE("a list-models job in flight does not use a chat slot", "[broker][io]") {
+  auto cfg = test_config();
+  cfg.queue_limit = 0;  // a chat that found no free slot would fail at once
+  Harness h(cfg);
+  Peer& w = h.ready_worker("worker-a", worker_status("alice", 1));
+  Peer& fe = h.frontend();
+  fe.send(Command::kJob, "models", job_body("models", protocol::JobKind::kListModels));
+  REQUIRE(h.recv(w, Command::kJob));
+  fe.send(Command::kJob, "chat", job_body("chat"));
+  auto j = h.recv(w, Command::kJob);
+  REQUIRE(j);
+  CHECK(j->request_id == "chat");
+}
+
 TEST_CASE("jobs wait while the worker is full and run when it frees up", "[broker][io]") {
   Harness h;
   Peer& w = h.ready_worker("worker-a", worker_status("alice", 1));
