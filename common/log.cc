@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "common/json/writer.h"
+
 namespace qp::log {
 namespace {
 
@@ -47,35 +49,9 @@ void append_value(std::string* out, std::string_view v) {
     out->append(v);
     return;
   }
-  out->push_back('"');
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char hex[8];
-          std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(c));
-          out->append(hex);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
+  // Quoted values use JSON string escaping (and are valid UTF-8), so log
+  // shippers can parse them.
+  json::append_quoted(out, v);
 }
 
 }  // namespace

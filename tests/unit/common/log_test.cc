@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 TEST_CASE("JWT-looking strings are masked", "[log]") {
@@ -18,4 +20,27 @@ TEST_CASE("log level parsing", "[log]") {
   CHECK(qp::log::parse_level("warning", &l));
   CHECK(l == qp::log::Level::kWarn);
   CHECK_FALSE(qp::log::parse_level("loud", &l));
+}
+
+TEST_CASE("log values with spaces, quotes or control bytes are JSON-quoted", "[log]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  int saved = ::dup(STDERR_FILENO);
+  ::dup2(fds[1], STDERR_FILENO);
+  {
+    qp::log::Line(qp::log::Level::kError, "test.event")
+        .kv("plain", "abc")
+        .kv("msg", "a \"b\"\nc")
+        .kv("api_key", "sk-123");
+  }
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(fds[1]);
+  char buf[1024];
+  ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  REQUIRE(n > 0);
+  std::string line(buf, static_cast<size_t>(n));
+  CHECK(line.find(" event=test.event plain=abc msg=\"a \\\"b\\\"\\nc\" api_key=[redacted]\n") !=
+        std::string::npos);
 }
