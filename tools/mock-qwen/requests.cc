@@ -253,22 +253,13 @@ qp::Result<SigninRequest> parse_signin_request(std::string_view body) {
 
 qp::Result<std::string> parse_chat_id_body(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::string();
-  simdjson::padded_string padded(body);
-  od::parser parser;
-  od::document doc;
-  od::object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
-    return bad(std::string(kInvalidJson));
-  }
   std::string id;
-  for (auto field : obj) {
-    std::string_view key, s;
-    if (field.unescaped_key().get(key)) return bad(std::string(kInvalidJson));
-    od::value val;
-    if (field.value().get(val)) return bad(std::string(kInvalidJson));
+  qp::Status parsed = for_each_field(body, [&](std::string_view key, od::value val) -> qp::Status {
+    std::string_view s;
     if (key == "chat_id" && !val.get_string().get(s)) id.assign(s);
-  }
-  if (!json_at_end(doc)) return bad(std::string(kInvalidJson));
+    return qp::Status();
+  });
+  if (!parsed.ok()) return parsed;
   return id;
 }
 
