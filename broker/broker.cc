@@ -68,7 +68,7 @@ void guarded(const char* what, F&& f) {
 }  // namespace
 
 Broker::Broker(uv_loop_t* loop, zmq::context_t& context, const BrokerConfig& config,
-               std::string instance)
+               std::string instance, SessionStore* sessions)
     : loop_(loop),
       context_(context),
       config_(normalised(config)),
@@ -76,7 +76,8 @@ Broker::Broker(uv_loop_t* loop, zmq::context_t& context, const BrokerConfig& con
       workers_(config_.heartbeat_ms),
       frontends_(config_.heartbeat_ms),
       jobs_(std::max<int64_t>(30'000, 10 * static_cast<int64_t>(config_.heartbeat_ms))),
-      queue_(config_.queue_limit, config_.queue_timeout_ms) {}
+      queue_(config_.queue_limit, config_.queue_timeout_ms),
+      sessions_(sessions) {}
 
 Broker::~Broker() { stop(); }
 
@@ -278,15 +279,17 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
   }
   Job* job = jobs_.add(rid, frontend, req.kind, now_ms());
   zmqx::Frames frames = env.take_frames();
+  if (req.kind == JobKind::kChat) find_session(*job, req);
 
-  Selection sel = workers_.select(req.kind, now_unix_ms());
+  Selection sel = workers_.select(req.kind, now_unix_ms(),
+                                  job->has_session ? job->session.account : std::string());
   if (sel.action == Selection::Action::kFail) {
     fail_job(rid, sel.code, sel.message, sel.retry_after_s);
     return;
   }
   // FIFO: a job never overtakes queued jobs of its kind.
   if (sel.action == Selection::Action::kDispatch && queue_.count(req.kind) == 0 &&
-      send_job(*job, frames, sel.worker)) {
+      send_job(*job, frames, sel.worker, &req)) {
     return;
   }
   enqueue(*job, std::move(frames));
@@ -474,15 +477,22 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
       .kv("duration_ms", now_ms() - job->dispatched_ms)
       .kv("code", error_code)
       .kv("error", error_message);
+  if (cmd == Command::kDone) record_session(worker, env);
   forget_job(std::string(rid));
   zmqx::Frames frames = env.take_frames();
   frames[0].rebuild(frontend.data(), frontend.size());
   send_to_frontend(frames, frontend);
 }
 
-bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker) {
+bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
+                      const protocol::JobRequest* decoded) {
+  if (job.has_session) attach_continuation(job, frames, worker, decoded);
   frames[0].rebuild(worker.data(), worker.size());
-  if (!send_to_worker(frames, worker)) return false;
+  if (!send_to_worker(frames, worker)) {
+    if (!job.continued_chat.empty()) busy_chats_.erase(job.continued_chat);
+    job.continued_chat.clear();
+    return false;
+  }
   // Capacity is the account's concurrent chats; model-list jobs have their
   // own small limit in the worker and must not block chats.
   if (job.kind == JobKind::kChat) workers_.assign(worker);
@@ -496,8 +506,104 @@ bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker)
       .kv("worker", peer_name(worker))
       .kv("account", job.account)
       .kv("in_flight", w != nullptr ? w->in_flight : 0u)
-      .kv("waited_ms", job.dispatched_ms - job.received_ms);
+      .kv("waited_ms", job.dispatched_ms - job.received_ms)
+      .kv("continues_chat", job.continued_chat);
   return true;
+}
+
+// ---- conversations ----------------------------------------------------------
+
+void Broker::find_session(Job& job, const protocol::JobRequest& req) {
+  if (sessions_ == nullptr) return;
+  const int64_t now = now_unix_ms();
+  std::optional<Session> found;
+  if (!req.chat_id.empty()) {
+    // qwen_chat_id override: that chat, from its newest known message (a chat
+    // this gateway never saw continues from its root: parent unknown).
+    found = sessions_->find_by_chat(req.chat_id, now);
+    if (!found) {
+      found.emplace();
+      found->chat_id = req.chat_id;
+      found->model = req.model;
+    }
+  } else if (!req.history.key.empty()) {
+    found = sessions_->find(req.history.key, now);
+    if (found && found->model != req.model) {
+      QP_INFO("session.model_changed")
+          .kv("request_id", job.request_id)
+          .kv("chat_id", found->chat_id)
+          .kv("from", found->model)
+          .kv("to", req.model);
+      found.reset();  // a new chat for the new model, with the whole history
+    }
+  }
+  QP_DEBUG("session.lookup")
+      .kv("request_id", job.request_id)
+      .kv("key", req.history.key.substr(0, 16))
+      .kv("found", found.has_value());
+  if (!found) return;
+  job.has_session = true;
+  job.session = std::move(*found);
+}
+
+void Broker::attach_continuation(Job& job, zmqx::Frames& frames, const std::string& worker,
+                                 const protocol::JobRequest* decoded) {
+  const WorkerEntry* w = workers_.find(worker);
+  std::string reason;
+  if (w == nullptr) {
+    reason = "worker unknown";
+  } else if (!job.session.account.empty() && w->status.account != job.session.account) {
+    reason = "account " + job.session.account + " cannot take it now";
+  } else if (busy_chats_.count(job.session.chat_id) != 0) {
+    reason = "chat busy with another request";
+  }
+  const size_t body = frames.size() - 1;
+  protocol::JobRequest req;
+  if (decoded != nullptr) {
+    req = *decoded;
+  } else if (Status s = protocol::decode(
+                 std::string_view(static_cast<const char*>(frames[body].data()), frames[body].size()),
+                 &req);
+             !s.ok()) {
+    QP_WARN("session.decode_failed").kv("request_id", job.request_id).kv("error", s.message());
+    return;
+  }
+  if (!reason.empty()) {
+    QP_INFO("session.replay")
+        .kv("request_id", job.request_id)
+        .kv("chat_id", job.session.chat_id)
+        .kv("reason", reason);
+    if (req.resume.chat_id.empty()) return;  // the frames carry no continuation
+    req.resume = {};
+  } else {
+    req.resume.chat_id = job.session.chat_id;
+    req.resume.parent_id = job.session.parent_id;
+    req.resume.system_hash = job.session.system_hash;
+    req.resume.tools_hash = job.session.tools_hash;
+    job.continued_chat = job.session.chat_id;
+    busy_chats_.emplace(job.session.chat_id, job.request_id);
+  }
+  std::string encoded = protocol::encode(req);
+  frames[body].rebuild(encoded.data(), encoded.size());
+}
+
+void Broker::record_session(const std::string& worker, const zmqx::Envelope& env) {
+  if (sessions_ == nullptr) return;
+  protocol::JobDone done;
+  if (Status s = protocol::decode(env.body(), &done); !s.ok()) {
+    QP_WARN("session.bad_done").kv("worker", peer_name(worker)).kv("error", s.message());
+    return;
+  }
+  if (done.session_key.empty() || done.chat_id.empty()) return;
+  Session session;
+  session.account = done.account;
+  session.chat_id = std::move(done.chat_id);
+  session.parent_id = std::move(done.parent_id);
+  session.model = std::move(done.model);
+  session.system_hash = std::move(done.system_hash);
+  session.tools_hash = std::move(done.tools_hash);
+  session.last_used_unix_ms = now_unix_ms();
+  sessions_->put(done.session_key, session);
 }
 
 // ---- ending jobs ----------------------------------------------------------
@@ -509,6 +615,10 @@ void Broker::forget_job(const std::string& request_id) {
   if (!job->worker.empty() && job->kind == JobKind::kChat) {
     workers_.release(job->worker);
     need_dispatch_ = true;
+  }
+  if (!job->continued_chat.empty()) {
+    auto it = busy_chats_.find(job->continued_chat);
+    if (it != busy_chats_.end() && it->second == rid) busy_chats_.erase(it);
   }
   if (queue_.remove(rid)) {
     queued_frames_.erase(rid);
@@ -642,6 +752,7 @@ void Broker::on_tick() {
     cancel_frontend_jobs(f, "frontend stopped responding");
   }
   jobs_.purge_cancelled(now);
+  if (sessions_ != nullptr) sessions_->evict(now_unix_ms());
   need_dispatch_ = true;  // rate limits may have lifted
   settle();
   heartbeat_all();
@@ -699,6 +810,7 @@ void Broker::settle() {
     queue_changed_ = false;
     rearm_queue_timer();
   }
+  if (sessions_ != nullptr) sessions_->flush();
 }
 
 void Broker::dispatch_queue() {
@@ -720,7 +832,8 @@ void Broker::dispatch_queue() {
       queue_changed_ = true;
       continue;
     }
-    Selection sel = workers_.select(kind, now_unix);
+    Selection sel =
+        workers_.select(kind, now_unix, job->has_session ? job->session.account : std::string());
     if (sel.action == Selection::Action::kQueue) {
       (kind == JobKind::kListModels ? list_blocked : chat_blocked) = true;
       continue;

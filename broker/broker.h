@@ -60,6 +60,7 @@
 #include "broker/frontend_registry.h"
 #include "broker/job_queue.h"
 #include "broker/job_table.h"
+#include "broker/session_store.h"
 #include "broker/worker_registry.h"
 #include "common/config.h"
 #include "common/status.h"
@@ -78,8 +79,10 @@ class Broker {
  public:
   // `context` must outlive the Broker. `instance`: the id announced in
   // heartbeats; empty = a random one.
+  // `sessions`: the conversation index (may be null: no continuation), must
+  // outlive the Broker.
   Broker(uv_loop_t* loop, zmq::context_t& context, const BrokerConfig& config,
-         std::string instance = {});
+         std::string instance = {}, SessionStore* sessions = nullptr);
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -117,7 +120,16 @@ class Broker {
 
   // Sends the job's frames (frame 0 replaced by the worker's routing id).
   // On failure the worker is marked dead and the frames are left intact.
-  bool send_job(Job& job, zmqx::Frames& frames, const std::string& worker);
+  // `decoded`: the job's body if the caller has it decoded already.
+  bool send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
+                const protocol::JobRequest* decoded = nullptr);
+  // Conversation routing (issue 5): finds the job's session, and at dispatch
+  // turns the job into a continuation when the worker holds the session's
+  // account and its chat is not busy (else it replays: a new chat).
+  void find_session(Job& job, const protocol::JobRequest& req);
+  void attach_continuation(Job& job, zmqx::Frames& frames, const std::string& worker,
+                           const protocol::JobRequest* decoded);
+  void record_session(const std::string& worker, const zmqx::Envelope& env);
   // Queues the job or rejects it with 503 if the queue is full.
   void enqueue(Job& job, zmqx::Frames&& frames);
 
@@ -161,6 +173,9 @@ class Broker {
   JobQueue queue_;
   // Frames of queued jobs (request id -> the JOB as received), sent as-is on dispatch.
   std::unordered_map<std::string, zmqx::Frames> queued_frames_;
+  SessionStore* sessions_;
+  // Upstream chats with a generation in flight (Qwen allows one per chat).
+  std::unordered_map<std::string, std::string> busy_chats_;  // chat id -> request id
 
   std::unique_ptr<zmqx::UvSocket> frontend_socket_;
   std::unique_ptr<zmqx::UvSocket> worker_socket_;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/session_store.h"
 #include "common/protocol/messages.h"
 
 namespace qp::broker {
@@ -26,6 +27,11 @@ struct Job {
   std::string account;        // that worker's account (for logs)
   int64_t received_ms = 0;    // monotonic
   int64_t dispatched_ms = 0;  // monotonic; 0 while queued
+  // The indexed conversation this chat job may continue (issue 5). Whether
+  // it does is decided at dispatch (same account, chat not busy).
+  bool has_session = false;
+  Session session;
+  std::string continued_chat;  // the chat it was dispatched to continue; busy until it ends
 };
 
 class JobTable {

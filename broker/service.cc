@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <memory>
 #include <utility>
 
 #include <uv.h>
 #include <zmq.hpp>
 
 #include "broker/broker.h"
+#include "broker/session_store.h"
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/uv/handle.h"
@@ -69,6 +72,23 @@ class Supervisor {
   uv::Timer watchdog_;
 };
 
+// The conversation index; its directory is created (private) if missing.
+std::unique_ptr<SessionStore> open_sessions(const Config& config) {
+  const std::string& path = config.sessions.db_path;
+  if (path != ":memory:") {
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+      std::filesystem::create_directories(dir, ec);
+      if (!ec) {
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, ec);
+      }
+    }
+  }
+  return SessionStore::open(path, config.sessions.ttl_ms, config.sessions.max_entries);
+}
+
 }  // namespace
 
 int run_service(const Config& config) {
@@ -79,8 +99,9 @@ int run_service(const Config& config) {
   }
   int rc = 0;
   {
+    std::unique_ptr<SessionStore> sessions = open_sessions(config);
     zmq::context_t context;  // declared first: the sockets die before it
-    Broker broker(&loop, context, config.broker);
+    Broker broker(&loop, context, config.broker, {}, sessions.get());
     Status s = broker.start();
     if (!s.ok()) {
       QP_ERROR("broker.start_failed").kv("error", s.message());

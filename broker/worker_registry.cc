@@ -83,7 +83,8 @@ std::vector<WorkerEntry> WorkerRegistry::expire(int64_t now_ms) {
   return dead;
 }
 
-Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms) const {
+Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms,
+                                 std::string_view prefer_account) const {
   if (workers_.empty()) return queue();
   const bool chat = kind != protocol::JobKind::kListModels;
   const WorkerEntry* best = nullptr;
@@ -109,7 +110,19 @@ Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms) co
     if (!eligible) continue;
     any_eligible = true;
     if (chat && w.in_flight >= st.capacity) continue;
-    if (best == nullptr || less_loaded(w, *best)) best = &w;
+    if (best == nullptr) {
+      best = &w;
+      continue;
+    }
+    if (!prefer_account.empty()) {
+      bool mine = st.account == prefer_account;
+      bool best_mine = best->status.account == prefer_account;
+      if (mine != best_mine) {
+        if (mine) best = &w;
+        continue;
+      }
+    }
+    if (less_loaded(w, *best)) best = &w;
   }
   if (best != nullptr) {
     Selection s;

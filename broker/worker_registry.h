@@ -75,7 +75,12 @@ class WorkerRegistry {
   //  list models: any worker whose credentials were not rejected, capacity
   //    ignored (cheap, must not wait behind long chats), least loaded.
   //    No worker -> kQueue; all credentials_invalid -> kFail kUnavailable.
-  Selection select(protocol::JobKind kind, int64_t now_unix_ms) const;
+  //  prefer_account: among the workers that could take the job, one of this
+  //    account wins (a continuing conversation lives there); if none of its
+  //    workers can take the job now, the normal choice is made (the
+  //    conversation then replays elsewhere rather than wait).
+  Selection select(protocol::JobKind kind, int64_t now_unix_ms,
+                   std::string_view prefer_account = {}) const;
 
   // A job was sent to / ended on worker `id`. Unknown ids are ignored.
   void assign(std::string_view id);

@@ -102,6 +102,19 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "queue_timeout_ms", w, &c->broker.queue_timeout_ms));
     QP_TRY(read_int(*t, "heartbeat_ms", w, &c->broker.heartbeat_ms));
   }
+  if (auto* t = root["sessions"].as_table()) {
+    std::string w = path + ": sessions";
+    QP_TRY(read_str(*t, "db_path", w, &c->sessions.db_path));
+    QP_TRY(read_int(*t, "ttl_ms", w, &c->sessions.ttl_ms));
+    QP_TRY(read_int(*t, "max_entries", w, &c->sessions.max_entries));
+  }
+  if (auto* t = root["worker"].as_table()) {
+    std::string w = path + ": worker";
+    QP_TRY(read_int(*t, "prewarm_chats", w, &c->worker.prewarm_chats));
+    QP_TRY(read_int(*t, "prewarm_models", w, &c->worker.prewarm_models));
+    QP_TRY(read_int(*t, "prewarm_ttl_ms", w, &c->worker.prewarm_ttl_ms));
+    QP_TRY(read_str(*t, "default_model", w, &c->worker.default_model));
+  }
   if (auto* t = root["upstream"].as_table()) {
     std::string w = path + ": upstream";
     QP_TRY(read_str(*t, "base_url", w, &c->upstream.base_url));
@@ -153,6 +166,9 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_QUEUE_LIMIT", &c->broker.queue_limit));
   QP_TRY(env_u64(env, "QP_QUEUE_TIMEOUT_MS", &c->broker.queue_timeout_ms));
   QP_TRY(env_u64(env, "QP_HEARTBEAT_MS", &c->broker.heartbeat_ms));
+  if (env("QP_SESSIONS_DB", &v)) c->sessions.db_path = v;
+  QP_TRY(env_u64(env, "QP_SESSION_TTL_MS", &c->sessions.ttl_ms));
+  QP_TRY(env_u64(env, "QP_SESSION_MAX_ENTRIES", &c->sessions.max_entries));
   if (env("QWEN_BASE_URL", &v)) c->upstream.base_url = v;
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
@@ -188,6 +204,11 @@ Status validate(Config* c) {
   if (c->frontend.port < 0 || c->frontend.port > 65535)
     return bad("frontend.port", "must be 0..65535");
   if (c->broker.heartbeat_ms < 10) return bad("broker.heartbeat_ms", "must be at least 10");
+  if (c->sessions.db_path.empty()) c->sessions.db_path = c->state_dir + "/sessions.db";
+  if (c->sessions.ttl_ms == 0) return bad("sessions.ttl_ms", "must be positive");
+  if (c->sessions.max_entries == 0) return bad("sessions.max_entries", "must be positive");
+  if (c->worker.prewarm_chats > 64) return bad("worker.prewarm_chats", "must be at most 64");
+  if (c->worker.prewarm_models > 16) return bad("worker.prewarm_models", "must be at most 16");
   if (c->broker.frontend_endpoint.empty()) {
     c->broker.frontend_endpoint = "ipc://" + c->runtime_dir + "/broker-frontend.sock";
   }

@@ -31,6 +31,23 @@ struct BrokerConfig {
   uint64_t heartbeat_ms = 1000;
 };
 
+// The broker's conversation index (issue 5): upstream chat per history key.
+struct SessionConfig {
+  std::string db_path;             // default {state_dir}/sessions.db; ":memory:" = not persisted
+  uint64_t ttl_ms = 3'600'000;     // idle time after which a conversation is forgotten
+  uint64_t max_entries = 100'000;  // least recently used beyond this are evicted
+};
+
+// Per-worker behaviour.
+struct WorkerConfig {
+  // Pre-created upstream chats kept ready per popular model, so a new
+  // conversation skips the chats/new round trip. 0 disables pre-warming.
+  uint32_t prewarm_chats = 2;
+  uint32_t prewarm_models = 2;          // how many of the most used models get a pool
+  uint64_t prewarm_ttl_ms = 1'800'000;  // an unused pre-created chat is replaced after this
+  std::string default_model = "qwen3-max";  // warmed before any request names a model
+};
+
 struct UpstreamConfig {
   std::string base_url = "https://chat.qwen.ai";
   uint64_t connect_timeout_ms = 10'000;
@@ -57,6 +74,8 @@ struct Config {
   std::string state_dir;    // persistent state
   FrontendConfig frontend;
   BrokerConfig broker;
+  SessionConfig sessions;
+  WorkerConfig worker;
   UpstreamConfig upstream;
   std::vector<AccountConfig> accounts;
 

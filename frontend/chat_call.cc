@@ -65,7 +65,7 @@ void ChatCall::on_done(const protocol::JobDone& done) {
         json_.completion(content, reasoning_, reason, done.usage, done.chat_id, json_valid));
   } else {
     if (!started_) start_stream();
-    json_.append_finish_event(&out_, reason, json_valid);
+    json_.append_finish_event(&out_, reason, json_valid, done.chat_id);
     if (include_usage_) json_.append_usage_event(&out_, done.usage);
     CompletionJson::append_done_event(&out_);
     exchange_.write(std::move(out_));

@@ -26,32 +26,63 @@ void block(std::string* out, std::string_view label, std::string_view name, std:
   out->append(text);
 }
 
-}  // namespace
-
-std::string build_prompt(const std::vector<protocol::ChatMessage>& messages) {
-  if (messages.size() == 1 && messages[0].role == "user") return messages[0].content;
-
-  std::string out(kHeader);
+std::string system_text(const std::vector<protocol::ChatMessage>& messages) {
   std::string system;
   for (const auto& m : messages) {
     if (!is_system(m) || m.content.empty()) continue;
     if (!system.empty()) system.append("\n\n");
     system.append(m.content);
   }
-  if (!system.empty()) block(&out, "System instructions", "", system);
+  return system;
+}
 
-  for (const auto& m : messages) {
-    if (is_system(m)) continue;
-    if (m.role == "user") {
-      block(&out, "User", m.name, m.content);
-    } else if (m.role == "assistant") {
-      if (!m.content.empty() || m.tool_calls.empty()) block(&out, "Assistant", m.name, m.content);
-      if (!m.tool_calls.empty()) block(&out, "Assistant tool calls", "", m.tool_calls);
-    } else if (m.role == "tool" || m.role == "function") {
-      block(&out, "Tool result", m.tool_call_id.empty() ? m.name : m.tool_call_id, m.content);
-    } else {
-      block(&out, m.role, m.name, m.content);
+void message_block(std::string* out, const protocol::ChatMessage& m) {
+  if (m.role == "user") {
+    block(out, "User", m.name, m.content);
+  } else if (m.role == "assistant") {
+    if (!m.content.empty() || m.tool_calls.empty()) block(out, "Assistant", m.name, m.content);
+    if (!m.tool_calls.empty()) block(out, "Assistant tool calls", "", m.tool_calls);
+  } else if (m.role == "tool" || m.role == "function") {
+    block(out, "Tool result", m.tool_call_id.empty() ? m.name : m.tool_call_id, m.content);
+  } else {
+    block(out, m.role, m.name, m.content);
+  }
+}
+
+}  // namespace
+
+std::string build_continuation(const std::vector<protocol::ChatMessage>& messages, size_t from,
+                               bool system_changed) {
+  std::string out;
+  if (system_changed) {
+    std::string system = system_text(messages);
+    if (!system.empty()) {
+      block(&out, "Updated system instructions", "",
+            system + "\n\n(These instructions replace the earlier system instructions.)");
     }
+  }
+  size_t others = 0;
+  const protocol::ChatMessage* lone_user = nullptr;
+  for (size_t i = from; i < messages.size(); ++i) {
+    if (is_system(messages[i])) continue;
+    ++others;
+    if (messages[i].role == "user") lone_user = &messages[i];
+  }
+  if (out.empty() && others == 1 && lone_user != nullptr) return lone_user->content;
+  for (size_t i = from; i < messages.size(); ++i) {
+    if (!is_system(messages[i])) message_block(&out, messages[i]);
+  }
+  return out;
+}
+
+std::string build_prompt(const std::vector<protocol::ChatMessage>& messages) {
+  if (messages.size() == 1 && messages[0].role == "user") return messages[0].content;
+
+  std::string out(kHeader);
+  std::string system = system_text(messages);
+  if (!system.empty()) block(&out, "System instructions", "", system);
+  for (const auto& m : messages) {
+    if (!is_system(m)) message_block(&out, m);
   }
   out.append("\n\n");
   out.append(kFooter);

@@ -1,8 +1,13 @@
 // Turns an OpenAI message history into the one user message the Qwen web
-// API accepts per request (spec 2.3: exactly one message; spec 6.1: the
-// stateless "flatten" strategy). Pure; kept apart so native multi-turn
-// continuation (chat_id + parent_id) can replace it later.
+// API accepts per request (spec 2.3: exactly one message). Pure.
 //
+// Two cases (issue 5):
+//  - build_prompt(): a new upstream chat gets the whole history (a first
+//    turn, or a replay when no indexed chat can be continued);
+//  - build_continuation(): a continued chat gets only what follows the
+//    last assistant turn (the new user message and/or tool results).
+//
+// build_prompt() format:
 // Format:
 //   - a history that is a single user message is sent as its text, as-is;
 //   - anything else becomes a transcript. System (and developer) messages
@@ -25,5 +30,14 @@
 namespace qp::worker {
 
 std::string build_prompt(const std::vector<protocol::ChatMessage>& messages);
+
+// The message that continues an upstream chat which already holds
+// messages[0..from): messages[from..] only. A lone user message is sent as
+// its text; otherwise each message is a labelled block as above ([User],
+// [Tool result: id]). With `system_changed`, the current system
+// instructions come first under "[Updated system instructions]" (the chat
+// holds the old ones; the model is told these replace them).
+std::string build_continuation(const std::vector<protocol::ChatMessage>& messages, size_t from,
+                               bool system_changed);
 
 }  // namespace qp::worker

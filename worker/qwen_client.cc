@@ -6,6 +6,8 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/uv/handle.h"
+#include "common/conversation/history_key.h"
+#include "worker/chat_pool.h"
 #include "worker/models_parser.h"
 #include "worker/new_chat_parser.h"
 #include "worker/prompt_builder.h"
@@ -36,21 +38,50 @@ UpstreamFailure internal_failure(const Status& s) {
 // ---------------------------------------------------------------------------
 // ChatCall
 
-ChatCall::ChatCall(QwenClient* client, const protocol::JobRequest& job, ChatHandler* handler)
+ChatCall::ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* handler)
     : client_(client),
       handler_(handler),
-      request_id_(job.request_id),
-      variant_(parse_model_variant(job.model)),
-      prompt_(with_format(build_prompt(job.messages), job.response_format)),
-      stop_(job.stop),
-      max_tokens_(job.max_tokens) {
-  chunk_.request_id = job.request_id;
+      job_(std::move(job)),
+      request_id_(job_.request_id),
+      variant_(parse_model_variant(job_.model)),
+      stop_(job_.stop),
+      max_tokens_(job_.max_tokens) {
+  chunk_.request_id = job_.request_id;
+  continuing_ = !job_.resume.chat_id.empty();
+  if (continuing_) {
+    chat_id_ = job_.resume.chat_id;
+    parent_id_ = job_.resume.parent_id;
+    bool system_changed = job_.history.system_hash != job_.resume.system_hash;
+    prompt_ = with_format(build_continuation(job_.messages, job_.history.new_from, system_changed),
+                          job_.response_format);
+  } else {
+    prompt_ = replay_prompt();
+  }
+}
+
+std::string ChatCall::replay_prompt() const {
+  return with_format(build_prompt(job_.messages), job_.response_format);
 }
 
 ChatCall::~ChatCall() = default;  // the requests abort their transfers
 
 Status ChatCall::start() {
   if (phase_ != Phase::kIdle) return error(Code::kInternal, "ChatCall started twice");
+  if (continuing_) {
+    QP_DEBUG("upstream.chat_continued")
+        .kv("request_id", request_id_)
+        .kv("chat_id", chat_id_)
+        .kv("parent_id", parent_id_)
+        .kv("messages", static_cast<uint64_t>(job_.messages.size() - job_.history.new_from));
+    return begin_completion();
+  }
+  if (ChatPool* pool = client_->chat_pool()) {
+    chat_id_ = pool->take(variant_);
+    if (!chat_id_.empty()) {
+      QP_DEBUG("upstream.chat_prewarmed").kv("request_id", request_id_).kv("chat_id", chat_id_);
+      return begin_completion();
+    }
+  }
   return start_new_chat();
 }
 
@@ -80,8 +111,11 @@ void ChatCall::cancel() {
 }
 
 void ChatCall::release_chat() {
-  // Optional clean-up (upstream.delete_chats): the chat is never used again.
-  if (client_->delete_chats() && !chat_id_.empty()) client_->delete_chat_soon(chat_id_);
+  // Optional clean-up (upstream.delete_chats) of a chat that will never be
+  // used again: not a continued conversation's chat (other turns live
+  // there), and not one whose turn is indexed for continuation.
+  if (continuing_ || chat_id_.empty() || !client_->delete_chats()) return;
+  client_->delete_chat_soon(chat_id_);
 }
 
 void ChatCall::on_complete(HttpResult result) {
@@ -111,6 +145,11 @@ void ChatCall::on_new_chat(HttpResult result) {
 }
 
 void ChatCall::start_completion() {
+  Status s = begin_completion();
+  if (!s.ok()) fail(internal_failure(s));
+}
+
+Status ChatCall::begin_completion() {
   std::string fid = ids::uuid4();
   std::string child = ids::uuid4();
   CompletionParams p;
@@ -121,6 +160,7 @@ void ChatCall::start_completion() {
   p.search = variant_.search;
   p.fid = fid;
   p.child_id = child;
+  p.parent_id = parent_id_;
   p.timestamp_s = uv::now_unix_ms() / 1000;
   std::string body = completion_body(p);  // prompt_ is kept for a retry
   phase_ = Phase::kStreaming;
@@ -128,7 +168,8 @@ void ChatCall::start_completion() {
       client_->multi(), client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body)),
       listener());
   Status s = completion_->start();
-  if (!s.ok()) fail(internal_failure(s));
+  if (!s.ok()) phase_ = Phase::kEnded;
+  return s;
 }
 
 bool ChatCall::on_stream_data(std::string_view bytes) {
@@ -192,6 +233,7 @@ bool ChatCall::drain() {
 void ChatCall::flush() {
   if (chunk_.content.empty() && chunk_.reasoning.empty()) return;
   forwarded_ = true;
+  answer_.append(chunk_.content);
   handler_->on_chat_delta(chunk_);
   chunk_.content.clear();
   chunk_.reasoning.clear();
@@ -216,11 +258,15 @@ void ChatCall::finish(const char* finish_reason) {
   r.usage = finish_reason == std::string_view("length") ? limit_usage_ : events_.usage();
   r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
   r.response_id = events_.response_id();
-  release_chat();
+  if (!cut_ && !r.response_id.empty() && !r.chat_id.empty()) {
+    r.session_key = conversation::key_after_reply(job_.history.state, answer_, {});
+  }
+  if (r.session_key.empty()) release_chat();
   handler_->on_chat_done(r);
 }
 
 bool ChatCall::end_early(const char* finish_reason) {
+  cut_ = true;
   QP_DEBUG("upstream.answer_cut")
       .kv("request_id", request_id_)
       .kv("chat_id", chat_id_)
@@ -284,7 +330,17 @@ void ChatCall::on_retry_timer() {
   events_.reset();
   limit_hit_ = false;
   if (retry_new_chat_) {
-    release_chat();  // the abandoned chat
+    release_chat();  // the abandoned chat (never the conversation's own)
+    if (continuing_) {
+      // The conversation's chat cannot be continued: replay it all in a new one.
+      QP_INFO("session.replay")
+          .kv("request_id", request_id_)
+          .kv("chat_id", chat_id_)
+          .kv("reason", "upstream refused the continuation");
+      continuing_ = false;
+      parent_id_.clear();
+      prompt_ = replay_prompt();
+    }
     Status s = start_new_chat();
     if (!s.ok()) fail(internal_failure(s));
     return;

@@ -38,7 +38,11 @@ namespace qp::worker {
 struct ChatResult {
   StreamUsage usage;
   std::string chat_id;
-  std::string response_id;
+  std::string response_id;  // the reply's upstream id: the next turn's parent_id
+  // Key of the request's history plus this reply (conversation/history_key.h);
+  // empty when the turn must not be continued natively (the answer was cut
+  // short, so the upstream chat holds text the client never saw).
+  std::string session_key;
   // "stop" (the answer finished or hit a client stop sequence) or "length"
   // (max_tokens reached while the model went on).
   const char* finish_reason = "stop";
@@ -69,7 +73,10 @@ class QwenClient;
 
 class ChatCall final : private HttpRequest::Listener {
  public:
-  ChatCall(QwenClient* client, const protocol::JobRequest& job, ChatHandler* handler);
+  // Continues job.resume.chat_id when set (sending only the new messages),
+  // else starts a new chat (a pre-warmed one if the client's ChatPool has
+  // one) with the whole history.
+  ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* handler);
   ~ChatCall();
   ChatCall(const ChatCall&) = delete;
   ChatCall& operator=(const ChatCall&) = delete;
@@ -82,6 +89,8 @@ class ChatCall final : private HttpRequest::Listener {
   // asks the upstream to stop it. No handler callback follows.
   void cancel();
   const std::string& chat_id() const { return chat_id_; }
+  const protocol::JobRequest& request() const { return job_; }
+  bool continuing() const { return continuing_; }
   const RetryState& retries() const { return retries_; }
 
  private:
@@ -95,6 +104,9 @@ class ChatCall final : private HttpRequest::Listener {
   void on_stream_end(HttpResult result);
   Status start_new_chat();
   void start_completion();
+  Status begin_completion();
+  // The whole history as one message (new chats, replays).
+  std::string replay_prompt() const;
   // Schedules a retry for `cause` if the policy allows one; false: fail.
   bool retry(RetryCause cause, const UpstreamFailure& failure);
   void on_retry_timer();
@@ -109,10 +121,15 @@ class ChatCall final : private HttpRequest::Listener {
 
   QwenClient* client_;
   ChatHandler* handler_;
+  protocol::JobRequest job_;
   std::string request_id_;
   ModelVariant variant_;
   std::string prompt_;
   std::string chat_id_;
+  std::string parent_id_;   // empty: null (first message of the chat)
+  bool continuing_ = false;  // chat_id_ is the conversation's indexed chat
+  bool cut_ = false;         // end_early(): the client saw less than upstream holds
+  std::string answer_;       // every content delta forwarded, for the session key
   Phase phase_ = Phase::kIdle;
   std::unique_ptr<HttpRequest> new_chat_;
   std::unique_ptr<HttpRequest> completion_;
@@ -179,6 +196,9 @@ class QwenClient {
   // The request for endpoint `e`, with the account's auth and browser headers.
   HttpRequestSpec make_spec(Endpoint e, std::string_view chat_id, std::string body) const;
   CurlMulti* multi() const { return multi_; }
+  // Pre-created chats (may be null). Not owned.
+  void set_chat_pool(class ChatPool* pool) { pool_ = pool; }
+  class ChatPool* chat_pool() const { return pool_; }
   const AccountConfig& account() const { return account_; }
 
  private:
@@ -192,6 +212,7 @@ class QwenClient {
   const UpstreamConfig& upstream_;
   const AccountConfig& account_;
   std::string jwt_;  // the account's `token` cookie; secret
+  class ChatPool* pool_ = nullptr;
   std::list<std::unique_ptr<StopCall>> stops_;
   uv::Timer soon_timer_;  // starts the stops of stop_generation_soon()
   std::vector<std::pair<Endpoint, std::string>> soon_;  // their endpoints and chat ids

@@ -42,6 +42,11 @@ RetryCause cause_of(std::string_view code, std::string_view details) {
   if (icontains(details, "parent_id") && icontains(details, "not exist")) {
     return RetryCause::kParentMissing;
   }
+  // An unknown or foreign chat (spec 5.3: exact text not recorded; "Tool X
+  // does not exists" must not match, hence "chat").
+  if (icontains(details, "not exist") && icontains(details, "chat")) {
+    return RetryCause::kChatMissing;
+  }
   if (icontains(details, "internal error") || code == "internal_error" || code == "InternalError") {
     return RetryCause::kInternalError;
   }
@@ -89,6 +94,11 @@ RetryDecision decide_retry(RetryCause cause, bool forwarded, RetryState* state) 
       ++state->parent_missing;
       d.action = RetryAction::kNewChat;
       return d;
+    case RetryCause::kChatMissing:
+      if (state->chat_missing >= kMaxChatMissingRetries) return d;
+      ++state->chat_missing;
+      d.action = RetryAction::kNewChat;
+      return d;
     case RetryCause::kChatInProgress: {
       if (state->in_progress >= kMaxInProgressRetries) return d;
       uint64_t delay = kInProgressBaseDelayMs << state->in_progress;
@@ -111,6 +121,8 @@ const char* retry_cause_name(RetryCause cause) {
       return "chat_in_progress";
     case RetryCause::kParentMissing:
       return "parent_missing";
+    case RetryCause::kChatMissing:
+      return "chat_missing";
   }
   return "none";
 }

@@ -9,7 +9,10 @@
 //   first event)                → once, in a new chat;
 //   "The chat is in progress!"  → stop the generation, wait 200 ms, 400 ms,
 //                                 800 ms, retry in the same chat (3 times);
-//   "…parent_id … is not exist" → once, in a new chat (parent null).
+//   "…parent_id … is not exist" → once, in a new chat (parent null);
+//   "…chat… not exist" (a continued chat that is gone or belongs to another
+//   account)                    → once, in a new chat.
+// A new chat after a continuation replays the whole history (issue 5).
 // Everything else (rate limits, WAF, auth, timeouts, drops) is not retried:
 // those are account or transport states a second try would not change.
 #pragma once
@@ -19,7 +22,7 @@
 
 namespace qp::worker {
 
-enum class RetryCause { kNone, kInternalError, kChatInProgress, kParentMissing };
+enum class RetryCause { kNone, kInternalError, kChatInProgress, kParentMissing, kChatMissing };
 
 // Reads the error `code`/`details` of an upstream error body (the JSON
 // envelope `{success:false,data:{code,details}}`, `{code,detail}`,
@@ -43,12 +46,14 @@ struct RetryState {
   int internal_error = 0;
   int in_progress = 0;
   int parent_missing = 0;
-  int total() const { return internal_error + in_progress + parent_missing; }
+  int chat_missing = 0;
+  int total() const { return internal_error + in_progress + parent_missing + chat_missing; }
 };
 
 inline constexpr int kMaxInternalErrorRetries = 1;
 inline constexpr int kMaxInProgressRetries = 3;
 inline constexpr int kMaxParentMissingRetries = 1;
+inline constexpr int kMaxChatMissingRetries = 1;
 inline constexpr uint64_t kInProgressBaseDelayMs = 200;  // doubled per retry
 inline constexpr uint64_t kInProgressMaxDelayMs = 2000;
 

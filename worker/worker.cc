@@ -62,11 +62,17 @@ Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
       instance_(ids::random_hex(16)),
       multi_(loop),
       deferred_(loop),
-      client_(&multi_, &deferred_, config.upstream, account) {}
+      client_(&multi_, &deferred_, config.upstream, account),
+      pool_(&client_, &deferred_, config.worker),
+      reaper_(&client_, config.sessions.ttl_ms) {
+  client_.set_chat_pool(&pool_);
+}
 
 Worker::~Worker() {
   for (auto& [id, job] : jobs_) job->cancel();
   jobs_.clear();
+  pool_.stop();
+  reaper_.stop();
   client_.abort_background();
   deferred_.flush();
   if (socket_) socket_->close();
@@ -86,6 +92,8 @@ Status Worker::start() {
 
   connect_socket();
   if (!socket_) return error(Code::kIo, "cannot create the broker socket");
+  if (!token_expired_) pool_.start();
+  reaper_.start();
 
   uint64_t hb = config_.broker.heartbeat_ms;
   uv_timer_start(
@@ -274,27 +282,32 @@ void Worker::on_job(std::string_view request_id, std::string_view body) {
   job->request_id = req.request_id;
   job->kind = req.kind;
   job->started_ms = uv_now(loop_);
+  const std::string model = req.model;
+  const uint64_t messages = req.messages.size();
+  const bool continues = !req.resume.chat_id.empty();
   Status s;
   if (req.kind == protocol::JobKind::kListModels) {
     job->models = std::make_unique<ModelsCall>(&client_, job.get());
     s = job->models->start();
   } else {
-    job->chat = std::make_unique<ChatCall>(&client_, req, job.get());
+    job->chat = std::make_unique<ChatCall>(&client_, std::move(req), job.get());
     s = job->chat->start();
   }
   if (!s.ok()) {
-    QP_ERROR("job.start_failed").kv("request_id", req.request_id).kv("error", s.message());
-    send_error(req.request_id, Code::kInternal, "worker could not start the upstream request");
+    QP_ERROR("job.start_failed").kv("request_id", job->request_id).kv("error", s.message());
+    send_error(job->request_id, Code::kInternal, "worker could not start the upstream request");
     deferred_.add(std::move(job));
     return;
   }
   QP_INFO("job.start")
-      .kv("request_id", req.request_id)
-      .kv("kind", req.kind == protocol::JobKind::kListModels ? "models" : "chat")
-      .kv("model", req.model)
-      .kv("messages", static_cast<uint64_t>(req.messages.size()))
+      .kv("request_id", job->request_id)
+      .kv("kind", job->kind == protocol::JobKind::kListModels ? "models" : "chat")
+      .kv("model", model)
+      .kv("messages", messages)
+      .kv("continues", continues)
       .kv("in_flight", static_cast<uint64_t>(jobs_.size() + 1));
-  jobs_.emplace(req.request_id, std::move(job));
+  const std::string rid = job->request_id;
+  jobs_.emplace(rid, std::move(job));
 }
 
 void Worker::on_cancel(std::string_view request_id) {
@@ -332,6 +345,15 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   done.usage.total_tokens = result.usage.total_tokens;
   done.chat_id = result.chat_id;
   done.account = account_.name;
+  if (job->chat && !result.session_key.empty()) {
+    const protocol::JobRequest& req = job->chat->request();
+    done.session_key = result.session_key;
+    done.parent_id = result.response_id;
+    done.model = req.model;
+    done.system_hash = req.history.system_hash;
+    done.tools_hash = req.history.tools_hash;
+    reaper_.touch(result.chat_id);
+  }
   protocol::encode(done, &body_);
   send(Command::kDone, job->request_id, body_);
   QP_INFO("job.done")
@@ -508,6 +530,8 @@ void Worker::shutdown() {
     deferred_.add(std::move(job));
   }
   jobs_.clear();
+  pool_.stop();
+  reaper_.stop();
   client_.abort_background();
   send(Command::kDisconnect, {}, {});  // empty body: the sender is leaving
   bool broker_alive =

@@ -33,6 +33,8 @@
 #include "common/zmq/uv_socket.h"
 #include "worker/curl_multi.h"
 #include "worker/deferred_delete.h"
+#include "worker/chat_pool.h"
+#include "worker/chat_reaper.h"
 #include "worker/qwen_client.h"
 
 namespace qp::worker {
@@ -99,6 +101,8 @@ class Worker {
   CurlMulti multi_;
   DeferredDelete deferred_;
   QwenClient client_;
+  ChatPool pool_;
+  ChatReaper reaper_;
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer heartbeat_timer_;
   uv::Timer reconnect_timer_;

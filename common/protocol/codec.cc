@@ -30,6 +30,23 @@ void visit(ChatMessage& m, V& v) {
   v("tool_calls", m.tool_calls);
 }
 template <class V>
+void visit(HistoryInfo& m, V& v) {
+  v("key", m.key);
+  v("new_from", m.new_from);
+  v("state", m.state);
+  v("system_hash", m.system_hash);
+  v("tools_hash", m.tools_hash);
+}
+
+template <class V>
+void visit(Continuation& m, V& v) {
+  v("chat_id", m.chat_id);
+  v("parent_id", m.parent_id);
+  v("system_hash", m.system_hash);
+  v("tools_hash", m.tools_hash);
+}
+
+template <class V>
 void visit(JobRequest& m, V& v) {
   v("request_id", m.request_id);
   v("kind", m.kind);
@@ -44,7 +61,10 @@ void visit(JobRequest& m, V& v) {
   v("tools", m.tools);
   v("tool_choice", m.tool_choice);
   v("response_format", m.response_format);
+  v("parallel_tool_calls", m.parallel_tool_calls);
   v("chat_id", m.chat_id);
+  v("history", m.history);
+  v("resume", m.resume);
   v("created_unix_ms", m.created_unix_ms);
   v("deadline_unix_ms", m.deadline_unix_ms);
 }
@@ -68,6 +88,11 @@ void visit(JobDone& m, V& v) {
   v("usage", m.usage);
   v("chat_id", m.chat_id);
   v("account", m.account);
+  v("session_key", m.session_key);
+  v("parent_id", m.parent_id);
+  v("model", m.model);
+  v("system_hash", m.system_hash);
+  v("tools_hash", m.tools_hash);
 }
 template <class V>
 void visit(JobError& m, V& v) {

@@ -22,6 +22,27 @@ struct ChatMessage {
 
 enum class JobKind : uint8_t { kChat = 0, kListModels = 1 };
 
+// What identifies the job's conversation (common/conversation/history_key.h),
+// computed by the frontend from the request's messages.
+struct HistoryInfo {
+  std::string key;          // hex; history through the last assistant message; empty: new
+  uint32_t new_from = 0;    // index of the first message after that assistant message
+  std::string state;        // hex chain value after the last message (extended by the reply)
+  std::string system_hash;  // hex; empty if no system message
+  std::string tools_hash;   // hex; empty if no tools
+};
+
+// Set by the broker when the job continues an indexed upstream chat: the
+// worker sends only messages[history.new_from..] into this chat, as a child
+// of parent_id. The hashes are the session's, to detect a changed system
+// prompt or tool set.
+struct Continuation {
+  std::string chat_id;  // empty: no continuation (new chat, full transcript)
+  std::string parent_id;
+  std::string system_hash;
+  std::string tools_hash;
+};
+
 struct JobRequest {
   std::string request_id;
   JobKind kind = JobKind::kChat;
@@ -36,7 +57,10 @@ struct JobRequest {
   std::string tools;            // OpenAI tools array as JSON text, empty if none
   std::string tool_choice;      // OpenAI tool_choice as JSON text, empty if none
   std::string response_format;  // OpenAI response_format as JSON text, empty if none
-  std::string chat_id;          // optional qwen_chat_id override
+  bool parallel_tool_calls = true;
+  std::string chat_id;  // optional qwen_chat_id override
+  HistoryInfo history;
+  Continuation resume;
   int64_t created_unix_ms = 0;
   int64_t deadline_unix_ms = 0;  // 0 = none
 };
@@ -61,6 +85,13 @@ struct JobDone {
   Usage usage;
   std::string chat_id;  // upstream chat id
   std::string account;  // account that served the job
+  // The conversation's new state, for the broker's session index. Empty
+  // session_key: nothing to index (e.g. the answer was cut short).
+  std::string session_key;  // key of the request's history plus this reply
+  std::string parent_id;    // upstream id of this reply: the next turn's parent
+  std::string model;        // the job's model
+  std::string system_hash;  // the job's HistoryInfo hashes
+  std::string tools_hash;
 };
 
 struct JobError {

@@ -1,5 +1,7 @@
 #include "frontend/openai/chat_request.h"
 
+#include "common/conversation/history_key.h"
+
 #include <cmath>
 
 namespace qp::frontend {
@@ -447,7 +449,10 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
         return false;
     } else if (key == "qwen_chat_id") {
       if (!is_null(v) && !get_string(c, v, "qwen_chat_id", &job.chat_id)) return false;
-    } else if (key == "parallel_tool_calls" || key == "logprobs" || key == "store") {
+    } else if (key == "parallel_tool_calls") {
+      if (!is_null(v) && !get_bool(c, v, "parallel_tool_calls", &job.parallel_tool_calls))
+        return false;
+    } else if (key == "logprobs" || key == "store") {
       bool b;
       if (!is_null(v) && !get_bool(c, v, std::string(key), &b)) return false;
     } else if (key == "seed" || key == "top_logprobs") {
@@ -475,6 +480,13 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   std::vector<std::string> tool_names;
   if (!job.tools.empty() && !validate_tools(c, job.tools, &tool_names)) return false;
   if (!validate_tool_choice(c, job.tool_choice, tool_names)) return false;
+  // The conversation's identity, for continuing it upstream (issue 5).
+  conversation::HistoryDigest digest = conversation::digest_history(job.messages);
+  job.history.key = std::move(digest.key);
+  job.history.new_from = digest.new_from;
+  job.history.state = std::move(digest.state);
+  job.history.system_hash = std::move(digest.system_hash);
+  job.history.tools_hash = conversation::tools_hash(job.tools);
   return true;
 }
 

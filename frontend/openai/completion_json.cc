@@ -50,13 +50,17 @@ void CompletionJson::append_delta_event(std::string* out, std::string_view conte
 }
 
 void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason,
-                                         int json_valid) const {
+                                         int json_valid, std::string_view qwen_chat_id) const {
   out->append(chunk_prefix_);
   out->append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(out, finish_reason);
   out->append("}]");
   if (json_valid >= 0)
     out->append(json_valid ? ",\"qwen_json_valid\":true" : ",\"qwen_json_valid\":false");
+  if (!qwen_chat_id.empty()) {
+    out->append(",\"qwen_chat_id\":");
+    json::append_quoted(out, qwen_chat_id);
+  }
   out->append("}\n\n");
 }
 

@@ -23,9 +23,11 @@ class CompletionJson {
   void append_delta_event(std::string* out, std::string_view content,
                           std::string_view reasoning) const;
   // `data: {chunk with empty delta and finish_reason}\n\n`. json_valid >= 0
-  // adds the extension field "qwen_json_valid" (response_format JSON modes).
-  void append_finish_event(std::string* out, std::string_view finish_reason,
-                           int json_valid = -1) const;
+  // adds the extension field "qwen_json_valid" (response_format JSON modes);
+  // a non-empty qwen_chat_id adds "qwen_chat_id" (the upstream chat, which a
+  // client may pass back as the qwen_chat_id request field).
+  void append_finish_event(std::string* out, std::string_view finish_reason, int json_valid = -1,
+                           std::string_view qwen_chat_id = {}) const;
   // `data: {chunk with choices:[] and usage}\n\n` (stream_options.include_usage)
   void append_usage_event(std::string* out, const protocol::Usage& usage) const;
   static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }

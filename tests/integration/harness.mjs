@@ -110,9 +110,15 @@ export async function startMock(args = []) {
 // accounts: [{name, user}] → a config file with one [[accounts]] per entry,
 // each with a token minted for `user`. upstream: extra keys of the
 // [upstream] table (e.g. { first_byte_timeout_ms: 300 }), written with it.
-export async function startStack({ mock = null, accounts = [{ name: 'alice', user: 'alice' }], env = {}, extraConfig = '', upstream = {} } = {}) {
-  const dir = tempDir();
-  const lines = [`runtime_dir = "${dir}/run"`, `state_dir = "${dir}/state"`, '[frontend]', 'port = 0', '[broker]', 'heartbeat_ms = 200', extraConfig];
+// worker: keys of the [worker] table; pre-warming is off unless a test turns
+// it on (it adds chats/new requests that tests counting requests would see).
+// dir: reuse the directory of an earlier stack (its state: a whole-stack restart).
+export async function startStack({ mock = null, accounts = [{ name: 'alice', user: 'alice' }], env = {}, extraConfig = '', upstream = {}, worker = {}, dir = null } = {}) {
+  dir = dir ?? tempDir();
+  const workerTable = { prewarm_chats: 0, ...worker };
+  const lines = [`runtime_dir = "${dir}/run"`, `state_dir = "${dir}/state"`, '[worker]'];
+  for (const [k, v] of Object.entries(workerTable)) lines.push(`${k} = ${JSON.stringify(v)}`);
+  lines.push('[frontend]', 'port = 0', '[broker]', 'heartbeat_ms = 200', extraConfig);
   if (mock) {
     lines.push('[upstream]', `base_url = "${mock.url}"`);
     for (const [k, v] of Object.entries(upstream)) lines.push(`${k} = ${JSON.stringify(v)}`);

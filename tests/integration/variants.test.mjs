@@ -77,10 +77,11 @@ for (const emitDone of [false, true]) {
 }
 
 // upstream.delete_chats: every chat the gateway created is deleted upstream
-// once it is finished with (spec 2.5), and nothing is deleted by default.
+// once it is finished with (spec 2.5): a conversation's chat once it has been
+// idle for the conversation TTL. Nothing is deleted by default.
 test('with upstream.delete_chats the finished chat is deleted upstream', async () => {
   const mock = await startMock();
-  const stack = await startStack({ mock, upstream: { delete_chats: true } });
+  const stack = await startStack({ mock, upstream: { delete_chats: true }, extraConfig: '[sessions]\nttl_ms = 300' });
   try {
     const r = await chat(stack.baseUrl, { model: 'qwen3-max', messages: [{ role: 'user', content: 'tidy up' }] });
     assert.equal(r.status, 200);

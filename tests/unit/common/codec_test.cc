@@ -28,6 +28,13 @@ JobRequest sample_job() {
   j.user = "u";
   j.created_unix_ms = 1732711466000;
   j.deadline_unix_ms = -1;
+  j.parallel_tool_calls = false;
+  j.history.key = std::string(64, 'a');
+  j.history.new_from = 3;
+  j.history.state = std::string(64, 'b');
+  j.history.system_hash = "s";
+  j.resume.chat_id = "chat-1";
+  j.resume.parent_id = "resp-0";
   return j;
 }
 
@@ -75,6 +82,12 @@ TEST_CASE("JobRequest round-trips", "[protocol]") {
   CHECK(d.stop == j.stop);
   CHECK(d.created_unix_ms == 1732711466000);
   CHECK(d.deadline_unix_ms == -1);
+  CHECK(d.history.key == j.history.key);
+  CHECK(d.history.new_from == 3);
+  CHECK(d.history.state == j.history.state);
+  CHECK(d.resume.chat_id == "chat-1");
+  CHECK(d.resume.parent_id == "resp-0");
+  CHECK_FALSE(d.parallel_tool_calls);
   check_golden("job_request", bytes);
 }
 
@@ -88,9 +101,25 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     check_golden("job_chunk", encode(c));
   }
   SECTION("done") {
-    JobDone x{"r", "length", true, {33, 838, 871}, "chat", "alice"};
+    JobDone x;
+    x.request_id = "r";
+    x.finish_reason = "length";
+    x.has_usage = true;
+    x.usage = {33, 838, 871};
+    x.chat_id = "chat";
+    x.account = "alice";
+    x.session_key = "k2";
+    x.parent_id = "resp-1";
+    x.model = "qwen3-max";
+    x.system_hash = "sh";
+    x.tools_hash = "th";
     JobDone d;
     REQUIRE(decode(encode(x), &d).ok());
+    CHECK(d.session_key == "k2");
+    CHECK(d.parent_id == "resp-1");
+    CHECK(d.model == "qwen3-max");
+    CHECK(d.system_hash == "sh");
+    CHECK(d.tools_hash == "th");
     CHECK(d.finish_reason == "length");
     CHECK(d.has_usage);
     CHECK(d.usage.completion_tokens == 838);

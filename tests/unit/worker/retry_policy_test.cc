@@ -41,11 +41,10 @@ TEST_CASE("retry_cause: everything else is not retried", "[retry]") {
       retry_cause(
           R"({"success":false,"data":{"code":"Bad_Request","details":"Content security warning"}})") ==
       RetryCause::kNone);
-  // The unknown-chat error names chat_id, not parent_id: not a parent restart.
-  CHECK(
-      retry_cause(
-          R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat_id abc is not exist."}})") ==
-      RetryCause::kNone);
+  // A tool the upstream does not know is not a missing chat.
+  CHECK(retry_cause(
+            R"({"success":false,"data":{"code":"Bad_Request","details":"Tool Read does not exists."}})") ==
+        RetryCause::kNone);
   // A success envelope is never an error, whatever its text says.
   CHECK(retry_cause(R"({"success":true,"data":{"details":"Internal error"}})") ==
         RetryCause::kNone);
@@ -99,4 +98,18 @@ TEST_CASE("decide_retry: nothing is retried once a chunk was forwarded", "[retry
 TEST_CASE("retry_cause_name", "[retry]") {
   CHECK(std::string(retry_cause_name(RetryCause::kChatInProgress)) == "chat_in_progress");
   CHECK(std::string(retry_cause_name(RetryCause::kNone)) == "none");
+}
+
+TEST_CASE("retry_cause: an unknown or foreign chat is retried once in a new chat", "[retry]") {
+  // The unknown-chat error names chat_id, not parent_id (spec 5.3).
+  RetryCause c = retry_cause(
+      R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat_id abc is not exist."}})");
+  CHECK(c == RetryCause::kChatMissing);
+  RetryState st;
+  RetryDecision d = decide_retry(c, false, &st);
+  CHECK(d.action == RetryAction::kNewChat);
+  CHECK(decide_retry(c, false, &st).action == RetryAction::kFail);
+  RetryState fresh;
+  CHECK(decide_retry(c, /*forwarded=*/true, &fresh).action == RetryAction::kFail);
+  CHECK(std::string(retry_cause_name(c)) == "chat_missing");
 }

@@ -149,6 +149,7 @@ struct Env {
     config.broker.worker_endpoint = broker->endpoint();
     config.broker.heartbeat_ms = heartbeat_ms;
     config.upstream.base_url = up->base_url();
+    config.worker.prewarm_chats = 0;  // the tests count upstream requests
     account.name = "acct";
     account.cookies = "token=" + kJwt;
     account.capacity = capacity;

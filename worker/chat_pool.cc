@@ -1,0 +1,223 @@
+#include "worker/chat_pool.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "common/log.h"
+#include "worker/new_chat_parser.h"
+#include "worker/qwen_client.h"
+
+namespace qp::worker {
+namespace {
+
+std::string variant_key(const ModelVariant& v) {
+  return v.search ? v.upstream_model + "+search" : v.upstream_model;
+}
+
+template <typename F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    QP_ERROR(what).kv("error", e.what());
+  } catch (...) {
+    QP_ERROR(what);
+  }
+}
+
+}  // namespace
+
+// One POST /api/v2/chats/new for the pool.
+class ChatPool::Creation final : private HttpRequest::Listener {
+ public:
+  Creation(ChatPool* pool, QwenClient* client, std::string key, const ModelVariant& v)
+      : pool_(pool),
+        key_(std::move(key)),
+        request_(client->multi(),
+                 client->make_spec(Endpoint::kNewChat, {},
+                                   new_chat_body(v.upstream_model, v.search, uv::now_unix_ms())),
+                 this) {}
+  Status start() { return request_.start(); }
+  void abort() { request_.abort(); }
+  const std::string& key() const { return key_; }
+
+ private:
+  bool on_stream_data(std::string_view) override { return true; }
+  void on_complete(HttpResult result) override {
+    std::string id;
+    if (!result.failure && result.status == 200) {
+      auto parsed = parse_new_chat(result.body);
+      if (parsed) id = std::move(parsed.value());
+    }
+    if (id.empty()) {
+      QP_WARN("prewarm.create_failed")
+          .kv("model", key_)
+          .kv("status", static_cast<int64_t>(result.status))
+          .kv("error", result.failure ? result.failure->message : std::string("unexpected answer"));
+    }
+    pool_->on_created(this, std::move(id));  // last statement: may retire this
+  }
+
+  ChatPool* pool_;
+  std::string key_;
+  HttpRequest request_;
+};
+
+ChatPool::ChatPool(QwenClient* client, DeferredDelete* deferred, const WorkerConfig& config)
+    : client_(client), deferred_(deferred), config_(config) {}
+
+ChatPool::~ChatPool() { stop(); }
+
+int64_t ChatPool::now_ms() const { return static_cast<int64_t>(uv_now(client_->multi()->loop())); }
+
+void ChatPool::start() {
+  if (config_.prewarm_chats == 0 || started_) return;
+  started_ = true;
+  uv_loop_t* loop = client_->multi()->loop();
+  uv_timer_init(loop, refill_timer_.get());
+  refill_timer_.get()->data = this;
+  uv_timer_init(loop, expiry_timer_.get());
+  expiry_timer_.get()->data = this;
+  uint64_t every = std::clamp<uint64_t>(config_.prewarm_ttl_ms / 4, 1000, 60'000);
+  uv_timer_start(
+      expiry_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ChatPool*>(t->data);
+        if (self != nullptr) guarded("prewarm.exception", [&] { self->expire(); });
+      },
+      every, every);
+  if (!config_.default_model.empty()) pool_for(parse_model_variant(config_.default_model));
+  schedule_refill();
+}
+
+void ChatPool::stop() {
+  if (!started_) return;
+  started_ = false;
+  for (auto& c : creations_) c->abort();
+  creations_.clear();
+  refill_timer_.reset();
+  expiry_timer_.reset();
+  for (Pool& p : pools_) {
+    for (const Entry& e : p.ready) {
+      if (client_->delete_chats()) client_->delete_chat_soon(e.chat_id);
+    }
+    p.ready.clear();
+    p.creating = 0;
+  }
+}
+
+ChatPool::Pool& ChatPool::pool_for(const ModelVariant& variant) {
+  std::string key = variant_key(variant);
+  for (Pool& p : pools_) {
+    if (p.key == key) return p;
+  }
+  Pool& p = pools_.emplace_back();
+  p.variant = variant;
+  p.key = std::move(key);
+  return p;
+}
+
+const ChatPool::Pool* ChatPool::find(const ModelVariant& variant) const {
+  std::string key = variant_key(variant);
+  for (const Pool& p : pools_) {
+    if (p.key == key) return &p;
+  }
+  return nullptr;
+}
+
+size_t ChatPool::ready(const ModelVariant& variant) const {
+  const Pool* p = find(variant);
+  return p != nullptr ? p->ready.size() : 0;
+}
+
+std::string ChatPool::take(const ModelVariant& variant) {
+  if (!started_) return {};
+  Pool& p = pool_for(variant);
+  ++p.uses;
+  std::string id;
+  if (!p.ready.empty()) {
+    id = std::move(p.ready.front().chat_id);
+    p.ready.pop_front();
+  }
+  schedule_refill();
+  return id;
+}
+
+// Warm: the default model, and the most used models up to prewarm_models.
+bool ChatPool::warm(const Pool& p) const {
+  size_t rank = 0;
+  bool is_default = p.key == variant_key(parse_model_variant(config_.default_model));
+  for (const Pool& other : pools_) {
+    if (&other != &p && (other.uses > p.uses || (other.uses == p.uses && &other < &p))) ++rank;
+  }
+  if (is_default && p.uses == 0) return config_.prewarm_models > 0;
+  return rank < config_.prewarm_models;
+}
+
+void ChatPool::schedule_refill() {
+  if (!started_) return;
+  uv_timer_start(
+      refill_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<ChatPool*>(t->data);
+        if (self != nullptr) guarded("prewarm.exception", [&] { self->refill(); });
+      },
+      0, 0);
+}
+
+void ChatPool::refill() {
+  if (!started_) return;
+  const int64_t now = now_ms();
+  for (Pool& p : pools_) {
+    if (!warm(p)) {
+      // No longer popular: let its chats expire; make no new ones.
+      continue;
+    }
+    if (p.backoff_until_ms > now) continue;
+    while (p.ready.size() + p.creating < config_.prewarm_chats) {
+      auto c = std::make_unique<Creation>(this, client_, p.key, p.variant);
+      if (Status s = c->start(); !s.ok()) {
+        QP_WARN("prewarm.create_failed").kv("model", p.key).kv("error", s.message());
+        p.backoff_until_ms = now + kFailureBackoffMs;
+        break;
+      }
+      ++p.creating;
+      creations_.push_back(std::move(c));
+    }
+  }
+}
+
+void ChatPool::on_created(Creation* c, std::string chat_id) {
+  for (auto it = creations_.begin(); it != creations_.end(); ++it) {
+    if (it->get() != c) continue;
+    for (Pool& p : pools_) {
+      if (p.key != c->key()) continue;
+      if (p.creating > 0) --p.creating;
+      if (chat_id.empty()) {
+        p.backoff_until_ms = now_ms() + kFailureBackoffMs;
+      } else {
+        p.ready.push_back(Entry{std::move(chat_id), now_ms()});
+        QP_DEBUG("prewarm.ready").kv("model", p.key).kv("ready", p.ready.size());
+      }
+      break;
+    }
+    deferred_->add(std::move(*it));
+    creations_.erase(it);
+    break;
+  }
+  schedule_refill();
+}
+
+void ChatPool::expire() {
+  const int64_t now = now_ms();
+  for (Pool& p : pools_) {
+    while (!p.ready.empty() &&
+           now - p.ready.front().created_ms >= static_cast<int64_t>(config_.prewarm_ttl_ms)) {
+      if (client_->delete_chats()) client_->delete_chat_soon(p.ready.front().chat_id);
+      p.ready.pop_front();
+    }
+  }
+  schedule_refill();
+}
+
+}  // namespace qp::worker
