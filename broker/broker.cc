@@ -450,6 +450,10 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
 
   const std::string frontend = job->frontend;  // short: no allocation
   if (cmd == Command::kChunk) {
+    if (!job->forwarded) {
+      job->forwarded = true;
+      inflight_frames_.erase(job->request_id);
+    }
     QP_DEBUG("job.chunk")
         .kv("request_id", rid)
         .kv("bytes", static_cast<uint64_t>(env.body().size()));
@@ -462,9 +466,10 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
   std::string error_code;
   std::string error_message;
   if (cmd == Command::kError) {
-    // Terminal and rare: decoded for the log line only, forwarded untouched.
+    // Terminal and rare: decoded for failover and the log line, else forwarded untouched.
     protocol::JobError e;
     if (protocol::decode(env.body(), &e).ok()) {
+      if (failover(std::string(rid), worker, e)) return;
       error_code = std::string(code_name(e.code));
       error_message = std::move(e.message);
     }
@@ -488,11 +493,18 @@ bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
                       const protocol::JobRequest* decoded) {
   if (job.has_session) attach_continuation(job, frames, worker, decoded);
   frames[0].rebuild(worker.data(), worker.size());
+  // Kept until the first CHUNK, for failover (the send consumes the frames).
+  zmqx::Frames copy;
+  if (job.kind == JobKind::kChat && !job.forwarded) {
+    copy.reserve(frames.size());
+    for (auto& f : frames) copy.emplace_back(f.data(), f.size());
+  }
   if (!send_to_worker(frames, worker)) {
     if (!job.continued_chat.empty()) busy_chats_.erase(job.continued_chat);
     job.continued_chat.clear();
     return false;
   }
+  if (!copy.empty()) inflight_frames_.insert_or_assign(job.request_id, std::move(copy));
   // Capacity is the account's concurrent chats; model-list jobs have their
   // own small limit in the worker and must not block chats.
   if (job.kind == JobKind::kChat) workers_.assign(worker);
@@ -587,6 +599,53 @@ void Broker::attach_continuation(Job& job, zmqx::Frames& frames, const std::stri
   frames[body].rebuild(encoded.data(), encoded.size());
 }
 
+bool Broker::failover(const std::string& request_id, const std::string& worker,
+                      const protocol::JobError& e) {
+  if (e.account_health.empty()) return false;
+  const WorkerEntry* w = workers_.find(worker);
+  if (w != nullptr) {
+    const std::string account = w->status.account;
+    workers_.set_account_health(account, e.account_health, e.health_until_unix_ms);
+  }
+  Job* job = jobs_.find(request_id);
+  auto saved = inflight_frames_.find(request_id);
+  if (job == nullptr || job->kind != JobKind::kChat || job->forwarded ||
+      saved == inflight_frames_.end() || job->failovers >= kMaxFailovers) {
+    return false;
+  }
+  // Only if another account can take it now or soon; else the worker's own
+  // error (which says what is wrong with this account) goes to the client.
+  Selection sel = workers_.select(JobKind::kChat, now_unix_ms());
+  if (sel.action == Selection::Action::kFail) return false;
+  zmqx::Frames frames = std::move(saved->second);
+  inflight_frames_.erase(saved);
+  const std::string from_account = job->account;
+  workers_.release(job->worker);
+  if (!job->continued_chat.empty()) {
+    auto it = busy_chats_.find(job->continued_chat);
+    if (it != busy_chats_.end() && it->second == request_id) busy_chats_.erase(it);
+    job->continued_chat.clear();
+  }
+  job->worker.clear();
+  job->account.clear();
+  job->dispatched_ms = 0;
+  ++job->failovers;
+  need_dispatch_ = true;
+  QP_WARN("job.failover")
+      .kv("request_id", request_id)
+      .kv("from_account", from_account)
+      .kv("account_health", e.account_health)
+      .kv("code", code_name(e.code))
+      .kv("attempt", job->failovers)
+      .kv("error", e.message);
+  if (sel.action == Selection::Action::kDispatch && queue_.count(JobKind::kChat) == 0 &&
+      send_job(*job, frames, sel.worker)) {
+    return true;
+  }
+  enqueue(*job, std::move(frames));
+  return true;
+}
+
 void Broker::record_session(const std::string& worker, const zmqx::Envelope& env) {
   if (sessions_ == nullptr) return;
   protocol::JobDone done;
@@ -604,6 +663,9 @@ void Broker::record_session(const std::string& worker, const zmqx::Envelope& env
   session.tools_hash = std::move(done.tools_hash);
   session.last_used_unix_ms = now_unix_ms();
   sessions_->put(done.session_key, session);
+  // Committed before the DONE is forwarded: a client that has seen the reply
+  // can continue the conversation even if the broker dies right after.
+  sessions_->flush();
 }
 
 // ---- ending jobs ----------------------------------------------------------
@@ -624,6 +686,7 @@ void Broker::forget_job(const std::string& request_id) {
     queued_frames_.erase(rid);
     queue_changed_ = true;
   }
+  inflight_frames_.erase(rid);
   jobs_.remove(rid);
 }
 

@@ -74,6 +74,8 @@ namespace qp::broker {
 inline constexpr int64_t kBusyRetryAfterS = 5;
 // Longest request id accepted from a frontend.
 inline constexpr size_t kMaxRequestIdBytes = 256;
+// How often one job may move to another account after account failures.
+inline constexpr int kMaxFailovers = 3;
 
 class Broker {
  public:
@@ -130,6 +132,12 @@ class Broker {
   void attach_continuation(Job& job, zmqx::Frames& frames, const std::string& worker,
                            const protocol::JobRequest* decoded);
   void record_session(const std::string& worker, const zmqx::Envelope& env);
+  // An account failure (rate limit, credentials, WAF) before the job's first
+  // CHUNK: marks the account and re-dispatches the job elsewhere (it replays:
+  // another account cannot continue the chat). False: not applicable, the
+  // error goes to the client.
+  bool failover(const std::string& request_id, const std::string& worker,
+                const protocol::JobError& error);
   // Queues the job or rejects it with 503 if the queue is full.
   void enqueue(Job& job, zmqx::Frames&& frames);
 
@@ -174,6 +182,8 @@ class Broker {
   // Frames of queued jobs (request id -> the JOB as received), sent as-is on dispatch.
   std::unordered_map<std::string, zmqx::Frames> queued_frames_;
   SessionStore* sessions_;
+  // Copies of in-flight chat jobs' frames until their first CHUNK, for failover.
+  std::unordered_map<std::string, zmqx::Frames> inflight_frames_;
   // Upstream chats with a generation in flight (Qwen allows one per chat).
   std::unordered_map<std::string, std::string> busy_chats_;  // chat id -> request id
 

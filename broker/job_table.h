@@ -32,6 +32,8 @@ struct Job {
   bool has_session = false;
   Session session;
   std::string continued_chat;  // the chat it was dispatched to continue; busy until it ends
+  bool forwarded = false;      // a CHUNK reached its frontend: no more failover
+  int failovers = 0;           // times re-dispatched after an account failure
 };
 
 class JobTable {

@@ -4,9 +4,10 @@
 //
 // Persisted in SQLite (WAL mode, synchronous=NORMAL) so restarting the
 // broker, or the whole stack, loses no conversation; a crash of the machine
-// may lose the last turns, which then replay (no client error). Writes are
-// grouped: put() joins an open transaction that flush() commits (the broker
-// flushes at the end of every event it handles).
+// may lose the last turns, which then replay (no client error). put() joins
+// an open transaction that flush() commits; the broker flushes each turn's
+// entry before it forwards the turn's DONE, so a client that has seen a reply
+// can continue from it even if the broker is killed right after.
 //
 // Bounded: entries idle for ttl_ms are dropped, and beyond max_entries the
 // least recently used are evicted (evict(), called periodically). A key's

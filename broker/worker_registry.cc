@@ -141,6 +141,15 @@ Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms,
   return fail(Code::kUnavailable, std::move(message), 0);
 }
 
+void WorkerRegistry::set_account_health(std::string_view account, const std::string& health,
+                                        int64_t until_unix_ms) {
+  for (auto& [id, w] : workers_) {
+    if (w.status.account != account) continue;
+    w.status.health = health;
+    w.status.health_until_unix_ms = until_unix_ms;
+  }
+}
+
 void WorkerRegistry::assign(std::string_view id) {
   auto it = workers_.find(id);
   if (it == workers_.end()) return;

@@ -84,6 +84,10 @@ class WorkerRegistry {
 
   // A job was sent to / ended on worker `id`. Unknown ids are ignored.
   void assign(std::string_view id);
+  // A job's failure told us the account's health before its worker's next
+  // heartbeat does: every worker of `account` takes it now.
+  void set_account_health(std::string_view account, const std::string& health,
+                          int64_t until_unix_ms);
   void release(std::string_view id);
 
   const WorkerEntry* find(std::string_view id) const;

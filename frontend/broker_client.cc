@@ -90,7 +90,7 @@ void BrokerClient::on_heartbeat_timer() {
     sink->on_error(protocol::JobError{id, Code::kUnavailable,
                                       "the broker is not reachable; the service may be restarting, "
                                       "please retry",
-                                      1});
+                                      1, {}, 0});
     if (on_finished_) on_finished_(id);
   }
 }
@@ -157,7 +157,7 @@ void BrokerClient::fail_where(bool started_only, Code code, const std::string& m
     }
   }
   for (auto& [id, sink] : failed) {
-    sink->on_error(protocol::JobError{id, code, message, 0});
+    sink->on_error(protocol::JobError{id, code, message, 0, {}, 0});
     if (on_finished_) on_finished_(id);
   }
 }
@@ -228,7 +228,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
       protocol::JobDone d;
       if (Status s = protocol::decode(env->body(), &d); !s.ok()) {
         sink->on_error(
-            protocol::JobError{request_id, Code::kProtocol, "malformed reply from worker", 0});
+            protocol::JobError{request_id, Code::kProtocol, "malformed reply from worker", 0, {}, 0});
       } else {
         sink->on_done(d);
       }
@@ -238,7 +238,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kError: {
       protocol::JobError e;
       if (Status s = protocol::decode(env->body(), &e); !s.ok()) {
-        e = protocol::JobError{request_id, Code::kProtocol, "malformed error reply from worker", 0};
+        e = protocol::JobError{request_id, Code::kProtocol, "malformed error reply from worker", 0, {}, 0};
       }
       sink->on_error(e);
       finish(request_id);
@@ -248,7 +248,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
       protocol::ModelList m;
       if (Status s = protocol::decode(env->body(), &m); !s.ok()) {
         sink->on_error(
-            protocol::JobError{request_id, Code::kProtocol, "malformed model list from worker", 0});
+            protocol::JobError{request_id, Code::kProtocol, "malformed model list from worker", 0, {}, 0});
       } else {
         sink->on_models(m);
       }

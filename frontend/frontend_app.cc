@@ -42,7 +42,7 @@ class FrontendApp::ModelsFetch : public JobSink {
   }
   void on_chunk(const protocol::JobChunk&) override {}
   void on_done(const protocol::JobDone&) override {
-    on_error({request_id_, Code::kProtocol, "unexpected reply to a model list request", 0});
+    on_error({request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0});
   }
   void on_error(const protocol::JobError& e) override {
     for (auto& w : waiters_)

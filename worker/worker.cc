@@ -389,28 +389,33 @@ void Worker::job_models(Job* job, std::vector<protocol::ModelInfo> models) {
 void Worker::job_error(Job* job, const UpstreamFailure& failure) {
   if (job->ended) return;
   job->ended = true;
-  send_error(job->request_id, failure.code, failure.message, failure.retry_after_s);
+  int64_t until = 0;
+  if (failure.health != nullptr) {
+    until = failure.retry_after_s > 0 ? uv::now_unix_ms() + failure.retry_after_s * 1000 : 0;
+    set_health(failure.health, until);
+  }
+  send_error(job->request_id, failure.code, failure.message, failure.retry_after_s, failure.health,
+             until);
   QP_WARN("job.error")
       .kv("request_id", job->request_id)
       .kv("code", code_name(failure.code))
       .kv("message", failure.message)
+      .kv("account_health", failure.health != nullptr ? failure.health : "")
       .kv("chunks", job->chunks)
       .kv("duration_ms", uv_now(loop_) - job->started_ms);
-  if (failure.health != nullptr) {
-    int64_t until =
-        failure.retry_after_s > 0 ? uv::now_unix_ms() + failure.retry_after_s * 1000 : 0;
-    set_health(failure.health, until);
-  }
   retire(job);
 }
 
 void Worker::send_error(std::string_view request_id, Code code, const std::string& message,
-                        int64_t retry_after_s) {
+                        int64_t retry_after_s, const char* account_health,
+                        int64_t health_until_unix_ms) {
   protocol::JobError e;
   e.request_id = std::string(request_id);
   e.code = code;
   e.message = message;
   e.retry_after_s = retry_after_s;
+  if (account_health != nullptr) e.account_health = account_health;
+  e.health_until_unix_ms = health_until_unix_ms;
   protocol::encode(e, &body_);
   send(Command::kError, request_id, body_);
 }

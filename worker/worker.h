@@ -82,7 +82,8 @@ class Worker {
   void job_models(Job* job, std::vector<protocol::ModelInfo> models);
   void job_error(Job* job, const UpstreamFailure& failure);
   void send_error(std::string_view request_id, Code code, const std::string& message,
-                  int64_t retry_after_s = 0);
+                  int64_t retry_after_s = 0, const char* account_health = nullptr,
+                  int64_t health_until_unix_ms = 0);
   void retire(Job* job);
   void abort_jobs(const char* reason);
 

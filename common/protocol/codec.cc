@@ -100,6 +100,8 @@ void visit(JobError& m, V& v) {
   v("code", m.code);
   v("message", m.message);
   v("retry_after_s", m.retry_after_s);
+  v("account_health", m.account_health);
+  v("health_until_unix_ms", m.health_until_unix_ms);
 }
 template <class V>
 void visit(Cancel& m, V& v) {

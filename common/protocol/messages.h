@@ -99,6 +99,11 @@ struct JobError {
   Code code = Code::kInternal;
   std::string message;        // safe to show to the client; never contains secrets
   int64_t retry_after_s = 0;  // > 0: the client should retry after this many seconds
+  // What the failure says about the worker's account (kHealth*), empty if
+  // nothing: an account failure before any CHUNK is retried by the broker on
+  // another account.
+  std::string account_health;
+  int64_t health_until_unix_ms = 0;  // rate_limited: until when (0 = unknown)
 };
 
 struct Cancel {

@@ -153,10 +153,11 @@ export async function startStack({ mock = null, accounts = [{ name: 'alice', use
       }
       return pid;
     },
-    async stop() {
+    // keepDir: leave the state for a later startStack({ dir }).
+    async stop({ keepDir = false } = {}) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const r = await exited(proc);
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
       return r;
     },
   };

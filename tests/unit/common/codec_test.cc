@@ -128,7 +128,7 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     check_golden("job_done", encode(x));
   }
   SECTION("error") {
-    JobError x{"r", Code::kRateLimited, "slow down", 3600};
+    JobError x{"r", Code::kRateLimited, "slow down", 3600, "rate_limited", 99};
     JobError d;
     REQUIRE(decode(encode(x), &d).ok());
     CHECK(d.code == Code::kRateLimited);
