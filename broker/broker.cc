@@ -573,9 +573,10 @@ void Broker::attach_continuation(Job& job, zmqx::Frames& frames, const std::stri
   protocol::JobRequest req;
   if (decoded != nullptr) {
     req = *decoded;
-  } else if (Status s = protocol::decode(
-                 std::string_view(static_cast<const char*>(frames[body].data()), frames[body].size()),
-                 &req);
+  } else if (Status s =
+                 protocol::decode(std::string_view(static_cast<const char*>(frames[body].data()),
+                                                   frames[body].size()),
+                                  &req);
              !s.ok()) {
     QP_WARN("session.decode_failed").kv("request_id", job.request_id).kv("error", s.message());
     return;

@@ -34,9 +34,8 @@ std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "o
 // Opens and initialises; on failure closes and returns the error code.
 int try_open(const std::string& path, sqlite3** out, std::string* error) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(db, 2000);
     char* err = nullptr;
@@ -98,8 +97,21 @@ std::unique_ptr<SessionStore> SessionStore::open(const std::string& path, uint64
   std::unique_ptr<SessionStore> store(
       new SessionStore(db, persistent ? path : ":memory:", persistent, ttl_ms, max_entries));
   if (Status s = store->prepare(); !s.ok()) {
-    QP_ERROR("sessions.unavailable").kv("error", s.message());
-    return nullptr;
+    if (!persistent) {
+      QP_ERROR("sessions.unavailable").kv("error", s.message());
+      return nullptr;
+    }
+    // A database of another schema (an older or foreign file): set it aside
+    // like a corrupt one rather than fall back to memory on every start.
+    store.reset();
+    std::string aside = path + ".unusable-" + std::to_string(std::time(nullptr));
+    QP_ERROR("sessions.unusable").kv("path", path).kv("moved_to", aside).kv("error", s.message());
+    if (std::rename(path.c_str(), aside.c_str()) != 0) {
+      return open(":memory:", ttl_ms, max_entries);
+    }
+    std::remove((path + "-wal").c_str());
+    std::remove((path + "-shm").c_str());
+    return open(path, ttl_ms, max_entries);
   }
   QP_INFO("sessions.opened")
       .kv("path", store->path())
@@ -131,8 +143,8 @@ Status SessionStore::prepare() {
                         " FROM sessions WHERE chat_id = ?1 ORDER BY last_used DESC LIMIT 1";
   std::string put = std::string("INSERT OR REPLACE INTO sessions(key, ") + kColumns +
                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-  for (auto [sql, st] : {std::pair{&find, &find_}, std::pair{&by_chat, &find_chat_},
-                         std::pair{&put, &put_}}) {
+  for (auto [sql, st] :
+       {std::pair{&find, &find_}, std::pair{&by_chat, &find_chat_}, std::pair{&put, &put_}}) {
     if (sqlite3_prepare_v3(db_, sql->c_str(), -1, SQLITE_PREPARE_PERSISTENT, st, nullptr) !=
         SQLITE_OK) {
       return error(Code::kInternal, "sessions: cannot prepare a statement: " + errmsg(db_));
@@ -234,8 +246,7 @@ uint64_t SessionStore::evict(int64_t now_unix_ms) {
     }
     sqlite3_finalize(st);
   };
-  run("DELETE FROM sessions WHERE last_used < ?1",
-      now_unix_ms - static_cast<int64_t>(ttl_ms_));
+  run("DELETE FROM sessions WHERE last_used < ?1", now_unix_ms - static_cast<int64_t>(ttl_ms_));
   if (dirty_since_count_ || removed > 0) {
     dirty_since_count_ = false;
     uint64_t n = size();

@@ -53,9 +53,9 @@ void ChatCall::on_done(const protocol::JobDone& done) {
     json_valid = parses_as_json(content) ? 1 : 0;
     // Non-streaming: a JSON answer the model wrapped in a Markdown fence is
     // returned without the fence (streamed text cannot be taken back).
-    if (!json_valid && !stream_ && parses_as_json(strip_code_fence(content))) {
-      content = strip_code_fence(content);
-      json_valid = 1;
+    if (!json_valid && !stream_) {
+      content = returned_json_answer(content);
+      json_valid = parses_as_json(content) ? 1 : 0;
     }
     QP_INFO("request.json_output").kv("request_id", request_id_).kv("valid", json_valid == 1);
   }

@@ -143,14 +143,25 @@ std::string ChatPool::take(const ModelVariant& variant) {
   return id;
 }
 
-// Warm: the default model, and the most used models up to prewarm_models.
+// Warm: the prewarm_models most used models, ties going to the default
+// model (so it is warm before any use), then to the older pool.
 bool ChatPool::warm(const Pool& p) const {
+  const std::string default_key = variant_key(parse_model_variant(config_.default_model));
+  auto before = [&](const Pool& a, const Pool& b) {  // a ranks before b
+    if (a.uses != b.uses) return a.uses > b.uses;
+    if ((a.key == default_key) != (b.key == default_key)) return a.key == default_key;
+    return false;
+  };
   size_t rank = 0;
-  bool is_default = p.key == variant_key(parse_model_variant(config_.default_model));
+  bool seen_p = false;
   for (const Pool& other : pools_) {
-    if (&other != &p && (other.uses > p.uses || (other.uses == p.uses && &other < &p))) ++rank;
+    if (&other == &p) {
+      seen_p = true;
+      continue;
+    }
+    // Equal rank: the pool created first (earlier in the list) wins.
+    if (before(other, p) || (!before(p, other) && !seen_p)) ++rank;
   }
-  if (is_default && p.uses == 0) return config_.prewarm_models > 0;
   return rank < config_.prewarm_models;
 }
 

@@ -45,7 +45,7 @@ void ChatReaper::touch(const std::string& chat_id) {
 size_t ChatReaper::sweep(uint64_t now_ms) {
   size_t n = 0;
   for (auto it = last_used_.begin(); it != last_used_.end();) {
-    if (now_ms - it->second >= idle_ms_) {
+    if (now_ms >= it->second && now_ms - it->second >= idle_ms_) {
       client_->delete_chat_soon(it->first);
       it = last_used_.erase(it);
       ++n;

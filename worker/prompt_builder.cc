@@ -59,6 +59,9 @@ std::string build_continuation(const std::vector<protocol::ChatMessage>& message
     if (!system.empty()) {
       block(&out, "Updated system instructions", "",
             system + "\n\n(These instructions replace the earlier system instructions.)");
+    } else {
+      block(&out, "Updated system instructions", "",
+            "(None: disregard the earlier system instructions.)");
     }
   }
   size_t others = 0;

@@ -36,7 +36,8 @@ std::string build_prompt(const std::vector<protocol::ChatMessage>& messages);
 // its text; otherwise each message is a labelled block as above ([User],
 // [Tool result: id]). With `system_changed`, the current system
 // instructions come first under "[Updated system instructions]" (the chat
-// holds the old ones; the model is told these replace them).
+// holds the old ones; the model is told these replace them, or, if the
+// system prompt was removed, to disregard the old ones).
 std::string build_continuation(const std::vector<protocol::ChatMessage>& messages, size_t from,
                                bool system_changed);
 

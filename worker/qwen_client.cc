@@ -3,10 +3,11 @@
 #include <ctime>
 #include <exception>
 
+#include "common/conversation/history_key.h"
 #include "common/ids.h"
+#include "common/json/json_output.h"
 #include "common/log.h"
 #include "common/uv/handle.h"
-#include "common/conversation/history_key.h"
 #include "worker/chat_pool.h"
 #include "worker/models_parser.h"
 #include "worker/new_chat_parser.h"
@@ -259,7 +260,12 @@ void ChatCall::finish(const char* finish_reason) {
   r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
   r.response_id = events_.response_id();
   if (!cut_ && !r.response_id.empty() && !r.chat_id.empty()) {
-    r.session_key = conversation::key_after_reply(job_.history.state, answer_, {});
+    // Hash the answer as the client gets it (a non-streamed JSON answer loses its fence).
+    std::string_view returned = answer_;
+    if (!job_.stream && !response_format_instruction(job_.response_format).empty()) {
+      returned = json::returned_json_answer(answer_);
+    }
+    r.session_key = conversation::key_after_reply(job_.history.state, returned, {});
   }
   if (r.session_key.empty()) release_chat();
   handler_->on_chat_done(r);

@@ -126,7 +126,7 @@ class ChatCall final : private HttpRequest::Listener {
   ModelVariant variant_;
   std::string prompt_;
   std::string chat_id_;
-  std::string parent_id_;   // empty: null (first message of the chat)
+  std::string parent_id_;    // empty: null (first message of the chat)
   bool continuing_ = false;  // chat_id_ is the conversation's indexed chat
   bool cut_ = false;         // end_early(): the client saw less than upstream holds
   std::string answer_;       // every content delta forwarded, for the session key
@@ -198,7 +198,9 @@ class QwenClient {
   CurlMulti* multi() const { return multi_; }
   // Pre-created chats (may be null). Not owned.
   void set_chat_pool(class ChatPool* pool) { pool_ = pool; }
-  class ChatPool* chat_pool() const { return pool_; }
+  class ChatPool* chat_pool() const {
+    return pool_;
+  }
   const AccountConfig& account() const { return account_; }
 
  private:

@@ -31,10 +31,10 @@
 #include "common/protocol/wire.h"
 #include "common/uv/handle.h"
 #include "common/zmq/uv_socket.h"
-#include "worker/curl_multi.h"
-#include "worker/deferred_delete.h"
 #include "worker/chat_pool.h"
 #include "worker/chat_reaper.h"
+#include "worker/curl_multi.h"
+#include "worker/deferred_delete.h"
 #include "worker/qwen_client.h"
 
 namespace qp::worker {

@@ -17,13 +17,15 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 void append_number(std::string* out, double d) {
-  // Integral values within the exactly representable range print as integers,
-  // so 1.0 (Python) and 1 (JavaScript) agree.
-  if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9007199254740992.0) {
-    out->append(std::to_string(static_cast<int64_t>(d)));
+  // Integral values print as integers, as JavaScript's JSON.stringify does
+  // below 1e21, so 1.0 / 1e16 (Python) and 1 / 10000000000000000 agree.
+  char buf[64];
+  if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e21) {
+    if (d == 0) d = 0;  // -0 prints as 0
+    auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed, 0);
+    out->append(buf, r.ptr);
     return;
   }
-  char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
   out->append(buf, r.ptr);
 }

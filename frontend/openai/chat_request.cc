@@ -1,8 +1,8 @@
 #include "frontend/openai/chat_request.h"
 
-#include "common/conversation/history_key.h"
-
 #include <cmath>
+
+#include "common/conversation/history_key.h"
 
 namespace qp::frontend {
 namespace {

@@ -1,16 +1,10 @@
-// Checks an answer produced under response_format json_object/json_schema.
-// The Qwen web API cannot enforce JSON, so the gateway asks for it in the
-// prompt and reports the result (docs/api.md). Pure.
+// JSON-mode answer checks live in common/ (the worker needs them too).
 #pragma once
 
-#include <string_view>
+#include "common/json/json_output.h"
 
 namespace qp::frontend {
-
-// True if `text` (surrounding whitespace allowed) is one complete JSON value.
-bool parses_as_json(std::string_view text);
-// `text` without one surrounding Markdown code fence (``` or ```json …
-// ```) and surrounding whitespace; `text` itself if it has no such fence.
-std::string_view strip_code_fence(std::string_view text);
-
+using json::parses_as_json;
+using json::returned_json_answer;
+using json::strip_code_fence;
 }  // namespace qp::frontend

@@ -65,3 +65,81 @@ TEST_CASE("prompt: a lone assistant or two user messages are transcripts", "[pro
   std::string p = build_prompt({msg("user", "a"), msg("user", "b")});
   CHECK(p.find("[User]\na\n\n[User]\nb") != std::string::npos);
 }
+
+// --- build_continuation (issue 5): only what follows the last assistant turn --
+
+namespace {
+using qp::worker::build_continuation;
+
+ChatMessage tool_result(std::string content, std::string call_id) {
+  ChatMessage m = msg("tool", std::move(content));
+  m.tool_call_id = std::move(call_id);
+  return m;
+}
+}  // namespace
+
+TEST_CASE("continuation: a lone new user message is sent as its text", "[prompt]") {
+  std::vector<ChatMessage> h = {msg("system", "Be brief."), msg("user", "hi"),
+                                msg("assistant", "hello"), msg("user", "What is 2+2?")};
+  CHECK(build_continuation(h, 3, false) == "What is 2+2?");
+  // Nothing of the earlier history, the header or the footer.
+  std::string p = build_continuation(h, 3, false);
+  CHECK(p.find("hello") == std::string::npos);
+  CHECK(p.find("Be brief.") == std::string::npos);
+  // A system message among the new ones is skipped (it is not a new turn).
+  std::vector<ChatMessage> with_sys = {msg("user", "hi"), msg("assistant", "hello"),
+                                       msg("system", "Be brief."), msg("user", "next")};
+  CHECK(build_continuation(with_sys, 2, false) == "next");
+  // Text is sent as it is (no trimming, no label).
+  std::vector<ChatMessage> spaced = {msg("user", "a"), msg("assistant", "b"),
+                                     msg("user", "  two\nlines ")};
+  CHECK(build_continuation(spaced, 2, false) == "  two\nlines ");
+}
+
+TEST_CASE("continuation: tool results and a user message are labelled blocks", "[prompt]") {
+  ChatMessage call = msg("assistant", "");
+  call.tool_calls =
+      R"([{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{}"}},)"
+      R"({"id":"call_2","type":"function","function":{"name":"time","arguments":"{}"}}])";
+  std::vector<ChatMessage> h = {msg("user", "Weather and time?"), call,
+                                tool_result("sunny", "call_1"), tool_result("12:00", "call_2"),
+                                msg("user", "Thanks, and tomorrow?")};
+  std::string p = build_continuation(h, 2, false);
+  CHECK(p ==
+        "[Tool result: call_1]\nsunny\n\n"
+        "[Tool result: call_2]\n12:00\n\n"
+        "[User]\nThanks, and tomorrow?");
+  // Tool results alone.
+  std::vector<ChatMessage> only_tools(h.begin(), h.begin() + 3);
+  CHECK(build_continuation(only_tools, 2, false) == "[Tool result: call_1]\nsunny");
+  // Two user messages: both, labelled.
+  std::vector<ChatMessage> two = {msg("user", "a"), msg("assistant", "b"), msg("user", "c"),
+                                  msg("user", "d")};
+  CHECK(build_continuation(two, 2, false) == "[User]\nc\n\n[User]\nd");
+  // A named user keeps its name in the label when labelled.
+  ChatMessage named = msg("user", "e");
+  named.name = "bob";
+  two.push_back(named);
+  CHECK(build_continuation(two, 2, false) == "[User]\nc\n\n[User]\nd\n\n[User: bob]\ne");
+}
+
+TEST_CASE("continuation: a changed system prompt comes first, as an update", "[prompt]") {
+  std::vector<ChatMessage> h = {msg("system", "Answer in French."), msg("user", "hi"),
+                                msg("assistant", "salut"), msg("user", "How are you?")};
+  std::string p = build_continuation(h, 3, true);
+  REQUIRE(p.rfind("[Updated system instructions]\nAnswer in French.", 0) == 0);
+  size_t user = p.find("[User]\nHow are you?");
+  REQUIRE(user != std::string::npos);
+  CHECK(p.find("replace the earlier system instructions") < user);
+  CHECK(p.find("salut") == std::string::npos);
+  CHECK(p.find("hi\n") == std::string::npos);
+  // Every system message, joined, wherever it is in the history.
+  std::vector<ChatMessage> two = {msg("system", "S1"), msg("user", "hi"), msg("assistant", "hello"),
+                                  msg("developer", "S2"), msg("user", "go")};
+  std::string q = build_continuation(two, 3, true);
+  CHECK(q.rfind("[Updated system instructions]\nS1\n\nS2", 0) == 0);
+  CHECK(q.size() > 9);
+  CHECK(q.compare(q.size() - 9, 9, "[User]\ngo") == 0);
+  // Unchanged: no update block.
+  CHECK(build_continuation(h, 3, false) == "How are you?");
+}

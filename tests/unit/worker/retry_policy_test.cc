@@ -42,9 +42,10 @@ TEST_CASE("retry_cause: everything else is not retried", "[retry]") {
           R"({"success":false,"data":{"code":"Bad_Request","details":"Content security warning"}})") ==
       RetryCause::kNone);
   // A tool the upstream does not know is not a missing chat.
-  CHECK(retry_cause(
-            R"({"success":false,"data":{"code":"Bad_Request","details":"Tool Read does not exists."}})") ==
-        RetryCause::kNone);
+  CHECK(
+      retry_cause(
+          R"({"success":false,"data":{"code":"Bad_Request","details":"Tool Read does not exists."}})") ==
+      RetryCause::kNone);
   // A success envelope is never an error, whatever its text says.
   CHECK(retry_cause(R"({"success":true,"data":{"details":"Internal error"}})") ==
         RetryCause::kNone);

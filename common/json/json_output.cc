@@ -1,8 +1,8 @@
-#include "frontend/openai/json_output.h"
+#include "common/json/json_output.h"
 
 #include <simdjson.h>
 
-namespace qp::frontend {
+namespace qp::json {
 namespace {
 std::string_view trim(std::string_view s) {
   while (!s.empty() &&
@@ -33,4 +33,10 @@ std::string_view strip_code_fence(std::string_view text) {
   return trim(t.substr(eol + 1, t.size() - 3 - (eol + 1)));
 }
 
-}  // namespace qp::frontend
+std::string_view returned_json_answer(std::string_view content) {
+  if (parses_as_json(content)) return content;
+  std::string_view inner = strip_code_fence(content);
+  return inner.size() != content.size() && parses_as_json(inner) ? inner : content;
+}
+
+}  // namespace qp::json

@@ -1,0 +1,501 @@
+// Conversation routing in the real Broker (issue 5): a JOB whose history key
+// is in the SessionStore continues its upstream chat on a worker of the
+// session's account (JobRequest.resume set); a busy chat, a missing or
+// unhealthy account or another model make it replay (no resume); a DONE
+// carrying a session key is indexed.
+//
+// The harness is a trimmed copy of broker_test.cc's (frontend and worker
+// DEALERs over tcp://127.0.0.1:*, the broker's loop stepped from the test
+// thread, zmq_poll bounded by a deadline: nothing sleeps), with a
+// SessionStore on ":memory:" passed to the Broker.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <uv.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "broker/broker.h"
+#include "broker/session_store.h"
+#include "common/protocol/codec.h"
+#include "common/uv/handle.h"
+#include "common/zmq/envelope.h"
+
+namespace protocol = qp::protocol;
+using protocol::Command;
+using qp::broker::Broker;
+using qp::broker::Session;
+using qp::broker::SessionStore;
+using qp::zmqx::Envelope;
+using qp::zmqx::Frames;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kDeadlineMs = 5000;
+constexpr uint64_t kTtlMs = 3'600'000;
+
+qp::BrokerConfig test_config() {
+  qp::BrokerConfig c;
+  c.frontend_endpoint = "tcp://127.0.0.1:*";
+  c.worker_endpoint = "tcp://127.0.0.1:*";
+  c.heartbeat_ms = 10'000;  // no peer expires during a test
+  c.queue_limit = 16;
+  c.queue_timeout_ms = 30'000;
+  return c;
+}
+
+protocol::WorkerStatus worker_status(const std::string& account, uint32_t capacity,
+                                     const std::string& health = protocol::kHealthOk,
+                                     int64_t until_unix_ms = 0) {
+  protocol::WorkerStatus s;
+  s.account = account;
+  s.instance = "i-" + account;
+  s.capacity = capacity;
+  s.health = health;
+  s.health_until_unix_ms = until_unix_ms;
+  return s;
+}
+
+// A chat job continuing a conversation: user, assistant, new user message.
+protocol::JobRequest chat_job(const std::string& rid, const std::string& key,
+                              const std::string& model = "qwen3-max") {
+  protocol::JobRequest r;
+  r.request_id = rid;
+  r.model = model;
+  r.messages.push_back({"user", "hi", "", "", ""});
+  r.messages.push_back({"assistant", "hello", "", "", ""});
+  r.messages.push_back({"user", "more", "", "", ""});
+  r.stream = true;
+  r.history.key = key;
+  r.history.new_from = key.empty() ? 0 : 2;
+  r.history.state = std::string(64, 'a');
+  r.history.system_hash = "sys-now";
+  return r;
+}
+
+Session session(const std::string& account, const std::string& chat, const std::string& parent,
+                const std::string& model = "qwen3-max") {
+  Session s;
+  s.account = account;
+  s.chat_id = chat;
+  s.parent_id = parent;
+  s.model = model;
+  s.system_hash = "sys-then";
+  s.tools_hash = "tools-then";
+  s.last_used_unix_ms = qp::uv::now_unix_ms();
+  return s;
+}
+
+class Peer {
+ public:
+  Peer(zmq::context_t& ctx, const std::string& endpoint, const std::string& id)
+      : sock_(ctx, zmq::socket_type::dealer) {
+    sock_.set(zmq::sockopt::linger, 0);
+    sock_.set(zmq::sockopt::routing_id, id);
+    sock_.connect(endpoint);
+  }
+  void send(Command cmd, const std::string& rid = {}, const std::string& body = {}) {
+    auto frames = qp::zmqx::make_frames(cmd, rid, body);
+    REQUIRE(zmq::send_multipart(sock_, frames));
+  }
+  bool try_recv(Frames* out) {
+    out->clear();
+    auto n = zmq::recv_multipart(sock_, std::back_inserter(*out), zmq::recv_flags::dontwait);
+    return n.has_value();
+  }
+  zmq::socket_t& socket() { return sock_; }
+
+ private:
+  zmq::socket_t sock_;
+};
+
+struct Received {
+  Command command;
+  std::string request_id;
+  std::string body;
+};
+
+class Harness {
+ public:
+  Harness() : store_(SessionStore::open(":memory:", kTtlMs, 1000)) {
+    REQUIRE(store_);
+    REQUIRE(uv_loop_init(&loop_) == 0);
+    broker_ = std::make_unique<Broker>(&loop_, ctx_, test_config(), "sessions-test", store_.get());
+    REQUIRE(broker_->start().ok());
+  }
+  ~Harness() {
+    peers_.clear();
+    broker_->stop();
+    broker_.reset();
+    CHECK(qp::uv::close_loop(&loop_) == 0);
+  }
+
+  Broker& broker() { return *broker_; }
+  SessionStore& store() { return *store_; }
+
+  Peer& frontend(const std::string& id = "frontend-1") {
+    peers_.push_back(std::make_unique<Peer>(ctx_, broker_->frontend_endpoint(), id));
+    return *peers_.back();
+  }
+  Peer& ready_worker(const std::string& id, const protocol::WorkerStatus& st) {
+    size_t before = broker_->workers_for_test();
+    peers_.push_back(std::make_unique<Peer>(ctx_, broker_->worker_endpoint(), id));
+    Peer& w = *peers_.back();
+    w.send(Command::kReady, {}, protocol::encode(st));
+    REQUIRE(run_until([&] { return broker_->workers_for_test() == before + 1; }));
+    return w;
+  }
+
+  bool run_until(const std::function<bool()>& done, int timeout_ms = kDeadlineMs,
+                 Peer* watch = nullptr) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      uv_run(&loop_, UV_RUN_NOWAIT);
+      if (done()) return true;
+      auto now = Clock::now();
+      if (now >= deadline) return false;
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+      int uv_wait = uv_backend_timeout(&loop_);
+      if (uv_wait >= 0 && uv_wait < wait) wait = uv_wait;
+      std::vector<zmq::pollitem_t> items;
+      items.push_back({nullptr, uv_backend_fd(&loop_), ZMQ_POLLIN, 0});
+      if (watch != nullptr) items.push_back({watch->socket().handle(), 0, ZMQ_POLLIN, 0});
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
+    }
+  }
+
+  // The next message on `peer` that is not a HEARTBEAT.
+  std::optional<Received> recv(Peer& peer, Command want) {
+    std::optional<Received> got;
+    run_until(
+        [&] {
+          Frames f;
+          while (peer.try_recv(&f)) {
+            auto env = Envelope::parse(std::move(f), /*routed=*/false);
+            REQUIRE(env.has_value());
+            if (env->command() == Command::kHeartbeat) continue;
+            got =
+                Received{env->command(), std::string(env->request_id()), std::string(env->body())};
+            return true;
+          }
+          return false;
+        },
+        kDeadlineMs, &peer);
+    if (got) CHECK(protocol::command_name(got->command) == protocol::command_name(want));
+    return got;
+  }
+
+  // The JOB `rid` as the worker got it.
+  protocol::JobRequest recv_job(Peer& worker, const std::string& rid) {
+    auto m = recv(worker, Command::kJob);
+    REQUIRE(m.has_value());
+    CHECK(m->request_id == rid);
+    protocol::JobRequest req;
+    REQUIRE(protocol::decode(m->body, &req).ok());
+    CHECK(req.request_id == rid);
+    return req;
+  }
+
+  void send_job(Peer& fe, const protocol::JobRequest& req) {
+    fe.send(Command::kJob, req.request_id, protocol::encode(req));
+  }
+
+  // The worker ends `rid` with DONE; returns the body the frontend got.
+  std::string finish(Peer& worker, Peer& fe, const protocol::JobDone& done) {
+    const std::string body = protocol::encode(done);
+    worker.send(Command::kDone, done.request_id, body);
+    auto m = recv(fe, Command::kDone);
+    REQUIRE(m.has_value());
+    CHECK(m->request_id == done.request_id);
+    CHECK(m->body == body);
+    return m->body;
+  }
+
+  uint32_t in_flight(const std::string& worker) {
+    const auto* w = broker_->registry_for_test().find(worker);
+    REQUIRE(w != nullptr);
+    return w->in_flight;
+  }
+
+ private:
+  zmq::context_t ctx_;  // first: destroyed last
+  std::unique_ptr<SessionStore> store_;
+  uv_loop_t loop_{};
+  std::unique_ptr<Broker> broker_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+};
+
+protocol::Cancel cancel_of(const std::string& rid) {
+  protocol::Cancel c;
+  c.request_id = rid;
+  c.reason = "client gone";
+  return c;
+}
+
+protocol::JobDone done_of(const std::string& rid, const std::string& account) {
+  protocol::JobDone d;
+  d.request_id = rid;
+  d.chat_id = "chat-of-" + rid;
+  d.account = account;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("sessions: a known key continues on the session's account", "[broker][sessions]") {
+  Harness h;
+  h.store().put("key-A", session("alice", "chat-1", "p-1"));
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 4));
+  Peer& fe = h.frontend();
+  // One unrelated job makes alice the busier worker: without the session's
+  // preference the next job would go to bob.
+  h.send_job(fe, chat_job("r0", ""));
+  auto r0 = h.recv_job(alice, "r0");
+  CHECK(r0.resume.chat_id.empty());
+  Peer& bob = h.ready_worker("worker-bob", worker_status("bob", 4));
+
+  h.send_job(fe, chat_job("r1", "key-A"));
+  auto r1 = h.recv_job(alice, "r1");
+  CHECK(r1.resume.chat_id == "chat-1");
+  CHECK(r1.resume.parent_id == "p-1");
+  CHECK(r1.resume.system_hash == "sys-then");
+  CHECK(r1.resume.tools_hash == "tools-then");
+  // The rest of the job is unchanged.
+  CHECK(r1.model == "qwen3-max");
+  REQUIRE(r1.messages.size() == 3);
+  CHECK(r1.messages[2].content == "more");
+  CHECK(r1.history.key == "key-A");
+  CHECK(r1.history.new_from == 2);
+  CHECK(r1.history.system_hash == "sys-now");
+  CHECK(h.in_flight("worker-alice") == 2);
+  CHECK(h.in_flight("worker-bob") == 0);
+
+  SECTION("a job without a key still goes to the less loaded worker") {
+    h.send_job(fe, chat_job("r2", ""));
+    auto r2 = h.recv_job(bob, "r2");
+    CHECK(r2.resume.chat_id.empty());
+  }
+  SECTION("a second concurrent continuation of the same chat forks (no resume)") {
+    h.send_job(fe, chat_job("r2", "key-A"));
+    auto r2 = h.recv_job(alice, "r2");  // still preferred: same account
+    CHECK(r2.resume.chat_id.empty());
+    CHECK(r2.resume.parent_id.empty());
+    CHECK(h.in_flight("worker-alice") == 3);
+
+    // Once the first continuation ended, the chat is free again.
+    h.finish(alice, fe, done_of("r1", "alice"));
+    h.send_job(fe, chat_job("r3", "key-A"));
+    auto r3 = h.recv_job(alice, "r3");
+    CHECK(r3.resume.chat_id == "chat-1");
+    CHECK(r3.resume.parent_id == "p-1");
+  }
+  SECTION("an error or a cancel also frees the chat") {
+    protocol::JobError e;
+    e.request_id = "r1";
+    e.code = qp::Code::kUpstream;
+    e.message = "boom";
+    alice.send(Command::kError, "r1", protocol::encode(e));
+    REQUIRE(h.recv(fe, Command::kError));
+    h.send_job(fe, chat_job("r2", "key-A"));
+    auto r2 = h.recv_job(alice, "r2");
+    CHECK(r2.resume.chat_id == "chat-1");
+    fe.send(Command::kCancel, "r2", protocol::encode(cancel_of("r2")));
+    REQUIRE(h.recv(alice, Command::kCancel));
+    h.send_job(fe, chat_job("r3", "key-A"));
+    auto r3 = h.recv_job(alice, "r3");
+    CHECK(r3.resume.chat_id == "chat-1");
+  }
+}
+
+TEST_CASE("sessions: without a usable worker of the account the job replays elsewhere",
+          "[broker][sessions]") {
+  Harness h;
+  Peer& fe = h.frontend();
+  SECTION("account absent") {
+    h.store().put("key-C", session("carol", "chat-c", "p-c"));
+    Peer& bob = h.ready_worker("worker-bob", worker_status("bob", 2));
+    h.send_job(fe, chat_job("r1", "key-C"));
+    auto r1 = h.recv_job(bob, "r1");
+    CHECK(r1.resume.chat_id.empty());
+    CHECK(r1.resume.parent_id.empty());
+  }
+  SECTION("account rate limited") {
+    h.store().put("key-A", session("alice", "chat-1", "p-1"));
+    h.ready_worker("worker-alice", worker_status("alice", 4, protocol::kHealthRateLimited,
+                                                 qp::uv::now_unix_ms() + 600'000));
+    Peer& bob = h.ready_worker("worker-bob", worker_status("bob", 4));
+    h.send_job(fe, chat_job("r1", "key-A"));
+    auto r1 = h.recv_job(bob, "r1");
+    CHECK(r1.resume.chat_id.empty());
+    CHECK(h.in_flight("worker-alice") == 0);
+  }
+  SECTION("account's worker full: replay now rather than wait") {
+    h.store().put("key-A", session("alice", "chat-1", "p-1"));
+    Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 1));
+    h.send_job(fe, chat_job("r0", ""));
+    h.recv_job(alice, "r0");
+    Peer& bob = h.ready_worker("worker-bob", worker_status("bob", 1));
+    h.send_job(fe, chat_job("r1", "key-A"));
+    auto r1 = h.recv_job(bob, "r1");
+    CHECK(r1.resume.chat_id.empty());
+  }
+}
+
+TEST_CASE("sessions: a queued continuation gets its resume when dispatched", "[broker][sessions]") {
+  Harness h;
+  h.store().put("key-A", session("alice", "chat-1", "p-1"));
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 1));
+  Peer& fe = h.frontend();
+  h.send_job(fe, chat_job("r0", ""));
+  h.recv_job(alice, "r0");
+  h.send_job(fe, chat_job("r1", "key-A"));
+  REQUIRE(h.run_until([&] { return h.broker().queued_for_test() == 1; }));
+  h.finish(alice, fe, done_of("r0", "alice"));
+  auto r1 = h.recv_job(alice, "r1");
+  CHECK(r1.resume.chat_id == "chat-1");
+  CHECK(r1.resume.parent_id == "p-1");
+  CHECK(r1.messages.size() == 3);
+}
+
+TEST_CASE("sessions: a DONE with a session key is indexed", "[broker][sessions]") {
+  Harness h;
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
+  Peer& fe = h.frontend();
+  h.send_job(fe, chat_job("r1", ""));
+  h.recv_job(alice, "r1");
+  const int64_t before = qp::uv::now_unix_ms();
+  protocol::JobDone d = done_of("r1", "alice");
+  d.chat_id = "chat-9";
+  d.session_key = "key-B";
+  d.parent_id = "resp-9";
+  d.model = "qwen3-max";
+  d.system_hash = "sys-9";
+  d.tools_hash = "tools-9";
+  h.finish(alice, fe, d);
+
+  auto s = h.store().find("key-B", qp::uv::now_unix_ms());
+  REQUIRE(s);
+  CHECK(s->account == "alice");
+  CHECK(s->chat_id == "chat-9");
+  CHECK(s->parent_id == "resp-9");
+  CHECK(s->model == "qwen3-max");
+  CHECK(s->system_hash == "sys-9");
+  CHECK(s->tools_hash == "tools-9");
+  CHECK(s->last_used_unix_ms >= before);
+  CHECK(h.store().size() == 1);
+
+  // The next turn continues it.
+  h.send_job(fe, chat_job("r2", "key-B"));
+  auto r2 = h.recv_job(alice, "r2");
+  CHECK(r2.resume.chat_id == "chat-9");
+  CHECK(r2.resume.parent_id == "resp-9");
+  CHECK(r2.resume.system_hash == "sys-9");
+  CHECK(r2.resume.tools_hash == "tools-9");
+
+  // A DONE without a session key (answer cut short) indexes nothing.
+  protocol::JobDone cut = done_of("r2", "alice");
+  cut.chat_id = "chat-9";
+  cut.finish_reason = "length";
+  h.finish(alice, fe, cut);
+  CHECK(h.store().size() == 1);
+}
+
+TEST_CASE("sessions: another model starts a new chat", "[broker][sessions]") {
+  Harness h;
+  h.store().put("key-A", session("alice", "chat-1", "p-1", "qwen3-max"));
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
+  Peer& fe = h.frontend();
+  h.send_job(fe, chat_job("r1", "key-A", "qwen-plus"));
+  auto r1 = h.recv_job(alice, "r1");
+  CHECK(r1.resume.chat_id.empty());
+  CHECK(r1.model == "qwen-plus");
+  // The same model still continues.
+  h.send_job(fe, chat_job("r2", "key-A", "qwen3-max"));
+  auto r2 = h.recv_job(alice, "r2");
+  CHECK(r2.resume.chat_id == "chat-1");
+}
+
+TEST_CASE("sessions: an expired session is not continued", "[broker][sessions]") {
+  Harness h;
+  Session old = session("alice", "chat-1", "p-1");
+  old.last_used_unix_ms -= static_cast<int64_t>(kTtlMs) + 1000;
+  h.store().put("key-A", old);
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
+  Peer& fe = h.frontend();
+  h.send_job(fe, chat_job("r1", "key-A"));
+  auto r1 = h.recv_job(alice, "r1");
+  CHECK(r1.resume.chat_id.empty());
+}
+
+TEST_CASE("sessions: the qwen_chat_id override continues that chat", "[broker][sessions]") {
+  Harness h;
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
+  Peer& fe = h.frontend();
+  SECTION("a chat the index knows: its newest parent and account") {
+    h.store().put("k-old", session("alice", "chat-7", "p-old"));
+    Session newer = session("alice", "chat-7", "p-new");
+    newer.last_used_unix_ms += 1;
+    h.store().put("k-new", newer);
+    protocol::JobRequest j = chat_job("r1", "");
+    j.chat_id = "chat-7";
+    h.send_job(fe, j);
+    auto r1 = h.recv_job(alice, "r1");
+    CHECK(r1.resume.chat_id == "chat-7");
+    CHECK(r1.resume.parent_id == "p-new");
+  }
+  SECTION("a chat the index does not know: from its root") {
+    protocol::JobRequest j = chat_job("r1", "");
+    j.chat_id = "chat-unknown";
+    h.send_job(fe, j);
+    auto r1 = h.recv_job(alice, "r1");
+    CHECK(r1.resume.chat_id == "chat-unknown");
+    CHECK(r1.resume.parent_id.empty());
+  }
+}
+
+TEST_CASE("sessions: an account failure before the first chunk replays on another account",
+          "[broker][sessions]") {
+  Harness h;
+  h.store().put("key-A", session("alice", "chat-1", "p-1"));
+  Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
+  Peer& bob = h.ready_worker("worker-bob", worker_status("bob", 2));
+  Peer& fe = h.frontend();
+  h.send_job(fe, chat_job("r1", "key-A"));
+  auto first = h.recv_job(alice, "r1");
+  REQUIRE(first.resume.chat_id == "chat-1");
+
+  protocol::JobError e;
+  e.request_id = "r1";
+  e.code = qp::Code::kRateLimited;
+  e.message = "account alice is rate limited";
+  e.account_health = protocol::kHealthRateLimited;
+  e.health_until_unix_ms = qp::uv::now_unix_ms() + 600'000;
+  alice.send(Command::kError, "r1", protocol::encode(e));
+  auto again = h.recv_job(bob, "r1");
+  CHECK(again.resume.chat_id.empty());
+  CHECK(again.resume.parent_id.empty());
+  REQUIRE(again.messages.size() == 3);  // the whole history, for the replay
+  CHECK(again.history.key == "key-A");
+
+  protocol::JobDone d = done_of("r1", "bob");
+  d.chat_id = "chat-b";
+  d.session_key = "key-B";
+  d.parent_id = "resp-b";
+  d.model = "qwen3-max";
+  h.finish(bob, fe, d);  // the frontend saw no error, only this DONE
+  auto s = h.store().find("key-B", qp::uv::now_unix_ms());
+  REQUIRE(s);
+  CHECK(s->account == "bob");
+  CHECK(s->chat_id == "chat-b");
+  // The conversation now continues on bob.
+  h.send_job(fe, chat_job("r2", "key-B"));
+  auto r2 = h.recv_job(bob, "r2");
+  CHECK(r2.resume.chat_id == "chat-b");
+  CHECK(r2.resume.parent_id == "resp-b");
+}
