@@ -20,7 +20,8 @@ class Histogram {
   static constexpr int kSubBits = 7;
   static constexpr uint64_t kSubCount = uint64_t{1} << kSubBits;  // 128
   static constexpr int kMaxBits = 42;                             // values < 2^42
-  static constexpr size_t kBuckets = (kMaxBits - kSubBits) * kSubCount;
+  // Octave e (values in [2^(e+7), 2^(e+8))) uses indexes [(e+1)*128, (e+2)*128).
+  static constexpr size_t kBuckets = (kMaxBits - kSubBits + 1) * kSubCount;
 
   void record(uint64_t value);
   void merge(const Histogram& other);

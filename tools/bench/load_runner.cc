@@ -258,8 +258,10 @@ void LoadRunner::on_sweep() {
     c->check_timeout(now, timeout);
     // Reconnect what failed to connect (closed ones that had connected are
     // reconnected at once in on_closed).
-    if (c->state() == Connection::State::kClosed &&
-        (phase_ == Phase::kRunning || (phase_ == Phase::kConnecting && c->id() < next_connect_)) &&
+    bool wanted = phase_ == Phase::kConnecting ? c->id() < next_connect_
+                  : phase_ == Phase::kRunning  ? o_.rate > 0 || may_start_closed(now)
+                                               : false;
+    if (c->state() == Connection::State::kClosed && wanted &&
         connecting_ < static_cast<size_t>(o_.connect_parallel)) {
       if (phase_ == Phase::kConnecting) ++connecting_;
       c->connect();
@@ -359,6 +361,10 @@ void LoadRunner::on_closed(Connection* c, bool connect_failed) {
     }
   }
   if (connect_failed) return;  // the sweep retries
+  // No new requests once arrivals have stopped: do not reconnect (after a
+  // mass failure that would only flood the server with idle connections).
+  if (phase_ != Phase::kConnecting && phase_ != Phase::kRunning) return;
+  if (phase_ == Phase::kRunning && o_.rate <= 0 && !may_start_closed(uv_hrtime())) return;
   // It had connected, so the server is there: reconnect at once.
   if (phase_ == Phase::kConnecting) ++connecting_;
   c->connect();

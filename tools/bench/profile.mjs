@@ -1,7 +1,7 @@
 // Profiles the per-chunk path of the gateway under a P3-like streaming load.
 //
 //   tools/bench/profile.sh [--tool callgrind|perf] [--proc frontend|broker|worker]
-//                          [--streams 100] [--requests 500] [--words 200]
+//                          [--streams 100] [--requests 500] [--words 200] [--non-stream]
 //                          [--bin-dir DIR] [--out DIR]
 //
 // callgrind: the chosen process runs under `valgrind --tool=callgrind` (the
@@ -18,7 +18,7 @@ import { join, resolve, dirname } from 'node:path';
 import { startMock, startGateway, runBench, exited } from './stack.mjs';
 
 const REPO = resolve(dirname(new URL(import.meta.url).pathname), '../..');
-const o = { tool: 'callgrind', proc: 'frontend', streams: 100, requests: 500, words: 200,
+const o = { tool: 'callgrind', proc: 'frontend', streams: 100, requests: 500, words: 200, stream: true,
   binDir: process.env.QP_BIN_DIR || join(REPO, 'build/bin'), out: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -29,6 +29,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--streams') o.streams = Number(v());
   else if (a === '--requests') o.requests = Number(v());
   else if (a === '--words') o.words = Number(v());
+  else if (a === '--non-stream') o.stream = false;
   else if (a === '--bin-dir') o.binDir = resolve(v());
   else if (a === '--out') o.out = resolve(v());
   else { console.error(`profile: unknown option ${a}`); process.exit(2); }
@@ -61,7 +62,7 @@ const mock = await startMock(o, dir);
 let gw = null;
 try {
   gw = await startGateway(o, mock, dir, { childBinDir, startTimeoutMs: 120_000 });
-  const args = ['--url', gw.url, '--stream', '-c', String(o.streams), '-n', String(o.requests), '-d', '0',
+  const args = ['--url', gw.url, ...(o.stream ? ['--stream'] : []), '-c', String(o.streams), '-n', String(o.requests), '-d', '0',
     '--prompt-words', String(o.words), '--timeout', '600', '--label', `profile ${o.tool} ${o.proc}`];
   let perf = null;
   if (o.tool === 'perf') {

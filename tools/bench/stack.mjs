@@ -2,7 +2,7 @@
 // (`qwenproxy up`) on kernel-chosen ports, run qp-bench, stop them again.
 // Only processes started here are ever signalled.
 import { spawn, execFileSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -10,7 +10,8 @@ import http from 'node:http';
 const START_TIMEOUT_MS = 30_000;
 
 export class Lines {
-  constructor(stream) {
+  // skip: lines not kept (e.g. one warning per failed request).
+  constructor(stream, skip = null) {
     this.lines = [];
     this.waiters = [];
     let buf = '';
@@ -21,6 +22,7 @@ export class Lines {
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
+        if (skip && skip.test(line)) continue;
         this.lines.push(line);
         if (this.lines.length > 2000) this.lines.splice(0, 1000);
         this.waiters = this.waiters.filter((w) => {
@@ -90,7 +92,7 @@ export async function startMock(o, dir) {
     if (r.status !== 200) throw new Error(`mock ${path}: ${r.status} ${r.body}`);
     return JSON.parse(r.body);
   };
-  return { proc, url, token, pid: proc.pid, err, admin, stop: () => stopProc(proc) };
+  return { proc, url, token, pid: proc.pid, err, admin, stop: () => stopProc(proc), logTail: (n = 20) => err.lines.slice(-n) };
 }
 
 // childBinDir: where the launcher finds qp-frontend/qp-broker/qp-worker
@@ -112,7 +114,10 @@ export async function startGateway(o, mock, dir, { childBinDir = o.binDir, start
     stdio: ['ignore', 'pipe', 'pipe'], env,
   });
   const out = new Lines(proc.stdout);
-  const err = new Lines(proc.stderr);
+  const err = new Lines(proc.stderr, /event=request\./);
+  const logFile = createWriteStream(join(dir, 'gateway.log'));
+  proc.stdout.on('data', (d) => logFile.write(d));
+  proc.stderr.on('data', (d) => logFile.write(d));
   const m = await out.waitFor(/^qwenproxy: ready .* at (http:\/\/\S+?:(\d+))\/v1/, 'the gateway to be ready', startTimeoutMs).catch((e) => {
     proc.kill('SIGKILL');
     throw new Error(`${e.message}\n${err.lines.slice(-20).join('\n')}`);
@@ -138,6 +143,11 @@ export async function startGateway(o, mock, dir, { childBinDir = o.binDir, start
   return {
     proc, url, err,
     pids: { frontend: pid('frontend'), broker: pid('broker'), worker: pid('worker:bench') },
+    // Launcher lines (restarts, watchdog kills) and the children's warnings.
+    // Per-request failure lines are left out: they repeat the client's view.
+    logTail: (n = 20) => [...out.lines.filter((l) => !/^qwenproxy: (started|ready)/.test(l)).slice(-n),
+      ...err.lines.slice(-n)],
+    logFile: join(dir, 'gateway.log'),
     stop: () => stopProc(proc, 15_000),
   };
 }
