@@ -51,6 +51,7 @@ Result<DotEnv> parse_dotenv(std::string_view text, const std::string& origin) {
     std::string value;
     if (!raw.empty() && (raw.front() == '"' || raw.front() == '\'')) {
       char q = raw.front();
+      int quote_line = line_no;
       // A quoted value may span lines: find the closing quote in the whole text.
       size_t start = static_cast<size_t>(raw.data() - text.data()) + 1;
       size_t i = start;
@@ -82,7 +83,10 @@ Result<DotEnv> parse_dotenv(std::string_view text, const std::string& origin) {
         if (c == '\n') ++line_no;
         value.push_back(c);
       }
-      if (!closed) return bad("unterminated quoted value");
+      if (!closed) {
+        line_no = quote_line;
+        return bad("unterminated quoted value");
+      }
       // After the closing quote: only spaces or a comment up to the end of the line.
       size_t eol = text.find('\n', i);
       if (eol == std::string_view::npos) eol = text.size();
