@@ -3,8 +3,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
 
 #include <toml++/toml.h>
+
+#include "common/accounts/account_loader.h"
+#include "common/accounts/dotenv.h"
+#include "common/accounts/private_file.h"
 
 namespace qp {
 namespace {
@@ -72,6 +77,19 @@ Status read_str(const toml::table& t, const char* key, const std::string& where,
     if (!_s.ok()) return _s; \
   } while (0)
 
+std::string dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// A relative path in the config file is relative to the file's directory.
+std::string relative_to(const std::string& config_path, const std::string& p) {
+  if (p.empty() || p.front() == '/') return p;
+  return dir_of(config_path) + "/" + p;
+}
+
 Status apply_file(const std::string& path, Config* c) {
   toml::table root;
   try {
@@ -84,6 +102,10 @@ Status apply_file(const std::string& path, Config* c) {
   }
   QP_TRY(read_str(root, "runtime_dir", path, &c->runtime_dir));
   QP_TRY(read_str(root, "state_dir", path, &c->state_dir));
+  QP_TRY(read_str(root, "accounts_dir", path, &c->accounts_dir));
+  c->accounts_dir = relative_to(path, c->accounts_dir);
+  QP_TRY(read_str(root, "env_file", path, &c->env_file));
+  c->env_file = relative_to(path, c->env_file);
   if (auto* t = root["frontend"].as_table()) {
     std::string w = path + ": frontend";
     QP_TRY(read_str(*t, "host", w, &c->frontend.host));
@@ -136,7 +158,15 @@ Status apply_file(const std::string& path, Config* c) {
       QP_TRY(read_str(*t, "bx_umidtoken", w, &a.bx_umidtoken));
       QP_TRY(read_str(*t, "bx_ua", w, &a.bx_ua));
       QP_TRY(read_str(*t, "bx_v", w, &a.bx_v));
+      QP_TRY(read_str(*t, "token", w, &a.token));
+      QP_TRY(read_str(*t, "email", w, &a.email));
+      QP_TRY(read_str(*t, "password", w, &a.password));
+      QP_TRY(read_str(*t, "proxy", w, &a.proxy));
+      QP_TRY(read_str(*t, "user_agent", w, &a.user_agent));
+      QP_TRY(read_str(*t, "file", w, &a.file));
       QP_TRY(read_int(*t, "capacity", w, &a.capacity));
+      a.file = relative_to(path, a.file);
+      a.origin = w;
       c->accounts.push_back(std::move(a));
     }
   }
@@ -155,6 +185,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
   std::string v;
   if (env("QP_RUNTIME_DIR", &v)) c->runtime_dir = v;
   if (env("QP_STATE_DIR", &v)) c->state_dir = v;
+  if (env("QP_ACCOUNTS_DIR", &v)) c->accounts_dir = v;
   if (env("QP_HOST", &v)) c->frontend.host = v;
   uint64_t port = static_cast<uint64_t>(c->frontend.port);
   QP_TRY(env_u64(env, "QP_PORT", &port));
@@ -190,6 +221,12 @@ Status apply_env(const EnvLookup& env, Config* c) {
     env("QWEN_TOKEN", &a.bx_umidtoken);
     env("QWEN_BX_UA", &a.bx_ua);
     env("QWEN_BX_V", &a.bx_v);
+    env("QWEN_JWT", &a.token);
+    env("QWEN_EMAIL", &a.email);
+    env("QWEN_PASSWORD", &a.password);
+    env("QWEN_PROXY", &a.proxy);
+    env("QWEN_USER_AGENT", &a.user_agent);
+    a.origin = "environment (QWEN_COOKIES)";
     uint64_t cap = a.capacity;
     QP_TRY(env_u64(env, "QWEN_CAPACITY", &cap));
     a.capacity = static_cast<uint32_t>(cap);
@@ -198,6 +235,49 @@ Status apply_env(const EnvLookup& env, Config* c) {
     c->accounts.push_back(std::move(a));
   }
   return Status();
+}
+
+// Reads the .env file named by QP_ENV_FILE or `env_file`. Its variables are a
+// fallback: the real environment wins, as with the old proxy's dotenv.
+Status read_env_file(const EnvLookup& env, Config* c, std::shared_ptr<accounts::DotEnv>* out) {
+  std::string v;
+  if (env("QP_ENV_FILE", &v)) c->env_file = v;
+  if (c->env_file.empty()) return Status();
+  auto text = accounts::read_private_file(c->env_file);
+  if (!text) return bad("env_file", text.error().message());
+  auto parsed = accounts::parse_dotenv(text.value(), c->env_file);
+  if (!parsed) return bad("env_file", parsed.error().message());
+  *out = std::make_shared<accounts::DotEnv>(std::move(parsed.value()));
+  return Status();
+}
+
+// Adds an account for every NAME.toml in accounts_dir, and points entries
+// without credentials at their file. A directory that is missing or cannot be
+// listed adds nothing: `qwenproxy account list` reports it.
+void discover_accounts(const EnvLookup& env, Config* c) {
+  if (c->accounts_dir.empty()) {
+    std::string v;
+    if (!c->config_path.empty()) {
+      c->accounts_dir = dir_of(c->config_path) + "/accounts";
+    } else if (env("CONFIGURATION_DIRECTORY", &v) && !v.empty()) {  // systemd
+      c->accounts_dir = v.substr(0, v.find(':')) + "/accounts";
+    }
+  }
+  if (c->accounts_dir.empty()) return;
+  for (auto& a : c->accounts) {
+    if (a.file.empty() && a.cookies.empty() && a.token.empty() && a.email.empty()) {
+      a.file = accounts::account_file_path(c->accounts_dir, a.name);
+    }
+  }
+  auto listing = accounts::list_account_dir(c->accounts_dir);
+  for (const auto& name : listing.names) {
+    if (c->find_account(name) != nullptr) continue;  // an entry or QWEN_* account wins
+    AccountConfig a;
+    a.name = name;
+    a.file = accounts::account_file_path(c->accounts_dir, name);
+    a.origin = a.file;
+    c->accounts.push_back(std::move(a));
+  }
 }
 
 Status validate(Config* c) {
@@ -276,7 +356,37 @@ Result<Config> load_config(const std::string& path, const EnvLookup& env) {
     QP_TRY(apply_file(file, &c));
     c.config_path = file;
   }
-  QP_TRY(apply_env(env, &c));
+  std::shared_ptr<accounts::DotEnv> dotenv;
+  QP_TRY(read_env_file(env, &c, &dotenv));
+  if (dotenv) {
+    EnvLookup with_dotenv = [&env, dotenv](const char* name, std::string* value) {
+      if (env(name, value)) return true;
+      auto it = dotenv->find(name);
+      if (it == dotenv->end()) return false;
+      *value = it->second;
+      return true;
+    };
+    QP_TRY(apply_env(with_dotenv, &c));
+    std::string port;
+    // The old proxy's PORT, only from the .env file (PORT in the real
+    // environment is too generic to claim).
+    if (!env("QP_PORT", &port) && dotenv->count("QP_PORT") == 0 && dotenv->count("PORT") != 0) {
+      uint64_t p = 0;
+      if (!parse_u64(dotenv->at("PORT"), &p)) {
+        return bad(c.env_file + ": PORT", "must be a non-negative integer");
+      }
+      c.frontend.port = static_cast<int>(p > 65535 ? 65536 : p);
+    }
+    for (auto& a : c.accounts) {
+      std::string in_env;
+      if (a.origin == "environment (QWEN_COOKIES)" && !env("QWEN_COOKIES", &in_env)) {
+        a.origin = c.env_file + " (QWEN_COOKIES)";
+      }
+    }
+  } else {
+    QP_TRY(apply_env(env, &c));
+  }
+  discover_accounts(env, &c);
   QP_TRY(validate(&c));
   return c;
 }

@@ -59,19 +59,36 @@ struct UpstreamConfig {
       "Chrome/141.0.0.0 Safari/537.36";
 };
 
+// One Qwen account. load_config() fills the credentials only for accounts
+// written inline (an [[accounts]] entry with `cookies`, or the QWEN_*
+// variables); an account backed by a file has just `name`, `capacity` and
+// `file` here: its worker reads the file with accounts::load_account()
+// (common/accounts/account_loader.h), which validates and normalises it.
 struct AccountConfig {
   std::string name;
   std::string cookies;       // full browser cookie string; the JWT is its `token` cookie
+  std::string token;         // the session JWT, if given apart from the cookies
   std::string bx_umidtoken;  // QWEN_TOKEN in the old proxy
   std::string bx_ua;
   std::string bx_v;
-  uint32_t capacity = 4;  // concurrent upstream requests for this account
+  std::string email;       // optional: re-login through /api/v1/auths/signin
+  std::string password;    // plain text; sent as its sha256 hex
+  std::string proxy;       // optional outbound proxy URL for this account
+  std::string user_agent;  // optional: overrides upstream.user_agent
+  uint32_t capacity = 4;   // concurrent upstream requests for this account
+  std::string file;        // the account file (empty: credentials are inline)
+  std::string origin;      // where the entry was defined, for messages (no secrets)
 };
 
 struct Config {
   std::string config_path;  // file that was loaded, empty if none
   std::string runtime_dir;  // ipc sockets, port files
   std::string state_dir;    // persistent state
+  // Directory of account files, NAME.toml = account NAME. Default:
+  // `{config file dir}/accounts`, else `$CONFIGURATION_DIRECTORY/accounts`
+  // (systemd), else none.
+  std::string accounts_dir;
+  std::string env_file;  // a .env file read as fallback environment (old proxy), if any
   FrontendConfig frontend;
   BrokerConfig broker;
   SessionConfig sessions;

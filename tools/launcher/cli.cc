@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/account/cli.h"
 #include "tools/launcher/launcher.h"
 
 #ifndef QP_VERSION
@@ -51,6 +52,7 @@ int run_cli(int argc, char** argv) {
   Action action;
   add_up_command(app, &action);
   add_version_command(app, &action);
+  account_tool::add_account_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

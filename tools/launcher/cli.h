@@ -2,9 +2,13 @@
 //
 //   qwenproxy up [--config FILE] [--bin-dir DIR]... [--demo]
 //   qwenproxy version
+//   qwenproxy account import NAME [--from FILE|-] [--format auto|curl|cookie|har|env]
+//                                 [--dir DIR] [--config FILE] [--force]
+//   qwenproxy account list [--dir DIR] [--config FILE]
+//   qwenproxy account status [--url URL] [--config FILE] [--timeout-ms N]
 //
-// To add a verb (e.g. `account import|list`), write an add_<verb>_command()
-// in cli.cc that registers a subcommand and its callback.
+// To add a verb, write an add_<verb>_command() in cli.cc that registers a
+// subcommand and its callback (the account verbs live in tools/account/cli.cc).
 #pragma once
 
 namespace qp::launcher {

@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <optional>
 
+#include "common/accounts/private_file.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/uv/handle.h"
+#include "tools/account/commands.h"
 #include "tools/launcher/child_spec.h"
 #include "tools/launcher/output.h"
 #include "tools/launcher/supervisor.h"
@@ -98,6 +100,7 @@ class Launcher final : public Supervisor::Observer {
       on_mock_ready(msg.port);
     } else if (spec.kind == ChildKind::kFrontend) {
       int port = msg.port > 0 ? msg.port : p_.config.frontend.port;
+      record_url(port);  // before the ready line, so whoever reads that line finds the file
       emit(ready_line(p_.config.frontend.host, port));
       if (!told_manager_) {  // our own service manager, if any (NOTIFY_SOCKET of the launcher)
         notify::ready("ready", port);
@@ -111,6 +114,7 @@ class Launcher final : public Supervisor::Observer {
   }
 
   void on_stopped() override {
+    if (!url_file_.empty()) ::unlink(url_file_.c_str());
     sigint_.reset();
     sigterm_.reset();
     sighup_.reset();
@@ -119,6 +123,20 @@ class Launcher final : public Supervisor::Observer {
   }
 
  private:
+  // For `qwenproxy account status`: where this run's API is.
+  void record_url(int port) {
+    std::string path = p_.config.runtime_dir + "/" + std::string(account_tool::kFrontendUrlFile);
+    accounts::WriteOptions replace;
+    replace.replace = true;
+    Status s = accounts::write_private_file(path, http_origin(p_.config.frontend.host, port) + "\n",
+                                            replace);
+    if (s.ok()) {
+      url_file_ = path;
+    } else {
+      QP_WARN("frontend_url_not_recorded").kv("error", s.message());
+    }
+  }
+
   void on_mock_ready(int port) {
     if (port <= 0) {
       QP_ERROR("mock_ready_without_port").kv("hint", "mock-qwen must send QP_PORT with READY=1");
@@ -186,6 +204,7 @@ class Launcher final : public Supervisor::Observer {
   int mock_port_ = 0;  // 0 until the mock first reports READY
   bool mock_ready_since_start_ = false;
   bool told_manager_ = false;
+  std::string url_file_;  // runtime_dir/frontend.url once written
 };
 
 Result<Prepared> prepare(const UpOptions& options) {

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "tools/launcher/port_holder.h"
+
 namespace qp::launcher {
 
 Result<std::string> self_exe_dir() {
@@ -115,10 +117,14 @@ Result<int> listen_tcp(const std::string& host_in, int port, int* bound_port) {
     int e = errno;
     ::close(fd);
     if (e == EADDRINUSE) {
-      return error(Code::kIo,
-                   "port " + std::to_string(port) + " on " + host_in +
-                       " is already in use by another process (see `ss -ltnp 'sport = :" +
-                       std::to_string(port) + "'`); choose another with QP_PORT or frontend.port");
+      std::string holder = describe_port_holder(port);
+      std::string by =
+          holder.empty()
+              ? "another process (see `ss -ltnp 'sport = :" + std::to_string(port) + "'`)"
+              : holder;
+      return error(Code::kIo, "port " + std::to_string(port) + " on " + host_in +
+                                  " is already in use by " + by +
+                                  "; choose another with QP_PORT or frontend.port");
     }
     return error(Code::kIo, "cannot listen on " + where + ": " + std::strerror(e));
   }

@@ -27,7 +27,8 @@ Result<std::string> random_hex(size_t bytes);
 
 // A listening TCP socket on host:port (IP literal; port 0 = any free port),
 // close-on-exec. On a conflict the message names the address and port, and
-// never kills the holder. *bound_port receives the real port.
+// the holder when /proc tells ("pid 1234 (nginx)"); it never kills it.
+// *bound_port receives the real port.
 Result<int> listen_tcp(const std::string& host, int port, int* bound_port);
 
 // Absolute form of `path` (relative to the current directory); `path` itself

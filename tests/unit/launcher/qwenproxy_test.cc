@@ -271,6 +271,11 @@ TEST_CASE("qwenproxy up in demo mode: ready, restart after SIGKILL, clean SIGTER
         [&](Run& self, const std::string& line) {
           if (ready_port(line) && !killed_at_ms) {
             CHECK(*ready_port(line) > 0);
+            // Recorded for `qwenproxy account status`.
+            std::ifstream url_file(rt + "/frontend.url");
+            std::string url;
+            CHECK(std::getline(url_file, url));
+            CHECK(url == "http://127.0.0.1:" + std::to_string(*ready_port(line)));
             auto first = std::find_if(
                 self.lines().begin(), self.lines().end(),
                 [](const std::string& l) { return started_pid(l, "broker").has_value(); });
@@ -286,6 +291,7 @@ TEST_CASE("qwenproxy up in demo mode: ready, restart after SIGKILL, clean SIGTER
   REQUIRE(r.exit_code().has_value());
   CHECK(*r.exit_code() == 0);
   CHECK(r.exit_signal() == 0);
+  CHECK_FALSE(fs::exists(rt + "/frontend.url"));  // removed on shutdown
   // Start order and the demo notice.
   size_t mock = index_of(r, "qwenproxy: started mock pid=");
   size_t broker = index_of(r, "qwenproxy: started broker pid=");
@@ -483,6 +489,8 @@ TEST_CASE("qwenproxy up start-up errors exit 2 with a clear message", "[launcher
     REQUIRE(r.exit_code().has_value());
     CHECK(*r.exit_code() == 2);
     CHECK(r.err().find("port " + port + " on 127.0.0.1 is already in use") != std::string::npos);
+    // The holder is named when /proc tells: here, this test process.
+    CHECK(r.err().find("in use by pid " + std::to_string(::getpid()) + " (") != std::string::npos);
     int err = 0;
     socklen_t elen = sizeof err;
     CHECK(::getsockopt(holder, SOL_SOCKET, SO_ERROR, &err, &elen) == 0);  // still ours, still open
