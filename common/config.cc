@@ -14,6 +14,9 @@
 namespace qp {
 namespace {
 
+// AccountConfig::origin of the account defined by the QWEN_* variables.
+constexpr const char* kEnvAccountOrigin = "environment (QWEN_COOKIES)";
+
 bool parse_u64(const std::string& s, uint64_t* out) {
   if (s.empty()) return false;
   char* end = nullptr;
@@ -226,7 +229,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
     env("QWEN_PASSWORD", &a.password);
     env("QWEN_PROXY", &a.proxy);
     env("QWEN_USER_AGENT", &a.user_agent);
-    a.origin = "environment (QWEN_COOKIES)";
+    a.origin = kEnvAccountOrigin;
     uint64_t cap = a.capacity;
     QP_TRY(env_u64(env, "QWEN_CAPACITY", &cap));
     a.capacity = static_cast<uint32_t>(cap);
@@ -379,7 +382,7 @@ Result<Config> load_config(const std::string& path, const EnvLookup& env) {
     }
     for (auto& a : c.accounts) {
       std::string in_env;
-      if (a.origin == "environment (QWEN_COOKIES)" && !env("QWEN_COOKIES", &in_env)) {
+      if (a.origin == kEnvAccountOrigin && !env("QWEN_COOKIES", &in_env)) {
         a.origin = c.env_file + " (QWEN_COOKIES)";
       }
     }

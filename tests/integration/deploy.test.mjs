@@ -6,7 +6,8 @@
 // Negative controls show that both checks do fail on a bad unit.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import {
   copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync,
   writeFileSync,
@@ -151,4 +152,56 @@ test('negative controls: a misspelt key, a missing binary and an unhardened serv
   const exposure = exposureOf(open.stdout, 'qp-open.service');
   assert.ok(exposure > MAX_EXPOSURE, `an unhardened unit rates ${exposure}`);
   for (const f of ['qp-typo.service', 'qp-nobin.service', 'qp-open.service']) rmSync(join(unitDir(), f));
+});
+
+// A port the kernel just handed out (systemd-socket-activate cannot take port 0).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+test('the frontend serves on the socket systemd passes (socket activation, LISTEN_FDS)', async () => {
+  const dir = tempDir('qp-sockact-');
+  // The configured port is never used: the passed socket wins.
+  const config = join(dir, 'qwenproxy.toml');
+  writeFileSync(config, `runtime_dir = "${dir}/run"\n[frontend]\nport = 0\n`);
+  let proc;
+  try {
+    let port;
+    let lastErr = '';
+    for (let attempt = 0; attempt < 3 && !proc; attempt++) {
+      port = await freePort();
+      const p = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, join(BIN, 'qp-frontend'), '--config', config], {
+        stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' },
+      });
+      let err = '';
+      p.stderr.on('data', (d) => { err += d; });
+      // It prints "Listening on 127.0.0.1:PORT as 3." once the socket is open.
+      const ok = await new Promise((resolve) => {
+        const onData = () => { if (/Listening on .* as 3/.test(err)) { p.stderr.off('data', onData); resolve(true); } };
+        p.stderr.on('data', onData);
+        p.once('exit', () => resolve(false));
+      });
+      if (ok) proc = p; else lastErr = err;
+    }
+    assert.ok(proc, `systemd-socket-activate could not listen: ${lastErr}`);
+    // The first connection makes it start the frontend with the socket as fd 3.
+    const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(10_000) });
+    const body = await r.json();
+    assert.ok(['ok', 'degraded', 'unavailable'].includes(body.status), JSON.stringify(body));
+    assert.equal(body.broker.connected, false); // no broker in this test: only the socket matters
+  } finally {
+    if (proc && proc.exitCode === null) {
+      const gone = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

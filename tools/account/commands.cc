@@ -98,13 +98,16 @@ Result<std::string> read_input(const std::string& from) {
   return out;
 }
 
+// mkdir -p: missing parents get 0755 (the service user must be able to
+// traverse them), the accounts directory itself 0700.
 Status make_private_dir(const std::string& dir) {
   size_t pos = 0;
   while (pos != std::string::npos) {
     pos = dir.find('/', pos + 1);
     std::string part = dir.substr(0, pos);
     if (part.empty()) continue;
-    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+    mode_t mode = pos == std::string::npos || pos + 1 == dir.size() ? 0700 : 0755;
+    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
       return error(Code::kIo, "cannot create directory " + part + ": " + std::strerror(errno));
     }
   }

@@ -77,6 +77,7 @@ Result<ImportFormat> parse_import_format(std::string_view name) {
 }
 
 ImportFormat detect_import_format(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   std::string_view t = trim(text);
   if (!t.empty() && (t.front() == '{' || t.front() == '[')) return ImportFormat::kHar;
   size_t end = t.find_first_of(" \t\r\n");
@@ -99,6 +100,13 @@ ImportFormat detect_import_format(std::string_view text) {
 
 Result<ImportResult> import_credentials(std::string_view text, ImportFormat format,
                                         const std::string& name, int64_t now_unix_s) {
+  // Windows editors and PowerShell redirections add byte-order marks.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (text.substr(0, 2) == "\xFF\xFE" || text.substr(0, 2) == "\xFE\xFF") {
+    return bad(
+        "the input is UTF-16 text (as PowerShell's `>` writes it): save it as UTF-8, e.g. "
+        "with `Out-File -Encoding utf8`");
+  }
   if (trim(text).empty()) return bad("the input is empty");
   if (format == ImportFormat::kAuto) format = detect_import_format(text);
   Result<Capture> cap = format == ImportFormat::kCurl  ? parse_curl(text)

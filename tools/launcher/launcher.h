@@ -1,7 +1,9 @@
 // `qwenproxy up`: loads the config, decides which children to run
 // (child_spec.h), and drives a Supervisor on a libuv loop until SIGINT or
 // SIGTERM. Owns the launcher's stdout lines (output.h) and the demo-mode
-// wiring: the demo worker is started once the mock reports its port.
+// wiring: the demo worker is started once the mock reports its port. Once the
+// frontend is ready it records its URL in {runtime_dir}/frontend.url (for
+// `qwenproxy account status`) and removes it on shutdown.
 #pragma once
 
 #include <string>

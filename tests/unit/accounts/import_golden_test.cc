@@ -82,6 +82,11 @@ TEST_CASE("import golden: Cookie header, cookie string, header blocks, .env",
 
 TEST_CASE("import golden: HAR picks the last API request with a token", "[accounts][import]") {
   check_golden("session.har");
+  // A UTF-8 byte-order mark (Windows editors) changes nothing.
+  auto bom = import_credentials("\xEF\xBB\xBF" + testdata("session.har"), ImportFormat::kAuto,
+                                "alice", kNow);
+  REQUIRE(bom.has_value());
+  CHECK(bom->source == "HAR file (entry 4 of 5)");
   auto c = parse_har(testdata("session.har"));
   REQUIRE(c.has_value());
   CHECK(c->format == "HAR file (entry 4 of 5)");
@@ -132,6 +137,10 @@ TEST_CASE("hostile or useless input gives a clear error and no secret", "[accoun
   CHECK(import_error("no_api.har").find("no request to a chat.qwen.ai API") != std::string::npos);
   CHECK(import_error("chrome_bash.curl", ImportFormat::kEnv).find(".env input: line 1:") !=
         std::string::npos);
+  auto utf16 =
+      import_credentials(std::string("\xFF\xFE{\0", 4), ImportFormat::kAuto, "alice", kNow);
+  REQUIRE_FALSE(utf16.has_value());
+  CHECK(utf16.error().message().find("UTF-16") != std::string::npos);
   auto empty = import_credentials("  \n\t", ImportFormat::kAuto, "alice", kNow);
   REQUIRE_FALSE(empty.has_value());
   CHECK(empty.error().message() == "the input is empty");
