@@ -56,6 +56,9 @@ Status HttpRequest::start() {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  // Streams carry small SSE events: a 4 KiB receive buffer instead of curl's
+  // 16 KiB default keeps thousands of open streams cheap (docs/benchmarks.md, P4).
+  if (spec_.stream) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   // We ask for identity (the header list says so too); should a server
   // compress anyway, curl decodes it rather than handing us gzip bytes.

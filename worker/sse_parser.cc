@@ -1,6 +1,24 @@
 #include "worker/sse_parser.h"
 
+#include <cstring>
+
 namespace qp::worker {
+namespace {
+
+// The first '\r' or '\n' at or after `from`, or npos. Two memchr calls per
+// line (std::string::find_first_of calls memchr once per byte scanned).
+size_t find_eol(const std::string& s, size_t from) {
+  if (from >= s.size()) return std::string::npos;
+  const char* begin = s.data() + from;
+  size_t n = s.size() - from;
+  const void* lf = std::memchr(begin, '\n', n);
+  size_t limit = lf != nullptr ? static_cast<size_t>(static_cast<const char*>(lf) - begin) : n;
+  const void* cr = std::memchr(begin, '\r', limit);
+  if (cr != nullptr) return from + static_cast<size_t>(static_cast<const char*>(cr) - begin);
+  return lf != nullptr ? from + limit : std::string::npos;
+}
+
+}  // namespace
 
 void SseParser::feed(std::string_view bytes) {
   if (!status_.ok() || eof_ || bytes.empty()) return;
@@ -42,7 +60,7 @@ bool SseParser::next(std::string_view* data) {
       if (buffer_[pos_] == '\n') ++pos_;
       skip_lf_ = false;
     }
-    size_t i = buffer_.find_first_of("\r\n", pos_ + scanned_);
+    size_t i = find_eol(buffer_, pos_ + scanned_);
     if (i == std::string::npos) {
       size_t pending = buffer_.size() - pos_;
       if (!eof_) {

@@ -71,6 +71,7 @@ Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
 Worker::~Worker() {
   for (auto& [id, job] : jobs_) job->cancel();
   jobs_.clear();
+  list_jobs_ = 0;
   pool_.stop();
   reaper_.stop();
   client_.abort_background();
@@ -229,6 +230,12 @@ void Worker::on_heartbeat_timer() {
   check_token_expiry();
   if (!socket_) return;
   uint64_t silent_ms = uv_now(loop_) - last_broker_ms_;
+  if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms && socket_->readable()) {
+    // Unread messages prove the broker is alive: this loop was only busy
+    // (thousands of streams) and has not read them yet.
+    last_broker_ms_ = uv_now(loop_);
+    silent_ms = 0;
+  }
   if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms) {
     schedule_reconnect(backoff_ms_, "broker_silent");
     return;
@@ -263,8 +270,7 @@ void Worker::on_job(std::string_view request_id, std::string_view body) {
   // sends them regardless of load (they must not wait behind long chats),
   // so they have their own small bound.
   bool list = req.kind == protocol::JobKind::kListModels;
-  size_t same_kind = static_cast<size_t>(std::count_if(
-      jobs_.begin(), jobs_.end(), [&](const auto& kv) { return kv.second->kind == req.kind; }));
+  size_t same_kind = list ? list_jobs_ : jobs_.size() - list_jobs_;
   size_t limit = list ? kMaxListJobs : account_.capacity;
   if (same_kind >= limit) {
     QP_WARN("job.over_capacity")
@@ -307,6 +313,7 @@ void Worker::on_job(std::string_view request_id, std::string_view body) {
       .kv("continues", continues)
       .kv("in_flight", static_cast<uint64_t>(jobs_.size() + 1));
   const std::string rid = job->request_id;
+  if (job->kind == protocol::JobKind::kListModels) ++list_jobs_;
   jobs_.emplace(rid, std::move(job));
 }
 
@@ -423,6 +430,7 @@ void Worker::send_error(std::string_view request_id, Code code, const std::strin
 void Worker::retire(Job* job) {
   auto it = jobs_.find(job->request_id);
   if (it == jobs_.end() || it->second.get() != job) return;
+  if (job->kind == protocol::JobKind::kListModels && list_jobs_ > 0) --list_jobs_;
   deferred_.add(std::move(it->second));
   jobs_.erase(it);
 }
@@ -436,6 +444,7 @@ void Worker::abort_jobs(const char* reason) {
     deferred_.add(std::move(job));
   }
   jobs_.clear();
+  list_jobs_ = 0;
 }
 
 // --- status ----------------------------------------------------------------
@@ -455,9 +464,7 @@ protocol::WorkerStatus Worker::status() const {
   s.account = account_.name;
   s.instance = instance_;
   s.capacity = account_.capacity;
-  s.in_flight = static_cast<uint32_t>(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& kv) {
-    return kv.second->kind == protocol::JobKind::kChat;
-  }));
+  s.in_flight = static_cast<uint32_t>(jobs_.size() - list_jobs_);
   s.health = health_;
   s.health_until_unix_ms = health_until_unix_ms_;
   s.token_expires_unix_s = token_expires_unix_s_;
@@ -535,6 +542,7 @@ void Worker::shutdown() {
     deferred_.add(std::move(job));
   }
   jobs_.clear();
+  list_jobs_ = 0;
   pool_.stop();
   reaper_.stop();
   client_.abort_background();

@@ -109,6 +109,7 @@ class Worker {
   uv::Timer reconnect_timer_;
   uv::Timer watchdog_timer_;
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;
+  size_t list_jobs_ = 0;  // model-list jobs among jobs_ (the rest are chats)
   std::string broker_instance_;
   uint64_t last_broker_ms_ = 0;  // uv_now of the last broker message
   uint64_t backoff_ms_ = kInitialBackoffMs;

@@ -105,4 +105,13 @@ void UvSocket::close() {
   socket_.close();
 }
 
+bool UvSocket::readable() {
+  if (closed_) return false;
+  try {
+    return (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
 }  // namespace qp::zmqx

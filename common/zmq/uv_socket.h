@@ -39,6 +39,8 @@ class UvSocket {
   bool send(Frames&& frames) { return send(frames); }
   void close();
   zmq::socket_t& socket() { return socket_; }
+  // True if a message is waiting to be read (ZMQ_EVENTS has POLLIN).
+  bool readable();
 
  private:
   void drain();
