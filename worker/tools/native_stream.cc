@@ -294,7 +294,6 @@ bool NativeStream::accept(std::vector<RawCall>& calls, StreamOutput* out, std::s
       break;
     }
   }
-  after_call_ = true;
   return true;
 }
 
@@ -309,10 +308,9 @@ void NativeStream::release_held(StreamOutput* out) {
 }
 
 void NativeStream::emit_text(std::string_view text, StreamOutput* out) {
-  if (after_call_) {
+  if (!had_text_) {  // content never starts with whitespace
     while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
     if (text.empty()) return;
-    after_call_ = false;
   }
   size_t k = text.find_last_not_of(" \t\r\n");
   if (k == std::string_view::npos) {

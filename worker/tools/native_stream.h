@@ -8,8 +8,8 @@
 // without the upstream prefix) count only when the next non-blank byte
 // after the tag is '<', '{' or '[' (so "use the <read_file> tool" in prose
 // stays text), and never inside Markdown code (fenced blocks, inline code
-// spans). Whitespace right before a call, between calls and at the end is
-// dropped, so content is not left holding only line breaks.
+// spans). Content never starts or ends with whitespace, and the whitespace
+// right before a call is dropped, so it is not left holding line breaks.
 //
 // Calls. A call block is buffered up to its closing tag (or options'
 // max_call_bytes, beyond which it is text), then parsed (call_markup.h),
@@ -97,9 +97,8 @@ class NativeStream final : public ToolStream {
   size_t scanned_ = 0;     // bytes of the block already searched
   RooScanner roo_;         // kTag
 
-  std::string ws_;           // trailing whitespace not yet output
-  bool after_call_ = false;  // drop the whitespace that follows a call
-  bool holding_;             // must_call(): text waits in held_ until a call arrives
+  std::string ws_;  // trailing whitespace not yet output
+  bool holding_;    // must_call(): text waits in held_ until a call arrives
   std::string held_;
   bool had_text_ = false;  // some non-blank text was output or held
   int calls_ = 0;

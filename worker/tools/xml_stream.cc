@@ -138,9 +138,11 @@ bool XmlStream::commit_if_long(StreamOutput* out) {
 }
 
 void XmlStream::wrap_pending(StreamOutput* out) {
-  std::string s(kWrapOpen);
   size_t first = pending_.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos) append_sanitized(&s, std::string_view(pending_).substr(first));
+  if (first == std::string::npos) first = pending_.size();
+  std::string s = pending_.substr(0, first);  // leading blank lines stay outside
+  s.append(kWrapOpen);
+  append_sanitized(&s, std::string_view(pending_).substr(first));
   pending_.clear();
   emit(s, out);
   // finish() adds kWrapClose after a final wrap; a commit streams on.
@@ -287,7 +289,9 @@ bool XmlStream::wrapped_step(size_t* pos, bool at_end, StreamOutput* out) {
 
 bool XmlStream::call_step(size_t* pos, bool at_end, StreamOutput* out) {
   std::string_view rest = std::string_view(buf_).substr(*pos);
-  RooScanner::Step s = roo_.scan(rest, at_end);
+  // Never at_end here: a closing tag cut off at the end is left over, so
+  // closing() can complete it instead of repeating it.
+  RooScanner::Step s = roo_.scan(rest, false);
   emit(rest.substr(0, s.consumed), out);
   *pos += s.consumed;
   if (s.closed) {
