@@ -79,10 +79,14 @@ void NativeStream::finish(StreamOutput* out) {
       held_.clear();
       return;
     }
-    if (holding_ && completion != nullptr) {
+    if (completion != nullptr) {
+      // Held text goes into the call (shown once); text already streamed
+      // (too long to hold) is pointed to instead of repeated.
       std::string args;
       json::Writer w(&args);
-      w.begin_object().field("result", held_).end_object();
+      w.begin_object()
+          .field("result", holding_ ? std::string_view(held_) : kPointerResult)
+          .end_object();
       held_.clear();
       holding_ = false;
       add_call(completion->name, std::move(args), out);

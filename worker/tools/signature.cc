@@ -7,6 +7,30 @@ constexpr int kMaxDepth = 8;
 
 void append_type(const Schema& s, std::string* out, int depth);
 
+// "a|b" needs parentheses before "[]"; "{x: a|b}" does not.
+bool top_level_union(std::string_view t) {
+  int depth = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (quoted) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '{' || c == '(') {
+      ++depth;
+    } else if (c == '}' || c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void append_properties(const Schema& s, std::string* out, int depth) {
   bool first = true;
   for (const auto& p : s.properties) {
@@ -60,7 +84,7 @@ void append_type(const Schema& s, std::string* out, int depth) {
       item = "any";
     else
       append_type(s.items[0], &item, depth + 1);
-    if (item.find('|') != std::string::npos) item = "(" + item + ")";
+    if (top_level_union(item)) item = "(" + item + ")";
     alt(item + "[]");
   }
   if ((s.types & kTypeNull) != 0) alt("null");

@@ -321,34 +321,29 @@ bool XmlStream::drift_step(size_t* pos, bool at_end, StreamOutput* out) {
     inner = block.substr(opener_len_, e - opener_len_);
     whole = block.substr(0, e + closer.size());
   } else if (capped) {
-    out->warnings.push_back("tools.call_as_text: call block longer than max_call_bytes");
-    take(window, out);
-    *pos += window.size();
-    state_ = State::kUndecided;
-    return true;
+    return drift_failed("call block longer than max_call_bytes", pos, out);
   } else if (at_end) {
     inner = block.substr(opener_len_);
     whole = block;
-    if (cut_inside_value(inner)) {  // never execute a half-written value
-      out->warnings.push_back("tools.call_as_text: call cut off inside a value");
-      take(whole, out);
-      *pos += whole.size();
-      state_ = State::kUndecided;
-      return true;
-    }
+    if (cut_inside_value(inner))  // never execute a half-written value
+      return drift_failed("call cut off inside a value", pos, out);
   } else {
     return false;
   }
   std::string why;
-  if (convert_drift(inner, out, &why)) {
-    stopped_ = e != std::string_view::npos;  // a cut-off answer is over anyway
-    state_ = State::kDone;
-    *pos += whole.size();
-    return true;
-  }
-  out->warnings.push_back("tools.call_as_text: " + why);
-  take(whole, out);
+  if (!convert_drift(inner, out, &why)) return drift_failed(why, pos, out);
+  stopped_ = e != std::string_view::npos;  // a cut-off answer is over anyway
+  state_ = State::kDone;
   *pos += whole.size();
+  return true;
+}
+
+bool XmlStream::drift_failed(const std::string& why, size_t* pos, StreamOutput* out) {
+  // The block is text, and Roo Code will read it as such: scan it again
+  // from the byte after its '<', so a tool tag inside is still seen.
+  out->warnings.push_back("tools.call_as_text: " + why);
+  take("<", out);
+  *pos += 1;
   state_ = State::kUndecided;
   return true;
 }
@@ -395,6 +390,15 @@ bool XmlStream::convert_drift(std::string_view inner, StreamOutput* out, std::st
     for (const auto& prm : c.params) append_roo_param(&xml, prm.name, prm.value);
   }
   xml.append("</").append(name).push_back('>');
+  // Roo Code must read exactly this one call: a value holding its own
+  // closing tag would end the call early and leave the rest as more markup.
+  RooScanner check(name, &params_);
+  size_t opener = name.size() + 2;
+  RooScanner::Step st = check.scan(std::string_view(xml).substr(opener), true);
+  if (!st.closed || opener + st.consumed != xml.size()) {
+    *why = "a value would end the Roo XML call early";
+    return false;
+  }
   emit(pending_, out);
   pending_.clear();
   emit(xml, out);

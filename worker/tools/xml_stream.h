@@ -77,6 +77,7 @@ class XmlStream final : public ToolStream {
   bool drift_step(size_t* pos, bool at_end, StreamOutput* out);
   Match drift_start_at(std::string_view rest, bool at_end);
   bool convert_drift(std::string_view inner, StreamOutput* out, std::string* why);
+  bool drift_failed(const std::string& why, size_t* pos, StreamOutput* out);
   void take(std::string_view text, StreamOutput* out);  // undecided text
   bool commit_if_long(StreamOutput* out);
   void wrap_pending(StreamOutput* out);
