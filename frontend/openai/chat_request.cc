@@ -447,7 +447,10 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
         return false;
     } else if (key == "qwen_chat_id") {
       if (!is_null(v) && !get_string(c, v, "qwen_chat_id", &job.chat_id)) return false;
-    } else if (key == "parallel_tool_calls" || key == "logprobs" || key == "store") {
+    } else if (key == "parallel_tool_calls") {
+      if (!is_null(v) && !get_bool(c, v, "parallel_tool_calls", &job.parallel_tool_calls))
+        return false;
+    } else if (key == "logprobs" || key == "store") {
       bool b;
       if (!is_null(v) && !get_bool(c, v, std::string(key), &b)) return false;
     } else if (key == "seed" || key == "top_logprobs") {
