@@ -30,15 +30,26 @@ void ChatCall::start_stream() {
 
 void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
   if (finished_) return;
-  if (chunk.content.empty() && chunk.reasoning.empty()) return;
+  bool text = !chunk.content.empty() || !chunk.reasoning.empty();
+  if (!text && chunk.tool_calls.empty()) return;
   if (!stream_) {
     content_.append(chunk.content);
     reasoning_.append(chunk.reasoning);
+    for (const auto& d : chunk.tool_calls) {
+      // Deltas of one call share its index; a new index starts a call.
+      if (d.index < 0 || static_cast<size_t>(d.index) > tool_calls_.size()) continue;
+      if (static_cast<size_t>(d.index) == tool_calls_.size())
+        tool_calls_.push_back({d.id, d.name, ""});
+      tool_calls_[d.index].arguments.append(d.arguments);
+    }
     return;
   }
   if (!started_) start_stream();  // leaves the role event in out_
-  if (want_json_) content_.append(chunk.content);
-  json_.append_delta_event(&out_, chunk.content, chunk.reasoning);
+  if (text) {
+    if (want_json_) content_.append(chunk.content);
+    json_.append_delta_event(&out_, chunk.content, chunk.reasoning);
+  }
+  for (const auto& d : chunk.tool_calls) json_.append_tool_call_event(&out_, d);
   exchange_.write(std::move(out_));
   out_.clear();
 }
@@ -60,9 +71,9 @@ void ChatCall::on_done(const protocol::JobDone& done) {
     QP_INFO("request.json_output").kv("request_id", request_id_).kv("valid", json_valid == 1);
   }
   if (!stream_) {
-    exchange_.respond(
-        200, api_headers(request_id_, "application/json"),
-        json_.completion(content, reasoning_, reason, done.usage, done.chat_id, json_valid));
+    exchange_.respond(200, api_headers(request_id_, "application/json"),
+                      json_.completion(content, reasoning_, reason, done.usage, done.chat_id,
+                                       json_valid, tool_calls_));
   } else {
     if (!started_) start_stream();
     json_.append_finish_event(&out_, reason, json_valid, done.chat_id);

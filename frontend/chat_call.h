@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/http/server.h"
 #include "frontend/broker_client.h"
@@ -45,9 +46,10 @@ class ChatCall : public JobSink {
   CompletionJson json_;
   bool started_ = false;
   bool finished_ = false;
-  std::string content_;    // non-streaming accumulation (and streaming when want_json_)
-  std::string reasoning_;  // non-streaming accumulation
-  std::string out_;        // reused SSE buffer
+  std::string content_;               // non-streaming accumulation (and streaming when want_json_)
+  std::string reasoning_;             // non-streaming accumulation
+  std::vector<ToolCall> tool_calls_;  // non-streaming accumulation, by delta index
+  std::string out_;                   // reused SSE buffer
 };
 
 // Headers every API response carries.

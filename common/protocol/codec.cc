@@ -60,8 +60,8 @@ void visit(JobRequest& m, V& v) {
   v("user", m.user);
   v("tools", m.tools);
   v("tool_choice", m.tool_choice);
-  v("response_format", m.response_format);
   v("parallel_tool_calls", m.parallel_tool_calls);
+  v("response_format", m.response_format);
   v("chat_id", m.chat_id);
   v("history", m.history);
   v("resume", m.resume);
@@ -75,10 +75,18 @@ void visit(Usage& m, V& v) {
   v("total_tokens", m.total_tokens);
 }
 template <class V>
+void visit(ToolCallDelta& m, V& v) {
+  v("index", m.index);
+  v("id", m.id);
+  v("name", m.name);
+  v("arguments", m.arguments);
+}
+template <class V>
 void visit(JobChunk& m, V& v) {
   v("request_id", m.request_id);
   v("content", m.content);
   v("reasoning", m.reasoning);
+  v("tool_calls", m.tool_calls);
 }
 template <class V>
 void visit(JobDone& m, V& v) {
@@ -166,11 +174,28 @@ struct IsStruct<T, std::void_t<decltype(visit(std::declval<T&>(), std::declval<N
 
 // ---- encoding ------------------------------------------------------------
 
+template <class T>
+struct IsVector : std::false_type {};
+template <class T, class A>
+struct IsVector<std::vector<T, A>> : std::true_type {};
+
+// Empty arrays are left out of the encoding: the decoder's default for a
+// missing key is the same empty vector, and per-chunk messages (JobChunk's
+// tool_calls) stay as small as before the field existed.
+template <class F>
+bool omitted(const F& field) {
+  if constexpr (IsVector<F>::value) {
+    return field.empty();
+  } else {
+    return false;
+  }
+}
+
 struct Counter {
   uint32_t n = 0;
   template <class F>
-  void operator()(const char*, F&) {
-    ++n;
+  void operator()(const char*, F& field) {
+    if (!omitted(field)) ++n;
   }
 };
 
@@ -181,6 +206,7 @@ struct EncodeVisitor {
   Packer& p;
   template <class F>
   void operator()(const char* name, F& field) {
+    if (omitted(field)) return;
     p.pack_str(static_cast<uint32_t>(std::strlen(name)));
     p.pack_str_body(name, static_cast<uint32_t>(std::strlen(name)));
     pack_value(p, field);

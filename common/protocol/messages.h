@@ -56,8 +56,8 @@ struct JobRequest {
   std::string user;
   std::string tools;            // OpenAI tools array as JSON text, empty if none
   std::string tool_choice;      // OpenAI tool_choice as JSON text, empty if none
+  bool parallel_tool_calls = true;  // OpenAI parallel_tool_calls (default true)
   std::string response_format;  // OpenAI response_format as JSON text, empty if none
-  bool parallel_tool_calls = true;
   std::string chat_id;  // optional qwen_chat_id override
   HistoryInfo history;
   Continuation resume;
@@ -71,11 +71,24 @@ struct Usage {
   int64_t total_tokens = 0;
 };
 
-// One delta of the answer, forwarded as soon as it arrives upstream.
+// One OpenAI tool_calls delta (ChatCompletionMessageToolCallChunk). The
+// first delta of a call carries index, id and name; later ones carry index
+// and an arguments fragment. Fragments of one index concatenate to the
+// call's JSON arguments.
+struct ToolCallDelta {
+  int32_t index = 0;
+  std::string id;         // first delta of a call only ("call_…")
+  std::string name;       // first delta of a call only
+  std::string arguments;  // JSON text fragment
+};
+
+// One delta of the answer, forwarded as soon as it arrives upstream. A chunk
+// carrying both text and tool calls means: the text comes first.
 struct JobChunk {
   std::string request_id;
   std::string content;    // answer text delta
   std::string reasoning;  // reasoning_content delta
+  std::vector<ToolCallDelta> tool_calls;
 };
 
 struct JobDone {

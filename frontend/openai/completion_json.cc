@@ -49,6 +49,23 @@ void CompletionJson::append_delta_event(std::string* out, std::string_view conte
   out->append("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
 }
 
+void CompletionJson::append_tool_call_event(std::string* out,
+                                            const protocol::ToolCallDelta& delta) const {
+  out->append(chunk_prefix_);
+  out->append("\"tool_calls\":[{\"index\":").append(std::to_string(delta.index));
+  if (!delta.id.empty()) {
+    out->append(",\"id\":");
+    json::append_quoted(out, delta.id);
+    out->append(",\"type\":\"function\",\"function\":{\"name\":");
+    json::append_quoted(out, delta.name);
+    out->append(",\"arguments\":");
+  } else {
+    out->append(",\"function\":{\"arguments\":");
+  }
+  json::append_quoted(out, delta.arguments);
+  out->append("}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+}
+
 void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason,
                                          int json_valid, std::string_view qwen_chat_id) const {
   out->append(chunk_prefix_);
@@ -83,15 +100,30 @@ void CompletionJson::append_usage_event(std::string* out, const protocol::Usage&
 
 std::string CompletionJson::completion(std::string_view content, std::string_view reasoning,
                                        std::string_view finish_reason, const protocol::Usage& usage,
-                                       std::string_view qwen_chat_id, int json_valid) const {
+                                       std::string_view qwen_chat_id, int json_valid,
+                                       const std::vector<ToolCall>& tool_calls) const {
   std::string out;
   out.reserve(256 + content.size() + reasoning.size());
   append_head(&out, id_, "chat.completion", created_, model_);
   out.append(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-  json::append_quoted(&out, content);
+  if (content.empty() && !tool_calls.empty())
+    out.append("null");
+  else
+    json::append_quoted(&out, content);
   if (!reasoning.empty()) {
     out.append(",\"reasoning_content\":");
     json::append_quoted(&out, reasoning);
+  }
+  if (!tool_calls.empty()) {
+    json::Writer w(&out);
+    out.append(",\"tool_calls\":");
+    w.begin_array();
+    for (const auto& c : tool_calls) {
+      w.begin_object().field("id", c.id).field("type", "function").key("function");
+      w.begin_object().field("name", c.name).field("arguments", c.arguments).end_object();
+      w.end_object();
+    }
+    w.end_array();
   }
   out.append(",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(&out, finish_reason);

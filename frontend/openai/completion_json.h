@@ -6,12 +6,20 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/protocol/messages.h"
 
 namespace qp::frontend {
 
 inline constexpr std::string_view kSystemFingerprint = "fp_qwenproxy";
+
+// One assembled tool call of a non-streaming answer.
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text
+};
 
 class CompletionJson {
  public:
@@ -22,6 +30,10 @@ class CompletionJson {
   // `data: {chunk with delta.content / delta.reasoning_content}\n\n`
   void append_delta_event(std::string* out, std::string_view content,
                           std::string_view reasoning) const;
+  // `data: {chunk with delta.tool_calls:[one ChatCompletionMessageToolCallChunk]}\n\n`:
+  // index, id, type and function.name (+ arguments) for a call's first delta
+  // (non-empty id), index and function.arguments for the later ones.
+  void append_tool_call_event(std::string* out, const protocol::ToolCallDelta& delta) const;
   // `data: {chunk with empty delta and finish_reason}\n\n`. json_valid >= 0
   // adds the extension field "qwen_json_valid" (response_format JSON modes);
   // a non-empty qwen_chat_id adds "qwen_chat_id" (the upstream chat, which a
@@ -32,10 +44,12 @@ class CompletionJson {
   void append_usage_event(std::string* out, const protocol::Usage& usage) const;
   static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }
 
-  // The whole non-streaming chat.completion object.
+  // The whole non-streaming chat.completion object. With tool calls,
+  // message.tool_calls lists them and an empty content is null.
   std::string completion(std::string_view content, std::string_view reasoning,
                          std::string_view finish_reason, const protocol::Usage& usage,
-                         std::string_view qwen_chat_id, int json_valid = -1) const;
+                         std::string_view qwen_chat_id, int json_valid = -1,
+                         const std::vector<ToolCall>& tool_calls = {}) const;
 
  private:
   std::string chunk_prefix_;  // `{"id":…,"choices":[{"index":0,"delta":{` … up to the delta body

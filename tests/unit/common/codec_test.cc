@@ -93,12 +93,28 @@ TEST_CASE("JobRequest round-trips", "[protocol]") {
 
 TEST_CASE("every message type round-trips", "[protocol]") {
   SECTION("chunk") {
-    JobChunk c{"r", "tok", "think"};
+    JobChunk c{"r", "tok", "think", {}};
     JobChunk d;
     REQUIRE(decode(encode(c), &d).ok());
     CHECK(d.content == "tok");
     CHECK(d.reasoning == "think");
     check_golden("job_chunk", encode(c));
+  }
+  SECTION("chunk with tool call deltas") {
+    JobChunk c{"r", "", "", {{0, "call_1", "read_file", ""}, {0, "", "", R"({"path":"a"})"}}};
+    JobChunk d;
+    REQUIRE(decode(encode(c), &d).ok());
+    REQUIRE(d.tool_calls.size() == 2);
+    CHECK(d.tool_calls[0].index == 0);
+    CHECK(d.tool_calls[0].id == "call_1");
+    CHECK(d.tool_calls[0].name == "read_file");
+    CHECK(d.tool_calls[1].arguments == R"({"path":"a"})");
+    check_golden("job_chunk_tool_calls", encode(c));
+  }
+  SECTION("a chunk without tool calls encodes as before the field existed") {
+    // Empty arrays are omitted, so text chunks keep their size and bytes.
+    JobChunk c{"r", "tok", "think", {}};
+    CHECK(encode(c).find("tool_calls") == std::string::npos);
   }
   SECTION("done") {
     JobDone x;
@@ -169,6 +185,10 @@ TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[p
   CHECK(d.request_id == "r");
   CHECK(d.content == "x");
   CHECK(d.reasoning.empty());
+  CHECK(d.tool_calls.empty());
+  JobRequest r;  // a request from an older frontend: parallel_tool_calls keeps its default
+  REQUIRE(decode(std::string("\x81\xaarequest_id\xa1r"), &r).ok());
+  CHECK(r.parallel_tool_calls);
 }
 
 TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {

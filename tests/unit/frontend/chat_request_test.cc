@@ -145,6 +145,24 @@ TEST_CASE("tools and a named tool_choice are accepted in any order", "[chat_requ
   CHECK(p.req.job.tool_choice.find("read_file") != std::string::npos);
 }
 
+TEST_CASE("parallel_tool_calls is read, true by default", "[chat_request]") {
+  auto dflt = parse(R"({"model":"m","messages":[{"role":"user","content":"x"}]})");
+  REQUIRE(dflt.ok);
+  CHECK(dflt.req.job.parallel_tool_calls);
+  auto off = parse(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"parallel_tool_calls":false})");
+  REQUIRE(off.ok);
+  CHECK_FALSE(off.req.job.parallel_tool_calls);
+  auto null = parse(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"parallel_tool_calls":null})");
+  REQUIRE(null.ok);
+  CHECK(null.req.job.parallel_tool_calls);
+  auto bad = parse(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"parallel_tool_calls":"no"})");
+  REQUIRE_FALSE(bad.ok);
+  CHECK(bad.err.param == "parallel_tool_calls");
+}
+
 TEST_CASE("malformed JSON is a 400 without a param", "[chat_request]") {
   for (const char* body :
        {"", "{", "[]", "null", "{\"model\":\"m\",}", "{} trailing", "\xff\xfe"}) {

@@ -46,6 +46,47 @@ TEST_CASE("non-stream completion object", "[completion_json]") {
       "\"total_tokens\":3},\"qwen_chat_id\":\"chat-9\"}");
 }
 
+TEST_CASE("tool call deltas stream as ChatCompletionMessageToolCallChunk", "[completion_json]") {
+  CompletionJson j("chatcmpl-1", "m", 5);
+  std::string s;
+  j.append_tool_call_event(&s, {0, "call_abc", "read_file", ""});
+  CHECK(s ==
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":5,"
+        "\"model\":\"m\",\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,"
+        "\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_abc\",\"type\":\"function\","
+        "\"function\":{\"name\":\"read_file\",\"arguments\":\"\"}}]},\"logprobs\":null,"
+        "\"finish_reason\":null}]}\n\n");
+  s.clear();
+  j.append_tool_call_event(&s, {1, "", "", R"({"path":"a\"b"})"});
+  CHECK(s.find("\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":"
+               "\"{\\\"path\\\":\\\"a\\\\\\\"b\\\"}\"}}]},\"logprobs\":null,\"finish_reason\":null}"
+               "]}\n\n") != std::string::npos);
+  s.clear();
+  j.append_finish_event(&s, "tool_calls");
+  CHECK(s.find("\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}") !=
+        std::string::npos);
+}
+
+TEST_CASE("non-stream completion with tool calls", "[completion_json]") {
+  CompletionJson j("chatcmpl-1", "m", 5);
+  std::vector<ToolCall> calls = {{"call_1", "read_file", R"({"path":"a"})"},
+                                 {"call_2", "list_files", "{}"}};
+  std::string s = j.completion("", "", "tool_calls", {1, 2, 3}, "", -1, calls);
+  CHECK(s ==
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"m\","
+        "\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+        "\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+        "\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"path\\\":\\\"a\\\"}\"}},"
+        "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"list_files\","
+        "\"arguments\":\"{}\"}}],\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
+        "\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
+        "\"total_tokens\":3}}");
+  // Text next to the calls stays a string; no calls keeps "" for empty content.
+  CHECK(j.completion("Reading.", "", "tool_calls", {}, "", -1, calls)
+            .find("\"content\":\"Reading.\",\"tool_calls\":[") != std::string::npos);
+  CHECK(j.completion("", "", "stop", {}, "").find("\"content\":\"\",") != std::string::npos);
+}
+
 TEST_CASE("errors map to OpenAI status, type and code", "[api_error]") {
   CHECK(http_status(ApiError::invalid("n", "x")) == 400);
   CHECK(error_json(ApiError::invalid("n", "bad n")) ==

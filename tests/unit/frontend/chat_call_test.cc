@@ -1,0 +1,141 @@
+// ChatCall end to end over a real loopback HTTP exchange: text and tool-call
+// chunks from the broker become OpenAI's SSE events or one chat.completion.
+#include "frontend/chat_call.h"
+
+#include <memory>
+#include <optional>
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/http/server_fixture.h"
+
+using namespace qp;
+using namespace qp::frontend;
+using qp::http::Exchange;
+using qp::http::test::ClientResponse;
+using qp::http::test::ServerFixture;
+using qp::http::test::TestClient;
+
+namespace {
+
+std::string post() {
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}";
+}
+
+// Runs one call: the handler feeds `chunks` and `done` to a ChatCall.
+std::optional<ClientResponse> run(bool stream, const std::vector<protocol::JobChunk>& chunks,
+                                  const protocol::JobDone& done) {
+  ServerFixture f;
+  std::unique_ptr<ChatCall> call;
+  f.start({}, [&](Exchange ex) {
+    call = std::make_unique<ChatCall>(ex, "r1", "qwen3-max", stream, false, 7);
+    for (const auto& c : chunks) call->on_chunk(c);
+    call->on_done(done);
+  });
+  std::optional<ClientResponse> r;
+  REQUIRE(f.loop.run_client([&, port = f.port] {
+    TestClient c;
+    if (!c.connect(port)) return;
+    c.send(post());
+    r = c.read_response();
+  }));
+  call.reset();
+  CHECK(f.finish() == 0);
+  return r;
+}
+
+protocol::JobChunk text(std::string s) {
+  protocol::JobChunk c;
+  c.content = std::move(s);
+  return c;
+}
+
+protocol::JobChunk tool_call(int32_t index, std::string id, std::string name, std::string args) {
+  protocol::JobChunk c;
+  c.tool_calls.push_back({index, std::move(id), std::move(name), ""});
+  c.tool_calls.push_back({index, "", "", std::move(args)});
+  return c;
+}
+
+protocol::JobDone done_with(std::string reason) {
+  protocol::JobDone d;
+  d.finish_reason = std::move(reason);
+  d.has_usage = true;
+  d.usage = {3, 4, 7};
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("streamed tool calls: tool_calls deltas and finish_reason tool_calls", "[chat_call]") {
+  auto r = run(true,
+               {text("Reading."), tool_call(0, "call_a", "read_file", R"({"path":"a"})"),
+                tool_call(1, "call_b", "list_files", "{}")},
+               done_with("tool_calls"));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  const std::string prefix =
+      "data: {\"id\":\"chatcmpl-r1\",\"object\":\"chat.completion.chunk\",\"created\":7,"
+      "\"model\":\"qwen3-max\",\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,"
+      "\"delta\":{";
+  const std::string tail = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+  CHECK(r->body ==
+        prefix + "\"role\":\"assistant\",\"content\":\"\"" + tail +  //
+            prefix + "\"content\":\"Reading.\"" + tail +             //
+            prefix +
+            "\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":"
+            "{\"name\":\"read_file\",\"arguments\":\"\"}}]" +
+            tail + prefix +
+            "\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"path\\\":\\\"a\\\"}\"}"
+            "}]" +
+            tail + prefix +
+            "\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":"
+            "{\"name\":\"list_files\",\"arguments\":\"\"}}]" +
+            tail + prefix + "\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]" +
+            tail + prefix + "},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}\n\n" +
+            "data: [DONE]\n\n");
+}
+
+TEST_CASE("a stream that starts with a tool call starts the response", "[chat_call]") {
+  auto r = run(true, {tool_call(0, "call_a", "read_file", "{}")}, done_with("tool_calls"));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.find("\"role\":\"assistant\"") != std::string::npos);
+  CHECK(r->body.find("\"id\":\"call_a\"") != std::string::npos);
+}
+
+TEST_CASE("non-streamed tool calls: message.tool_calls, content null", "[chat_call]") {
+  auto r = run(false,
+               {tool_call(0, "call_a", "read_file", R"({"path":)"),
+                [] {
+                  protocol::JobChunk c;  // a later arguments fragment of call 0
+                  c.tool_calls.push_back({0, "", "", R"("a"})"});
+                  return c;
+                }(),
+                tool_call(1, "call_b", "list_files", "{}")},
+               done_with("tool_calls"));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(
+      r->body.find("\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+                   "{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"read_file\","
+                   "\"arguments\":\"{\\\"path\\\":\\\"a\\\"}\"}},{\"id\":\"call_b\",\"type\":"
+                   "\"function\",\"function\":{\"name\":\"list_files\",\"arguments\":\"{}\"}}],"
+                   "\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":"
+                   "\"tool_calls\"}]") != std::string::npos);
+}
+
+TEST_CASE("non-streamed text and a call keep the text", "[chat_call]") {
+  auto r = run(false, {text("Reading."), tool_call(0, "call_a", "read_file", "{}")},
+               done_with("tool_calls"));
+  REQUIRE(r);
+  CHECK(r->body.find("\"content\":\"Reading.\",\"tool_calls\":[{\"id\":\"call_a\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("non-streamed text without calls is unchanged", "[chat_call]") {
+  auto r = run(false, {text("hi")}, done_with("stop"));
+  REQUIRE(r);
+  CHECK(r->body.find("\"content\":\"hi\",\"refusal\":null") != std::string::npos);
+  CHECK(r->body.find("tool_calls") == std::string::npos);
+}

@@ -1,0 +1,88 @@
+#include "worker/tools/xml_stream.h"
+
+#include <catch2/catch.hpp>
+
+#include "roo_sim.h"
+#include "tools_test_util.h"
+
+using namespace qp::worker::tools;
+using namespace qp::worker::tools::test;
+
+TEST_CASE("XML mode streams a call as it comes and stops at its end", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  auto stream = make_tool_stream(plan, {});
+  StreamOutput out;
+  stream->feed("Let me check.\n<read_file>\n<path>src/", &out);
+  CHECK(out.text() == "Let me check.\n<read_file>\n<path>src/");
+  out.clear();
+  stream->feed("a.cc</path>\n</read_fi", &out);
+  CHECK(out.text() == "a.cc</path>\n");
+  CHECK_FALSE(stream->stop_upstream());
+  out.clear();
+  stream->feed("le>\n\nAnd then more.", &out);
+  CHECK(out.text() == "</read_file>");
+  CHECK(stream->stop_upstream());
+  out.clear();
+  stream->feed("ignored", &out);
+  stream->finish(&out);
+  CHECK(out.chunks.empty());
+}
+
+TEST_CASE("XML mode holds plain text only up to the lookahead", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  StreamOptions opt;
+  opt.xml_lookahead_bytes = 16;
+  auto stream = make_tool_stream(plan, opt);
+  StreamOutput out;
+  stream->feed("Short text", &out);
+  CHECK(out.chunks.empty());
+  stream->feed(" that grows past the lookahead", &out);
+  CHECK(out.text() == std::string(kWrapOpen) + "Short text that grows past the lookahead");
+  out.clear();
+  stream->feed(" and keeps streaming", &out);
+  CHECK(out.text() == " and keeps streaming");
+  out.clear();
+  stream->finish(&out);
+  CHECK(out.text() == kWrapClose);
+}
+
+TEST_CASE("XML mode: reasoning first passes through at once", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  auto stream = make_tool_stream(plan, {});
+  StreamOutput out;
+  stream->feed("<thinking>Long reasoning", &out);
+  CHECK(out.text() == "<thinking>Long reasoning");
+  out.clear();
+  stream->feed(" goes on.</thinking>\nAnswer", &out);
+  CHECK(out.text() == " goes on.</thinking>");
+}
+
+TEST_CASE("XML mode: a tool tag after the wrap closes the result first", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  StreamOptions opt;
+  opt.xml_lookahead_bytes = 8;
+  std::string text =
+      "Some longer text.\n<execute_command>\n<command>ls</command>\n</execute_command>";
+  Outcome whole = run_whole(plan, text, opt);
+  CHECK(whole.content == std::string(kWrapOpen) + "Some longer text.\n" + std::string(kWrapClose));
+  CHECK(whole.stop);
+  CHECK(whole.warnings.size() == 1);
+  auto blocks = roo_parse(whole.content, plan.catalog.tools, plan.catalog.params);
+  CHECK(count_tools(blocks) == 1);
+  for (size_t at = 0; at <= text.size(); ++at) REQUIRE(run_split(plan, text, at, opt) == whole);
+}
+
+TEST_CASE("XML mode converts drift markup to Roo XML", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  Outcome o =
+      run_whole(plan,
+                "Writing.\n<tool_call>\n{\"name\": \"write_to_file\", \"arguments\": "
+                "{\"path\": \"a.txt\", \"content\": \"x\\n\", \"line_count\": 1}}\n</tool_call>");
+  CHECK(o.content ==
+        "Writing.\n<write_to_file>\n<path>a.txt</path>\n<content>\nx\n\n</content>\n"
+        "<line_count>1</line_count>\n</write_to_file>");
+  CHECK(o.stop);
+  auto blocks = roo_parse(o.content, plan.catalog.tools, plan.catalog.params);
+  REQUIRE(count_tools(blocks) == 1);
+  CHECK(blocks[1].params.at("content") == "x\n");
+}
