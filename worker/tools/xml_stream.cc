@@ -110,10 +110,12 @@ void XmlStream::process(bool at_end, StreamOutput* out) {
     }
     if (!progressed) break;
   }
-  if (state_ == State::kDone)
+  if (state_ == State::kDone) {
     buf_.clear();
-  else
+  } else {
     buf_.erase(0, pos);
+    erased_ += pos;
+  }
 }
 
 void XmlStream::emit(std::string_view text, StreamOutput* out) {
@@ -230,6 +232,11 @@ bool XmlStream::undecided_step(size_t* pos, bool at_end, StreamOutput* out) {
     if (handled) continue;
     if (!in_thinking_ && !md_.in_code()) {
       Match d = drift_start_at(rest, at_end);
+      // No closing tag follows within reach (an earlier block of this kind
+      // found none): scanning for it again from every opener would be
+      // quadratic, so such an opener is text.
+      if (d == Match::kFull && erased_ + lt < no_closer_until_[static_cast<int>(drift_)])
+        d = Match::kNone;
       if (d == Match::kFull) {
         *pos = lt;
         state_ = State::kDrift;
@@ -321,8 +328,10 @@ bool XmlStream::drift_step(size_t* pos, bool at_end, StreamOutput* out) {
     inner = block.substr(opener_len_, e - opener_len_);
     whole = block.substr(0, e + closer.size());
   } else if (capped) {
+    no_closer_until_[static_cast<int>(drift_)] = erased_ + *pos + window.size();
     return drift_failed("call block longer than max_call_bytes", pos, out);
   } else if (at_end) {
+    no_closer_until_[static_cast<int>(drift_)] = UINT64_MAX;
     inner = block.substr(opener_len_);
     whole = block;
     if (cut_inside_value(inner))  // never execute a half-written value

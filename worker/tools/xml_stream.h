@@ -31,6 +31,7 @@
 //     points to it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -98,6 +99,8 @@ class XmlStream final : public ToolStream {
   std::string drift_name_;
   size_t opener_len_ = 0;
   size_t scanned_ = 0;
+  uint64_t erased_ = 0;                   // bytes dropped from the front of buf_ so far
+  uint64_t no_closer_until_[2] = {0, 0};  // per Drift kind: no closing tag before this offset
   bool stopped_ = false;
   bool finished_ = false;
 };

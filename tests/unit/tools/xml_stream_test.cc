@@ -86,3 +86,16 @@ TEST_CASE("XML mode converts drift markup to Roo XML", "[tools][xml]") {
   REQUIRE(count_tools(blocks) == 1);
   CHECK(blocks[1].params.at("content") == "x\n");
 }
+
+TEST_CASE("many unclosed drift tags stay linear", "[tools][xml]") {
+  // Every opener would otherwise search to the end of the answer again.
+  std::string text;
+  while (text.size() < 256 * 1024) text.append("<tool_call>{\"a\": ");
+  for (const ToolPlan& plan : {xml_plan(), native_plan()}) {
+    Outcome o = run_pieces(plan, {text.substr(0, 100000), text.substr(100000)});
+    CHECK(o.error.empty());
+    CHECK(o.calls.empty());
+    CHECK(o.warnings.size() == 1);               // one failed attempt, not one per opener
+    CHECK(o.content.size() + 1 >= text.size());  // native drops the trailing blank
+  }
+}
