@@ -193,6 +193,7 @@ std::vector<protocol::AccountSummary> WorkerRegistry::summaries() const {
     a.capacity = w->status.capacity;
     a.in_flight = w->in_flight;
     a.token_expires_unix_s = w->status.token_expires_unix_s;
+    a.detail = w->status.detail;
     out.push_back(std::move(a));
   }
   return out;

@@ -355,8 +355,9 @@ void FrontendApp::handle_health(http::Exchange ex) {
       int64_t left = a.token_expires_unix_s - now_s;
       w.field("token_expires_in_s", left).field("token_expiring_soon", left < 24 * 3600);
     } else {
-      w.field_null("token_expires_in_s");
+      w.field_null("token_expires_in_s").field("token_expiring_soon", false);
     }
+    if (!a.detail.empty()) w.field("detail", a.detail);
     w.end_object();
   }
   w.end_array().end_object();

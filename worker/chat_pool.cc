@@ -33,6 +33,7 @@ class ChatPool::Creation final : private HttpRequest::Listener {
   Creation(ChatPool* pool, QwenClient* client, std::string key, const ModelVariant& v)
       : pool_(pool),
         key_(std::move(key)),
+        started_ms_(static_cast<int64_t>(uv_now(client->multi()->loop()))),
         request_(client->multi(),
                  client->make_spec(Endpoint::kNewChat, {},
                                    new_chat_body(v.upstream_model, v.search, uv::now_unix_ms())),
@@ -40,6 +41,7 @@ class ChatPool::Creation final : private HttpRequest::Listener {
   Status start() { return request_.start(); }
   void abort() { request_.abort(); }
   const std::string& key() const { return key_; }
+  int64_t started_ms() const { return started_ms_; }
 
  private:
   bool on_stream_data(std::string_view) override { return true; }
@@ -60,6 +62,7 @@ class ChatPool::Creation final : private HttpRequest::Listener {
 
   ChatPool* pool_;
   std::string key_;
+  int64_t started_ms_;
   HttpRequest request_;
 };
 
@@ -134,6 +137,12 @@ std::string ChatPool::take(const ModelVariant& variant) {
   if (!started_) return {};
   Pool& p = pool_for(variant);
   ++p.uses;
+  const int64_t now = now_ms();
+  if (p.last_take_ms >= 0) {
+    double inst = 1000.0 / static_cast<double>(std::max<int64_t>(now - p.last_take_ms, 1));
+    p.take_rate_per_s = 0.7 * p.take_rate_per_s + 0.3 * inst;
+  }
+  p.last_take_ms = now;
   std::string id;
   if (!p.ready.empty()) {
     id = std::move(p.ready.front().chat_id);
@@ -185,7 +194,7 @@ void ChatPool::refill() {
       continue;
     }
     if (p.backoff_until_ms > now) continue;
-    while (p.ready.size() + p.creating < config_.prewarm_chats) {
+    while (p.ready.size() + p.creating < target(p)) {
       auto c = std::make_unique<Creation>(this, client_, p.key, p.variant);
       if (Status s = c->start(); !s.ok()) {
         QP_WARN("prewarm.create_failed").kv("model", p.key).kv("error", s.message());
@@ -204,6 +213,8 @@ void ChatPool::on_created(Creation* c, std::string chat_id) {
     for (Pool& p : pools_) {
       if (p.key != c->key()) continue;
       if (p.creating > 0) --p.creating;
+      double took = static_cast<double>(now_ms() - c->started_ms());
+      p.create_ms = p.create_ms == 0 ? took : 0.7 * p.create_ms + 0.3 * took;
       if (chat_id.empty()) {
         p.backoff_until_ms = now_ms() + kFailureBackoffMs;
       } else {
@@ -219,9 +230,22 @@ void ChatPool::on_created(Creation* c, std::string chat_id) {
   schedule_refill();
 }
 
+size_t ChatPool::target(const Pool& p) const {
+  double in_flight = p.take_rate_per_s * p.create_ms / 1000.0;  // Little's law
+  auto want = static_cast<size_t>(2.0 * in_flight + 1.0);
+  return std::clamp<size_t>(want, config_.prewarm_chats, kMaxPoolChats);
+}
+
+size_t ChatPool::target_for(const ModelVariant& variant) const {
+  const Pool* p = find(variant);
+  return p != nullptr ? target(*p) : config_.prewarm_chats;
+}
+
 void ChatPool::expire() {
   const int64_t now = now_ms();
   for (Pool& p : pools_) {
+    // A pool nobody takes from decays back to its floor.
+    if (p.last_take_ms >= 0 && now - p.last_take_ms > 10'000) p.take_rate_per_s *= 0.5;
     while (!p.ready.empty() &&
            now - p.ready.front().created_ms >= static_cast<int64_t>(config_.prewarm_ttl_ms)) {
       if (client_->delete_chats()) client_->delete_chat_soon(p.ready.front().chat_id);

@@ -3,6 +3,11 @@
 // skips the POST /api/v2/chats/new round trip (hundreds of ms on the real
 // site) and goes straight to the completion.
 //
+// How many: at least `prewarm_chats`, more when new conversations arrive
+// faster than chats/new can replace them (Little's law: take rate ×
+// creation latency, both moving averages, doubled for bursts; at most
+// kMaxPoolChats), so a slow chats/new stays off the request path.
+//
 // Which models: the configured default model plus the most used ones (by
 // take() calls since start), `prewarm_models` in all. A chat unused for
 // `prewarm_ttl_ms` is dropped (and deleted upstream if
@@ -33,6 +38,7 @@ namespace qp::worker {
 class QwenClient;
 
 inline constexpr int64_t kFailureBackoffMs = 30'000;
+inline constexpr size_t kMaxPoolChats = 32;
 
 class ChatPool {
  public:
@@ -53,6 +59,8 @@ class ChatPool {
   std::string take(const ModelVariant& variant);
   size_t ready(const ModelVariant& variant) const;
   size_t creating() const { return creations_.size(); }
+  // How many chats the pool of `variant` aims to keep ready.
+  size_t target_for(const ModelVariant& variant) const;
 
  private:
   class Creation;
@@ -67,7 +75,11 @@ class ChatPool {
     size_t creating = 0;
     uint64_t uses = 0;
     int64_t backoff_until_ms = 0;
+    double take_rate_per_s = 0;  // moving average of take()s
+    int64_t last_take_ms = -1;
+    double create_ms = 0;  // moving average of chats/new latency
   };
+  size_t target(const Pool& p) const;
 
   Pool& pool_for(const ModelVariant& variant);
   const Pool* find(const ModelVariant& variant) const;

@@ -41,6 +41,7 @@ Status HttpRequest::start() {
   curl_easy_setopt(e, CURLOPT_URL, spec_.url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_.get());
   if (!spec_.cookies.empty()) curl_easy_setopt(e, CURLOPT_COOKIE, spec_.cookies.c_str());
+  if (!spec_.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
   if (spec_.post) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec_.body.data());

@@ -40,6 +40,7 @@ struct HttpRequestSpec {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string cookies;               // full Cookie header value; empty: none
+  std::string proxy;                 // CURLOPT_PROXY (the account's); empty: libcurl's default
   std::string body;                  // POST body
   uint64_t connect_timeout_ms = 10'000;
   uint64_t first_byte_timeout_ms = 60'000;  // 0 = none

@@ -2,9 +2,13 @@
 //
 //   qp-worker [--config FILE] [--account NAME]
 //
-// The account is --account, or the only configured one. Exit codes: 0 after
-// a clean SIGINT/SIGTERM shutdown, 1 on a runtime failure, 2 on a usage or
-// configuration error.
+// The account is --account, or the only configured one. Its credentials are
+// read with accounts::load_account(): a bad, expired or missing account file
+// does not stop the worker, which registers with health credentials_invalid
+// (and the reason) until the file is fixed. SIGHUP, or a change of the
+// account file, reloads the credentials without dropping streams in flight.
+// Exit codes: 0 after a clean SIGINT/SIGTERM shutdown, 1 on a runtime
+// failure, 2 on a usage or configuration error.
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -16,6 +20,7 @@
 #include <uv.h>
 #include <zmq.hpp>
 
+#include "common/accounts/account_loader.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/uv/handle.h"
@@ -23,7 +28,7 @@
 
 namespace {
 
-int run(const qp::Config& config, const qp::AccountConfig& account) {
+int run(const qp::Config& config, qp::accounts::LoadedAccount account) {
   uv_loop_t loop;
   if (int r = uv_loop_init(&loop); r != 0) {
     QP_ERROR("worker.loop_init_failed").kv("error", uv_strerror(r));
@@ -32,9 +37,28 @@ int run(const qp::Config& config, const qp::AccountConfig& account) {
   int rc = 0;
   {
     zmq::context_t ctx(1);
-    qp::worker::Worker worker(&loop, ctx, config, account);
+    qp::worker::Worker worker(&loop, ctx, config, std::move(account));
     // The signal watchers are unref'd: they never keep the loop alive, so
     // uv_run returns once shutdown() has stopped everything else.
+    qp::uv::Signal sighup;
+    uv_signal_init(&loop, sighup.get());
+    sighup.get()->data = &worker;
+    uv_signal_start(
+        sighup.get(),
+        [](uv_signal_t* h, int) {
+          auto* w = static_cast<qp::worker::Worker*>(h->data);
+          if (w == nullptr) return;
+          try {
+            QP_INFO("worker.signal").kv("signal", "SIGHUP").kv("action", "reload credentials");
+            w->reload("sighup");
+          } catch (const std::exception& e) {
+            QP_ERROR("worker.reload_exception").kv("error", e.what());
+          } catch (...) {
+            QP_ERROR("worker.reload_exception");
+          }
+        },
+        SIGHUP);
+    uv_unref(sighup.base());
     qp::uv::Signal sigint, sigterm;
     for (auto [handle, signum] : {std::pair{&sigint, SIGINT}, std::pair{&sigterm, SIGTERM}}) {
       uv_signal_init(&loop, handle->get());
@@ -90,22 +114,26 @@ int main(int argc, char** argv) {
   // A peer closing a socket must surface as an error, never kill the process
   // (libcurl and ZeroMQ already use MSG_NOSIGNAL; this covers the rest).
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP means "reload the credentials" (handled once the loop runs); one
+  // that arrives while starting must not kill the process.
+  std::signal(SIGHUP, SIG_IGN);
   auto config = qp::load_config(config_path);
   if (!config) {
     QP_ERROR("worker.config_error").kv("error", config.error().message());
     std::fprintf(stderr, "qp-worker: %s\n", config.error().message().c_str());
     return 2;
   }
-  const qp::AccountConfig* account = nullptr;
   if (!account_name.empty()) {
-    account = config->find_account(account_name);
-    if (account == nullptr) {
+    // An account that is not configured is still served when the accounts
+    // directory can hold its file (systemd's qwenproxy-worker@NAME).
+    if (!qp::accounts::valid_account_name(account_name) ||
+        (config->find_account(account_name) == nullptr && config->accounts_dir.empty())) {
       std::fprintf(stderr, "qp-worker: unknown account '%s' (configured: %zu account(s))\n",
                    account_name.c_str(), config->accounts.size());
       return 2;
     }
   } else if (config->accounts.size() == 1) {
-    account = &config->accounts.front();
+    account_name = config->accounts.front().name;
   } else if (config->accounts.empty()) {
     std::fprintf(stderr,
                  "qp-worker: no account configured (add [[accounts]] to the config file or set "
@@ -123,11 +151,15 @@ int main(int argc, char** argv) {
   }
   int rc = 1;
   try {
+    qp::accounts::LoadedAccount account = qp::accounts::load_account(*config, account_name);
     QP_INFO("worker.start")
-        .kv("account", account->name)
+        .kv("account", account_name)
+        .kv("credentials", account.source)
         .kv("broker", config->broker.worker_endpoint)
         .kv("upstream", config->upstream.base_url);
-    rc = run(config.value(), *account);
+    // Unusable credentials are not fatal: the worker runs, logs
+    // account.unusable and reports the account as credentials_invalid.
+    rc = run(config.value(), std::move(account));
   } catch (const std::exception& e) {
     QP_ERROR("worker.fatal").kv("error", e.what());
     rc = 1;

@@ -1,5 +1,7 @@
 #include "worker/prompt_builder.h"
 
+#include "worker/tools/prompt_render.h"
+
 namespace qp::worker {
 namespace {
 
@@ -36,14 +38,26 @@ std::string system_text(const std::vector<protocol::ChatMessage>& messages) {
   return system;
 }
 
-void message_block(std::string* out, const protocol::ChatMessage& m) {
+// A block without a label: the tool protocol's own markup (tools/prompt_render.h).
+void raw_block(std::string* out, std::string_view text) {
+  if (!out->empty()) out->append("\n\n");
+  out->append(text);
+}
+
+void message_block(std::string* out, const protocol::ChatMessage& m,
+                   const tools::CallNames& names) {
   if (m.role == "user") {
     block(out, "User", m.name, m.content);
   } else if (m.role == "assistant") {
     if (!m.content.empty() || m.tool_calls.empty()) block(out, "Assistant", m.name, m.content);
-    if (!m.tool_calls.empty()) block(out, "Assistant tool calls", "", m.tool_calls);
-  } else if (m.role == "tool" || m.role == "function") {
-    block(out, "Tool result", m.tool_call_id.empty() ? m.name : m.tool_call_id, m.content);
+    if (!m.tool_calls.empty()) {
+      block(out, "Assistant tool calls", "", tools::render_assistant_tool_calls(m.tool_calls));
+    }
+  } else if (m.role == "tool") {
+    raw_block(out,
+              tools::render_tool_result(m.tool_call_id, names.find(m.tool_call_id), m.content));
+  } else if (m.role == "function") {
+    block(out, "Tool result", m.name, m.content);
   } else {
     block(out, m.role, m.name, m.content);
   }
@@ -72,8 +86,12 @@ std::string build_continuation(const std::vector<protocol::ChatMessage>& message
     if (messages[i].role == "user") lone_user = &messages[i];
   }
   if (out.empty() && others == 1 && lone_user != nullptr) return lone_user->content;
+  tools::CallNames names;
+  for (const auto& m : messages) {
+    if (!m.tool_calls.empty()) names.add(m.tool_calls);
+  }
   for (size_t i = from; i < messages.size(); ++i) {
-    if (!is_system(messages[i])) message_block(&out, messages[i]);
+    if (!is_system(messages[i])) message_block(&out, messages[i], names);
   }
   return out;
 }
@@ -84,8 +102,12 @@ std::string build_prompt(const std::vector<protocol::ChatMessage>& messages) {
   std::string out(kHeader);
   std::string system = system_text(messages);
   if (!system.empty()) block(&out, "System instructions", "", system);
+  tools::CallNames names;
   for (const auto& m : messages) {
-    if (!is_system(m)) message_block(&out, m);
+    if (!m.tool_calls.empty()) names.add(m.tool_calls);
+  }
+  for (const auto& m : messages) {
+    if (!is_system(m)) message_block(&out, m, names);
   }
   out.append("\n\n");
   out.append(kFooter);

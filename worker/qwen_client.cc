@@ -6,6 +6,7 @@
 #include "common/conversation/history_key.h"
 #include "common/ids.h"
 #include "common/json/json_output.h"
+#include "common/json/writer.h"
 #include "common/log.h"
 #include "common/uv/handle.h"
 #include "worker/chat_pool.h"
@@ -13,6 +14,7 @@
 #include "worker/new_chat_parser.h"
 #include "worker/prompt_builder.h"
 #include "worker/response_format.h"
+#include "worker/tools/prompt_render.h"
 
 namespace qp::worker {
 namespace {
@@ -48,21 +50,41 @@ ChatCall::ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* ha
       stop_(job_.stop),
       max_tokens_(job_.max_tokens) {
   chunk_.request_id = job_.request_id;
+  if (auto plan = tools::plan_tools(job_); plan) {
+    plan_ = std::move(plan.value());
+  } else {
+    QP_WARN("tools.plan_failed").kv("request_id", request_id_).kv("error", plan.error().message());
+  }
   continuing_ = !job_.resume.chat_id.empty();
   if (continuing_) {
     chat_id_ = job_.resume.chat_id;
     parent_id_ = job_.resume.parent_id;
     bool system_changed = job_.history.system_hash != job_.resume.system_hash;
-    prompt_ = with_format(build_continuation(job_.messages, job_.history.new_from, system_changed),
-                          job_.response_format);
+    // The tool definitions again only if the tool set changed (Roo changes
+    // tools with its mode); the chat holds them otherwise.
+    bool tools_changed = job_.history.tools_hash != job_.resume.tools_hash;
+    prompt_ = compose(build_continuation(job_.messages, job_.history.new_from, system_changed),
+                      tools_changed);
   } else {
     prompt_ = replay_prompt();
   }
 }
 
-std::string ChatCall::replay_prompt() const {
-  return with_format(build_prompt(job_.messages), job_.response_format);
+std::string ChatCall::compose(std::string body, bool with_tools) const {
+  std::string out;
+  if (with_tools && plan_.mode == tools::ToolMode::kNative) {
+    out = tools::render_tool_section(plan_);
+    if (!out.empty()) out.append("\n\n");
+  }
+  out.append(body);
+  if (plan_.mode == tools::ToolMode::kXml) {
+    std::string reminder = tools::render_xml_reminder(plan_);
+    if (!reminder.empty()) out.append("\n\n").append(reminder);
+  }
+  return with_format(std::move(out), job_.response_format);
 }
+
+std::string ChatCall::replay_prompt() const { return compose(build_prompt(job_.messages), true); }
 
 ChatCall::~ChatCall() = default;  // the requests abort their transfers
 
@@ -151,6 +173,12 @@ void ChatCall::start_completion() {
 }
 
 Status ChatCall::begin_completion() {
+  if (tools_on()) {
+    tools::StreamOptions options;
+    options.attempt = tool_attempt_;
+    tstream_ = tools::make_tool_stream(plan_, std::move(options));
+    tool_stopped_ = false;
+  }
   std::string fid = ids::uuid4();
   std::string child = ids::uuid4();
   CompletionParams p;
@@ -224,6 +252,15 @@ bool ChatCall::drain() {
     return false;
   }
   flush();
+  if (tool_stopped_) {
+    // The client has its one call (or XML mode's one tool use): the rest of
+    // the generation is not needed. Unlike a stop sequence, the turn stays
+    // continuable: the call the client saw is the end of the reply.
+    QP_DEBUG("tools.upstream_stopped").kv("request_id", request_id_).kv("chat_id", chat_id_);
+    if (!chat_id_.empty()) client_->stop_generation_soon(chat_id_);
+    finish();
+    return false;
+  }
   if (!sse_.status().ok()) {
     fail(UpstreamFailure{Code::kUpstream, sse_.status().message(), 0, nullptr});
     return false;
@@ -233,11 +270,98 @@ bool ChatCall::drain() {
 
 void ChatCall::flush() {
   if (chunk_.content.empty() && chunk_.reasoning.empty()) return;
+  if (tools_on() && tstream_) {
+    if (!chunk_.reasoning.empty()) {
+      std::string text = std::move(chunk_.content);
+      chunk_.content.clear();
+      forwarded_ = true;
+      handler_->on_chat_delta(chunk_);  // reasoning only
+      chunk_.reasoning.clear();
+      chunk_.content = std::move(text);
+    }
+    if (!chunk_.content.empty()) {
+      feed_tools(chunk_.content);
+      chunk_.content.clear();
+    }
+    return;
+  }
   forwarded_ = true;
   answer_.append(chunk_.content);
   handler_->on_chat_delta(chunk_);
   chunk_.content.clear();
   chunk_.reasoning.clear();
+}
+
+void ChatCall::feed_tools(std::string_view text) {
+  if (tool_stopped_) return;
+  tout_.clear();
+  tstream_->feed(text, &tout_);
+  forward_tool_output();
+  if (tstream_->stop_upstream()) tool_stopped_ = true;
+}
+
+void ChatCall::forward_tool_output() {
+  for (const std::string& w : tout_.warnings) {
+    QP_WARN("tools.warning").kv("request_id", request_id_).kv("detail", w);
+  }
+  for (protocol::JobChunk& c : tout_.chunks) {
+    if (c.content.empty() && c.reasoning.empty() && c.tool_calls.empty()) continue;
+    c.request_id = request_id_;
+    answer_.append(c.content);
+    for (const auto& d : c.tool_calls) {
+      // The calls as the client will send them back, for the session key.
+      if (!d.id.empty()) {
+        if (!tool_calls_json_.empty()) tool_calls_json_.append("\"}},");
+        tool_calls_json_.append("{\"id\":");
+        json::append_quoted(&tool_calls_json_, d.id);
+        tool_calls_json_.append(",\"type\":\"function\",\"function\":{\"name\":");
+        json::append_quoted(&tool_calls_json_, d.name);
+        tool_calls_json_.append(",\"arguments\":\"");
+      }
+      if (!d.arguments.empty()) json::append_escaped(&tool_calls_json_, d.arguments);
+    }
+    forwarded_ = true;
+    handler_->on_chat_delta(c);
+  }
+  tout_.clear();
+}
+
+// The end of the answer for the tool stream: false if the call goes on (a
+// retry with the firmer instruction was started).
+bool ChatCall::end_tool_answer() {
+  if (!tools_on() || !tstream_) return true;
+  tout_.clear();
+  tstream_->finish(&tout_);
+  if (tstream_->retry_wanted() && tool_attempt_ == 0 && !forwarded_) {
+    tout_.clear();
+    // The same chat, as the next turn after the reply without a call.
+    QP_INFO("tools.retry").kv("request_id", request_id_).kv("chat_id", chat_id_);
+    tool_attempt_ = 1;
+    std::string reply = events_.response_id();
+    if (!reply.empty()) parent_id_ = reply;
+    prompt_ = tools::render_retry_instruction(plan_);
+    phase_ = Phase::kRetryWait;
+    retry_new_chat_ = false;
+    if (retry_timer_.base()->type == UV_UNKNOWN_HANDLE) {
+      uv_timer_init(client_->multi()->loop(), retry_timer_.get());
+    }
+    retry_timer_.get()->data = this;
+    uv_timer_start(
+        retry_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<ChatCall*>(t->data);
+          if (self == nullptr) return;
+          try {
+            self->on_retry_timer();
+          } catch (...) {
+            QP_ERROR("upstream.retry_exception");
+          }
+        },
+        0, 0);
+    return false;
+  }
+  forward_tool_output();
+  return true;
 }
 
 void ChatCall::on_stream_end(HttpResult result) {
@@ -253,6 +377,8 @@ void ChatCall::on_stream_end(HttpResult result) {
 }
 
 void ChatCall::finish(const char* finish_reason) {
+  if (!end_tool_answer()) return;
+  if (tools_on() && tstream_ && !tstream_->finish_reason().empty()) finish_reason = "tool_calls";
   phase_ = Phase::kEnded;
   ChatResult r;
   r.finish_reason = finish_reason;
@@ -265,7 +391,8 @@ void ChatCall::finish(const char* finish_reason) {
     if (!job_.stream && !response_format_instruction(job_.response_format).empty()) {
       returned = json::returned_json_answer(answer_);
     }
-    r.session_key = conversation::key_after_reply(job_.history.state, returned, {});
+    if (!tool_calls_json_.empty()) tool_calls_json_ = "[" + tool_calls_json_ + "\"}}]";
+    r.session_key = conversation::key_after_reply(job_.history.state, returned, tool_calls_json_);
   }
   if (r.session_key.empty()) release_chat();
   handler_->on_chat_done(r);
@@ -465,12 +592,15 @@ class QwenClient::StopCall final : private HttpRequest::Listener {
 };
 
 QwenClient::QwenClient(CurlMulti* multi, DeferredDelete* deferred, const UpstreamConfig& upstream,
-                       const AccountConfig& account)
-    : multi_(multi),
-      deferred_(deferred),
-      upstream_(upstream),
-      account_(account),
-      jwt_(cookie_value(account.cookies, "token")) {}
+                       AccountConfig account)
+    : multi_(multi), deferred_(deferred), upstream_(upstream) {
+  set_credentials(account);
+}
+
+void QwenClient::set_credentials(const AccountConfig& account) {
+  account_ = account;
+  jwt_ = account_.token.empty() ? cookie_value(account_.cookies, "token") : account_.token;
+}
 
 QwenClient::~QwenClient() { abort_background(); }
 
@@ -546,7 +676,7 @@ HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
   std::string tz = js_date_string(std::time(nullptr));
   HeaderParams hp;
   hp.base_url = upstream_.base_url;
-  hp.user_agent = upstream_.user_agent;
+  hp.user_agent = account_.user_agent.empty() ? upstream_.user_agent : account_.user_agent;
   hp.jwt = jwt_;
   hp.bx_umidtoken = account_.bx_umidtoken;
   hp.bx_ua = account_.bx_ua;
@@ -559,6 +689,7 @@ HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
   spec.url = endpoint_url(e, upstream_.base_url, chat_id);
   spec.headers = build_headers(e, hp);
   spec.cookies = account_.cookies;
+  spec.proxy = account_.proxy;
   spec.body = std::move(body);
   spec.connect_timeout_ms = upstream_.connect_timeout_ms;
   spec.first_byte_timeout_ms = upstream_.first_byte_timeout_ms;

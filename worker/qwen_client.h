@@ -31,6 +31,8 @@
 #include "worker/retry_policy.h"
 #include "worker/sse_parser.h"
 #include "worker/stop_filter.h"
+#include "worker/tools/tool_plan.h"
+#include "worker/tools/tool_stream.h"
 #include "worker/upstream_errors.h"
 
 namespace qp::worker {
@@ -130,6 +132,19 @@ class ChatCall final : private HttpRequest::Listener {
   bool continuing_ = false;  // chat_id_ is the conversation's indexed chat
   bool cut_ = false;         // end_early(): the client saw less than upstream holds
   std::string answer_;       // every content delta forwarded, for the session key
+  // Tool calling (worker/tools, docs/tools.md): the job's plan, the parser of
+  // the current attempt, and the calls returned (OpenAI JSON, for the key).
+  bool tools_on() const { return plan_.mode != tools::ToolMode::kOff; }
+  void feed_tools(std::string_view text);
+  void forward_tool_output();
+  bool end_tool_answer();
+  std::string compose(std::string body, bool with_tools) const;
+  tools::ToolPlan plan_;
+  std::unique_ptr<tools::ToolStream> tstream_;
+  tools::StreamOutput tout_;
+  std::string tool_calls_json_;
+  int tool_attempt_ = 0;
+  bool tool_stopped_ = false;  // the stream asked to stop the upstream after a call
   Phase phase_ = Phase::kIdle;
   std::unique_ptr<HttpRequest> new_chat_;
   std::unique_ptr<HttpRequest> completion_;
@@ -173,9 +188,10 @@ class ModelsCall final : private HttpRequest::Listener {
 
 class QwenClient {
  public:
-  // All references must outlive the client.
+  // All pointers and `upstream` must outlive the client. The credentials
+  // are copied (set_credentials() replaces them).
   QwenClient(CurlMulti* multi, DeferredDelete* deferred, const UpstreamConfig& upstream,
-             const AccountConfig& account);
+             AccountConfig account);
   ~QwenClient();
   QwenClient(const QwenClient&) = delete;
   QwenClient& operator=(const QwenClient&) = delete;
@@ -202,6 +218,9 @@ class QwenClient {
     return pool_;
   }
   const AccountConfig& account() const { return account_; }
+  // New credentials for the requests made from now on (a rotation or a
+  // sign-in); requests already made keep the ones they were built with.
+  void set_credentials(const AccountConfig& account);
 
  private:
   class StopCall;
@@ -212,8 +231,8 @@ class QwenClient {
   CurlMulti* multi_;
   DeferredDelete* deferred_;
   const UpstreamConfig& upstream_;
-  const AccountConfig& account_;
-  std::string jwt_;  // the account's `token` cookie; secret
+  AccountConfig account_;
+  std::string jwt_;  // the session token (account_.token, else its `token` cookie); secret
   class ChatPool* pool_ = nullptr;
   std::list<std::unique_ptr<StopCall>> stops_;
   uv::Timer soon_timer_;  // starts the stops of stop_generation_soon()

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/accounts/credentials.h"
 #include "common/ids.h"
-#include "common/jwt.h"
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/protocol/codec.h"
@@ -22,6 +22,7 @@ struct Worker::Job final : ChatHandler, ModelsHandler {
   std::unique_ptr<ChatCall> chat;
   std::unique_ptr<ModelsCall> models;
   uint64_t started_ms = 0;
+  uint64_t health_epoch = 0;  // Worker::health_epoch_ when the job started
   uint64_t chunks = 0;
   bool ended = false;
 
@@ -51,20 +52,39 @@ void guarded(const char* what, F&& f) {
   }
 }
 
+// Credentials given directly, checked like inline ones.
+accounts::LoadedAccount given_account(const AccountConfig& account) {
+  accounts::LoadedAccount out;
+  out.account = account;
+  out.source = account.origin.empty() ? std::string("inline credentials") : account.origin;
+  auto facts = accounts::finalize_credentials(&out.account, out.source);
+  if (facts) {
+    out.facts = facts.value();
+  } else {
+    out.status = facts.error();
+  }
+  return out;
+}
+
 }  // namespace
 
 Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
                const AccountConfig& account)
+    : Worker(loop, ctx, config, given_account(account)) {}
+
+Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
+               accounts::LoadedAccount account)
     : loop_(loop),
       ctx_(ctx),
       config_(config),
-      account_(account),
       instance_(ids::random_hex(16)),
       multi_(loop),
       deferred_(loop),
-      client_(&multi_, &deferred_, config.upstream, account),
+      accounts_(loop, &multi_, &deferred_, config, std::move(account), this),
+      client_(&multi_, &deferred_, config.upstream, accounts_.account()),
       pool_(&client_, &deferred_, config.worker),
       reaper_(&client_, config.sessions.ttl_ms) {
+  account_ = accounts_.account();
   client_.set_chat_pool(&pool_);
 }
 
@@ -72,6 +92,7 @@ Worker::~Worker() {
   for (auto& [id, job] : jobs_) job->cancel();
   jobs_.clear();
   list_jobs_ = 0;
+  accounts_.stop();
   pool_.stop();
   reaper_.stop();
   client_.abort_background();
@@ -83,7 +104,9 @@ Worker::~Worker() {
 Status Worker::start() {
   Status s = multi_.init();
   if (!s.ok()) return s;
-  read_token_expiry();
+  // Reports unusable credentials (health credentials_invalid, before READY
+  // carries it) and starts a due sign-in.
+  accounts_.start();
   uv_timer_init(loop_, heartbeat_timer_.get());
   heartbeat_timer_.get()->data = this;
   uv_timer_init(loop_, reconnect_timer_.get());
@@ -93,7 +116,7 @@ Status Worker::start() {
 
   connect_socket();
   if (!socket_) return error(Code::kIo, "cannot create the broker socket");
-  if (!token_expired_) pool_.start();
+  if (accounts_.usable()) pool_.start();
   reaper_.start();
 
   uint64_t hb = config_.broker.heartbeat_ms;
@@ -227,7 +250,7 @@ void Worker::on_heartbeat_timer() {
       now_ms >= health_until_unix_ms_) {
     set_health(protocol::kHealthOk, 0);
   }
-  check_token_expiry();
+  accounts_.tick();
   if (!socket_) return;
   uint64_t silent_ms = uv_now(loop_) - last_broker_ms_;
   if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms && socket_->readable()) {
@@ -262,6 +285,14 @@ void Worker::on_job(std::string_view request_id, std::string_view body) {
     send_error(req.request_id, Code::kUnavailable, "worker shutting down");
     return;
   }
+  if (!accounts_.usable()) {
+    // The broker fails this over to another account (the detail, which may
+    // name files, goes to /health, not to clients).
+    send_error(req.request_id, Code::kUpstreamAuth,
+               "account " + account_.name + " has no usable credentials (see /health)", 0,
+               protocol::kHealthCredentialsInvalid);
+    return;
+  }
   if (jobs_.count(req.request_id) != 0) {
     QP_WARN("job.duplicate").kv("request_id", req.request_id);
     return;
@@ -288,6 +319,7 @@ void Worker::on_job(std::string_view request_id, std::string_view body) {
   job->request_id = req.request_id;
   job->kind = req.kind;
   job->started_ms = uv_now(loop_);
+  job->health_epoch = health_epoch_;
   const std::string model = req.model;
   const uint64_t messages = req.messages.size();
   const bool continues = !req.resume.chat_id.empty();
@@ -371,7 +403,9 @@ void Worker::job_done(Job* job, const ChatResult& result) {
       .kv("prompt_tokens", result.usage.input_tokens)
       .kv("completion_tokens", result.usage.output_tokens)
       .kv("duration_ms", uv_now(loop_) - job->started_ms);
-  set_health(protocol::kHealthOk, 0);
+  // Success proves the account healthy, unless the job started before the
+  // account went bad (a stream in flight when the quota ran out).
+  if (job->health_epoch == health_epoch_) set_health(protocol::kHealthOk, 0);
   retire(job);
 }
 
@@ -399,7 +433,12 @@ void Worker::job_error(Job* job, const UpstreamFailure& failure) {
   int64_t until = 0;
   if (failure.health != nullptr) {
     until = failure.retry_after_s > 0 ? uv::now_unix_ms() + failure.retry_after_s * 1000 : 0;
-    set_health(failure.health, until);
+    set_health(failure.health, until, failure.message);
+    // Signs in again at the next tick if it can (not here: this may run
+    // inside a libcurl callback).
+    if (std::string_view(failure.health) == protocol::kHealthCredentialsInvalid) {
+      accounts_.rejected();
+    }
   }
   send_error(job->request_id, failure.code, failure.message, failure.retry_after_s, failure.health,
              until);
@@ -467,7 +506,8 @@ protocol::WorkerStatus Worker::status() const {
   s.in_flight = static_cast<uint32_t>(jobs_.size() - list_jobs_);
   s.health = health_;
   s.health_until_unix_ms = health_until_unix_ms_;
-  s.token_expires_unix_s = token_expires_unix_s_;
+  s.token_expires_unix_s = accounts_.token_expires_unix_s();
+  s.detail = health_detail_;
   return s;
 }
 
@@ -476,54 +516,44 @@ void Worker::send_status(Command command) {
   send(command, {}, body_);
 }
 
-void Worker::set_health(const char* health, int64_t until_unix_ms) {
-  if (std::string_view(health) == health_ && until_unix_ms == health_until_unix_ms_) return;
-  bool changed = std::string_view(health) != health_;
+void Worker::set_health(const char* health, int64_t until_unix_ms, std::string detail) {
+  if (std::string_view(health) == protocol::kHealthOk) detail.clear();
+  if (std::string_view(health) == health_ && until_unix_ms == health_until_unix_ms_ &&
+      detail == health_detail_) {
+    return;
+  }
+  bool changed = std::string_view(health) != health_ || detail != health_detail_;
+  if (std::string_view(health) != protocol::kHealthOk) ++health_epoch_;
   health_ = health;
   health_until_unix_ms_ = until_unix_ms;
+  health_detail_ = std::move(detail);
   if (changed) {
     QP_WARN("account.health")
         .kv("account", account_.name)
         .kv("health", health_)
-        .kv("until_unix_ms", until_unix_ms);
+        .kv("until_unix_ms", until_unix_ms)
+        .kv("detail", health_detail_);
   }
   send_status(Command::kHeartbeat);  // tell the broker now, not at the next tick
 }
 
-void Worker::read_token_expiry() {
-  std::string jwt = cookie_value(account_.cookies, "token");
-  if (jwt.empty()) {
-    QP_WARN("account.no_jwt")
-        .kv("account", account_.name)
-        .kv("detail", "the cookies have no token= cookie; requests are sent without Authorization");
+void Worker::on_credentials(const AccountConfig& account) {
+  account_ = account;
+  client_.set_credentials(account);  // requests in flight keep their copies
+  if (!accounts_.usable()) {
+    set_health(protocol::kHealthCredentialsInvalid, 0, accounts_.problem());
     return;
   }
-  auto exp = jwt::expiry_unix_s(jwt);
-  if (!exp) {
-    QP_WARN("account.jwt_unreadable")
-        .kv("account", account_.name)
-        .kv("error", exp.error().message());
-    return;
+  if (!shutting_down_) pool_.start();
+  if (std::string_view(health_) == protocol::kHealthCredentialsInvalid) {
+    set_health(protocol::kHealthOk, 0);
+  } else {
+    send_status(Command::kHeartbeat);  // the new expiry, capacity
   }
-  token_expires_unix_s_ = exp.value();
-  QP_INFO("account.jwt").kv("account", account_.name).kv("expires_unix_s", token_expires_unix_s_);
-  check_token_expiry();
 }
 
-void Worker::check_token_expiry() {
-  if (token_expires_unix_s_ <= 0 || token_expired_) return;
-  int64_t left_s = token_expires_unix_s_ - uv::now_unix_ms() / 1000;
-  if (left_s <= 0) {
-    token_expired_ = true;
-    QP_WARN("account.jwt_expired").kv("account", account_.name).kv("expired_s_ago", -left_s);
-    set_health(protocol::kHealthCredentialsInvalid, 0);
-  } else if (left_s < kTokenWarnSeconds && !token_warned_) {
-    token_warned_ = true;
-    QP_WARN("account.jwt_expiring")
-        .kv("account", account_.name)
-        .kv("hours_left", left_s / 3600)
-        .kv("detail", "refresh the account's cookies before the session expires");
-  }
+void Worker::on_credentials_invalid(const std::string& detail) {
+  set_health(protocol::kHealthCredentialsInvalid, 0, detail);
 }
 
 // --- shutdown --------------------------------------------------------------
@@ -532,6 +562,7 @@ void Worker::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   notify::stopping();
+  accounts_.stop();
   QP_INFO("worker.stopping")
       .kv("account", account_.name)
       .kv("in_flight", static_cast<uint64_t>(jobs_.size()));

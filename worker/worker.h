@@ -14,7 +14,8 @@
 // heartbeat), READY again. Broker instance changed → the same, at once.
 // Malformed frames are logged and dropped.
 //
-// Ownership: the Worker owns the CurlMulti, the QwenClient, the socket,
+// Ownership: the Worker owns the CurlMulti, the AccountManager (the
+// account's credentials, reloads and sign-ins), the QwenClient, the socket,
 // its timers and the jobs. Jobs that end are handed to DeferredDelete (they
 // may end inside a libcurl callback). Thread: the loop's thread only.
 #pragma once
@@ -26,11 +27,13 @@
 #include <uv.h>
 #include <zmq.hpp>
 
+#include "common/accounts/account_loader.h"
 #include "common/config.h"
 #include "common/protocol/messages.h"
 #include "common/protocol/wire.h"
 #include "common/uv/handle.h"
 #include "common/zmq/uv_socket.h"
+#include "worker/account_manager.h"
 #include "worker/chat_pool.h"
 #include "worker/chat_reaper.h"
 #include "worker/curl_multi.h"
@@ -39,14 +42,19 @@
 
 namespace qp::worker {
 
-class Worker {
+class Worker final : private AccountManager::Listener {
  public:
   static constexpr uint64_t kInitialBackoffMs = 1000;
   static constexpr uint64_t kMaxBackoffMs = 32'000;
-  static constexpr int64_t kTokenWarnSeconds = 24 * 3600;
   static constexpr size_t kMaxListJobs = 4;  // concurrent model-list jobs
 
-  // `config` and `account` must outlive the worker; `ctx` too.
+  // `config` and `ctx` must outlive the worker. `account` is what
+  // accounts::load_account() found: unusable credentials (its status) do not
+  // stop the worker, which then reports credentials_invalid with the reason
+  // and refuses jobs until a reload (AccountManager) brings usable ones.
+  Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
+         accounts::LoadedAccount account);
+  // Credentials given directly (validated like inline ones; tests).
   Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config, const AccountConfig& account);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -58,11 +66,15 @@ class Worker {
   // shutting down", DISCONNECT is sent, the socket and timers are closed so
   // the loop can end. Idempotent.
   void shutdown();
+  // Reads the account's credentials again (SIGHUP; the account file is
+  // watched too). Jobs in flight keep the credentials they started with.
+  void reload(const char* reason) { accounts_.reload(reason); }
 
   size_t in_flight() const { return jobs_.size(); }
   const std::string& instance() const { return instance_; }
   const char* health() const { return health_; }
-  int64_t token_expires_unix_s() const { return token_expires_unix_s_; }
+  int64_t token_expires_unix_s() const { return accounts_.token_expires_unix_s(); }
+  const AccountManager& accounts() const { return accounts_; }
 
  private:
   struct Job;
@@ -90,17 +102,19 @@ class Worker {
   void send(protocol::Command command, std::string_view request_id, const std::string& body);
   void send_status(protocol::Command command);
   protocol::WorkerStatus status() const;
-  void set_health(const char* health, int64_t until_unix_ms);
-  void read_token_expiry();
-  void check_token_expiry();
+  void set_health(const char* health, int64_t until_unix_ms, std::string detail = {});
+  // AccountManager::Listener
+  void on_credentials(const AccountConfig& account) override;
+  void on_credentials_invalid(const std::string& detail) override;
 
   uv_loop_t* loop_;
   zmq::context_t& ctx_;
   const Config& config_;
-  const AccountConfig& account_;
+  AccountConfig account_;  // the credentials in effect (AccountManager's copy)
   std::string instance_;
   CurlMulti multi_;
   DeferredDelete deferred_;
+  AccountManager accounts_;
   QwenClient client_;
   ChatPool pool_;
   ChatReaper reaper_;
@@ -115,9 +129,8 @@ class Worker {
   uint64_t backoff_ms_ = kInitialBackoffMs;
   const char* health_ = protocol::kHealthOk;
   int64_t health_until_unix_ms_ = 0;
-  int64_t token_expires_unix_s_ = 0;
-  bool token_warned_ = false;  // logged "expiring within 24 h"
-  bool token_expired_ = false;
+  std::string health_detail_;  // why health_ is not ok (WorkerStatus::detail)
+  uint64_t health_epoch_ = 0;  // counts changes to a health other than ok
   bool notified_ready_ = false;
   bool shutting_down_ = false;
   std::string body_;  // reused encode buffer

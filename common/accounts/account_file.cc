@@ -49,8 +49,8 @@ Status apply_account_toml(std::string_view text, const std::string& origin,
     }
     if (k == "capacity") {
       auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 1024)
-        return bad(origin, "capacity must be an integer from 1 to 1024");
+      if (!v || *v < 1 || *v > 100000)
+        return bad(origin, "capacity must be an integer from 1 to 100000");
       account->capacity = static_cast<uint32_t>(*v);
       continue;
     }

@@ -131,7 +131,8 @@ Result<CredentialFacts> finalize_credentials(AccountConfig* a, const std::string
                "proxy must be a URL like socks5h://host:port or http://user:pass@host:port "
                "(schemes: http, https, socks4, socks4a, socks5, socks5h)");
   }
-  if (a->capacity < 1 || a->capacity > 1024) return bad(origin, "capacity must be from 1 to 1024");
+  if (a->capacity < 1 || a->capacity > 100000)
+    return bad(origin, "capacity must be from 1 to 100000");
   return facts;
 }
 

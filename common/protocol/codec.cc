@@ -125,6 +125,7 @@ void visit(WorkerStatus& m, V& v) {
   v("health", m.health);
   v("health_until_unix_ms", m.health_until_unix_ms);
   v("token_expires_unix_s", m.token_expires_unix_s);
+  v("detail", m.detail);
 }
 template <class V>
 void visit(PeerHello& m, V& v) {
@@ -138,6 +139,7 @@ void visit(AccountSummary& m, V& v) {
   v("capacity", m.capacity);
   v("in_flight", m.in_flight);
   v("token_expires_unix_s", m.token_expires_unix_s);
+  v("detail", m.detail);
 }
 template <class V>
 void visit(BrokerStatus& m, V& v) {

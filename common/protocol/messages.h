@@ -54,11 +54,11 @@ struct JobRequest {
   double top_p = -1;              // < 0 = not set
   std::vector<std::string> stop;  // up to 4 stop sequences
   std::string user;
-  std::string tools;            // OpenAI tools array as JSON text, empty if none
-  std::string tool_choice;      // OpenAI tool_choice as JSON text, empty if none
+  std::string tools;                // OpenAI tools array as JSON text, empty if none
+  std::string tool_choice;          // OpenAI tool_choice as JSON text, empty if none
   bool parallel_tool_calls = true;  // OpenAI parallel_tool_calls (default true)
-  std::string response_format;  // OpenAI response_format as JSON text, empty if none
-  std::string chat_id;  // optional qwen_chat_id override
+  std::string response_format;      // OpenAI response_format as JSON text, empty if none
+  std::string chat_id;              // optional qwen_chat_id override
   HistoryInfo history;
   Continuation resume;
   int64_t created_unix_ms = 0;
@@ -141,6 +141,10 @@ struct WorkerStatus {
   std::string health = kHealthOk;
   int64_t health_until_unix_ms = 0;  // rate_limited: until when
   int64_t token_expires_unix_s = 0;  // 0 = unknown
+  // Why the account cannot serve, for operators (/health): e.g. what is wrong
+  // with its account file. Empty when healthy. Never a secret. (Added later:
+  // older peers ignore it.)
+  std::string detail;
 };
 
 // Body of frontend HEARTBEATs.
@@ -155,6 +159,7 @@ struct AccountSummary {
   uint32_t capacity = 0;
   uint32_t in_flight = 0;
   int64_t token_expires_unix_s = 0;
+  std::string detail;  // WorkerStatus::detail
 };
 
 // Body of broker HEARTBEATs. A change of `instance` tells peers the broker

@@ -93,4 +93,6 @@ std::string guest_owner_id(std::string_view umidtoken) {
   return "guest-" + sha256_hex(umidtoken).substr(0, 16);
 }
 
+std::string token_fingerprint(std::string_view token) { return sha256_hex(token).substr(0, 16); }
+
 }  // namespace qp::mock

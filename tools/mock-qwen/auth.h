@@ -36,4 +36,7 @@ std::string guest_owner_id(std::string_view umidtoken);
 // Lower-case hex SHA-256 (also the password form of /api/v1/auths/signin).
 std::string sha256_hex(std::string_view data);
 
+// The first 16 hex digits of sha256_hex(token): what records keep of a token.
+std::string token_fingerprint(std::string_view token);
+
 }  // namespace qp::mock

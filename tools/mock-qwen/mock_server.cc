@@ -29,6 +29,11 @@ void fill_headers(Record* r, const http::Request& req) {
   r->has_authorization = req.header("authorization") != nullptr;
   const std::string* cookie = req.header("cookie");
   r->has_token_cookie = cookie != nullptr && !cookie_value(*cookie, "token").empty();
+  if (const std::string* auth = req.header("authorization");
+      auth != nullptr && auth->size() > 7 && auth->compare(0, 7, "Bearer ") == 0) {
+    r->authorization_fp = token_fingerprint(std::string_view(*auth).substr(7));
+  }
+  if (r->has_token_cookie) r->token_cookie_fp = token_fingerprint(cookie_value(*cookie, "token"));
 }
 
 }  // namespace

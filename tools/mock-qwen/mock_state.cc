@@ -86,6 +86,8 @@ void MockState::append_json_open(std::string* out, uint64_t since_seq, size_t li
     w.field("has_bx_ua", r.has_bx_ua);
     w.field("has_authorization", r.has_authorization);
     w.field("has_token_cookie", r.has_token_cookie);
+    w.field("authorization_fp", r.authorization_fp);
+    w.field("token_cookie_fp", r.token_cookie_fp);
     w.field("user_message_id", r.user_message_id);
     w.field("response_id", r.response_id);
     w.field("outcome", r.outcome);

@@ -1,7 +1,7 @@
 // Observable state for tests: counters and one record per completion request,
 // served as JSON by GET /__mock/state. Pure; owned by the mock's loop thread.
 // Records never hold tokens, cookies or the raw bx-umidtoken: only whether
-// they were present.
+// they were present, and a short hash of the token.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +53,10 @@ struct Record {
   bool has_bx_ua = false;
   bool has_authorization = false;
   bool has_token_cookie = false;
+  // First 16 hex digits of sha256(token): tells tokens apart (rotation
+  // tests) without storing them. Empty when not sent.
+  std::string authorization_fp;  // the Bearer token
+  std::string token_cookie_fp;   // the `token` cookie
   // Outcome.
   std::string user_message_id;      // U
   std::string response_id;          // A

@@ -51,7 +51,7 @@ TEST_CASE("account file errors name the file and key, never the value", "[accoun
   CHECK(err("cookies = 5\n").find("cookies must be a string") != std::string::npos);
   CHECK(err("capacity = \"SECRET\"\n").find("capacity") != std::string::npos);
   CHECK(err("capacity = 0\n").find("capacity") != std::string::npos);
-  CHECK(err("capacity = 5000\n").find("capacity") != std::string::npos);
+  CHECK(err("capacity = 500000\n").find("capacity") != std::string::npos);
   CHECK(err("token = \"SECRET\n").find("line 1") != std::string::npos);
   CHECK(err("[accounts]\ntoken = \"SECRET\"\n").find("unknown key 'accounts'") !=
         std::string::npos);
