@@ -111,9 +111,12 @@ function scenarios(profile) {
       ],
     });
   }
-  // P6: new conversations, chats/new at 500 ms vs 0 (pre-warming is pending).
+  // P6: new conversations, chats/new at 500 ms vs 0. New conversations arrive
+  // at a fixed rate (open loop): the worker's pre-warmed chat pool sizes
+  // itself from the take rate and the chats/new latency (worker/chat_pool.h);
+  // the warm-up lets it learn both.
   {
-    const load = P(['-c', '4', '-d', '10', '--warmup', '1'], ['-c', '4', '-d', '5', '--warmup', '1'],
+    const load = P(['-r', '5', '-c', '8', '-d', '12', '--warmup', '4'], ['-r', '5', '-c', '8', '-d', '6', '--warmup', '4'],
       ['-c', '2', '-n', '4', '-d', '0']);
     const delay = P(500, 500, 50);
     list.push({
@@ -212,7 +215,7 @@ function evaluate(id, res) {
     const gd = res[names.find((n) => n.startsWith('gateway-') && n !== 'gateway-0')];
     const dp = res['direct-pool'];
     const added = gd.latency_ms.ttfc.p50 - g0.latency_ms.ttfc.p50;
-    rows.push({ metric: 'TTFT p50 (ms), chats/new 0 → slow', direct: `${fmt(dp.latency_ms.ttfc.p50)} (pool, slow)`, through: `${fmt(g0.latency_ms.ttfc.p50)} → ${fmt(gd.latency_ms.ttfc.p50)}`, cmp: `+${fmt(added)} ms`, target: 'within 5 ms (needs pre-warming)', ok: added <= 5 });
+    rows.push({ metric: 'TTFT p50 (ms), chats/new 0 → slow', direct: `${fmt(dp.latency_ms.ttfc.p50)} (pool, slow)`, through: `${fmt(g0.latency_ms.ttfc.p50)} → ${fmt(gd.latency_ms.ttfc.p50)}`, cmp: `+${fmt(added)} ms`, target: 'within 5 ms', ok: added <= 5 });
   }
   return rows;
 }
@@ -286,7 +289,7 @@ function markdown(o, m, all, startedAt, elapsedS) {
     }
     for (const row of rows) {
       let v = verdict(row.ok);
-      if (sc.id === 'P6') v = row.ok ? 'met' : '**missed** (pending: pre-warming not built yet)';
+      if (sc.id === 'P6') v = row.ok ? 'met' : '**missed**';
       L.push(`| ${sc.id} | ${sc.title} | ${row.metric} | ${row.direct} | ${row.through} | ${row.cmp} | ${row.target} | ${v} |`);
     }
   }
