@@ -9,8 +9,8 @@
 //   (callgrind_annotate, exclusive and inclusive) lands in --out. Callgrind
 //   makes that process ~50x slower, so the load is closed-loop and sized by
 //   --requests; instruction counts, not times, are the result.
-// perf: all three gateway processes at full speed, `perf record -e cpu-clock
-//   --call-graph dwarf` for the middle of the run; `perf report` in --out.
+// perf: all three gateway processes at full speed for 10 s, `perf record -e
+//   cpu-clock --call-graph dwarf` for seconds 2-7; `perf report` in --out.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,20 +62,25 @@ const mock = await startMock(o, dir);
 let gw = null;
 try {
   gw = await startGateway(o, mock, dir, { childBinDir, startTimeoutMs: 120_000 });
-  const args = ['--url', gw.url, ...(o.stream ? ['--stream'] : []), '-c', String(o.streams), '-n', String(o.requests), '-d', '0',
+  // callgrind: a fixed number of requests (the process is slow); perf: a fixed duration, sampled in
+  // its middle (seconds 2 to 7 of 10).
+  const size = o.tool === 'perf' ? ['-d', '10'] : ['-n', String(o.requests), '-d', '0'];
+  const args = ['--url', gw.url, ...(o.stream ? ['--stream'] : []), '-c', String(o.streams), ...size,
     '--prompt-words', String(o.words), '--timeout', '600', '--label', `profile ${o.tool} ${o.proc}`];
   let perf = null;
+  let perfTimer = null;
   if (o.tool === 'perf') {
-    // Start sampling once the run is under way, for its middle part.
-    setTimeout(() => {
+    perfTimer = setTimeout(() => {
       const pids = [gw.pids.frontend, gw.pids.broker, gw.pids.worker].join(',');
       perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '--call-graph', 'dwarf,16384', '-o', join(o.out, 'perf.data'), '-p', pids],
         { stdio: ['ignore', 'ignore', 'inherit'] });
-      setTimeout(() => perf.kill('SIGINT'), 5000);
+      perfTimer = setTimeout(() => perf.kill('SIGINT'), 5000);
     }, 2000);
   }
   log(`qp-bench ${args.slice(2).join(' ')}`);
   const r = await runBench(o, args, join(o.out, 'bench.json'));
+  clearTimeout(perfTimer);
+  if (perf && perf.exitCode === null) perf.kill('SIGINT');
   log(`ok=${r.requests.ok} errors=${r.errors.total} chunks=${r.throughput.content_chunks} chunks/s=${r.throughput.chunks_per_s.toFixed(0)}`);
   writeFileSync(join(o.out, 'summary.txt'), `requests ok: ${r.requests.ok}\ncontent chunks: ${r.throughput.content_chunks}\nSSE events: ${r.throughput.events}\n`);
   if (perf) await exited(perf);

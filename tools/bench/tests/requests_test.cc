@@ -134,7 +134,7 @@ TEST_CASE("validate rejects impossible runs", "[bench]") {
   o.connections = 1;
   o.api = Api::kQwen;
   CHECK_FALSE(validate(o).ok());  // needs a token
-  o.token.assign(1, 't');  // (not = "t": GCC 12 -O3 false -Wrestrict)
+  o.token.assign(1, 't');         // (not = "t": GCC 12 -O3 false -Wrestrict)
   CHECK(validate(o).ok());
   o.duration_s = 0;
   CHECK_FALSE(validate(o).ok());  // neither duration nor requests
