@@ -494,10 +494,12 @@ bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
   if (job.has_session) attach_continuation(job, frames, worker, decoded);
   frames[0].rebuild(worker.data(), worker.size());
   // Kept until the first CHUNK, for failover (the send consumes the frames).
+  // zmq_msg_copy shares the data of large frames (reference-counted): the
+  // job body is not copied.
   zmqx::Frames copy;
   if (job.kind == JobKind::kChat && !job.forwarded) {
-    copy.reserve(frames.size());
-    for (auto& f : frames) copy.emplace_back(f.data(), f.size());
+    copy.resize(frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) copy[i].copy(frames[i]);
   }
   if (!send_to_worker(frames, worker)) {
     if (!job.continued_chat.empty()) busy_chats_.erase(job.continued_chat);

@@ -43,8 +43,8 @@ struct WorkerConfig {
   // Pre-created upstream chats kept ready per popular model, so a new
   // conversation skips the chats/new round trip. 0 disables pre-warming.
   uint32_t prewarm_chats = 2;
-  uint32_t prewarm_models = 2;          // how many of the most used models get a pool
-  uint64_t prewarm_ttl_ms = 1'800'000;  // an unused pre-created chat is replaced after this
+  uint32_t prewarm_models = 2;              // how many of the most used models get a pool
+  uint64_t prewarm_ttl_ms = 1'800'000;      // an unused pre-created chat is replaced after this
   std::string default_model = "qwen3-max";  // warmed before any request names a model
 };
 

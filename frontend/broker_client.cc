@@ -87,10 +87,13 @@ void BrokerClient::on_heartbeat_timer() {
   for (const auto& id : expired) {
     JobSink* sink = jobs_[id].sink;
     jobs_.erase(id);
-    sink->on_error(protocol::JobError{id, Code::kUnavailable,
+    sink->on_error(protocol::JobError{id,
+                                      Code::kUnavailable,
                                       "the broker is not reachable; the service may be restarting, "
                                       "please retry",
-                                      1, {}, 0});
+                                      1,
+                                      {},
+                                      0});
     if (on_finished_) on_finished_(id);
   }
 }
@@ -227,8 +230,8 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kDone: {
       protocol::JobDone d;
       if (Status s = protocol::decode(env->body(), &d); !s.ok()) {
-        sink->on_error(
-            protocol::JobError{request_id, Code::kProtocol, "malformed reply from worker", 0, {}, 0});
+        sink->on_error(protocol::JobError{
+            request_id, Code::kProtocol, "malformed reply from worker", 0, {}, 0});
       } else {
         sink->on_done(d);
       }
@@ -238,7 +241,8 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kError: {
       protocol::JobError e;
       if (Status s = protocol::decode(env->body(), &e); !s.ok()) {
-        e = protocol::JobError{request_id, Code::kProtocol, "malformed error reply from worker", 0, {}, 0};
+        e = protocol::JobError{
+            request_id, Code::kProtocol, "malformed error reply from worker", 0, {}, 0};
       }
       sink->on_error(e);
       finish(request_id);
@@ -247,8 +251,8 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     case Command::kModels: {
       protocol::ModelList m;
       if (Status s = protocol::decode(env->body(), &m); !s.ok()) {
-        sink->on_error(
-            protocol::JobError{request_id, Code::kProtocol, "malformed model list from worker", 0, {}, 0});
+        sink->on_error(protocol::JobError{
+            request_id, Code::kProtocol, "malformed model list from worker", 0, {}, 0});
       } else {
         sink->on_models(m);
       }

@@ -4,62 +4,22 @@
 // unhealthy account or another model make it replay (no resume); a DONE
 // carrying a session key is indexed.
 //
-// The harness is a trimmed copy of broker_test.cc's (frontend and worker
-// DEALERs over tcp://127.0.0.1:*, the broker's loop stepped from the test
-// thread, zmq_poll bounded by a deadline: nothing sleeps), with a
-// SessionStore on ":memory:" passed to the Broker.
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
+// The harness is broker_harness.h's, with a SessionStore on ":memory:"
+// passed to the Broker.
+#include "broker_harness.h"
 
-#include <catch2/catch.hpp>
-#include <uv.h>
-#include <zmq.hpp>
-#include <zmq_addon.hpp>
-
-#include "broker/broker.h"
-#include "broker/session_store.h"
-#include "common/protocol/codec.h"
-#include "common/uv/handle.h"
-#include "common/zmq/envelope.h"
-
-namespace protocol = qp::protocol;
-using protocol::Command;
-using qp::broker::Broker;
+using namespace qp::broker::test_support;  // NOLINT: the harness's vocabulary
 using qp::broker::Session;
 using qp::broker::SessionStore;
-using qp::zmqx::Envelope;
-using qp::zmqx::Frames;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kDeadlineMs = 5000;
 constexpr uint64_t kTtlMs = 3'600'000;
 
-qp::BrokerConfig test_config() {
-  qp::BrokerConfig c;
-  c.frontend_endpoint = "tcp://127.0.0.1:*";
-  c.worker_endpoint = "tcp://127.0.0.1:*";
+qp::BrokerConfig sessions_config() {
+  qp::BrokerConfig c = test_config();
   c.heartbeat_ms = 10'000;  // no peer expires during a test
-  c.queue_limit = 16;
-  c.queue_timeout_ms = 30'000;
   return c;
-}
-
-protocol::WorkerStatus worker_status(const std::string& account, uint32_t capacity,
-                                     const std::string& health = protocol::kHealthOk,
-                                     int64_t until_unix_ms = 0) {
-  protocol::WorkerStatus s;
-  s.account = account;
-  s.instance = "i-" + account;
-  s.capacity = capacity;
-  s.health = health;
-  s.health_until_unix_ms = until_unix_ms;
-  return s;
 }
 
 // A chat job continuing a conversation: user, assistant, new user message.
@@ -92,104 +52,17 @@ Session session(const std::string& account, const std::string& chat, const std::
   return s;
 }
 
-class Peer {
- public:
-  Peer(zmq::context_t& ctx, const std::string& endpoint, const std::string& id)
-      : sock_(ctx, zmq::socket_type::dealer) {
-    sock_.set(zmq::sockopt::linger, 0);
-    sock_.set(zmq::sockopt::routing_id, id);
-    sock_.connect(endpoint);
-  }
-  void send(Command cmd, const std::string& rid = {}, const std::string& body = {}) {
-    auto frames = qp::zmqx::make_frames(cmd, rid, body);
-    REQUIRE(zmq::send_multipart(sock_, frames));
-  }
-  bool try_recv(Frames* out) {
-    out->clear();
-    auto n = zmq::recv_multipart(sock_, std::back_inserter(*out), zmq::recv_flags::dontwait);
-    return n.has_value();
-  }
-  zmq::socket_t& socket() { return sock_; }
-
- private:
-  zmq::socket_t sock_;
+// The shared harness with a SessionStore on ":memory:" given to the broker.
+struct StoreHolder {
+  std::unique_ptr<SessionStore> store = SessionStore::open(":memory:", kTtlMs, 1000);
 };
 
-struct Received {
-  Command command;
-  std::string request_id;
-  std::string body;
-};
-
-class Harness {
+class SessionHarness : private StoreHolder, public Harness {
  public:
-  Harness() : store_(SessionStore::open(":memory:", kTtlMs, 1000)) {
-    REQUIRE(store_);
-    REQUIRE(uv_loop_init(&loop_) == 0);
-    broker_ = std::make_unique<Broker>(&loop_, ctx_, test_config(), "sessions-test", store_.get());
-    REQUIRE(broker_->start().ok());
+  SessionHarness() : Harness(sessions_config(), StoreHolder::store.get()) {
+    REQUIRE(StoreHolder::store);
   }
-  ~Harness() {
-    peers_.clear();
-    broker_->stop();
-    broker_.reset();
-    CHECK(qp::uv::close_loop(&loop_) == 0);
-  }
-
-  Broker& broker() { return *broker_; }
-  SessionStore& store() { return *store_; }
-
-  Peer& frontend(const std::string& id = "frontend-1") {
-    peers_.push_back(std::make_unique<Peer>(ctx_, broker_->frontend_endpoint(), id));
-    return *peers_.back();
-  }
-  Peer& ready_worker(const std::string& id, const protocol::WorkerStatus& st) {
-    size_t before = broker_->workers_for_test();
-    peers_.push_back(std::make_unique<Peer>(ctx_, broker_->worker_endpoint(), id));
-    Peer& w = *peers_.back();
-    w.send(Command::kReady, {}, protocol::encode(st));
-    REQUIRE(run_until([&] { return broker_->workers_for_test() == before + 1; }));
-    return w;
-  }
-
-  bool run_until(const std::function<bool()>& done, int timeout_ms = kDeadlineMs,
-                 Peer* watch = nullptr) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-      uv_run(&loop_, UV_RUN_NOWAIT);
-      if (done()) return true;
-      auto now = Clock::now();
-      if (now >= deadline) return false;
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
-      int uv_wait = uv_backend_timeout(&loop_);
-      if (uv_wait >= 0 && uv_wait < wait) wait = uv_wait;
-      std::vector<zmq::pollitem_t> items;
-      items.push_back({nullptr, uv_backend_fd(&loop_), ZMQ_POLLIN, 0});
-      if (watch != nullptr) items.push_back({watch->socket().handle(), 0, ZMQ_POLLIN, 0});
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait));
-    }
-  }
-
-  // The next message on `peer` that is not a HEARTBEAT.
-  std::optional<Received> recv(Peer& peer, Command want) {
-    std::optional<Received> got;
-    run_until(
-        [&] {
-          Frames f;
-          while (peer.try_recv(&f)) {
-            auto env = Envelope::parse(std::move(f), /*routed=*/false);
-            REQUIRE(env.has_value());
-            if (env->command() == Command::kHeartbeat) continue;
-            got =
-                Received{env->command(), std::string(env->request_id()), std::string(env->body())};
-            return true;
-          }
-          return false;
-        },
-        kDeadlineMs, &peer);
-    if (got) CHECK(protocol::command_name(got->command) == protocol::command_name(want));
-    return got;
-  }
+  SessionStore& store() { return *StoreHolder::store; }
 
   // The JOB `rid` as the worker got it.
   protocol::JobRequest recv_job(Peer& worker, const std::string& rid) {
@@ -218,17 +91,10 @@ class Harness {
   }
 
   uint32_t in_flight(const std::string& worker) {
-    const auto* w = broker_->registry_for_test().find(worker);
+    const auto* w = broker().registry_for_test().find(worker);
     REQUIRE(w != nullptr);
     return w->in_flight;
   }
-
- private:
-  zmq::context_t ctx_;  // first: destroyed last
-  std::unique_ptr<SessionStore> store_;
-  uv_loop_t loop_{};
-  std::unique_ptr<Broker> broker_;
-  std::vector<std::unique_ptr<Peer>> peers_;
 };
 
 protocol::Cancel cancel_of(const std::string& rid) {
@@ -249,7 +115,7 @@ protocol::JobDone done_of(const std::string& rid, const std::string& account) {
 }  // namespace
 
 TEST_CASE("sessions: a known key continues on the session's account", "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   h.store().put("key-A", session("alice", "chat-1", "p-1"));
   Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 4));
   Peer& fe = h.frontend();
@@ -315,7 +181,7 @@ TEST_CASE("sessions: a known key continues on the session's account", "[broker][
 
 TEST_CASE("sessions: without a usable worker of the account the job replays elsewhere",
           "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   Peer& fe = h.frontend();
   SECTION("account absent") {
     h.store().put("key-C", session("carol", "chat-c", "p-c"));
@@ -348,7 +214,7 @@ TEST_CASE("sessions: without a usable worker of the account the job replays else
 }
 
 TEST_CASE("sessions: a queued continuation gets its resume when dispatched", "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   h.store().put("key-A", session("alice", "chat-1", "p-1"));
   Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 1));
   Peer& fe = h.frontend();
@@ -364,7 +230,7 @@ TEST_CASE("sessions: a queued continuation gets its resume when dispatched", "[b
 }
 
 TEST_CASE("sessions: a DONE with a session key is indexed", "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
   Peer& fe = h.frontend();
   h.send_job(fe, chat_job("r1", ""));
@@ -407,7 +273,7 @@ TEST_CASE("sessions: a DONE with a session key is indexed", "[broker][sessions]"
 }
 
 TEST_CASE("sessions: another model starts a new chat", "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   h.store().put("key-A", session("alice", "chat-1", "p-1", "qwen3-max"));
   Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
   Peer& fe = h.frontend();
@@ -422,7 +288,7 @@ TEST_CASE("sessions: another model starts a new chat", "[broker][sessions]") {
 }
 
 TEST_CASE("sessions: an expired session is not continued", "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   Session old = session("alice", "chat-1", "p-1");
   old.last_used_unix_ms -= static_cast<int64_t>(kTtlMs) + 1000;
   h.store().put("key-A", old);
@@ -434,7 +300,7 @@ TEST_CASE("sessions: an expired session is not continued", "[broker][sessions]")
 }
 
 TEST_CASE("sessions: the qwen_chat_id override continues that chat", "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
   Peer& fe = h.frontend();
   SECTION("a chat the index knows: its newest parent and account") {
@@ -461,7 +327,7 @@ TEST_CASE("sessions: the qwen_chat_id override continues that chat", "[broker][s
 
 TEST_CASE("sessions: an account failure before the first chunk replays on another account",
           "[broker][sessions]") {
-  Harness h;
+  SessionHarness h;
   h.store().put("key-A", session("alice", "chat-1", "p-1"));
   Peer& alice = h.ready_worker("worker-alice", worker_status("alice", 2));
   Peer& bob = h.ready_worker("worker-bob", worker_status("bob", 2));

@@ -15,6 +15,7 @@
 #include "common/protocol/codec.h"
 #include "common/zmq/envelope.h"
 #include "common/zmq/uv_socket.h"
+#include "fake_broker.h"
 #include "fake_upstream.h"
 #include "worker/account_token_store.h"
 #include "worker/worker.h"
@@ -39,73 +40,9 @@ int64_t now_s() { return static_cast<int64_t>(std::time(nullptr)); }
 const std::string kTokenA = jwt_with_exp(4102444800, "a");  // 2100-01-01
 const std::string kTokenB = jwt_with_exp(4102444900, "b");
 
-struct Msg {
-  std::string routing_id;
-  Command command;
-  std::string request_id;
-  std::string body;
-};
-
-class FakeBroker {
- public:
-  FakeBroker(uv_loop_t* loop, zmq::context_t& ctx) {
-    zmq::socket_t s(ctx, zmq::socket_type::router);
-    qp::zmqx::set_common_options(s);
-    s.bind("tcp://127.0.0.1:*");
-    endpoint_ = s.get(zmq::sockopt::last_endpoint);
-    socket_ =
-        std::make_unique<qp::zmqx::UvSocket>(loop, std::move(s), [this](qp::zmqx::Frames&& f) {
-          auto env = qp::zmqx::Envelope::parse(std::move(f), true);
-          REQUIRE(env.has_value());
-          msgs.push_back({std::string(env->routing_id()), env->command(),
-                          std::string(env->request_id()), std::string(env->body())});
-        });
-    REQUIRE(socket_->start().ok());
-  }
-  const std::string& endpoint() const { return endpoint_; }
-  void job(const std::string& to, const qp::protocol::JobRequest& j) {
-    REQUIRE(socket_->send(
-        qp::zmqx::make_frames(Command::kJob, j.request_id, qp::protocol::encode(j), to)));
-  }
-  void cancel(const std::string& to, const std::string& rid) {
-    REQUIRE(socket_->send(qp::zmqx::make_frames(Command::kCancel, rid, {}, to)));
-  }
-  std::optional<size_t> find(Command c, const std::string& rid = {}) const {
-    for (size_t i = 0; i < msgs.size(); ++i) {
-      if (msgs[i].command == c && (rid.empty() || msgs[i].request_id == rid)) return i;
-    }
-    return std::nullopt;
-  }
-  // The latest READY/HEARTBEAT status.
-  qp::protocol::WorkerStatus last_status() const {
-    qp::protocol::WorkerStatus st;
-    for (auto it = msgs.rbegin(); it != msgs.rend(); ++it) {
-      if (it->command == Command::kReady || it->command == Command::kHeartbeat) {
-        REQUIRE(qp::protocol::decode(it->body, &st).ok());
-        return st;
-      }
-    }
-    FAIL("no status yet");
-    return st;
-  }
-  void close() { socket_->close(); }
-  std::vector<Msg> msgs;
-
- private:
-  std::string endpoint_;
-  std::unique_ptr<qp::zmqx::UvSocket> socket_;
-};
-
-qp::protocol::JobRequest chat_job(const std::string& id, const std::string& text = "hi") {
-  qp::protocol::JobRequest j;
-  j.request_id = id;
-  j.model = "qwen3-max";
-  qp::protocol::ChatMessage m;
-  m.role = "user";
-  m.content = text;
-  j.messages.push_back(m);
-  return j;
-}
+using Msg = qp::testing::BrokerMsg;
+using qp::testing::chat_job;
+using qp::testing::FakeBroker;
 
 struct Env {
   uv_loop_t loop{};

@@ -9,6 +9,7 @@
 #include "common/protocol/codec.h"
 #include "common/zmq/envelope.h"
 #include "common/zmq/uv_socket.h"
+#include "fake_broker.h"
 #include "fake_upstream.h"
 #include "worker/worker.h"
 
@@ -24,75 +25,9 @@ const std::string kJwt =  // exp 4102444800 (2100-01-01)
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6InUiLCJleHAiOjQxMDI0NDQ4MDB9.c2ln";
 const std::string kChatId = "chat-1";
 
-struct Msg {
-  std::string routing_id;
-  Command command;
-  std::string request_id;
-  std::string body;
-};
-
-class FakeBroker {
- public:
-  FakeBroker(uv_loop_t* loop, zmq::context_t& ctx) {
-    zmq::socket_t s(ctx, zmq::socket_type::router);
-    qp::zmqx::set_common_options(s);
-    s.bind("tcp://127.0.0.1:*");
-    endpoint_ = s.get(zmq::sockopt::last_endpoint);
-    socket_ =
-        std::make_unique<qp::zmqx::UvSocket>(loop, std::move(s), [this](qp::zmqx::Frames&& f) {
-          auto env = qp::zmqx::Envelope::parse(std::move(f), true);
-          REQUIRE(env.has_value());
-          msgs.push_back({std::string(env->routing_id()), env->command(),
-                          std::string(env->request_id()), std::string(env->body())});
-        });
-    REQUIRE(socket_->start().ok());
-  }
-  const std::string& endpoint() const { return endpoint_; }
-
-  void send(const std::string& to, Command c, const std::string& rid, const std::string& body) {
-    REQUIRE(socket_->send(qp::zmqx::make_frames(c, rid, body, to)));
-  }
-  void send_raw(qp::zmqx::Frames frames) { socket_->send(frames); }
-  void heartbeat(const std::string& to, const std::string& instance) {
-    qp::protocol::BrokerStatus bs;
-    bs.instance = instance;
-    send(to, Command::kHeartbeat, "", qp::protocol::encode(bs));
-  }
-  void job(const std::string& to, const qp::protocol::JobRequest& j) {
-    send(to, Command::kJob, j.request_id, qp::protocol::encode(j));
-  }
-
-  // Index of the first message at or after `from` with this command (and id).
-  std::optional<size_t> find(Command c, const std::string& rid = {}, size_t from = 0) const {
-    for (size_t i = from; i < msgs.size(); ++i) {
-      if (msgs[i].command == c && (rid.empty() || msgs[i].request_id == rid)) return i;
-    }
-    return std::nullopt;
-  }
-  size_t count(Command c, const std::string& rid = {}) const {
-    size_t n = 0;
-    for (const auto& m : msgs) n += m.command == c && (rid.empty() || m.request_id == rid);
-    return n;
-  }
-  void close() { socket_->close(); }
-
-  std::vector<Msg> msgs;
-
- private:
-  std::string endpoint_;
-  std::unique_ptr<qp::zmqx::UvSocket> socket_;
-};
-
-qp::protocol::JobRequest chat_job(const std::string& id) {
-  qp::protocol::JobRequest j;
-  j.request_id = id;
-  j.model = "qwen3-max";
-  qp::protocol::ChatMessage m;
-  m.role = "user";
-  m.content = "hi";
-  j.messages.push_back(m);
-  return j;
-}
+using Msg = qp::testing::BrokerMsg;
+using qp::testing::chat_job;
+using qp::testing::FakeBroker;
 
 // The upstream: chats/new ok; completions stream "Hel" "lo" then finished,
 // unless the prompt is "slow": then one delta and the connection stays open.
