@@ -251,7 +251,9 @@ class Harness {
   std::vector<KeepAlive> keepalive_;
 };
 
-inline std::string hello() { return protocol::encode(protocol::PeerHello{"fe-instance", "frontend"}); }
+inline std::string hello() {
+  return protocol::encode(protocol::PeerHello{"fe-instance", "frontend"});
+}
 
 // Bytes that are not MessagePack at all: the broker must forward them untouched.
 inline std::string opaque_bytes() {
