@@ -230,6 +230,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
     env("QWEN_PROXY", &a.proxy);
     env("QWEN_USER_AGENT", &a.user_agent);
     a.origin = kEnvAccountOrigin;
+    a.from_environment = true;
     uint64_t cap = a.capacity;
     QP_TRY(env_u64(env, "QWEN_CAPACITY", &cap));
     a.capacity = static_cast<uint32_t>(cap);
@@ -384,6 +385,7 @@ Result<Config> load_config(const std::string& path, const EnvLookup& env) {
       std::string in_env;
       if (a.origin == kEnvAccountOrigin && !env("QWEN_COOKIES", &in_env)) {
         a.origin = c.env_file + " (QWEN_COOKIES)";
+        a.from_environment = false;
       }
     }
   } else {

@@ -78,6 +78,7 @@ struct AccountConfig {
   uint32_t capacity = 4;   // concurrent upstream requests for this account
   std::string file;        // the account file (empty: credentials are inline)
   std::string origin;      // where the entry was defined, for messages (no secrets)
+  bool from_environment = false;  // defined by the QWEN_* variables (not a file or .env)
 };
 
 struct Config {
