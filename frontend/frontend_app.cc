@@ -1,12 +1,15 @@
 #include "frontend/frontend_app.h"
 
 #include <chrono>
+#include <functional>
+#include <memory>
 
 #include <openssl/crypto.h>
 
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "common/uv/handle.h"
 
 namespace qp::frontend {
@@ -40,19 +43,25 @@ class FrontendApp::ModelsFetch : public JobSink {
   void wait(http::Exchange ex, std::string model_id, std::string rid) {
     waiters_.push_back({ex, std::move(model_id), std::move(rid)});
   }
+  // Runs `fn` once the fetch ends: with nullptr after a list, else with the error.
+  using Then = std::function<void(const protocol::JobError*)>;
+  void then(Then fn) { then_.push_back(std::move(fn)); }
   void on_chunk(const protocol::JobChunk&) override {}
   void on_done(const protocol::JobDone&) override {
-    on_error({request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0});
+    on_error(
+        {request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0, {}});
   }
   void on_error(const protocol::JobError& e) override {
     for (auto& w : waiters_)
       app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid);
     waiters_.clear();
+    run_then(&e);
   }
   void on_models(const protocol::ModelList& list) override {
     app_->models_.store(list, uv_now(app_->loop_));
     for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id);
     waiters_.clear();
+    run_then(nullptr);
   }
   const std::string& request_id() const { return request_id_; }
 
@@ -62,9 +71,15 @@ class FrontendApp::ModelsFetch : public JobSink {
     std::string model_id;
     std::string rid;
   };
+  void run_then(const protocol::JobError* e) {
+    auto fns = std::move(then_);
+    then_.clear();
+    for (auto& fn : fns) fn(e);
+  }
   FrontendApp* app_;
   std::string request_id_;
   std::vector<Waiter> waiters_;
+  std::vector<Then> then_;
 };
 
 FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
@@ -84,11 +99,7 @@ Status FrontendApp::start(int listen_fd) {
   opts.max_body_bytes = config_.frontend.max_body_bytes;
   opts.idle_timeout_ms = config_.frontend.idle_timeout_ms;
   opts.error_body = [](int status, std::string_view message) {
-    Code c = status == 413   ? Code::kPayloadTooLarge
-             : status == 503 ? Code::kUnavailable
-             : status >= 500 ? Code::kInternal
-                             : Code::kInvalidArgument;
-    return error_json(ApiError{c, std::string(message), {}, {}, 0});
+    return error_json(transport_error(status, message));
   };
   opts.default_headers = {{"access-control-allow-origin", "*"},
                           {"access-control-expose-headers", "x-request-id, retry-after"}};
@@ -120,10 +131,10 @@ bool FrontendApp::authorized(const http::Request& req) const {
   const std::string& key = config_.frontend.api_key;
   if (key.empty()) return true;
   const std::string* h = req.header("authorization");
-  if (h == nullptr || h->size() < 7 || h->compare(0, 7, "Bearer ") != 0) return false;
-  std::string_view given(*h);
-  given.remove_prefix(7);
-  return given.size() == key.size() && CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
+  if (h == nullptr) return false;
+  std::string_view given = strings::auth_credentials(*h, "bearer");  // "bearer", "BEARER  k"…
+  return !given.empty() && given.size() == key.size() &&
+         CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
 }
 
 void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
@@ -206,6 +217,27 @@ void FrontendApp::handle_chat(http::Exchange ex) {
         .kv("message", err.message);
     return reply_error(ex, err, rid);
   }
+  // An unknown model gets 404 from the model list. A model that is not in the
+  // list we have (none yet right after start, or a stale one) waits for the
+  // list instead of going upstream, where it would fail as a 502.
+  uint64_t now = uv_now(loop_);
+  bool listed = models_.has() && models_.find(chat.job.model) != nullptr;
+  if (!models_.fresh(now)) fetch_models();  // refresh in the background
+  if (!listed && !models_.fresh(now) && models_fetch_) {
+    auto held = std::make_shared<ChatRequest>(std::move(chat));
+    models_fetch_->then([this, ex, held, rid](const protocol::JobError* e) mutable {
+      if (!ex.alive()) return;
+      // No worker or broker to list the models: none to answer the chat either.
+      if (e != nullptr && e->code == Code::kUnavailable)
+        return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
+      submit_chat(ex, std::move(*held), rid);
+    });
+    return;
+  }
+  submit_chat(ex, std::move(chat), rid);
+}
+
+void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid) {
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
     return reply_error(ex,
@@ -215,8 +247,6 @@ void FrontendApp::handle_chat(http::Exchange ex) {
                                 "model", "model_not_found", 0},
                        rid);
   }
-  if (!models_.fresh(now)) fetch_models();  // refresh in the background
-
   chat.job.request_id = rid;
   chat.job.created_unix_ms = uv::now_unix_ms();
   if (config_.frontend.request_timeout_ms > 0) {

@@ -40,6 +40,8 @@ class FrontendApp {
 
   void handle(http::Exchange ex);
   void handle_chat(http::Exchange ex);
+  // Answers 404 for a model missing from a fresh list, else sends the job.
+  void submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid);
   void handle_models(http::Exchange ex, std::string_view id);
   void handle_health(http::Exchange ex);
   void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);
