@@ -83,6 +83,14 @@ Status FrontendApp::start(int listen_fd) {
   opts.port = config_.frontend.port;
   opts.max_body_bytes = config_.frontend.max_body_bytes;
   opts.idle_timeout_ms = config_.frontend.idle_timeout_ms;
+  opts.header_timeout_ms = config_.frontend.header_timeout_ms;
+  opts.body_timeout_ms = config_.frontend.body_timeout_ms;
+  opts.body_min_bytes_per_s = config_.frontend.body_min_bytes_per_s;
+  opts.max_connections = static_cast<size_t>(config_.frontend.max_connections);
+  opts.max_connections_per_address =
+      static_cast<size_t>(config_.frontend.max_connections_per_address);
+  opts.loopback_exempt = config_.frontend.loopback_exempt;
+  opts.max_buffered_body_bytes = static_cast<size_t>(config_.frontend.max_buffered_body_bytes);
   opts.error_body = [](int status, std::string_view message) {
     Code c = status == 413   ? Code::kPayloadTooLarge
              : status == 503 ? Code::kUnavailable
