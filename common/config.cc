@@ -119,8 +119,8 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "body_timeout_ms", w, &c->frontend.body_timeout_ms));
     QP_TRY(read_int(*t, "body_min_bytes_per_s", w, &c->frontend.body_min_bytes_per_s));
     QP_TRY(read_int(*t, "max_connections", w, &c->frontend.max_connections));
-    QP_TRY(read_int(*t, "max_connections_per_address", w,
-                    &c->frontend.max_connections_per_address));
+    QP_TRY(
+        read_int(*t, "max_connections_per_address", w, &c->frontend.max_connections_per_address));
     QP_TRY(read_bool(*t, "loopback_exempt", w, &c->frontend.loopback_exempt));
     QP_TRY(read_int(*t, "max_buffered_body_bytes", w, &c->frontend.max_buffered_body_bytes));
     QP_TRY(read_int(*t, "models_cache_ttl_ms", w, &c->frontend.models_cache_ttl_ms));
