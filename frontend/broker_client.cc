@@ -180,6 +180,7 @@ void BrokerClient::on_broker_heartbeat(protocol::BrokerStatus st) {
   status_ = std::move(st);
   if (!connected_) {
     connected_ = true;
+    ever_connected_ = true;
     QP_INFO("broker.connected").kv("endpoint", endpoint_).kv("instance", status_.instance);
   }
   flush_waiting();

@@ -98,6 +98,14 @@ Status FrontendApp::start(int listen_fd) {
   opts.port = config_.frontend.port;
   opts.max_body_bytes = config_.frontend.max_body_bytes;
   opts.idle_timeout_ms = config_.frontend.idle_timeout_ms;
+  opts.header_timeout_ms = config_.frontend.header_timeout_ms;
+  opts.body_timeout_ms = config_.frontend.body_timeout_ms;
+  opts.body_min_bytes_per_s = config_.frontend.body_min_bytes_per_s;
+  opts.max_connections = static_cast<size_t>(config_.frontend.max_connections);
+  opts.max_connections_per_address =
+      static_cast<size_t>(config_.frontend.max_connections_per_address);
+  opts.loopback_exempt = config_.frontend.loopback_exempt;
+  opts.max_buffered_body_bytes = static_cast<size_t>(config_.frontend.max_buffered_body_bytes);
   opts.error_body = [](int status, std::string_view message) {
     return error_json(transport_error(status, message));
   };
@@ -351,6 +359,11 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
   ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
 }
 
+// Levels (docs/api.md): without a configured API key, or with a valid one
+// (the same check as /v1), everything; otherwise only the status, so that a
+// load balancer needs no key and strangers see no account names, errors or
+// token expiry. Before the broker has answered once: 503 "starting" with
+// Retry-After ("not ready yet", not "broken").
 void FrontendApp::handle_health(http::Exchange ex) {
   const auto& st = broker_->broker_status();
   bool broker_ok = broker_->connected();
@@ -358,12 +371,22 @@ void FrontendApp::handle_health(http::Exchange ex) {
   for (const auto& a : st.accounts) {
     if (a.health == "ok") ++healthy;
   }
-  const char* status = !broker_ok                     ? "unavailable"
+  const bool starting = !broker_->ever_connected();
+  const char* status = starting                       ? "starting"
+                       : !broker_ok                   ? "unavailable"
                        : healthy == 0                 ? "unavailable"
                        : healthy < st.accounts.size() ? "degraded"
                                                       : "ok";
+  const bool ready = std::string_view(status) == "ok" || std::string_view(status) == "degraded";
+  http::Headers headers{{"content-type", "application/json"}, {"cache-control", "no-store"}};
+  if (starting) headers.push_back({"retry-after", "1"});
   std::string body;
   json::Writer w(&body);
+  if (!authorized(ex.request())) {
+    w.begin_object().field("status", status).end_object();
+    ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
+    return;
+  }
   int64_t now_s = unix_now_s();
   w.begin_object().field("status", status).field("draining", draining_);
   w.key("broker")
@@ -391,9 +414,7 @@ void FrontendApp::handle_health(http::Exchange ex) {
     w.end_object();
   }
   w.end_array().end_object();
-  int code = std::string_view(status) == "unavailable" ? 503 : 200;
-  ex.respond(code, {{"content-type", "application/json"}, {"cache-control", "no-store"}},
-             std::move(body));
+  ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
 }
 
 void FrontendApp::shutdown(uint64_t drain_ms) {

@@ -49,6 +49,7 @@ class FrontendApp {
   void on_job_finished(const std::string& request_id);
   void on_sweep();
   std::string new_request_id(const http::Request& req);
+  // The one client API key check: /v1 endpoints, and the details of /health.
   bool authorized(const http::Request& req) const;
   void close_now();
 

@@ -225,7 +225,9 @@ int run_status(const StatusOptions& o) {
     url = "http://" + host + ":" + std::to_string(config->frontend.port);
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
-  auto r = http_get(url + "/health", o.timeout_ms);
+  // With a client API key configured, /health only shows the details to a
+  // client that sends it.
+  auto r = http_get(url + "/health", o.timeout_ms, config->frontend.api_key);
   if (!r) {
     return fail(kExitUnreachable, "cannot reach the service: " + r.error().message() +
                                       " (is it running? choose the address with --url)");
