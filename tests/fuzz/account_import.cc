@@ -43,7 +43,8 @@ void no_secret(std::string_view text, const std::vector<std::string_view>& s, co
   }
 }
 
-void check_import(std::string_view in, ImportFormat format, const std::vector<std::string_view>& s) {
+void check_import(std::string_view in, ImportFormat format,
+                  const std::vector<std::string_view>& s) {
   auto r = import_credentials(in, format, "alice", kNow);
   if (!r) {
     if (r.error().message().empty()) fuzz::fail("import error without a message");
@@ -68,13 +69,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto s = secrets(in);
   (void)detect_import_format(in);
-  for (auto f : {ImportFormat::kAuto, ImportFormat::kCurl, ImportFormat::kCookie, ImportFormat::kHar,
-                 ImportFormat::kEnv}) {
+  for (auto f : {ImportFormat::kAuto, ImportFormat::kCurl, ImportFormat::kCookie,
+                 ImportFormat::kHar, ImportFormat::kEnv}) {
     check_import(in, f, s);
   }
   // The parsers on their own (import_credentials stops at the first error).
-  for (const auto& r : {parse_curl(in), parse_invoke_webrequest(in), parse_cookie_input(in),
-                        parse_har(in)}) {
+  for (const auto& r :
+       {parse_curl(in), parse_invoke_webrequest(in), parse_cookie_input(in), parse_har(in)}) {
     if (!r) no_secret(r.error().message(), s, "parser error");
   }
   auto env = accounts::parse_dotenv(in, ".env");

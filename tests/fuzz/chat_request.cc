@@ -3,11 +3,12 @@
 // parses must survive what happens to it next: the msgpack round trip to the
 // worker (identical bytes after decode + re-encode) and the worker's tool
 // planning (tools / tool_choice / system prompt detection).
+#include "frontend/openai/chat_request.h"
+
 #include <string>
 #include <string_view>
 
 #include "common/protocol/codec.h"
-#include "frontend/openai/chat_request.h"
 #include "fuzz_util.h"
 #include "worker/tools/tool_plan.h"
 

@@ -2,10 +2,11 @@
 // type. The input is a message body off the wire: each type decodes it (an
 // error, never a crash or throw), and whatever decodes must round-trip:
 // encode → decode succeeds and re-encodes to the same bytes.
+#include "common/protocol/codec.h"
+
 #include <string>
 #include <string_view>
 
-#include "common/protocol/codec.h"
 #include "fuzz_util.h"
 
 using namespace qp::protocol;

@@ -3,6 +3,8 @@
 // qwenproxy.toml: it is written to a private temporary directory and loaded
 // with an empty environment (load_config reads files only); the same text is
 // also applied as an account file.
+#include "common/config.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <string_view>
 
 #include "common/accounts/account_file.h"
-#include "common/config.h"
 #include "fuzz_util.h"
 
 using namespace qp;

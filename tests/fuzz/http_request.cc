@@ -27,8 +27,8 @@ std::string run(const std::vector<std::string_view>& pieces) {
       off += step.consumed;
       if (step.event == RequestParser::Event::kRequest) {
         auto r = parser.take_request();
-        log += "REQ " + r.method + " " + r.target + " path=" + r.path + " query=" + r.query +
-               " v" + std::to_string(r.http_major) + "." + std::to_string(r.http_minor) +
+        log += "REQ " + r.method + " " + r.target + " path=" + r.path + " query=" + r.query + " v" +
+               std::to_string(r.http_major) + "." + std::to_string(r.http_minor) +
                (r.keep_alive ? " keep" : " close") + "\n";
         for (const auto& [name, value] : r.headers) log += "  " + name + ": " + value + "\n";
         log += "  body " + std::to_string(r.body.size()) + " " +

@@ -20,9 +20,9 @@ ToolPlan make_plan(std::string_view choice, bool parallel, bool roo) {
   job.tool_choice = std::string(choice);
   job.parallel_tool_calls = parallel;
   if (roo) {
-    job.messages.insert(job.messages.begin(),
-                        {"system", qp::fuzz::testdata("tools/roo_native_system_prompt.txt"), "",
-                         "", ""});
+    job.messages.insert(
+        job.messages.begin(),
+        {"system", qp::fuzz::testdata("tools/roo_native_system_prompt.txt"), "", "", ""});
   }
   auto plan = plan_tools(job);
   if (!plan || plan.value().mode != ToolMode::kNative) qp::fuzz::fail("native plan");

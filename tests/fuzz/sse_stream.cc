@@ -35,7 +35,8 @@ std::string run(const std::vector<std::string_view>& pieces) {
   }
   sse.finish();
   drain();
-  log += "status=" + sse.status().message() + " outcome=" + std::to_string(static_cast<int>(outcome));
+  log +=
+      "status=" + sse.status().message() + " outcome=" + std::to_string(static_cast<int>(outcome));
   log += " content=" + content + " reasoning=" + reasoning;
   const auto& u = interp.usage();
   log += " usage=" + std::to_string(u.present) + "/" + std::to_string(u.input_tokens) + "/" +

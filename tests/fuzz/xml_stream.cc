@@ -12,9 +12,9 @@ using namespace qp::worker::tools;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ToolPlan plan = [] {
     auto job = qp::fuzz::base_job();
-    job.messages.insert(job.messages.begin(),
-                        {"system", qp::fuzz::testdata("tools/roo_xml_system_prompt.txt"), "", "",
-                         ""});
+    job.messages.insert(
+        job.messages.begin(),
+        {"system", qp::fuzz::testdata("tools/roo_xml_system_prompt.txt"), "", "", ""});
     auto p = plan_tools(job);
     if (!p || p.value().mode != ToolMode::kXml) qp::fuzz::fail("xml plan");
     return std::move(p.value());
