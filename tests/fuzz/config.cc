@@ -19,19 +19,21 @@ using namespace qp;
 
 namespace {
 
-const std::string& config_path() {
-  static const std::string path = [] {
-    char tmpl[] = "/tmp/qp-fuzz-config-XXXXXX";
-    const char* dir = ::mkdtemp(tmpl);
-    if (dir == nullptr) fuzz::fail("mkdtemp");
-    std::string d = dir;
+// A private directory made once; removed at exit (plain char arrays: they
+// outlive the atexit handlers, unlike a static std::string).
+char g_dir[] = "/tmp/qp-fuzz-config-XXXXXX";
+char g_file[sizeof g_dir + 32];
+
+const char* config_path() {
+  if (g_file[0] == '\0') {
+    if (::mkdtemp(g_dir) == nullptr) fuzz::fail("mkdtemp");
+    std::snprintf(g_file, sizeof g_file, "%s/qwenproxy.toml", g_dir);
     std::atexit([] {
-      std::remove(config_path().c_str());
-      ::rmdir(config_path().substr(0, config_path().rfind('/')).c_str());
+      std::remove(g_file);
+      ::rmdir(g_dir);
     });
-    return d + "/qwenproxy.toml";
-  }();
-  return path;
+  }
+  return g_file;
 }
 
 }  // namespace
@@ -39,7 +41,7 @@ const std::string& config_path() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   {
-    std::FILE* f = std::fopen(config_path().c_str(), "wb");
+    std::FILE* f = std::fopen(config_path(), "wb");
     if (f == nullptr) fuzz::fail("cannot write the config file");
     if (size > 0 && std::fwrite(data, 1, size, f) != size) fuzz::fail("short write");
     std::fclose(f);

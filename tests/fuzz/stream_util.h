@@ -42,7 +42,7 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
   int counter = 0;
   options.next_id = [&counter] { return "call_" + std::to_string(++counter); };
   auto stream = make_tool_stream(plan, options);
-  std::string content, log;
+  std::string content, log, warnings;  // warnings apart: their place among chunks may vary
   std::vector<std::string> args;
   StreamOutput out;
   auto collect = [&] {
@@ -64,7 +64,7 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
         args[static_cast<size_t>(d.index)] += d.arguments;
       }
     }
-    for (const auto& w : out.warnings) log += "warn " + w + "\n";
+    for (const auto& w : out.warnings) warnings += "warn " + w + "\n";
   };
   for (std::string_view p : pieces) {
     out.clear();
@@ -88,7 +88,7 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
   }
   log += "finish=" + std::string(stream->finish_reason()) +
          " retry=" + (stream->retry_wanted() ? "1" : "0") + "\n";
-  return log;
+  return log + warnings;
 }
 
 // Whole input vs pieces derived from it: the same output.
