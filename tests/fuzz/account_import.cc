@@ -2,7 +2,7 @@
 // cmd, PowerShell), Invoke-WebRequest, Cookie header / request headers, HAR
 // and .env importers, each run on the input, plus format detection. An
 // accepted import must render an account file that loads back to the same
-// credentials; no error or summary may quote a JWT from the input.
+// credentials; no error may quote a JWT from the input, no summary a credential.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,8 +59,13 @@ void check_import(std::string_view in, ImportFormat format,
   if (back.token != a.token || back.cookies != a.cookies || back.bx_umidtoken != a.bx_umidtoken ||
       back.bx_ua != a.bx_ua || back.bx_v != a.bx_v || back.user_agent != a.user_agent)
     fuzz::fail("the imported account's file loads different credentials");
+  // The summary shows the request path the user copied (which may look like
+  // anything), but never the credentials themselves.
   std::string summary = import_summary(r.value(), "/etc/qwenproxy/accounts/alice.toml", {}, kNow);
-  no_secret(summary, s, "import summary");
+  for (const std::string* secret : {&a.token, &a.bx_umidtoken, &a.bx_ua}) {
+    if (secret->size() >= 16 && summary.find(*secret) != std::string::npos)
+      fuzz::fail("import summary", "quotes a credential");
+  }
 }
 
 }  // namespace
