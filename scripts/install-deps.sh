@@ -11,7 +11,8 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       systemd   # systemd-analyze, for the unit checks (integration.deploy)
       # The boot test (tests/boot/boot-test.sh): a Debian root file system,
       # booted with systemd-nspawn and driven with nsenter; jq reads JSON.
-      mmdebstrap systemd-container util-linux jq)
+      mmdebstrap systemd-container util-linux jq
+      clang-14 libclang-rt-14-dev)  # libFuzzer + sanitizers for tests/fuzz
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 

@@ -543,8 +543,18 @@ bool build_arguments(const Tool& tool, const RawCall& call, std::string* json, s
   } else {
     ok = c.object_from_params(s, call.params, json);
   }
-  if (!ok) *error = c.error();
-  return ok;
+  if (!ok) {
+    *error = c.error();
+    return false;
+  }
+  // A parameters schema of another type ({"type":"string"}) coerces the
+  // object away; tool_calls arguments must stay an object.
+  if (json->empty() || json->front() != '{') {
+    json->clear();
+    *error = "arguments: the tool's parameters are not an object schema";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace qp::worker::tools

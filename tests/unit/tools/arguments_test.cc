@@ -180,3 +180,16 @@ TEST_CASE("arguments coercion work is bounded", "[tools][arguments][limits]") {
   INFO(err);
   CHECK(err.find("too complex") != std::string::npos);
 }
+
+TEST_CASE("arguments are always a JSON object, whatever the parameters schema says",
+          "[tools][arguments]") {
+  // Found by tests/fuzz (tool_arguments): a client's parameters schema of
+  // another type ({"type":"string"} is a JSON object, so the frontend lets
+  // it through) coerced the arguments object to a JSON string, and the
+  // client got tool_calls arguments that are not an object.
+  Tool t = make_tool(R"({"type":"string"})");
+  CHECK(bad(t, json(R"({"a":1})")) == "arguments: the tool's parameters are not an object schema");
+  CHECK(ok(t, params({{"a", "1"}})).front() == '{');  // parameters build an object anyway
+  Tool either = make_tool(R"({"type":["string","object"]})");
+  CHECK(ok(either, json(R"({"a":1})")) == R"({"a":1})");
+}
