@@ -1,5 +1,7 @@
 #include "tools/launcher/child_spec.h"
 
+#include <vector>
+
 namespace qp::launcher {
 namespace {
 
@@ -67,6 +69,7 @@ ChildSpec demo_worker_spec(const LaunchOptions& options, int mock_port, std::str
   // Every account variable unset (a real account's credentials must not
   // leak into the demo one), then the demo account's own.
   ChildSpec spec = worker_spec(options, std::string(kDemoAccount));
+  std::erase_if(spec.env, [](const EnvVar& e) { return e.name == "QWEN_COOKIES"; });
   spec.env.push_back({"QWEN_BASE_URL", mock_base_url(mock_port)});
   spec.env.push_back({"QWEN_COOKIES", "token=" + std::string(jwt)});
   spec.env.push_back({"QWEN_ACCOUNT", std::string(kDemoAccount)});

@@ -84,7 +84,7 @@ TEST_CASE("no account configured means demo mode: mock, broker, frontend", "[lau
   CHECK(mock.kind == ChildKind::kMock);
   CHECK(mock.program == "mock-qwen");
   CHECK(mock.args == Args{"--port", "0", "--jwt-secret", "s3cret", "--token-delay-ms", "30"});
-  CHECK(mock.env.empty());
+  for (const auto& e : mock.env) CHECK_FALSE(e.value.has_value());  // only secrets removed
   CHECK(plan.children[1].program == "qp-broker");
   CHECK(plan.children[1].args.empty());  // no --config: children read $QP_CONFIG themselves
   CHECK(plan.children[2].kind == ChildKind::kFrontend);
