@@ -165,7 +165,7 @@ export async function startStack({ mock = null, accounts = [{ name: 'alice', use
       return r;
     },
   };
-  await waitHealthy(stack.baseUrl, { accounts: mock ? accounts.length : 1, apiKey: frontend.api_key });
+  await waitHealthy(stack.baseUrl, { accounts: mock ? accounts.length : 1, apiKey: frontend.api_key ?? env.QP_API_KEY });
   return stack;
 }
 
