@@ -17,7 +17,6 @@ using namespace qp;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static frontend::ChatRequestParser parser;  // reused, as the frontend does
   std::string_view body(reinterpret_cast<const char*>(data), size);
-  if (qp::fuzz::skip_open_ref_finding(body)) return 0;  // TEMPORARY, see fuzz_util.h
   frontend::ChatRequest req;
   frontend::ApiError err;
   if (!parser.parse(body, &req, &err)) {

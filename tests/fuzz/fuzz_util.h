@@ -78,16 +78,4 @@ inline std::string testdata(const std::string& relative) {
   return read_file(std::string(QP_TESTDATA_DIR) + "/" + relative);
 }
 
-// TEMPORARY guard for a known open finding, so CI is not blocked while its
-// fix is on another branch: worker/tools/schema.cc expands local $refs
-// without memoisation, so a few $refs that point at each other (a schema
-// with fan-out, tests/fuzz/pending/tool_schema/) take exponential time.
-// Inputs with two or more "$ref" are skipped by the targets that parse
-// schemas. Remove this (and its callers) and move the pending inputs to
-// tests/fuzz/regressions/tool_schema/ once the schema.cc fix is merged.
-inline bool skip_open_ref_finding(std::string_view in) {
-  size_t first = in.find("$ref");
-  return first != std::string_view::npos && in.find("$ref", first + 1) != std::string_view::npos;
-}
-
 }  // namespace qp::fuzz

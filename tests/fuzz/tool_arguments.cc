@@ -40,7 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Tool tool = tools().tools()[(sel & 0x0f) % tools().tools().size()];
   if (sel & 0x20) tool.strict = !tool.strict;
   if (sel & 0x40) {
-    if (qp::fuzz::skip_open_ref_finding(rest)) return 0;  // TEMPORARY, see fuzz_util.h
     size_t nul = rest.find('\0');
     if (nul == std::string_view::npos) return 0;
     tool.parameters = parse_schema_json(rest.substr(0, nul));
