@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--host", opts.host, "Address to bind")->capture_default_str();
   app.add_option("--port", opts.port, "Port to bind (0 = any free port)")->capture_default_str();
   app.add_option("--jwt-secret", opts.jwt_secret, "HS256 secret for issued/accepted tokens")
+      ->envname("MOCK_QWEN_JWT_SECRET")  // keeps it off the command line
       ->capture_default_str();
   app.add_option("--token-delay-ms", opts.config.token_delay_ms, "Delay between stream events")
       ->capture_default_str();
