@@ -2,8 +2,6 @@
 
 #include <chrono>
 
-#include <openssl/crypto.h>
-
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "common/log.h"
@@ -37,8 +35,8 @@ class FrontendApp::ModelsFetch : public JobSink {
  public:
   ModelsFetch(FrontendApp* app, std::string request_id)
       : app_(app), request_id_(std::move(request_id)) {}
-  void wait(http::Exchange ex, std::string model_id, std::string rid) {
-    waiters_.push_back({ex, std::move(model_id), std::move(rid)});
+  void wait(http::Exchange ex, std::string model_id, std::string rid, Caller caller) {
+    waiters_.push_back({ex, std::move(model_id), std::move(rid), std::move(caller)});
   }
   void on_chunk(const protocol::JobChunk&) override {}
   void on_done(const protocol::JobDone&) override {
@@ -51,7 +49,7 @@ class FrontendApp::ModelsFetch : public JobSink {
   }
   void on_models(const protocol::ModelList& list) override {
     app_->models_.store(list, uv_now(app_->loop_));
-    for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id);
+    for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id, w.caller);
     waiters_.clear();
   }
   const std::string& request_id() const { return request_id_; }
@@ -61,6 +59,7 @@ class FrontendApp::ModelsFetch : public JobSink {
     http::Exchange ex;
     std::string model_id;
     std::string rid;
+    Caller caller;
   };
   FrontendApp* app_;
   std::string request_id_;
@@ -68,7 +67,11 @@ class FrontendApp::ModelsFetch : public JobSink {
 };
 
 FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
-    : loop_(loop), config_(std::move(config)), models_(config_.frontend.models_cache_ttl_ms) {}
+    : loop_(loop),
+      config_(std::move(config)),
+      models_(config_.frontend.models_cache_ttl_ms),
+      auth_(std::make_unique<ClientAuth>(config_.frontend.api_key,
+                                         [loop] { return uv_now(loop); })) {}
 
 FrontendApp::~FrontendApp() { close_now(); }
 
@@ -77,6 +80,8 @@ Status FrontendApp::start(int listen_fd) {
       loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
       config_.broker.queue_timeout_ms, [this](const std::string& id) { on_job_finished(id); });
   if (Status s = broker_->start(); !s.ok()) return s;
+  keys_watch_ = std::make_unique<KeysFileWatch>(loop_, config_.frontend.keys_file, auth_.get());
+  keys_watch_->start();
 
   http::ServerOptions opts;
   opts.host = config_.frontend.host;
@@ -116,14 +121,8 @@ std::string FrontendApp::new_request_id(const http::Request& req) {
   return ids::random_hex(24);
 }
 
-bool FrontendApp::authorized(const http::Request& req) const {
-  const std::string& key = config_.frontend.api_key;
-  if (key.empty()) return true;
-  const std::string* h = req.header("authorization");
-  if (h == nullptr || h->size() < 7 || h->compare(0, 7, "Bearer ") != 0) return false;
-  std::string_view given(*h);
-  given.remove_prefix(7);
-  return given.size() == key.size() && CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
+void FrontendApp::reload_keys(const char* why) {
+  if (keys_watch_) keys_watch_->reload(why);
 }
 
 void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
@@ -163,11 +162,9 @@ void FrontendApp::handle(http::Exchange ex) {
     return handle_health(ex);
   }
   bool is_api = path.rfind("/v1/", 0) == 0;
-  if (is_api && !authorized(req)) {
-    return reply_error(
-        ex,
-        ApiError{Code::kUnauthenticated, "Incorrect API key provided.", {}, "invalid_api_key", 0},
-        ids::random_hex(24));
+  Caller caller;
+  if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
+    return reply_error(ex, err, ids::random_hex(24));
   }
   if (draining_ && is_api) {
     return reply_error(
@@ -176,13 +173,13 @@ void FrontendApp::handle(http::Exchange ex) {
   }
   if (path == "/v1/chat/completions") {
     if (m != "POST") return method_not_allowed("POST");
-    return handle_chat(ex);
+    return handle_chat(ex, caller);
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     std::string_view id;
     if (path.size() > 11) id = std::string_view(path).substr(11);
-    return handle_models(ex, id);
+    return handle_models(ex, id, caller);
   }
   reply_error(ex,
               ApiError{Code::kNotFound,
@@ -194,7 +191,7 @@ void FrontendApp::handle(http::Exchange ex) {
               ids::random_hex(24));
 }
 
-void FrontendApp::handle_chat(http::Exchange ex) {
+void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
   const http::Request& req = ex.request();
   std::string rid = new_request_id(req);
   ChatRequest chat;
@@ -206,6 +203,7 @@ void FrontendApp::handle_chat(http::Exchange ex) {
         .kv("message", err.message);
     return reply_error(ex, err, rid);
   }
+  if (!auth_->check_model(caller, chat.job.model, &err)) return reply_error(ex, err, rid);
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
     return reply_error(ex,
@@ -223,14 +221,21 @@ void FrontendApp::handle_chat(http::Exchange ex) {
     chat.job.deadline_unix_ms =
         chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
   }
+  KeyLease lease;
+  if (!auth_->admit(caller, &lease, &err)) {
+    QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
+    return reply_error(ex, err, rid);
+  }
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
+  call->hold(std::move(lease));
   if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
     return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0}, rid);
   }
   QP_INFO("request.accepted")
       .kv("request_id", rid)
       .kv("model", chat.job.model)
+      .kv("key", caller.id)
       .kv("stream", chat.job.stream)
       .kv("messages", static_cast<uint64_t>(chat.job.messages.size()));
   ex.on_abort([this, rid] {
@@ -287,7 +292,7 @@ void FrontendApp::fetch_models() {
   models_fetch_ = std::move(fetch);
 }
 
-void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
+void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Caller& caller) {
   std::string rid = ids::random_hex(24);
   uint64_t now = uv_now(loop_);
   if (!models_.fresh(now)) {
@@ -300,17 +305,20 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
             ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1},
             rid);
       }
-      models_fetch_->wait(ex, std::string(id), rid);
+      models_fetch_->wait(ex, std::string(id), rid, caller);
       return;
     }
     fetch_models();
   }
   if (id.empty()) {
-    ex.respond(200, api_headers(rid, "application/json"), models_.list_json());
+    // A key limited to some models sees only those (as OpenAI lists a
+    // project's models).
+    ex.respond(200, api_headers(rid, "application/json"),
+               models_.list_json([&](std::string_view m) { return caller.allows_model(m); }));
     return;
   }
   const protocol::ModelInfo* m = models_.find(id);
-  if (m == nullptr) {
+  if (m == nullptr || !caller.allows_model(id)) {
     return reply_error(ex,
                        ApiError{Code::kNotFound,
                                 "The model '" + std::string(id) +
@@ -400,6 +408,7 @@ void FrontendApp::close_now() {
   closed_ = true;
   drain_.reset();
   sweep_.reset();
+  if (keys_watch_) keys_watch_->stop();
   for (auto& [id, call] : calls_) broker_->cancel(id, "server shutting down");
   calls_.clear();
   models_fetch_.reset();

@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
   qp::log::init("frontend");
   // A client that closes mid-write must be an EPIPE error, not a process kill.
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP means "reload the keys file" (handled once the loop runs); one
+  // that arrives while starting must not kill the process.
+  std::signal(SIGHUP, SIG_IGN);
   auto config = qp::load_config(config_path);
   if (!config) {
     std::fprintf(stderr, "qp-frontend: %s\n", config.error().message().c_str());
@@ -53,9 +56,9 @@ int main(int argc, char** argv) {
 
     struct SignalCtx {
       qp::frontend::FrontendApp* app;
-      qp::uv::Signal term, intr;
+      qp::uv::Signal term, intr, hup;
       qp::uv::Timer watchdog;
-    } sig{&app, {}, {}, {}};
+    } sig{&app, {}, {}, {}, {}};
     auto on_signal = [](uv_signal_t* h, int signum) {
       auto* ctx = static_cast<SignalCtx*>(h->data);
       if (ctx == nullptr) return;
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
       ctx->app->shutdown(kDrainMs);
       ctx->term.reset();
       ctx->intr.reset();
+      ctx->hup.reset();
       ctx->watchdog.reset();
     };
     uv_signal_init(&loop, sig.term.get());
@@ -72,6 +76,18 @@ int main(int argc, char** argv) {
     uv_signal_init(&loop, sig.intr.get());
     sig.intr.get()->data = &sig;
     uv_signal_start(sig.intr.get(), on_signal, SIGINT);
+    uv_signal_init(&loop, sig.hup.get());
+    sig.hup.get()->data = &sig;
+    uv_signal_start(
+        sig.hup.get(),
+        [](uv_signal_t* h, int) {
+          auto* ctx = static_cast<SignalCtx*>(h->data);
+          if (ctx == nullptr) return;
+          QP_INFO("frontend.signal").kv("signal", "SIGHUP").kv("action", "reload keys");
+          ctx->app->reload_keys("sighup");
+        },
+        SIGHUP);
+    uv_unref(sig.hup.base());  // never keeps the loop alive
     if (uint64_t wd = qp::notify::watchdog_interval_ms(); wd > 0) {
       uv_timer_init(&loop, sig.watchdog.get());
       uv_timer_start(
