@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <random>
 
-#include "broker/endpoint.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/protocol/codec.h"
 
@@ -91,7 +91,7 @@ Status Broker::start() {
   if (started_) return error(Code::kInternal, "broker already started");
   started_ = true;
   for (const std::string* ep : {&config_.frontend_endpoint, &config_.worker_endpoint}) {
-    Status s = ensure_ipc_directory(*ep);
+    Status s = fs::ensure_ipc_directory(*ep);
     if (!s.ok()) return s;
   }
   auto bind = [&](const std::string& endpoint, const char* what,

@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "broker/service.h"
-#include "common/config.h"
 #include "common/log.h"
+#include "common/process.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qwenproxy broker: routes jobs from frontends to workers"};
@@ -15,16 +15,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "qp-broker 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
-  qp::log::init("broker");
-  auto config = qp::load_config(config_path);
-  if (!config) {
-    QP_ERROR("broker.config_error").kv("error", config.error().message());
-    return 1;
-  }
+  int exit_code = 0;
+  auto config = qp::process::start("broker", config_path, {.uses_state_dir = true}, &exit_code);
+  if (!config) return exit_code;
   try {
     return qp::broker::run_service(*config);
   } catch (const std::exception& e) {
     QP_ERROR("broker.fatal").kv("error", e.what());
-    return 1;
+    return qp::process::kExitFailure;
   }
 }

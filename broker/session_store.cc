@@ -1,6 +1,9 @@
 #include "broker/session_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
@@ -31,8 +34,30 @@ constexpr const char* kColumns =
 
 std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "out of memory"; }
 
+// The index names upstream chats per conversation: only the service user may
+// read it. SQLite creates a database 0644 (less the umask) and gives its -wal
+// and -shm files the database's mode, so create the database 0600 first, and
+// tighten files an older version left readable.
+void make_private(const std::string& path) {
+  if (path == ":memory:" || path.empty()) return;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
+    ::close(fd);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string side = path + suffix;
+    struct stat st {};
+    if (::lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      ::chmod(side.c_str(), 0600);
+    }
+  }
+}
+
 // Opens and initialises; on failure closes and returns the error code.
 int try_open(const std::string& path, sqlite3** out, std::string* error) {
+  make_private(path);
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -115,6 +115,14 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "port", w, &c->frontend.port));
     QP_TRY(read_int(*t, "max_body_bytes", w, &c->frontend.max_body_bytes));
     QP_TRY(read_int(*t, "idle_timeout_ms", w, &c->frontend.idle_timeout_ms));
+    QP_TRY(read_int(*t, "header_timeout_ms", w, &c->frontend.header_timeout_ms));
+    QP_TRY(read_int(*t, "body_timeout_ms", w, &c->frontend.body_timeout_ms));
+    QP_TRY(read_int(*t, "body_min_bytes_per_s", w, &c->frontend.body_min_bytes_per_s));
+    QP_TRY(read_int(*t, "max_connections", w, &c->frontend.max_connections));
+    QP_TRY(
+        read_int(*t, "max_connections_per_address", w, &c->frontend.max_connections_per_address));
+    QP_TRY(read_bool(*t, "loopback_exempt", w, &c->frontend.loopback_exempt));
+    QP_TRY(read_int(*t, "max_buffered_body_bytes", w, &c->frontend.max_buffered_body_bytes));
     QP_TRY(read_int(*t, "models_cache_ttl_ms", w, &c->frontend.models_cache_ttl_ms));
     QP_TRY(read_int(*t, "request_timeout_ms", w, &c->frontend.request_timeout_ms));
     QP_TRY(read_str(*t, "api_key", w, &c->frontend.api_key));
@@ -233,6 +241,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
     env("QWEN_PROXY", &a.proxy);
     env("QWEN_USER_AGENT", &a.user_agent);
     a.origin = kEnvAccountOrigin;
+    a.from_environment = true;
     uint64_t cap = a.capacity;
     QP_TRY(env_u64(env, "QWEN_CAPACITY", &cap));
     a.capacity = static_cast<uint32_t>(cap);
@@ -303,6 +312,8 @@ Status validate(Config* c) {
   if (c->frontend.port < 0 || c->frontend.port > 65535)
     return bad("frontend.port", "must be 0..65535");
   if (c->broker.heartbeat_ms < 10) return bad("broker.heartbeat_ms", "must be at least 10");
+  if (c->frontend.max_connections == 0)
+    return bad("frontend.max_connections", "must be at least 1");
   if (c->sessions.db_path.empty()) c->sessions.db_path = c->state_dir + "/sessions.db";
   if (c->sessions.ttl_ms == 0) return bad("sessions.ttl_ms", "must be positive");
   if (c->sessions.max_entries == 0) return bad("sessions.max_entries", "must be positive");
@@ -400,6 +411,7 @@ Result<Config> load_config(const std::string& path, const EnvLookup& env) {
       std::string in_env;
       if (a.origin == kEnvAccountOrigin && !env("QWEN_COOKIES", &in_env)) {
         a.origin = c.env_file + " (QWEN_COOKIES)";
+        a.from_environment = false;
       }
     }
   } else {

@@ -1,9 +1,13 @@
 #include "common/log.h"
 
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +20,24 @@ namespace {
 
 std::atomic<uint8_t> g_level{static_cast<uint8_t>(Level::kInfo)};
 char g_proc[32] = "qwenproxy";
+bool g_journal = false;
+
+// systemd sets JOURNAL_STREAM=<dev>:<inode> for a service whose stderr (or
+// stdout) is connected to the journal. It is inherited by children whose
+// stderr may be something else, so compare it with stderr itself.
+bool stderr_is_journal() {
+  const char* e = std::getenv("JOURNAL_STREAM");
+  if (e == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(e, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+// syslog(3) priorities of our levels: debug, info, warning, err.
+constexpr char kPriorities[] = {'7', '6', '4', '3'};
 
 constexpr std::string_view kLevelNames[] = {"debug", "info", "warn", "error"};
 
@@ -78,7 +100,10 @@ void init(std::string_view process_name) {
     Level l;
     if (parse_level(env, &l)) set_level(l);
   }
+  g_journal = stderr_is_journal();
 }
+
+bool to_journal() { return g_journal; }
 
 void set_level(Level level) { g_level.store(static_cast<uint8_t>(level)); }
 
@@ -106,8 +131,16 @@ void mask_secrets(std::string* text) {
   }
 }
 
-Line::Line(Level level, std::string_view event) {
+Line::Line(Level level, std::string_view event) : level_(level) {
   buf_.reserve(256);
+  if (g_journal) {
+    event_.assign(event);
+    buf_.append("level=").append(kLevelNames[static_cast<uint8_t>(level)]);
+    buf_.append(" proc=").append(g_proc);
+    buf_.append(" event=");
+    append_value(&buf_, event);
+    return;
+  }
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms =
@@ -129,6 +162,10 @@ Line& Line::kv(std::string_view key, std::string_view value) {
   buf_.push_back(' ');
   buf_.append(key);
   buf_.push_back('=');
+  if (g_journal) {
+    if (key == "request_id") request_id_.assign(value);
+    if (key == "account") account_.assign(value);
+  }
   if (is_secret_key(key) && !value.empty()) {
     buf_.append("[redacted]");
   } else {
@@ -151,6 +188,31 @@ Line& Line::kv(std::string_view key, double value) {
 
 Line::~Line() {
   mask_secrets(&buf_);
+  if (g_journal) {
+    std::string message = "MESSAGE=" + buf_;
+    char priority[] = {'P', 'R', 'I', 'O', 'R',
+                       'I', 'T', 'Y', '=', kPriorities[static_cast<uint8_t>(level_)],
+                       '\0'};
+    std::string event = "EVENT=" + event_;
+    std::string process = std::string("PROCESS=") + g_proc;
+    // As journald names a service's stderr lines: after the executable.
+    std::string identifier = std::string("SYSLOG_IDENTIFIER=") + program_invocation_short_name;
+    std::string request_id = "REQUEST_ID=" + request_id_;
+    std::string account = "ACCOUNT=" + account_;
+    mask_secrets(&event);
+    iovec iov[7];
+    int n = 0;
+    auto add = [&](const char* p, size_t len) { iov[n++] = iovec{const_cast<char*>(p), len}; };
+    add(message.data(), message.size());
+    add(priority, sizeof priority - 1);
+    add(event.data(), event.size());
+    add(process.data(), process.size());
+    add(identifier.data(), identifier.size());
+    if (!request_id_.empty()) add(request_id.data(), request_id.size());
+    if (!account_.empty()) add(account.data(), account.size());
+    if (sd_journal_sendv(iov, n) >= 0) return;
+    // The journal socket is gone (journald restarting): fall back to stderr.
+  }
   buf_.push_back('\n');
   // One write(2) per line so lines from concurrent processes never interleave.
   ssize_t r = ::write(STDERR_FILENO, buf_.data(), buf_.size());

@@ -1,6 +1,14 @@
 // One-line structured logs to stderr: `ts=… level=… proc=… event=… key=value…`.
 // Every line about a request carries request_id=…, in every process.
 //
+// Under systemd, when stderr is the journal (JOURNAL_STREAM names it), each
+// line goes to the journal itself (sd_journal_send) with its syslog priority
+// (PRIORITY=7/6/4/3 for debug/info/warn/error, so `journalctl -p warning`
+// works) and the fields EVENT=, PROCESS=, and REQUEST_ID= / ACCOUNT= when the
+// line has them, so `journalctl EVENT=account.reloaded ACCOUNT=alice` works.
+// The MESSAGE is the same line without `ts=` (the journal has its own time).
+// Anywhere else the output is unchanged.
+//
 // Secrets (cookies, tokens, API keys) must never be passed as values. As a
 // second line of defence, Line masks anything that looks like a JWT and the
 // value of any key whose name ends with "cookie(s)", "token", "jwt",
@@ -16,8 +24,11 @@ namespace qp::log {
 enum class Level : uint8_t { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 // Sets the process name and the level (from LOG_LEVEL: debug|info|warn|error;
-// default info). Call once at start-up, before other threads exist.
+// default info), and detects whether stderr is the journal. Call once at
+// start-up, before other threads exist.
 void init(std::string_view process_name);
+// True when lines go to the journal (see above). Exposed for tests.
+bool to_journal();
 void set_level(Level level);
 bool enabled(Level level);
 // Parses "debug", "info", "warn"/"warning", "error". Returns false if unknown.
@@ -51,6 +62,11 @@ class Line {
 
  private:
   std::string buf_;
+  Level level_;
+  // Copies of the values that become journal fields (journal mode only).
+  std::string event_;
+  std::string request_id_;
+  std::string account_;
 };
 
 }  // namespace qp::log

@@ -93,7 +93,8 @@ void BrokerClient::on_heartbeat_timer() {
                                       "please retry",
                                       1,
                                       {},
-                                      0});
+                                      0,
+                                      {}});
     if (on_finished_) on_finished_(id);
   }
 }
@@ -160,7 +161,7 @@ void BrokerClient::fail_where(bool started_only, Code code, const std::string& m
     }
   }
   for (auto& [id, sink] : failed) {
-    sink->on_error(protocol::JobError{id, code, message, 0, {}, 0});
+    sink->on_error(protocol::JobError{id, code, message, 0, {}, 0, {}});
     if (on_finished_) on_finished_(id);
   }
 }
@@ -179,6 +180,7 @@ void BrokerClient::on_broker_heartbeat(protocol::BrokerStatus st) {
   status_ = std::move(st);
   if (!connected_) {
     connected_ = true;
+    ever_connected_ = true;
     QP_INFO("broker.connected").kv("endpoint", endpoint_).kv("instance", status_.instance);
   }
   flush_waiting();
@@ -231,7 +233,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
       protocol::JobDone d;
       if (Status s = protocol::decode(env->body(), &d); !s.ok()) {
         sink->on_error(protocol::JobError{
-            request_id, Code::kProtocol, "malformed reply from worker", 0, {}, 0});
+            request_id, Code::kProtocol, "malformed reply from worker", 0, {}, 0, {}});
       } else {
         sink->on_done(d);
       }
@@ -242,7 +244,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
       protocol::JobError e;
       if (Status s = protocol::decode(env->body(), &e); !s.ok()) {
         e = protocol::JobError{
-            request_id, Code::kProtocol, "malformed error reply from worker", 0, {}, 0};
+            request_id, Code::kProtocol, "malformed error reply from worker", 0, {}, 0, {}};
       }
       sink->on_error(e);
       finish(request_id);
@@ -252,7 +254,7 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
       protocol::ModelList m;
       if (Status s = protocol::decode(env->body(), &m); !s.ok()) {
         sink->on_error(protocol::JobError{
-            request_id, Code::kProtocol, "malformed model list from worker", 0, {}, 0});
+            request_id, Code::kProtocol, "malformed model list from worker", 0, {}, 0, {}});
       } else {
         sink->on_models(m);
       }

@@ -61,6 +61,8 @@ class BrokerClient {
   void cancel(const std::string& request_id, const std::string& reason);
 
   bool connected() const { return connected_; }
+  // The broker has answered at least once since start() (false: still starting).
+  bool ever_connected() const { return ever_connected_; }
   const protocol::BrokerStatus& broker_status() const { return status_; }
   size_t pending() const { return jobs_.size(); }
 
@@ -96,6 +98,7 @@ class BrokerClient {
   protocol::BrokerStatus status_;
   uint64_t last_heard_ms_ = 0;
   bool connected_ = false;
+  bool ever_connected_ = false;
   std::string body_;          // reused encode buffer
   protocol::JobChunk chunk_;  // reused decode target (per-chunk hot path)
 };

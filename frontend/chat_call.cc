@@ -92,7 +92,7 @@ void ChatCall::on_done(const protocol::JobDone& done) {
 }
 
 void ChatCall::on_error(const protocol::JobError& e) {
-  fail(ApiError{e.code, e.message, {}, {}, e.retry_after_s});
+  fail(ApiError{e.code, e.message, {}, e.error_code, e.retry_after_s});
 }
 
 void ChatCall::on_models(const protocol::ModelList&) {

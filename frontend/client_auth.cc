@@ -1,26 +1,11 @@
 #include "frontend/client_auth.h"
 
-#include <strings.h>
-
 #include <openssl/crypto.h>
+
+#include "common/strings.h"
 
 namespace qp::frontend {
 namespace {
-
-constexpr std::string_view kBearer = "bearer";
-
-// The credentials of "Bearer <token>" (scheme case-insensitive, RFC 9110
-// 11.1), or empty.
-std::string_view bearer_token(const std::string* header) {
-  if (header == nullptr || header->size() <= kBearer.size()) return {};
-  std::string_view h(*header);
-  if (::strncasecmp(h.data(), kBearer.data(), kBearer.size()) != 0) return {};
-  h.remove_prefix(kBearer.size());
-  if (h.front() != ' ' && h.front() != '\t') return {};
-  while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.remove_prefix(1);
-  while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.remove_suffix(1);
-  return h;
-}
 
 bool same_secret(std::string_view given, const std::string& expected) {
   return given.size() == expected.size() &&
@@ -89,27 +74,33 @@ KeyUsage& ClientAuth::usage_of(const std::string& id, std::string_view name) {
   return it->second;
 }
 
-bool ClientAuth::authenticate(const std::string* authorization, Caller* caller, ApiError* err) {
+bool ClientAuth::identify(const std::string* authorization, Caller* caller) const {
+  Caller found;
   if (!required()) {
-    caller->id = std::string(kOpenAccessId);
-    return true;
-  }
-  std::string_view token = bearer_token(authorization);
-  if (!token.empty()) {
+    found.id = std::string(kOpenAccessId);
+  } else {
+    std::string_view token =
+        authorization ? strings::auth_credentials(*authorization, "bearer") : std::string_view();
+    if (token.empty()) return false;
     // Both are checked, so the time does not tell which kind of key matched.
     bool legacy = !api_key_.empty() && same_secret(token, api_key_);
     const keys::ClientKey* key = store_ ? store_->find(token) : nullptr;
     if (key != nullptr) {
-      caller->store = store_;
-      caller->key = key;
-      caller->id = key->id();
-      return true;
-    }
-    if (legacy) {
-      caller->id = std::string(kLegacyKeyId);
-      return true;
+      found.store = store_;
+      found.key = key;
+      found.id = key->id();
+    } else if (legacy) {
+      found.id = std::string(kLegacyKeyId);
+    } else {
+      return false;
     }
   }
+  if (caller != nullptr) *caller = std::move(found);
+  return true;
+}
+
+bool ClientAuth::authenticate(const std::string* authorization, Caller* caller, ApiError* err) {
+  if (identify(authorization, caller)) return true;
   ++unauthenticated_;
   *err = ApiError{Code::kUnauthenticated, "Incorrect API key provided.", {}, "invalid_api_key", 0};
   return false;

@@ -96,8 +96,13 @@ class ClientAuth {
   bool required() const { return !api_key_.empty() || store_ != nullptr; }
   size_t key_count() const { return store_ ? store_->keys().size() : 0; }
 
-  // Checks the Authorization header (null if absent): "Bearer <key>", the
-  // scheme case-insensitive. On failure fills `*err` (401) and counts it.
+  // Whether the Authorization header (null if absent) identifies a caller:
+  // true when authentication is not required, or for "Bearer <key>" (scheme
+  // case-insensitive, strings::auth_credentials) with a keys-file key or the
+  // legacy api_key. Fills `*caller` if not null. Counts nothing: /health
+  // uses it to choose its detail level.
+  bool identify(const std::string* authorization, Caller* caller) const;
+  // identify() for the API: on failure fills `*err` (401) and counts it.
   bool authenticate(const std::string* authorization, Caller* caller, ApiError* err);
   // Whether the caller may use `model`; fills `*err` (403) and counts it if not.
   bool check_model(const Caller& caller, std::string_view model, ApiError* err);

@@ -1,10 +1,13 @@
 #include "frontend/frontend_app.h"
 
 #include <chrono>
+#include <functional>
+#include <memory>
 
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "common/uv/handle.h"
 
 namespace qp::frontend {
@@ -38,19 +41,25 @@ class FrontendApp::ModelsFetch : public JobSink {
   void wait(http::Exchange ex, std::string model_id, std::string rid, Caller caller) {
     waiters_.push_back({ex, std::move(model_id), std::move(rid), std::move(caller)});
   }
+  // Runs `fn` once the fetch ends: with nullptr after a list, else with the error.
+  using Then = std::function<void(const protocol::JobError*)>;
+  void then(Then fn) { then_.push_back(std::move(fn)); }
   void on_chunk(const protocol::JobChunk&) override {}
   void on_done(const protocol::JobDone&) override {
-    on_error({request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0});
+    on_error(
+        {request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0, {}});
   }
   void on_error(const protocol::JobError& e) override {
     for (auto& w : waiters_)
       app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid);
     waiters_.clear();
+    run_then(&e);
   }
   void on_models(const protocol::ModelList& list) override {
     app_->models_.store(list, uv_now(app_->loop_));
     for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id, w.caller);
     waiters_.clear();
+    run_then(nullptr);
   }
   const std::string& request_id() const { return request_id_; }
 
@@ -61,9 +70,15 @@ class FrontendApp::ModelsFetch : public JobSink {
     std::string rid;
     Caller caller;
   };
+  void run_then(const protocol::JobError* e) {
+    auto fns = std::move(then_);
+    then_.clear();
+    for (auto& fn : fns) fn(e);
+  }
   FrontendApp* app_;
   std::string request_id_;
   std::vector<Waiter> waiters_;
+  std::vector<Then> then_;
 };
 
 FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
@@ -88,12 +103,16 @@ Status FrontendApp::start(int listen_fd) {
   opts.port = config_.frontend.port;
   opts.max_body_bytes = config_.frontend.max_body_bytes;
   opts.idle_timeout_ms = config_.frontend.idle_timeout_ms;
+  opts.header_timeout_ms = config_.frontend.header_timeout_ms;
+  opts.body_timeout_ms = config_.frontend.body_timeout_ms;
+  opts.body_min_bytes_per_s = config_.frontend.body_min_bytes_per_s;
+  opts.max_connections = static_cast<size_t>(config_.frontend.max_connections);
+  opts.max_connections_per_address =
+      static_cast<size_t>(config_.frontend.max_connections_per_address);
+  opts.loopback_exempt = config_.frontend.loopback_exempt;
+  opts.max_buffered_body_bytes = static_cast<size_t>(config_.frontend.max_buffered_body_bytes);
   opts.error_body = [](int status, std::string_view message) {
-    Code c = status == 413   ? Code::kPayloadTooLarge
-             : status == 503 ? Code::kUnavailable
-             : status >= 500 ? Code::kInternal
-                             : Code::kInvalidArgument;
-    return error_json(ApiError{c, std::string(message), {}, {}, 0});
+    return error_json(transport_error(status, message));
   };
   opts.default_headers = {{"access-control-allow-origin", "*"},
                           {"access-control-expose-headers", "x-request-id, retry-after"}};
@@ -203,7 +222,30 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
         .kv("message", err.message);
     return reply_error(ex, err, rid);
   }
+  // A key limited to some models gets 403 for any other, listed or not.
   if (!auth_->check_model(caller, chat.job.model, &err)) return reply_error(ex, err, rid);
+  // An unknown model gets 404 from the model list. A model that is not in the
+  // list we have (none yet right after start, or a stale one) waits for the
+  // list instead of going upstream, where it would fail as a 502.
+  uint64_t now = uv_now(loop_);
+  bool listed = models_.has() && models_.find(chat.job.model) != nullptr;
+  if (!models_.fresh(now)) fetch_models();  // refresh in the background
+  if (!listed && !models_.fresh(now) && models_fetch_) {
+    auto held = std::make_shared<ChatRequest>(std::move(chat));
+    models_fetch_->then([this, ex, held, rid, caller](const protocol::JobError* e) mutable {
+      if (!ex.alive()) return;
+      // No worker or broker to list the models: none to answer the chat either.
+      if (e != nullptr && e->code == Code::kUnavailable)
+        return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
+      submit_chat(ex, std::move(*held), rid, caller);
+    });
+    return;
+  }
+  submit_chat(ex, std::move(chat), rid, caller);
+}
+
+void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid,
+                              const Caller& caller) {
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
     return reply_error(ex,
@@ -213,8 +255,6 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
                                 "model", "model_not_found", 0},
                        rid);
   }
-  if (!models_.fresh(now)) fetch_models();  // refresh in the background
-
   chat.job.request_id = rid;
   chat.job.created_unix_ms = uv::now_unix_ms();
   if (config_.frontend.request_timeout_ms > 0) {
@@ -222,6 +262,7 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
         chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
   }
   KeyLease lease;
+  ApiError err;
   if (!auth_->admit(caller, &lease, &err)) {
     QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
     return reply_error(ex, err, rid);
@@ -329,6 +370,12 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Ca
   ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
 }
 
+// Levels (docs/api.md): without authentication configured, or with a valid
+// key (ClientAuth, the same check as /v1: any client key or the legacy
+// api_key), everything; otherwise only the status, so that a
+// load balancer needs no key and strangers see no account names, errors or
+// token expiry. Before the broker has answered once: 503 "starting" with
+// Retry-After ("not ready yet", not "broken").
 void FrontendApp::handle_health(http::Exchange ex) {
   const auto& st = broker_->broker_status();
   bool broker_ok = broker_->connected();
@@ -336,12 +383,22 @@ void FrontendApp::handle_health(http::Exchange ex) {
   for (const auto& a : st.accounts) {
     if (a.health == "ok") ++healthy;
   }
-  const char* status = !broker_ok                     ? "unavailable"
+  const bool starting = !broker_->ever_connected();
+  const char* status = starting                       ? "starting"
+                       : !broker_ok                   ? "unavailable"
                        : healthy == 0                 ? "unavailable"
                        : healthy < st.accounts.size() ? "degraded"
                                                       : "ok";
+  const bool ready = std::string_view(status) == "ok" || std::string_view(status) == "degraded";
+  http::Headers headers{{"content-type", "application/json"}, {"cache-control", "no-store"}};
+  if (starting) headers.push_back({"retry-after", "1"});
   std::string body;
   json::Writer w(&body);
+  if (!auth_->identify(ex.request().header("authorization"), nullptr)) {
+    w.begin_object().field("status", status).end_object();
+    ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
+    return;
+  }
   int64_t now_s = unix_now_s();
   w.begin_object().field("status", status).field("draining", draining_);
   w.key("broker")
@@ -369,9 +426,7 @@ void FrontendApp::handle_health(http::Exchange ex) {
     w.end_object();
   }
   w.end_array().end_object();
-  int code = std::string_view(status) == "unavailable" ? 503 : 200;
-  ex.respond(code, {{"content-type", "application/json"}, {"cache-control", "no-store"}},
-             std::move(body));
+  ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
 }
 
 void FrontendApp::shutdown(uint64_t drain_ms) {

@@ -45,6 +45,10 @@ class FrontendApp {
 
   void handle(http::Exchange ex);
   void handle_chat(http::Exchange ex, const Caller& caller);
+  // Answers 404 for a model missing from a fresh list, else admits the call
+  // under the caller's limits and sends the job.
+  void submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid,
+                   const Caller& caller);
   void handle_models(http::Exchange ex, std::string_view id, const Caller& caller);
   void handle_health(http::Exchange ex);
   void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);

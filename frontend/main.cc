@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/notify.h"
+#include "common/process.h"
 #include "common/uv/handle.h"
 #include "frontend/frontend_app.h"
 
@@ -27,29 +28,23 @@ int main(int argc, char** argv) {
                  "use this inherited listening socket (the launcher passes 3) instead of binding");
   CLI11_PARSE(cli, argc, argv);
 
-  qp::log::init("frontend");
-  // A client that closes mid-write must be an EPIPE error, not a process kill.
-  std::signal(SIGPIPE, SIG_IGN);
   // SIGHUP means "reload the keys file" (handled once the loop runs); one
   // that arrives while starting must not kill the process.
   std::signal(SIGHUP, SIG_IGN);
-  auto config = qp::load_config(config_path);
-  if (!config) {
-    std::fprintf(stderr, "qp-frontend: %s\n", config.error().message().c_str());
-    return 2;
-  }
+  int exit_code = 0;
+  auto config = qp::process::start("frontend", config_path, {}, &exit_code);
+  if (!config) return exit_code;
   // systemd socket activation: adopt the first passed socket.
   if (listen_fd < 0 && sd_listen_fds(1) >= 1) listen_fd = SD_LISTEN_FDS_START;
 
   uv_loop_t loop;
   uv_loop_init(&loop);
-  int exit_code = 0;
   {
     qp::frontend::FrontendApp app(&loop, std::move(config.value()));
     if (qp::Status s = app.start(listen_fd); !s.ok()) {
       QP_ERROR("frontend.start_failed").kv("error", s.message());
       std::fprintf(stderr, "qp-frontend: %s\n", s.message().c_str());
-      return 1;
+      return qp::process::kExitFailure;
     }
     QP_INFO("frontend.listening").kv("port", app.port());
     qp::notify::ready("listening on port " + std::to_string(app.port()), app.port());

@@ -8,7 +8,11 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       libuv1-dev libzmq3-dev cppzmq-dev libsimdjson-dev libcurl4-openssl-dev
       libmsgpack-cxx-dev catch2 libhttp-parser-dev libssl-dev libsqlite3-dev
       libsystemd-dev libcli11-dev libtomlplusplus-dev
-      systemd)  # systemd-analyze, for the unit checks (integration.deploy)
+      systemd   # systemd-analyze, for the unit checks (integration.deploy)
+      # The boot test (tests/boot/boot-test.sh): a Debian root file system,
+      # booted with systemd-nspawn and driven with nsenter; jq reads JSON.
+      mmdebstrap systemd-container util-linux jq
+      clang-14 libclang-rt-14-dev)  # libFuzzer + sanitizers for tests/fuzz
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 

@@ -7,31 +7,11 @@
 
 #include "common/accounts/account_file.h"
 #include "common/accounts/private_file.h"
+#include "common/fs.h"
 #include "common/jwt.h"
 
 namespace qp::worker {
 namespace {
-
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// mkdir -p with mode 0700 for the directories it creates.
-Status make_dirs(const std::string& dir) {
-  if (dir.empty() || dir == "." || dir == "/") return Status();
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Status();
-    return error(Code::kIo, dir + " is not a directory");
-  }
-  if (Status s = make_dirs(dir_of(dir)); !s.ok()) return s;
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return error(Code::kIo, "cannot create " + dir + ": " + std::strerror(errno));
-  }
-  return Status();
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -78,7 +58,7 @@ Result<std::optional<SavedToken>> read_saved_token(const std::string& path) {
 Status write_saved_token(const std::string& path, const std::string& email,
                          const std::string& token) {
   if (path.empty()) return error(Code::kInvalidArgument, "no state directory is configured");
-  if (Status s = make_dirs(dir_of(path)); !s.ok()) return s;
+  if (Status s = fs::make_dirs(fs::dir_of(path)); !s.ok()) return s;
   std::string text =
       "# written by qp-worker after signing in; delete it to forget the session\n"
       "email = " +

@@ -23,6 +23,7 @@
 #include "common/accounts/account_loader.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "common/uv/handle.h"
 #include "worker/worker.h"
 
@@ -110,19 +111,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  qp::log::init("worker");
-  // A peer closing a socket must surface as an error, never kill the process
-  // (libcurl and ZeroMQ already use MSG_NOSIGNAL; this covers the rest).
-  std::signal(SIGPIPE, SIG_IGN);
   // SIGHUP means "reload the credentials" (handled once the loop runs); one
   // that arrives while starting must not kill the process.
   std::signal(SIGHUP, SIG_IGN);
-  auto config = qp::load_config(config_path);
-  if (!config) {
-    QP_ERROR("worker.config_error").kv("error", config.error().message());
-    std::fprintf(stderr, "qp-worker: %s\n", config.error().message().c_str());
-    return 2;
-  }
+  int exit_code = 0;
+  auto config = qp::process::start("worker", config_path, {.uses_state_dir = true}, &exit_code);
+  if (!config) return exit_code;
   if (!account_name.empty()) {
     // An account that is not configured is still served when the accounts
     // directory can hold its file (systemd's qwenproxy-worker@NAME).
@@ -130,7 +124,7 @@ int main(int argc, char** argv) {
         (config->find_account(account_name) == nullptr && config->accounts_dir.empty())) {
       std::fprintf(stderr, "qp-worker: unknown account '%s' (configured: %zu account(s))\n",
                    account_name.c_str(), config->accounts.size());
-      return 2;
+      return qp::process::kExitConfig;
     }
   } else if (config->accounts.size() == 1) {
     account_name = config->accounts.front().name;
@@ -138,16 +132,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "qp-worker: no account configured (add [[accounts]] to the config file or set "
                  "QWEN_COOKIES)\n");
-    return 2;
+    return qp::process::kExitConfig;
   } else {
     std::fprintf(stderr, "qp-worker: %zu accounts configured; choose one with --account NAME\n",
                  config->accounts.size());
-    return 2;
+    return qp::process::kExitConfig;
   }
 
   if (CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT); c != CURLE_OK) {
     std::fprintf(stderr, "qp-worker: curl_global_init failed: %s\n", curl_easy_strerror(c));
-    return 1;
+    return qp::process::kExitFailure;
   }
   int rc = 1;
   try {

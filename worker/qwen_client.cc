@@ -378,6 +378,17 @@ void ChatCall::on_stream_end(HttpResult result) {
 
 void ChatCall::finish(const char* finish_reason) {
   if (!end_tool_answer()) return;
+  if (!cut_ && !forwarded_ && stop_.held() == 0) {
+    // The answer ended with nothing in it (no content, reasoning or tool
+    // call): try once more in a new chat, then say so instead of returning
+    // an empty success.
+    UpstreamFailure empty{Code::kUpstream,
+                          "the upstream model returned an empty answer (no content, reasoning or "
+                          "tool call), also when asked again in a new chat",
+                          0, nullptr, "empty_response"};
+    if (retry(RetryCause::kEmptyAnswer, empty)) return;
+    return fail(empty);
+  }
   if (tools_on() && tstream_ && !tstream_->finish_reason().empty()) finish_reason = "tool_calls";
   phase_ = Phase::kEnded;
   ChatResult r;

@@ -99,6 +99,11 @@ RetryDecision decide_retry(RetryCause cause, bool forwarded, RetryState* state) 
       ++state->chat_missing;
       d.action = RetryAction::kNewChat;
       return d;
+    case RetryCause::kEmptyAnswer:
+      if (state->empty_answer >= kMaxEmptyAnswerRetries) return d;
+      ++state->empty_answer;
+      d.action = RetryAction::kNewChat;
+      return d;
     case RetryCause::kChatInProgress: {
       if (state->in_progress >= kMaxInProgressRetries) return d;
       uint64_t delay = kInProgressBaseDelayMs << state->in_progress;
@@ -123,6 +128,8 @@ const char* retry_cause_name(RetryCause cause) {
       return "parent_missing";
     case RetryCause::kChatMissing:
       return "chat_missing";
+    case RetryCause::kEmptyAnswer:
+      return "empty_answer";
   }
   return "none";
 }

@@ -11,7 +11,9 @@
 //                                 800 ms, retry in the same chat (3 times);
 //   "…parent_id … is not exist" → once, in a new chat (parent null);
 //   "…chat… not exist" (a continued chat that is gone or belongs to another
-//   account)                    → once, in a new chat.
+//   account)                    → once, in a new chat;
+//   an empty answer (the stream finished without any content, reasoning or
+//   tool call)                  → once, in a new chat.
 // A new chat after a continuation replays the whole history (issue 5).
 // Everything else (rate limits, WAF, auth, timeouts, drops) is not retried:
 // those are account or transport states a second try would not change.
@@ -22,7 +24,14 @@
 
 namespace qp::worker {
 
-enum class RetryCause { kNone, kInternalError, kChatInProgress, kParentMissing, kChatMissing };
+enum class RetryCause {
+  kNone,
+  kInternalError,
+  kChatInProgress,
+  kParentMissing,
+  kChatMissing,
+  kEmptyAnswer,  // not read from a body: ChatCall sees the answer end with nothing in it
+};
 
 // Reads the error `code`/`details` of an upstream error body (the JSON
 // envelope `{success:false,data:{code,details}}`, `{code,detail}`,
@@ -47,13 +56,17 @@ struct RetryState {
   int in_progress = 0;
   int parent_missing = 0;
   int chat_missing = 0;
-  int total() const { return internal_error + in_progress + parent_missing + chat_missing; }
+  int empty_answer = 0;
+  int total() const {
+    return internal_error + in_progress + parent_missing + chat_missing + empty_answer;
+  }
 };
 
 inline constexpr int kMaxInternalErrorRetries = 1;
 inline constexpr int kMaxInProgressRetries = 3;
 inline constexpr int kMaxParentMissingRetries = 1;
 inline constexpr int kMaxChatMissingRetries = 1;
+inline constexpr int kMaxEmptyAnswerRetries = 1;
 inline constexpr uint64_t kInProgressBaseDelayMs = 200;  // doubled per retry
 inline constexpr uint64_t kInProgressMaxDelayMs = 2000;
 

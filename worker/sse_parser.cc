@@ -39,6 +39,7 @@ void SseParser::feed(std::string_view bytes) {
     if (buffer_.size() < kBom.size() && kBom.substr(0, buffer_.size()) == buffer_) return;
     bom_checked_ = true;
     if (buffer_.compare(0, kBom.size(), kBom) == 0) buffer_.erase(0, kBom.size());
+    scanned_ = 0;  // counted the BOM's bytes (or none of these new ones): rescan
     return;
   }
   buffer_.append(bytes);

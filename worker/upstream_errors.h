@@ -19,8 +19,9 @@ namespace qp::worker {
 struct UpstreamFailure {
   Code code = Code::kUpstream;
   std::string message;
-  int64_t retry_after_s = 0;     // > 0: tell the client when to retry
-  const char* health = nullptr;  // protocol::kHealth*; nullptr: leave the health unchanged
+  int64_t retry_after_s = 0;         // > 0: tell the client when to retry
+  const char* health = nullptr;      // protocol::kHealth*; nullptr: leave the health unchanged
+  const char* error_code = nullptr;  // OpenAI error `code` for the client; nullptr: derived
 };
 
 // True if `body` contains an Alibaba WAF / captcha marker (GO's list plus

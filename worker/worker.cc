@@ -441,7 +441,7 @@ void Worker::job_error(Job* job, const UpstreamFailure& failure) {
     }
   }
   send_error(job->request_id, failure.code, failure.message, failure.retry_after_s, failure.health,
-             until);
+             until, failure.error_code);
   QP_WARN("job.error")
       .kv("request_id", job->request_id)
       .kv("code", code_name(failure.code))
@@ -454,7 +454,7 @@ void Worker::job_error(Job* job, const UpstreamFailure& failure) {
 
 void Worker::send_error(std::string_view request_id, Code code, const std::string& message,
                         int64_t retry_after_s, const char* account_health,
-                        int64_t health_until_unix_ms) {
+                        int64_t health_until_unix_ms, const char* error_code) {
   protocol::JobError e;
   e.request_id = std::string(request_id);
   e.code = code;
@@ -462,6 +462,7 @@ void Worker::send_error(std::string_view request_id, Code code, const std::strin
   e.retry_after_s = retry_after_s;
   if (account_health != nullptr) e.account_health = account_health;
   e.health_until_unix_ms = health_until_unix_ms;
+  if (error_code != nullptr) e.error_code = error_code;
   protocol::encode(e, &body_);
   send(Command::kError, request_id, body_);
 }

@@ -95,7 +95,7 @@ class Worker final : private AccountManager::Listener {
   void job_error(Job* job, const UpstreamFailure& failure);
   void send_error(std::string_view request_id, Code code, const std::string& message,
                   int64_t retry_after_s = 0, const char* account_health = nullptr,
-                  int64_t health_until_unix_ms = 0);
+                  int64_t health_until_unix_ms = 0, const char* error_code = nullptr);
   void retire(Job* job);
   void abort_jobs(const char* reason);
 

@@ -19,6 +19,36 @@ bool has_control(std::string_view s) {
   return false;
 }
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): what a TOML account file can hold.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xc2 && c <= 0xdf   ? 1
+               : c >= 0xe0 && c <= 0xef ? 2
+               : c >= 0xf0 && c <= 0xf4 ? 3
+                                        : 0;
+    if (n == 0 || s.size() - i <= n) return false;
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    if (c1 < lo || c1 > hi) return false;
+    for (size_t k = 2; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -85,6 +115,9 @@ Result<CredentialFacts> finalize_credentials(AccountConfig* a, const std::string
     if (has_control(*f.value)) {
       return bad(origin, std::string(f.key) +
                              " contains a control character (a line break pasted by accident?)");
+    }
+    if (!valid_utf8(*f.value)) {
+      return bad(origin, std::string(f.key) + " is not valid UTF-8 text");
     }
   }
   a->token = std::string(trim(a->token));

@@ -1,8 +1,11 @@
 #include "common/http/connection.h"
 
+#include <sys/socket.h>
+
 #include <exception>
 #include <utility>
 
+#include "common/http/peer_address.h"
 #include "common/log.h"
 
 namespace qp::http {
@@ -11,6 +14,7 @@ namespace {
 constexpr size_t kMaxPooledWrites = 8;
 constexpr size_t kMaxPooledHeadCapacity = 4096;
 constexpr uint64_t kDefaultFlushTimeoutMs = 60'000;
+constexpr const char* kBusyRetryAfterS = "1";
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -51,11 +55,19 @@ Connection* Connection::accept(ServerContext* ctx, uv_stream_t* listener) {
     return nullptr;
   }
   uv_tcp_nodelay(&c->tcp_, 1);  // chunks are small and latency matters
+  sockaddr_storage peer{};
+  int len = sizeof(peer);
+  if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {  // NOLINT
+    PeerAddress a = classify_peer(peer);
+    c->address_key_ = std::move(a.key);
+    c->loopback_ = a.loopback;
+  }
   return c;
 }
 
 Connection::Connection(ServerContext* ctx, uint64_t id)
     : ctx_(ctx), id_(id), parser_(ctx->options.max_header_bytes, ctx->options.max_body_bytes) {
+  parser_.set_body_budget(&ctx->body_budget);
   tcp_.data = this;
   timer_.data = this;
   shutdown_req_.data = this;
@@ -68,6 +80,8 @@ Connection::~Connection() {
     delete w;
   }
 }
+
+std::string Connection::address_text() const { return address_key_text(address_key_); }
 
 void Connection::start() { process(); }
 
@@ -169,7 +183,57 @@ void Connection::on_read_end(ssize_t status) {
 
 void Connection::on_idle_timeout() {
   if (phase_ != Phase::kNone) return;  // no timeout while a handler owns an exchange
-  close_now("idle timeout");
+  if (wait_ == Wait::kNone || error_status_ != 0) {
+    close_now("idle timeout");
+    return;
+  }
+  const uint64_t now = uv_now(ctx_->loop);
+  const uint64_t deadline = read_deadline(now);
+  if (deadline == 0) {  // cannot happen while waiting; be safe
+    after_process();
+    return;
+  }
+  if (now < deadline) {
+    uv_timer_start(&timer_, &Connection::on_timer, deadline - now, 0);
+    return;
+  }
+  const bool head = wait_ == Wait::kHead;
+  uint64_t suppressed = 0;
+  if (ctx_->throttle(&ctx_->timeout_log, &suppressed)) {
+    QP_WARN("http_slow_client")
+        .kv("conn", id_)
+        .kv("waiting_for", head ? "head" : "body")
+        .kv("not_logged", suppressed);
+  }
+  error_status_ = 408;
+  error_message_ =
+      head ? "request headers not received in time" : "request body not received in time";
+  process();  // answers 408 and closes
+}
+
+uint64_t Connection::read_deadline(uint64_t now) {
+  if (error_status_ != 0 || !parser_.mid_request()) {
+    wait_ = Wait::kNone;
+    return 0;
+  }
+  const ServerOptions& o = ctx_->options;
+  if (parser_.in_head()) {
+    if (wait_ != Wait::kHead) {
+      wait_ = Wait::kHead;
+      wait_start_ms_ = now;
+    }
+    return o.header_timeout_ms > 0 ? wait_start_ms_ + o.header_timeout_ms : 0;
+  }
+  if (wait_ != Wait::kBody) {
+    wait_ = Wait::kBody;
+    wait_start_ms_ = now;
+  }
+  if (o.body_timeout_ms == 0) return 0;
+  uint64_t size = parser_.declared_body_bytes();
+  if (size == RequestParser::kUnknownLength) size = parser_.body_bytes();
+  const uint64_t allowance_ms =
+      o.body_min_bytes_per_s > 0 ? size * 1000 / o.body_min_bytes_per_s : 0;
+  return wait_start_ms_ + o.body_timeout_ms + allowance_ms;
 }
 
 bool Connection::queue_full() const {
@@ -189,6 +253,7 @@ void Connection::feed_input(const char* data, size_t len) {
     auto step = parser_.feed(std::string_view(data + off, len - off));
     off += step.consumed;
     if (step.event == RequestParser::Event::kRequest) {
+      wait_ = Wait::kNone;
       Request r = parser_.take_request();
       r.connection_id = id_;
       queued_body_bytes_ += r.body.size();
@@ -196,6 +261,13 @@ void Connection::feed_input(const char* data, size_t len) {
     } else if (step.event == RequestParser::Event::kError) {
       error_status_ = parser_.error_status();
       error_message_ = parser_.error_message();
+      uint64_t suppressed = 0;
+      if (error_status_ == 503 && ctx_->throttle(&ctx_->body_budget_log, &suppressed)) {
+        QP_WARN("http_body_budget_exhausted")
+            .kv("buffered_bytes", static_cast<uint64_t>(ctx_->body_budget.used()))
+            .kv("limit", static_cast<uint64_t>(ctx_->body_budget.limit()))
+            .kv("not_logged", suppressed);
+      }
       return;
     } else if (step.consumed == 0) {
       return;
@@ -257,8 +329,19 @@ void Connection::after_process() {
   // stop only when parsed-ahead requests fill the queue (TCP backpressure).
   set_reading(pending_input_.empty());
   if (state_ != State::kOpen) return;
-  uint64_t idle_ms = ctx_->options.idle_timeout_ms;
-  if (idle && idle_ms > 0) {
+  if (!idle) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  // Waiting for the client: for the rest of a request, a deadline that no
+  // byte extends (slow clients must not hold a connection forever); for a
+  // new request, the idle timeout.
+  const uint64_t now = uv_now(ctx_->loop);
+  const uint64_t deadline = read_deadline(now);
+  const uint64_t idle_ms = ctx_->options.idle_timeout_ms;
+  if (deadline != 0) {
+    uv_timer_start(&timer_, &Connection::on_timer, deadline > now ? deadline - now : 0, 0);
+  } else if (wait_ == Wait::kNone && idle_ms > 0) {
     uv_timer_start(&timer_, &Connection::on_timer, idle_ms, 0);
   } else {
     uv_timer_stop(&timer_);
@@ -269,6 +352,7 @@ void Connection::dispatch_next() {
   active_ = std::move(queue_.front());
   queue_.pop_front();
   queued_body_bytes_ -= active_.body.size();
+  ctx_->body_budget.release(active_.body.size());  // the handler owns it now
   phase_ = Phase::kHandler;
   exchange_id_ = ctx_->next_exchange_id++;
   abort_cb_ = nullptr;
@@ -421,6 +505,8 @@ void Connection::send_error() {
   QP_DEBUG("http_error_response").kv("conn", id_).kv("status", status).kv("error", error_message_);
   std::string body = ctx_->error_body(status, error_message_);
   Headers headers{{"Content-Type", ctx_->options.error_content_type}};
+  // A busy server (connection limits, body budget): worth retrying shortly.
+  if (status == 503) headers.push_back({"Retry-After", kBusyRetryAfterS});
   HeadSpec spec;
   spec.status = status;
   spec.framing = Framing::kContentLength;
@@ -439,8 +525,7 @@ void Connection::send_error() {
 void Connection::finish() {
   if (state_ != State::kOpen) return;
   state_ = State::kFinishing;
-  queue_.clear();
-  queued_body_bytes_ = 0;
+  release_bodies();
   pending_input_.clear();
   int r = uv_shutdown(&shutdown_req_, stream(), &Connection::on_shutdown);
   if (r < 0) {
@@ -452,6 +537,13 @@ void Connection::finish() {
   if (flush_ms == 0) flush_ms = kDefaultFlushTimeoutMs;
   uv_timer_start(&timer_, &Connection::on_timer, flush_ms, 0);
   set_reading(true);  // discard client bytes and notice its FIN
+}
+
+void Connection::release_bodies() {
+  ctx_->body_budget.release(queued_body_bytes_);
+  queued_body_bytes_ = 0;
+  queue_.clear();
+  parser_.release_body_reservation();
 }
 
 void Connection::drain() {
@@ -475,6 +567,11 @@ void Connection::close_now(const char* reason) {
   QP_DEBUG("http_conn_close").kv("conn", id_).kv("reason", reason);
   state_ = State::kClosing;
   ctx_->connections.erase(id_);
+  release_bodies();
+  if (address_counted_) {
+    address_counted_ = false;
+    ctx_->release_address(address_key_);
+  }
   std::function<void()> abort;
   if (phase_ != Phase::kNone) {
     ctx_->exchanges.erase(exchange_id_);  // first, so Exchange calls from on_abort are no-ops
@@ -482,7 +579,6 @@ void Connection::close_now(const char* reason) {
     abort = std::move(abort_cb_);
     abort_cb_ = nullptr;
   }
-  queue_.clear();
   pending_input_.clear();
   // A reset drops unsent bytes and tells the client at once; it needs a
   // connection whose write side was not shut down (else: a plain close).

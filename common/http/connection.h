@@ -46,6 +46,15 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   uint64_t id() const { return id_; }
+  // The client's address as counted by max_connections_per_address: the
+  // IPv4 address, or the /64 prefix of an IPv6 one (IPv4-mapped IPv6 counts
+  // as IPv4); raw bytes. Empty if unknown.
+  const std::string& address_key() const { return address_key_; }
+  // The client's address as text (for logs).
+  std::string address_text() const;
+  bool loopback() const { return loopback_; }
+  // The connection is counted in ctx->per_address: uncount it on close.
+  void set_address_counted() { address_counted_ = true; }
   // Starts reading requests.
   void start();
   // Answers with an error response (e.g. 503) without reading a request, then closes.
@@ -111,6 +120,11 @@ class Connection {
   void on_data(const char* data, size_t len);
   void on_read_end(ssize_t status);
   void on_idle_timeout();
+  // Loop time by which the request being read must be complete (0 = none),
+  // starting the head or body deadline if the server just began waiting.
+  uint64_t read_deadline(uint64_t now);
+  // Gives back every body-budget byte this connection holds.
+  void release_bodies();
   void feed_input(const char* data, size_t len);
   bool queue_full() const;
   // Drives parsing ahead and dispatch. Not re-entrant: a nested call (a handler
@@ -140,7 +154,9 @@ class Connection {
   ServerContext* ctx_;
   const uint64_t id_;
   uv_tcp_t tcp_{};
-  uv_timer_t timer_{};  // idle timeout while kOpen, flush/linger deadline while kFinishing
+  // While kOpen: the idle timeout, or the head/body deadline of a request
+  // being read; while kFinishing: the flush/linger deadline.
+  uv_timer_t timer_{};
   uv_shutdown_t shutdown_req_{};
   int open_handles_ = 0;
   State state_ = State::kOpen;
@@ -152,6 +168,15 @@ class Connection {
   bool deferred_ = false;
   bool broken_ = false;  // a write could not be started: close on the next iteration
   bool reset_ = false;   // close with RST (Exchange::abort)
+
+  std::string address_key_;
+  bool loopback_ = false;
+  bool address_counted_ = false;
+
+  // What the read deadline is running for, and since when (loop time).
+  enum class Wait : uint8_t { kNone, kHead, kBody };
+  Wait wait_ = Wait::kNone;
+  uint64_t wait_start_ms_ = 0;
 
   RequestParser parser_;
   std::deque<Request> queue_;     // parsed, waiting for dispatch

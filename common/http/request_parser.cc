@@ -113,6 +113,7 @@ RequestParser::Step RequestParser::feed(std::string_view data) {
     }
     state_ = State::kFinished;
     req_ = Request{};
+    release_body_reservation();
     return {data.size(), Event::kError};
   }
   return {n, Event::kNeedMore};
@@ -120,7 +121,29 @@ RequestParser::Step RequestParser::feed(std::string_view data) {
 
 Request RequestParser::take_request() {
   state_ = last_request_ ? State::kFinished : State::kIdle;
+  // The caller holds body.size() bytes from now on; they equal the
+  // reservation (declared length, or the sum of the chunk sizes).
+  if (budget_ != nullptr && reserved_ != req_.body.size()) {
+    budget_->release(reserved_);
+    budget_->force_reserve(req_.body.size());
+  }
+  reserved_ = 0;
   return std::move(req_);
+}
+
+void RequestParser::release_body_reservation() {
+  if (budget_ != nullptr) budget_->release(reserved_);
+  reserved_ = 0;
+}
+
+bool RequestParser::reserve_body(uint64_t n) {
+  if (budget_ == nullptr || n == 0) return true;
+  if (n > SIZE_MAX || !budget_->try_reserve(static_cast<size_t>(n))) {
+    fail(503, "the server is busy receiving other request bodies; please retry");
+    return false;
+  }
+  reserved_ += static_cast<size_t>(n);
+  return true;
 }
 
 bool RequestParser::count_header_bytes(size_t n) {
@@ -142,6 +165,8 @@ int RequestParser::on_message_begin(http_parser* p) {
   auto* s = self(p);
   s->req_ = Request{};
   s->state_ = State::kHeaders;
+  s->release_body_reservation();  // nothing held between requests; defensive
+  s->declared_length_ = kUnknownLength;
   s->header_bytes_ = 0;
   s->in_value_ = false;
   s->expect_continue_ = false;
@@ -210,6 +235,8 @@ int RequestParser::on_headers_complete(http_parser* p) {
   const bool chunked = (p->flags & F_CHUNKED) != 0;
   if (!chunked && p->content_length != ULLONG_MAX) {
     if (p->content_length > s->max_body_bytes_) return s->fail(413, "request body too large");
+    s->declared_length_ = p->content_length;
+    if (!s->reserve_body(p->content_length)) return -1;
     // Reserve what was declared, but not so much that idle clients declaring
     // big bodies can pin memory; larger bodies grow as they arrive.
     s->req_.body.reserve(static_cast<size_t>(std::min<uint64_t>(p->content_length, kMaxReserve)));
@@ -238,6 +265,7 @@ int RequestParser::on_chunk_header(http_parser* p) {
   if (p->content_length > s->max_body_bytes_ - s->req_.body.size()) {
     return s->fail(413, "request body too large");
   }
+  if (!s->reserve_body(p->content_length)) return -1;
   return 0;
 }
 

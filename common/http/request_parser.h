@@ -10,14 +10,23 @@
 // as the headers end (before any body byte), a chunked body growing past it
 // gives 413 when it crosses the limit; anything http-parser rejects gives 400;
 // an HTTP major version other than 1 gives 505.
+//
+// Body budget (optional, set_body_budget): a declared Content-Length is
+// reserved in full when the head ends, a chunk when its size line arrives,
+// both before any of those bytes are buffered; a reservation the budget
+// cannot grant gives 503. The parser holds the reservation of the request
+// being read; take_request() hands it to the caller (it equals the body's
+// size), and an error or release_body_reservation() gives it back.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include <http_parser.h>
 
+#include "common/http/body_budget.h"
 #include "common/http/server.h"
 
 namespace qp::http {
@@ -35,6 +44,9 @@ class RequestParser {
   };
 
   RequestParser(size_t max_header_bytes, size_t max_body_bytes);
+  // Does not release a reservation: call release_body_reservation() first
+  // (the budget may be gone by the time the parser is destroyed).
+  ~RequestParser() = default;
   // http_parser.data points at this object.
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
@@ -43,14 +55,30 @@ class RequestParser {
   // ends the connection (no keep-alive, or an Upgrade/CONNECT request), the
   // parser is finished(): it consumes and ignores every further byte.
   Step feed(std::string_view data);
-  // REQUIRES: the last feed() returned kRequest. Moves the request out.
+  // REQUIRES: the last feed() returned kRequest. Moves the request out; the
+  // caller now holds its body reservation (body.size() bytes of the budget).
   Request take_request();
 
-  int error_status() const { return error_status_; }  // 400, 413, 431, 505; 0 if none
+  // Reserve body bytes from `budget` (nullptr = none). Set before feeding.
+  void set_body_budget(BodyBudget* budget) { budget_ = budget; }
+  // Gives back the reservation of the request being read (idempotent).
+  void release_body_reservation();
+  size_t reserved_body_bytes() const { return reserved_; }
+
+  int error_status() const { return error_status_; }  // 400, 413, 431, 503, 505; 0 if none
   const std::string& error_message() const { return error_message_; }
   bool finished() const { return state_ == State::kFinished; }
   // True while bytes of an unfinished request have been seen.
   bool mid_request() const { return state_ == State::kHeaders || state_ == State::kBody; }
+  // True while the head (request line, headers) of a request is being read.
+  bool in_head() const { return state_ == State::kHeaders; }
+  // True while the body of a request is being read (after its head).
+  bool in_body() const { return state_ == State::kBody; }
+  // In the body: the declared Content-Length, or kUnknownLength (chunked).
+  static constexpr uint64_t kUnknownLength = UINT64_MAX;
+  uint64_t declared_body_bytes() const { return declared_length_; }
+  // Body bytes of the request being read received so far.
+  size_t body_bytes() const { return req_.body.size(); }
   // True when the request being read carries `Expect: 100-continue`, its
   // headers are complete and no body byte has arrived: the server should send
   // `100 Continue` (once; then call continue_sent()).
@@ -73,6 +101,7 @@ class RequestParser {
   static const http_parser_settings kSettings;
 
   bool count_header_bytes(size_t n);
+  bool reserve_body(uint64_t n);
   int fail(int status, std::string message);
   void finish_headers();
 
@@ -82,6 +111,9 @@ class RequestParser {
   State state_ = State::kIdle;
   Request req_;
   size_t header_bytes_ = 0;
+  uint64_t declared_length_ = kUnknownLength;
+  BodyBudget* budget_ = nullptr;
+  size_t reserved_ = 0;    // budget bytes held for req_
   bool in_value_ = false;  // last header callback was a value
   bool expect_continue_ = false;
   bool body_started_ = false;

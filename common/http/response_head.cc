@@ -136,7 +136,8 @@ std::string default_error_body(int status, std::string_view message) {
   json::Writer w(&out);
   w.begin_object().key("error").begin_object();
   w.field("message", message);
-  w.field("type", status >= 500 ? "server_error" : "invalid_request_error");
+  // 505 (an HTTP version we do not speak) is the client's error.
+  w.field("type", status >= 500 && status != 505 ? "server_error" : "invalid_request_error");
   w.end_object().end_object();
   return out;
 }

@@ -56,7 +56,7 @@ size_t format_chunk_size_line(size_t size, char* out);
 
 // The default ServerOptions::error_body:
 // {"error":{"message":"...","type":"invalid_request_error"}} (type
-// "server_error" for 5xx).
+// "server_error" for 5xx other than 505).
 std::string default_error_body(int status, std::string_view message);
 
 }  // namespace qp::http

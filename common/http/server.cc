@@ -57,6 +57,25 @@ void ServerContext::defer(uint64_t id) {
   });
 }
 
+bool ServerContext::throttle(Throttle* t, uint64_t* suppressed) {
+  uint64_t now = uv_now(loop);
+  if (t->logged && now - t->last_ms < kLogIntervalMs) {
+    ++t->suppressed;
+    return false;
+  }
+  *suppressed = t->suppressed;
+  t->suppressed = 0;
+  t->last_ms = now;
+  t->logged = true;
+  return true;
+}
+
+void ServerContext::release_address(const std::string& key) {
+  auto it = per_address.find(key);
+  if (it == per_address.end()) return;
+  if (--it->second == 0) per_address.erase(it);
+}
+
 void ServerContext::stop_deferred() {
   deferred.clear();
   idle.reset();
@@ -95,13 +114,35 @@ void Server::Impl::accept_one(uv_stream_t* listener_stream) {
   Connection* c = Connection::accept(this, listener_stream);
   if (c == nullptr) return;
   connections.emplace(c->id(), c);
+  uint64_t suppressed = 0;
   if (over_limit) {
-    QP_WARN("http_too_many_connections")
-        .kv("limit", static_cast<uint64_t>(options.max_connections));
+    if (throttle(&too_many_connections_log, &suppressed)) {
+      QP_WARN("http_too_many_connections")
+          .kv("limit", static_cast<uint64_t>(options.max_connections))
+          .kv("not_logged", suppressed);
+    }
     c->reject(503, "too many connections");
-  } else {
-    c->start();
+    return;
   }
+  const size_t per_address_limit = options.max_connections_per_address;
+  const bool exempt = c->loopback() && options.loopback_exempt;
+  if (per_address_limit > 0 && !exempt) {
+    size_t& n = per_address[c->address_key()];
+    if (n >= per_address_limit) {
+      if (throttle(&per_address_log, &suppressed)) {
+        // The address is the client's own; it is not a secret.
+        QP_WARN("http_too_many_connections_from_address")
+            .kv("address", c->address_text())
+            .kv("limit", static_cast<uint64_t>(per_address_limit))
+            .kv("not_logged", suppressed);
+      }
+      c->reject(503, "too many connections from this address");
+      return;
+    }
+    ++n;
+    c->set_address_counted();
+  }
+  c->start();
 }
 
 Status Server::Impl::start_listening(const std::string& where, int (*bind)(uv_tcp_t*, const void*),
@@ -141,6 +182,7 @@ Server::Server(uv_loop_t* loop, ServerOptions options, Handler handler)
   impl_->server = this;
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
+  impl_->body_budget = BodyBudget(impl_->options.max_buffered_body_bytes);
 }
 
 Server::~Server() { close(); }
@@ -204,6 +246,8 @@ void Server::stop_accepting() {
 size_t Server::connection_count() const { return impl_->connections.size(); }
 
 size_t Server::active_exchange_count() const { return impl_->exchanges.size(); }
+
+size_t Server::buffered_body_bytes() const { return impl_->body_budget.used(); }
 
 // ----------------------------------------------------------------- Exchange
 

@@ -25,7 +25,13 @@
 // malformed request, 413 body over max_body_bytes (as soon as a declared
 // Content-Length is known, before any body byte and instead of 100 Continue),
 // 431 headers over max_header_bytes, 505 HTTP major version other than 1,
-// 503 over max_connections, 500 when the handler throws before responding.
+// 408 a request head or body not received in time (header_timeout_ms,
+// body_timeout_ms), 503 over max_connections or max_connections_per_address
+// (before reading anything) or over max_buffered_body_bytes (when the head
+// ends, before 100 Continue), 500 when the handler throws before responding.
+// Every 503 of the server's own carries `Retry-After`. Refusals and
+// timeouts are logged as warnings at most once per 10 s each, with the count
+// of the ones not logged, never once per connection.
 //
 // HTTP/1.0 clients: keep-alive only with `Connection: keep-alive`; a streamed
 // response has no chunked framing and ends when the connection closes.
@@ -131,8 +137,33 @@ struct ServerOptions {
   int port = 0;  // 0 = any free port; read the chosen one from port()
   size_t max_body_bytes = 8 * 1024 * 1024;
   size_t max_header_bytes = 64 * 1024;
-  uint64_t idle_timeout_ms = 60'000;  // keep-alive connection with no request in flight
+  // A connection with no request in flight and no byte of the next one (a
+  // fresh connection too) is closed after this.
+  uint64_t idle_timeout_ms = 60'000;
+  // Slow clients. A request head (request line and headers) must be complete
+  // within header_timeout_ms of its first byte. The body must be complete
+  // within body_timeout_ms of the end of the head, plus one second per
+  // body_min_bytes_per_s bytes of its declared Content-Length (of the bytes
+  // received so far for a chunked body, which therefore has to keep up that
+  // average rate). Past either deadline: 408 and close. A byte arriving never
+  // extends a deadline, and no deadline runs while an earlier pipelined
+  // response is in progress (it starts when the server waits for the client
+  // again). 0 = no deadline; body_min_bytes_per_s 0 = no allowance for size.
+  uint64_t header_timeout_ms = 10'000;
+  uint64_t body_timeout_ms = 30'000;
+  uint64_t body_min_bytes_per_s = 16 * 1024;
   size_t max_connections = 10'000;
+  // Open connections per client address (IPv4 address, IPv6 /64 prefix);
+  // 0 = no limit. Loopback clients (127.0.0.0/8, ::1) are exempt while
+  // loopback_exempt is set: a local reverse proxy or load generator is many
+  // clients behind one address.
+  size_t max_connections_per_address = 256;
+  bool loopback_exempt = true;
+  // Request-body bytes held across all connections before a handler owns
+  // them (bodies being received, declared lengths reserved in full, and
+  // pipelined requests waiting); 0 = no limit. A body that does not fit
+  // gets 503. See body_budget.h.
+  size_t max_buffered_body_bytes = 256 * 1024 * 1024;
   // Pipelined requests parsed ahead of the one being answered. When full, the
   // server stops reading that connection until the queue drains.
   size_t max_pipelined_requests = 16;
@@ -187,6 +218,8 @@ class Server {
   size_t connection_count() const;
   // Exchanges dispatched to the handler and not yet ended.
   size_t active_exchange_count() const;
+  // Bytes counted against max_buffered_body_bytes now.
+  size_t buffered_body_bytes() const;
 
  private:
   friend class Exchange;

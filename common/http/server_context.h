@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/http/body_budget.h"
 #include "common/http/server.h"
 #include "common/uv/handle.h"
 
@@ -35,6 +36,27 @@ struct ServerContext {
   uint64_t next_exchange_id = 1;
   bool closing = false;   // Server::close() ran
   bool draining = false;  // Server::stop_accepting() ran: close after each response
+  BodyBudget body_budget;
+  // Admitted connections per client address key (Connection::address_key).
+  std::unordered_map<std::string, size_t> per_address;
+
+  // A warning that is logged at most once per interval.
+  struct Throttle {
+    uint64_t last_ms = 0;
+    uint64_t suppressed = 0;
+    bool logged = false;
+  };
+  static constexpr uint64_t kLogIntervalMs = 10'000;
+  Throttle too_many_connections_log;
+  Throttle per_address_log;
+  Throttle body_budget_log;
+  Throttle timeout_log;
+  // True if an event of `t` should be logged now; then *suppressed is how
+  // many were not logged since the last one.
+  bool throttle(Throttle* t, uint64_t* suppressed);
+  // Forgets one admitted connection of `key`.
+  void release_address(const std::string& key);
+
   std::unique_ptr<char[]> read_buffer = std::make_unique<char[]>(kReadBufferSize);
   // Connections with work to resume on the next loop iteration (see
   // Connection::defer); drained by an idle handle created on first use.

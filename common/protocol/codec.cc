@@ -110,6 +110,7 @@ void visit(JobError& m, V& v) {
   v("retry_after_s", m.retry_after_s);
   v("account_health", m.account_health);
   v("health_until_unix_ms", m.health_until_unix_ms);
+  v("error_code", m.error_code);
 }
 template <class V>
 void visit(Cancel& m, V& v) {

@@ -117,6 +117,9 @@ struct JobError {
   // another account.
   std::string account_health;
   int64_t health_until_unix_ms = 0;  // rate_limited: until when (0 = unknown)
+  // The OpenAI error `code` for the client (e.g. "empty_response"); empty:
+  // the frontend derives it from `code`.
+  std::string error_code;
 };
 
 struct Cancel {

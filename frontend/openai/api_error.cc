@@ -103,6 +103,15 @@ void append_error_object(std::string* out, const ApiError& e) {
   w.end_object().end_object();
 }
 
+ApiError transport_error(int status, std::string_view message) {
+  ApiError e{Code::kInvalidArgument, std::string(message), {}, {}, 0};
+  if (status == 413) e.code = Code::kPayloadTooLarge;
+  if (status == 503) e.code = Code::kUnavailable;
+  if (status == 505) e.error_code = "http_version_not_supported";
+  if (status >= 500 && status != 503 && status != 505) e.code = Code::kInternal;
+  return e;
+}
+
 std::string error_json(const ApiError& e) {
   std::string s;
   append_error_object(&s, e);

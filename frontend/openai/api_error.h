@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -29,6 +30,11 @@ int http_status(const ApiError& e);
 const char* error_type(const ApiError& e);
 // The JSON body {"error":{...}}.
 std::string error_json(const ApiError& e);
+// The error the HTTP server itself answers (the request never reached a
+// handler): `status` is 400, 413, 431, 505, 503 or 500. 4xx and 505 (an HTTP
+// version the server does not speak: the client's fault) are
+// invalid_request_error; 503 and 500 are server errors.
+ApiError transport_error(int status, std::string_view message);
 // Appends the body of an SSE error event: {"error":{...}} (no "data: ").
 void append_error_object(std::string* out, const ApiError& e);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/conversation/history_key.h"
+#include "frontend/openai/json_problem.h"
 
 namespace qp::frontend {
 namespace {
@@ -36,6 +37,20 @@ struct Ctx {
     *err = ApiError::invalid(std::move(param), std::move(message));
     return false;
   }
+  // A value of the wanted type that simdjson could not read (an unpaired
+  // surrogate escape, a number out of range) gets its own message; any other
+  // failure is a type mismatch.
+  bool bad_value(const std::string& param, const char* want, value v, simdjson::error_code e) {
+    std::string_view raw = v.raw_json_token();
+    std::string why = json_problem(e, param, raw);
+    if (!why.empty()) return fail(param, std::move(why));
+    return wrong_type(param, want, v);
+  }
+  // A structured field (tools…) that the DOM parser refused.
+  bool bad_json(const std::string& param, simdjson::error_code e, std::string fallback) {
+    std::string why = json_problem(e, param, {});
+    return fail(param, why.empty() ? std::move(fallback) : std::move(why));
+  }
   bool wrong_type(const std::string& param, const char* want, value v) {
     json_type t;
     std::string got = v.type().get(t) ? std::string("invalid JSON") : type_name(t);
@@ -46,7 +61,7 @@ struct Ctx {
 
 bool get_string(Ctx& c, value v, const std::string& param, std::string* out) {
   std::string_view s;
-  if (v.get_string().get(s)) return c.wrong_type(param, "a string", v);
+  if (auto e = v.get_string().get(s)) return c.bad_value(param, "a string", v, e);
   out->assign(s);
   return true;
 }
@@ -57,15 +72,18 @@ bool get_bool(Ctx& c, value v, const std::string& param, bool* out) {
 }
 
 bool get_number(Ctx& c, value v, const std::string& param, double* out) {
-  if (v.get_double().get(*out) || !std::isfinite(*out)) return c.wrong_type(param, "a number", v);
+  if (auto e = v.get_double().get(*out)) return c.bad_value(param, "a number", v, e);
+  if (!std::isfinite(*out)) return c.bad_value(param, "a number", v, simdjson::NUMBER_OUT_OF_RANGE);
   return true;
 }
 
 bool get_int(Ctx& c, value v, const std::string& param, int64_t* out) {
   double d;
-  if (v.get_double().get(d) || !std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15) {
-    return c.wrong_type(param, "an integer", v);
+  if (auto e = v.get_double().get(d)) return c.bad_value(param, "an integer", v, e);
+  if (!std::isfinite(d) || std::fabs(d) > 9e15) {
+    return c.fail(param, "Invalid value for '" + param + "': integer out of range.");
   }
+  if (d != std::floor(d)) return c.wrong_type(param, "an integer", v);
   *out = static_cast<int64_t>(d);
   return true;
 }
@@ -194,7 +212,7 @@ bool raw_object_or_string(Ctx& c, value v, const std::string& param, std::string
   }
   if (t == json_type::string) {
     std::string_view s;
-    if (v.get_string().get(s)) return c.wrong_type(param, "a string", v);
+    if (auto e = v.get_string().get(s)) return c.bad_value(param, "a string", v, e);
     out->clear();
     out->push_back('"');
     out->append(s);  // tool_choice strings are plain words: none|auto|required
@@ -223,7 +241,8 @@ bool validate_tools(Ctx& c, const std::string& raw, std::vector<std::string>* na
   simdjson::dom::parser p;  // cold path: only requests with tools
   simdjson::dom::element doc;
   simdjson::dom::array arr;
-  if (p.parse(raw).get(doc) || doc.get_array().get(arr)) {
+  if (auto e = p.parse(raw).get(doc)) return c.bad_json("tools", e, "Invalid JSON in 'tools'.");
+  if (doc.get_array().get(arr)) {
     return c.fail("tools", "Invalid type for 'tools': expected an array.");
   }
   size_t i = 0;
@@ -274,7 +293,10 @@ bool validate_tool_choice(Ctx& c, const std::string& raw, const std::vector<std:
   simdjson::dom::parser p;
   simdjson::dom::element doc;
   std::string_view type, name;
-  if (p.parse(raw).get(doc) || doc["type"].get_string().get(type) || type != "function") {
+  if (auto e = p.parse(raw).get(doc)) {
+    return c.bad_json("tool_choice", e, "Invalid JSON in 'tool_choice'.");
+  }
+  if (doc["type"].get_string().get(type) || type != "function") {
     return c.fail("tool_choice.type", "Invalid value for 'tool_choice.type': expected 'function'.");
   }
   if (doc["function"]["name"].get_string().get(name)) {
@@ -294,7 +316,10 @@ bool validate_response_format(Ctx& c, const std::string& raw, bool* want_json) {
   simdjson::dom::parser p;  // cold path: only requests that set the field
   simdjson::dom::element doc;
   simdjson::dom::object obj;
-  if (p.parse(raw).get(doc) || doc.get_object().get(obj)) {
+  if (auto e = p.parse(raw).get(doc)) {
+    return c.bad_json("response_format", e, "Invalid JSON in 'response_format'.");
+  }
+  if (doc.get_object().get(obj)) {
     return c.fail("response_format", "Invalid type for 'response_format': expected an object.");
   }
   std::string_view type;

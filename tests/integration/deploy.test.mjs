@@ -114,6 +114,28 @@ test('cmake --install puts the binaries, units, user, config and examples in pla
   assert.equal(readFileSync(conf, 'utf8'), '# edited by the operator\n');
 });
 
+// The units used to keep the configure-time prefix, so installing a default
+// build (/usr/local) with --prefix /usr gave ExecStart=/usr/local/… and
+// 203/EXEC at start.
+test('cmake --install --prefix X gives units that name X', () => {
+  const other = tempDir('qp-install-prefix-');
+  try {
+    const prefix = '/opt/qp-prefix-test';
+    const r = run(CMAKE, ['--install', BUILD_DIR, '--prefix', prefix], { env: { ...process.env, DESTDIR: other } });
+    assert.equal(r.status, 0, `cmake --install --prefix failed:\n${r.stdout}\n${r.stderr}`);
+    for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-worker@.service']) {
+      const text = readFileSync(join(other, prefix, 'lib/systemd/system', u), 'utf8');
+      const m = text.match(/^ExecStart=(\S+)/m);
+      assert.ok(m && m[1].startsWith(`${prefix}/bin/`), `${u}: ExecStart=${m && m[1]}`);
+      assert.ok(existsSync(join(other, m[1])), `${u}: ${m[1]} is installed`);
+      assert.match(text, new RegExp(`^Documentation=file:${prefix}/share/doc/qwenproxy/deployment.md$`, 'm'));
+      assert.doesNotMatch(text, /@QP_[A-Z_]+@/, `${u}: an unsubstituted variable`);
+    }
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
+});
+
 for (const unit of UNITS) {
   test(`systemd-analyze verify ${unit}: no error, no warning`, () => {
     const r = systemdAnalyze(['verify', `--root=${root}`, '--man=no', '--generators=no', unit]);
@@ -194,7 +216,7 @@ test('the frontend serves on the socket systemd passes (socket activation, LISTE
     // The first connection makes it start the frontend with the socket as fd 3.
     const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(10_000) });
     const body = await r.json();
-    assert.ok(['ok', 'degraded', 'unavailable'].includes(body.status), JSON.stringify(body));
+    assert.ok(['ok', 'degraded', 'unavailable', 'starting'].includes(body.status), JSON.stringify(body));
     assert.equal(body.broker.connected, false); // no broker in this test: only the socket matters
   } finally {
     if (proc && proc.exitCode === null) {

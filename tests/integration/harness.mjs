@@ -112,13 +112,17 @@ export async function startMock(args = []) {
 // [upstream] table (e.g. { first_byte_timeout_ms: 300 }), written with it.
 // worker: keys of the [worker] table; pre-warming is off unless a test turns
 // it on (it adds chats/new requests that tests counting requests would see).
+// frontend: extra keys of the [frontend] table; with api_key, /health is
+// polled with the key (only a client with the key sees the accounts).
 // dir: reuse the directory of an earlier stack (its state: a whole-stack restart).
-export async function startStack({ mock = null, accounts = [{ name: 'alice', user: 'alice' }], env = {}, extraConfig = '', upstream = {}, worker = {}, dir = null } = {}) {
+export async function startStack({ mock = null, accounts = [{ name: 'alice', user: 'alice' }], env = {}, extraConfig = '', upstream = {}, worker = {}, frontend = {}, dir = null } = {}) {
   dir = dir ?? tempDir();
   const workerTable = { prewarm_chats: 0, ...worker };
   const lines = [`runtime_dir = "${dir}/run"`, `state_dir = "${dir}/state"`, '[worker]'];
   for (const [k, v] of Object.entries(workerTable)) lines.push(`${k} = ${JSON.stringify(v)}`);
-  lines.push('[frontend]', 'port = 0', '[broker]', 'heartbeat_ms = 200', extraConfig);
+  lines.push('[frontend]', 'port = 0');
+  for (const [k, v] of Object.entries(frontend)) lines.push(`${k} = ${JSON.stringify(v)}`);
+  lines.push('[broker]', 'heartbeat_ms = 200', extraConfig);
   if (mock) {
     lines.push('[upstream]', `base_url = "${mock.url}"`);
     for (const [k, v] of Object.entries(upstream)) lines.push(`${k} = ${JSON.stringify(v)}`);
@@ -161,17 +165,17 @@ export async function startStack({ mock = null, accounts = [{ name: 'alice', use
       return r;
     },
   };
-  await waitHealthy(stack.baseUrl, { accounts: mock ? accounts.length : 1 });
+  await waitHealthy(stack.baseUrl, { accounts: mock ? accounts.length : 1, apiKey: frontend.api_key ?? env.QP_API_KEY });
   return stack;
 }
 
 // Polls /health until the service reports `accounts` registered and healthy.
-export async function waitHealthy(baseUrl, { accounts = 1, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+export async function waitHealthy(baseUrl, { accounts = 1, timeoutMs = DEFAULT_TIMEOUT_MS, apiKey = '' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const r = await fetch(`${baseUrl}/health`);
+      const r = await fetch(`${baseUrl}/health`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
       last = await r.text();
       if (r.status === 200) {
         const h = JSON.parse(last);

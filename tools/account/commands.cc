@@ -14,6 +14,7 @@
 #include "common/accounts/account_loader.h"
 #include "common/accounts/private_file.h"
 #include "common/config.h"
+#include "common/fs.h"
 #include "tools/account/http_get.h"
 #include "tools/account/import.h"
 #include "tools/account/report.h"
@@ -98,22 +99,6 @@ Result<std::string> read_input(const std::string& from) {
   return out;
 }
 
-// mkdir -p: missing parents get 0755 (the service user must be able to
-// traverse them), the accounts directory itself 0700.
-Status make_private_dir(const std::string& dir) {
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    std::string part = dir.substr(0, pos);
-    if (part.empty()) continue;
-    mode_t mode = pos == std::string::npos || pos + 1 == dir.size() ? 0700 : 0755;
-    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
-      return error(Code::kIo, "cannot create directory " + part + ": " + std::strerror(errno));
-    }
-  }
-  return Status();
-}
-
 }  // namespace
 
 int run_import(const ImportOptions& o) {
@@ -148,7 +133,9 @@ int run_import(const ImportOptions& o) {
   auto result = import_credentials(input.value(), f, o.name, now);
   if (!result) return fail(kExitProblem, "import failed: " + result.error().message());
 
-  if (Status s = make_private_dir(dir); !s.ok()) return fail(kExitProblem, s.message());
+  // Missing parents get 0755 (the service user must be able to traverse
+  // them), the accounts directory itself 0700.
+  if (Status s = fs::make_dirs(dir, 0700, 0755); !s.ok()) return fail(kExitProblem, s.message());
   std::string path = accounts::account_file_path(dir, o.name);
   accounts::WriteOptions wo;
   wo.replace = o.force;
@@ -238,7 +225,9 @@ int run_status(const StatusOptions& o) {
     url = "http://" + host + ":" + std::to_string(config->frontend.port);
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
-  auto r = http_get(url + "/health", o.timeout_ms);
+  // With a client API key configured, /health only shows the details to a
+  // client that sends it.
+  auto r = http_get(url + "/health", o.timeout_ms, config->frontend.api_key);
   if (!r) {
     return fail(kExitUnreachable, "cannot reach the service: " + r.error().message() +
                                       " (is it running? choose the address with --url)");

@@ -27,7 +27,7 @@ size_t on_data(char* data, size_t size, size_t n, void* user) {
 }  // namespace
 
 Result<HttpResponse> http_get(const std::string& url, uint64_t timeout_ms,
-                              uint64_t max_body_bytes) {
+                              const std::string& bearer, uint64_t max_body_bytes) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), &curl_easy_cleanup);
   if (!easy) return error(Code::kInternal, "curl_easy_init failed");
   HttpResponse r;
@@ -43,6 +43,14 @@ Result<HttpResponse> http_get(const std::string& url, uint64_t timeout_ms,
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   // A local status query must not go through the user's HTTP proxy.
   curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr,
+                                                                      &curl_slist_free_all);
+  if (!bearer.empty()) {
+    const std::string h = "Authorization: Bearer " + bearer;
+    headers.reset(curl_slist_append(nullptr, h.c_str()));
+    if (!headers) return error(Code::kInternal, "curl_slist_append failed");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
+  }
   CURLcode rc = curl_easy_perform(e);
   if (sink.overflow) return error(Code::kIo, url + ": the answer is larger than expected");
   if (rc != CURLE_OK) {

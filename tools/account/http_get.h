@@ -15,9 +15,11 @@ struct HttpResponse {
 };
 
 // GETs `url`, following no redirects, with a total timeout. The body is
-// capped at `max_body_bytes` (an error beyond). Errors are kIo with libcurl's
-// message and the URL.
+// capped at `max_body_bytes` (an error beyond). A non-empty `bearer` is sent
+// as `Authorization: Bearer <bearer>` (never logged or put in an error).
+// Errors are kIo with libcurl's message and the URL.
 Result<HttpResponse> http_get(const std::string& url, uint64_t timeout_ms,
+                              const std::string& bearer = {},
                               uint64_t max_body_bytes = 4 * 1024 * 1024);
 
 }  // namespace qp::account_tool

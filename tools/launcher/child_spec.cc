@@ -1,6 +1,16 @@
 #include "tools/launcher/child_spec.h"
 
+#include <vector>
+
 namespace qp::launcher {
+namespace {
+
+template <size_t N>
+void unset_all(const std::string_view (&names)[N], std::vector<EnvVar>* env) {
+  for (auto name : names) env->push_back({std::string(name), std::nullopt});
+}
+
+}  // namespace
 
 std::vector<std::string> config_args(const LaunchOptions& options) {
   if (options.config_path.empty()) return {};
@@ -8,13 +18,17 @@ std::vector<std::string> config_args(const LaunchOptions& options) {
 }
 
 ChildSpec broker_spec(const LaunchOptions& options) {
-  return ChildSpec{
-      "broker", ChildKind::kBroker, std::string(kBrokerBinary), config_args(options), {}, {}};
+  ChildSpec spec{"broker", ChildKind::kBroker, std::string(kBrokerBinary), config_args(options), {},
+                 {}};
+  unset_all(kAccountSecretEnv, &spec.env);
+  unset_all(kClientSecretEnv, &spec.env);
+  return spec;
 }
 
 ChildSpec frontend_spec(const LaunchOptions& options) {
   ChildSpec spec{
       "frontend", ChildKind::kFrontend, std::string(kFrontendBinary), config_args(options), {}, {}};
+  unset_all(kAccountSecretEnv, &spec.env);
   if (options.listen_fd >= 0) {
     spec.args.emplace_back("--listen-fd");
     spec.args.emplace_back("3");
@@ -23,7 +37,7 @@ ChildSpec frontend_spec(const LaunchOptions& options) {
   return spec;
 }
 
-ChildSpec worker_spec(const LaunchOptions& options, const std::string& account) {
+ChildSpec worker_spec(const LaunchOptions& options, const std::string& account, bool env_account) {
   ChildSpec spec{"worker:" + account,
                  ChildKind::kWorker,
                  std::string(kWorkerBinary),
@@ -32,31 +46,33 @@ ChildSpec worker_spec(const LaunchOptions& options, const std::string& account) 
                  {}};
   spec.args.emplace_back("--account");
   spec.args.push_back(account);
+  if (!env_account) unset_all(kAccountSecretEnv, &spec.env);
+  unset_all(kClientSecretEnv, &spec.env);
   return spec;
 }
 
 ChildSpec mock_spec(std::string_view secret, int port) {
-  return ChildSpec{"mock",
-                   ChildKind::kMock,
-                   std::string(kMockBinary),
-                   // A visible pace, so `curl -N` in demo mode shows tokens streaming.
-                   {"--port", std::to_string(port), "--jwt-secret", std::string(secret),
-                    "--token-delay-ms", std::to_string(kDemoTokenDelayMs)},
-                   {},
-                   {}};
+  ChildSpec spec{"mock",
+                 ChildKind::kMock,
+                 std::string(kMockBinary),
+                 // A visible pace, so `curl -N` in demo mode shows tokens streaming.
+                 {"--port", std::to_string(port), "--jwt-secret", std::string(secret),
+                  "--token-delay-ms", std::to_string(kDemoTokenDelayMs)},
+                 {},
+                 {}};
+  unset_all(kAccountSecretEnv, &spec.env);
+  unset_all(kClientSecretEnv, &spec.env);
+  return spec;
 }
 
 ChildSpec demo_worker_spec(const LaunchOptions& options, int mock_port, std::string_view jwt) {
+  // Every account variable unset (a real account's credentials must not
+  // leak into the demo one), then the demo account's own.
   ChildSpec spec = worker_spec(options, std::string(kDemoAccount));
-  spec.env = {
-      {"QWEN_BASE_URL", mock_base_url(mock_port)},
-      {"QWEN_COOKIES", "token=" + std::string(jwt)},
-      {"QWEN_ACCOUNT", std::string(kDemoAccount)},
-      // A real account's extra credentials must not leak into the demo one.
-      {"QWEN_TOKEN", std::nullopt},
-      {"QWEN_BX_UA", std::nullopt},
-      {"QWEN_BX_V", std::nullopt},
-  };
+  std::erase_if(spec.env, [](const EnvVar& e) { return e.name == "QWEN_COOKIES"; });
+  spec.env.push_back({"QWEN_BASE_URL", mock_base_url(mock_port)});
+  spec.env.push_back({"QWEN_COOKIES", "token=" + std::string(jwt)});
+  spec.env.push_back({"QWEN_ACCOUNT", std::string(kDemoAccount)});
   return spec;
 }
 
@@ -70,7 +86,7 @@ LaunchPlan plan_launch(const Config& config, const LaunchOptions& options,
   plan.children.push_back(broker_spec(options));
   if (!plan.demo) {
     for (const auto& account : config.accounts) {
-      plan.children.push_back(worker_spec(options, account.name));
+      plan.children.push_back(worker_spec(options, account.name, account.from_environment));
     }
   }
   plan.children.push_back(frontend_spec(options));

@@ -33,6 +33,14 @@ struct EnvVar {
   std::optional<std::string> value;
 };
 
+// Variables that carry secrets. Each child gets only those it needs: the
+// account variables reach only the worker of the account they define, the
+// client API key only the frontend (plan_launch removes the rest).
+inline constexpr std::string_view kAccountSecretEnv[] = {
+    "QWEN_COOKIES", "QWEN_TOKEN", "QWEN_JWT",      "QWEN_BX_UA",
+    "QWEN_BX_V",    "QWEN_EMAIL", "QWEN_PASSWORD", "QWEN_PROXY"};
+inline constexpr std::string_view kClientSecretEnv[] = {"QP_API_KEY"};
+
 struct ChildSpec {
   std::string name;  // "broker", "frontend", "worker:<account>", "mock"
   ChildKind kind = ChildKind::kBroker;
@@ -74,7 +82,10 @@ std::vector<std::string> config_args(const LaunchOptions& options);
 
 ChildSpec broker_spec(const LaunchOptions& options);
 ChildSpec frontend_spec(const LaunchOptions& options);
-ChildSpec worker_spec(const LaunchOptions& options, const std::string& account);
+// `env_account`: the account is the one the QWEN_* variables define, so its
+// worker keeps them.
+ChildSpec worker_spec(const LaunchOptions& options, const std::string& account,
+                      bool env_account = false);
 // `port` 0 lets the mock pick a free port.
 ChildSpec mock_spec(std::string_view secret, int port);
 // The demo worker: account "demo", upstream = the mock, cookie = `jwt`.

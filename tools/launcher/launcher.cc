@@ -9,6 +9,7 @@
 
 #include "common/accounts/private_file.h"
 #include "common/config.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/uv/handle.h"
@@ -255,7 +256,7 @@ Result<Prepared> prepare(const UpOptions& options) {
     p.demo_jwt = mock::mint_jwt(p.mock_secret, kDemoUser, now_s + kDemoJwtLifetimeS);
   }
 
-  Status s = make_dirs(p.config.runtime_dir, 0700);
+  Status s = fs::ensure_private_dir(p.config.runtime_dir);
   if (!s.ok()) return error(s.code(), "runtime directory: " + s.message());
   p.notify_path = p.config.runtime_dir + "/launcher-" + std::to_string(::getpid()) + ".notify";
   return p;

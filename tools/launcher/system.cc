@@ -42,23 +42,6 @@ Result<std::string> find_binary(const std::vector<std::string>& dirs, std::strin
                                     " (use --bin-dir DIR)");
 }
 
-Status make_dirs(const std::string& path, mode_t mode) {
-  if (path.empty()) return error(Code::kInvalidArgument, "empty directory path");
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    std::string part = path.substr(0, pos);
-    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
-      return error(Code::kIo, "cannot create directory " + part + ": " + std::strerror(errno));
-    }
-  }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return error(Code::kIo, path + " is not a directory");
-  }
-  return Status();
-}
-
 Result<std::string> random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
   size_t got = 0;

@@ -19,9 +19,6 @@ Result<std::string> self_exe_dir();
 // directories searched and suggests --bin-dir.
 Result<std::string> find_binary(const std::vector<std::string>& dirs, std::string_view name);
 
-// mkdir -p; directories created get `mode`, existing ones are left as they are.
-Status make_dirs(const std::string& path, mode_t mode);
-
 // `bytes` random bytes from the kernel, hex-encoded (2 * bytes characters).
 Result<std::string> random_hex(size_t bytes);
 

@@ -9,7 +9,7 @@
 namespace qp::mock {
 namespace {
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 10> kKindNames{{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 11> kKindNames{{
     {FaultKind::kRateLimited, "rate_limited"},
     {FaultKind::kWafJson, "waf_json"},
     {FaultKind::kWafHtml, "waf_html"},
@@ -20,6 +20,7 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 10> kKindNames{{
     {FaultKind::kMidStreamError, "mid_stream_error"},
     {FaultKind::kSlowFirstByte, "slow_first_byte"},
     {FaultKind::kDropMidStream, "drop_mid_stream"},
+    {FaultKind::kEmptyAnswer, "empty_answer"},
 }};
 
 bool endpoint_matches(FaultEndpoint fault_ep, FaultEndpoint request_ep) {
@@ -66,6 +67,7 @@ bool fault_rejects(FaultKind kind) {
     case FaultKind::kMidStreamError:
     case FaultKind::kSlowFirstByte:
     case FaultKind::kDropMidStream:
+    case FaultKind::kEmptyAnswer:
       return false;
     default:
       return true;
@@ -97,6 +99,9 @@ FaultHits FaultSet::fire(FaultEndpoint endpoint, std::string_view user, bool str
           break;
         case FaultKind::kDropMidStream:
           hits.drop_after = hits.drop_after < 0 ? f.after : std::min(hits.drop_after, f.after);
+          break;
+        case FaultKind::kEmptyAnswer:
+          hits.empty_answer = true;
           break;
         default:
           break;

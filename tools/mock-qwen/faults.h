@@ -26,6 +26,7 @@ enum class FaultKind : uint8_t {
   kMidStreamError,  // internal_error event after `after` content events, then EOF
   kSlowFirstByte,   // waits delay_ms before the response headers
   kDropMidStream,   // cuts the connection after `after` content events
+  kEmptyAnswer,     // a well-formed stream whose answer is empty (no think, search or text)
 };
 
 enum class FaultEndpoint : uint8_t { kCompletions, kChatsNew, kAny };
@@ -46,6 +47,7 @@ struct FaultHits {
   int64_t first_byte_delay_ms = 0;  // sum of kSlowFirstByte delays
   int64_t error_after = -1;         // kMidStreamError
   int64_t drop_after = -1;          // kDropMidStream
+  bool empty_answer = false;        // kEmptyAnswer
 };
 
 std::string_view fault_kind_name(FaultKind kind);

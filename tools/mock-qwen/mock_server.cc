@@ -457,6 +457,12 @@ void MockServer::handle_completions(http::Exchange& ex) {
   ++state_.counters.completions_started;
   Answer answer = rules_.answer(c.content, c.model, c.thinking_enabled,
                                 static_cast<size_t>(config_.echo_max_bytes));
+  if (hits.empty_answer) {  // the model generated nothing: the stream carries no text
+    answer.reply.clear();
+    answer.reply_ends.clear();
+    answer.thinking.clear();
+    answer.thinking_ends.clear();
+  }
   std::string user_msg_id = ids_.uuid();
   std::string response_id = ids_.uuid();
   rec.context_messages = parent.empty() ? 0 : ChatStore::path_to(*chat, parent).size();
@@ -527,7 +533,7 @@ void MockServer::handle_completions(http::Exchange& ex) {
     spec.thinking_ends = std::move(answer.thinking_ends);
     spec.summary_title = std::move(answer.summary_title);
   }
-  if (c.chat_type == "search") {
+  if (c.chat_type == "search" && !hits.empty_answer) {
     spec.search = true;
     spec.search_query = std::string(utf8_prefix(c.content, 200));
   }

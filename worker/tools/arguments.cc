@@ -16,6 +16,12 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 constexpr int kMaxDepth = 32;
+// What one call may cost: schema nodes visited and bytes of text converted,
+// both counted again for every anyOf alternative tried. The text comes from
+// the model, which a prompt can steer, and alternatives multiply with array
+// items: without a cap, a crafted schema and value could take seconds.
+constexpr size_t kMaxVisits = size_t{1} << 18;
+constexpr size_t kMaxTextBytes = size_t{64} << 20;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -80,6 +86,7 @@ class Coercer {
   bool from_text(const Schema& s, std::string_view text, std::string* out, const std::string& path,
                  int depth) {
     if (depth > kMaxDepth) return fail(path, "nested too deeply");
+    if (!charge(1, text.size(), path)) return false;
     if (!s.any_of.empty()) {
       if (s.nullable() && trim(text) == "null") {
         out->append("null");
@@ -93,6 +100,7 @@ class Coercer {
           return true;
         }
       }
+      if (exhausted_) return false;  // keep "too complex" as the reason
       return fail(path, "matches none of the alternatives");
     }
     std::string v;
@@ -103,6 +111,7 @@ class Coercer {
   bool from_element(const Schema& s, element e, std::string* out, const std::string& path,
                     int depth) {
     if (depth > kMaxDepth) return fail(path, "nested too deeply");
+    if (!charge(1, 0, path)) return false;
     if (!s.any_of.empty()) {
       if (e.is_null() && s.nullable()) {
         out->append("null");
@@ -116,6 +125,7 @@ class Coercer {
           return true;
         }
       }
+      if (exhausted_) return false;  // keep "too complex" as the reason
       return fail(path, "matches none of the alternatives");
     }
     std::string v;
@@ -124,6 +134,17 @@ class Coercer {
   }
 
  private:
+  bool charge(size_t visits, size_t bytes, const std::string& path) {
+    if (exhausted_) return false;
+    if (visits > visits_left_ || bytes > bytes_left_) {
+      exhausted_ = true;
+      return fail(path, "too complex to convert");
+    }
+    visits_left_ -= visits;
+    bytes_left_ -= bytes;
+    return true;
+  }
+
   bool fail(const std::string& path, std::string_view why) {
     error_ = path.empty() ? std::string("arguments") : path;
     error_.append(": ").append(why);
@@ -489,6 +510,9 @@ class Coercer {
 
   bool relaxed_;
   std::string error_;
+  bool exhausted_ = false;
+  size_t visits_left_ = kMaxVisits;
+  size_t bytes_left_ = kMaxTextBytes;
 };
 
 }  // namespace
@@ -519,8 +543,18 @@ bool build_arguments(const Tool& tool, const RawCall& call, std::string* json, s
   } else {
     ok = c.object_from_params(s, call.params, json);
   }
-  if (!ok) *error = c.error();
-  return ok;
+  if (!ok) {
+    *error = c.error();
+    return false;
+  }
+  // A parameters schema of another type ({"type":"string"}) coerces the
+  // object away; tool_calls arguments must stay an object.
+  if (json->empty() || json->front() != '{') {
+    json->clear();
+    *error = "arguments: the tool's parameters are not an object schema";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace qp::worker::tools

@@ -1,5 +1,7 @@
 #include "worker/tools/call_markup.h"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include "worker/tools/json_repair.h"
@@ -78,7 +80,9 @@ bool calls_from_json(std::string_view text, std::vector<RawCall>* out) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   simdjson::dom::document_stream stream;
-  if (parser.parse_many(padded).get(stream)) return false;
+  // One batch as large as the text (the default batch is 1 MB, allocated
+  // per call).
+  if (parser.parse_many(padded, std::max<size_t>(padded.size(), 64)).get(stream)) return false;
   std::vector<RawCall> calls;
   for (auto doc : stream) {
     simdjson::dom::element e;

@@ -6,7 +6,7 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-constexpr int kMaxDepth = 24;  // nesting and $ref expansion limit
+constexpr int kMaxDepth = 24;  // nesting limit (also bounds the recursion's stack)
 
 uint8_t type_bit(std::string_view name) {
   if (name == "null") return kTypeNull;
@@ -28,22 +28,33 @@ bool simple_alternative(const Schema& s) {
          s.any_of.empty();
 }
 
+// Every schema node and every byte of text the parser keeps or scans is
+// charged to a SchemaBudget, so the work is bounded whatever the input: $ref
+// inlines a copy of its target at each use, and a target that references
+// itself (directly, or through "#") is not inlined again but becomes "any".
 class Parser {
  public:
-  explicit Parser(element root) : root_(root) {}
+  Parser(element root, SchemaBudget* budget) : root_(root), budget_(budget) {
+    active_refs_.push_back("#");  // the root is being expanded
+  }
 
   Schema parse(element e, int depth) {
     Schema s;
     simdjson::dom::object obj;
     if (depth > kMaxDepth || e.get_object().get(obj)) return s;  // true / {} / garbage: any
+    if (!take_node() || !take_bytes(obj.size())) return s;
     std::string_view ref;
     if (!obj["$ref"].get_string().get(ref)) {
       element target;
-      if (resolve(ref, &target)) {
+      bool cyclic = false;
+      for (std::string_view a : active_refs_) cyclic = cyclic || a == ref;
+      if (!cyclic && resolve(ref, &target)) {
+        active_refs_.push_back(ref);
         s = parse(target, depth + 1);
-        std::string_view d;  // a description next to $ref wins
-        if (!obj["description"].get_string().get(d)) s.description.assign(d);
+        active_refs_.pop_back();
       }
+      std::string_view d;  // a description next to $ref wins
+      if (!obj["description"].get_string().get(d)) assign(&s.description, d);
       return s;
     }
     bool nullable = false;
@@ -55,7 +66,7 @@ class Parser {
         simdjson::dom::array arr;
         if (!v.get_string().get(t)) {
           s.types |= type_bit(t);
-        } else if (!v.get_array().get(arr)) {
+        } else if (!v.get_array().get(arr) && take_bytes(arr.size())) {
           for (element x : arr) {
             if (!x.get_string().get(t)) s.types |= type_bit(t);
           }
@@ -65,20 +76,26 @@ class Parser {
         if (!v.get_bool().get(b) && b) nullable = true;
       } else if (key == "description") {
         std::string_view d;
-        if (!v.get_string().get(d)) s.description.assign(d);
+        if (!v.get_string().get(d)) assign(&s.description, d);
       } else if (key == "enum") {
         simdjson::dom::array arr;
-        if (!v.get_array().get(arr)) {
-          for (element x : arr) s.enum_json.push_back(minified(x));
+        if (!v.get_array().get(arr) && take_bytes(arr.size())) {
+          for (element x : arr) {
+            std::string m;
+            if (!take_minified(x, &m)) break;
+            s.enum_json.push_back(std::move(m));
+          }
         }
       } else if (key == "const") {
-        s.enum_json = {minified(v)};
+        std::string m;
+        if (take_minified(v, &m)) s.enum_json = {std::move(m)};
       } else if (key == "default") {
-        s.default_json = minified(v);
+        take_minified(v, &s.default_json);
       } else if (key == "properties") {
         simdjson::dom::object props;
         if (!v.get_object().get(props)) {
           for (auto p : props) {
+            if (!take_bytes(p.key.size() + 1)) break;
             Property prop;
             prop.name.assign(p.key);
             prop.schema = parse(p.value, depth + 1);
@@ -100,19 +117,19 @@ class Parser {
         }
       } else if (key == "anyOf" || key == "oneOf") {
         simdjson::dom::array arr;
-        if (!v.get_array().get(arr)) {
+        if (!v.get_array().get(arr) && take_bytes(arr.size())) {
           for (element x : arr) s.any_of.push_back(parse(x, depth + 1));
         }
       } else if (key == "allOf") {
         simdjson::dom::array arr;
-        if (!v.get_array().get(arr)) {
+        if (!v.get_array().get(arr) && take_bytes(arr.size())) {
           for (element x : arr) merge(&s, parse(x, depth + 1));
         }
       }
     }
     // "required" may come before or after "properties": apply it last.
     simdjson::dom::array req;
-    if (!obj["required"].get_array().get(req)) {
+    if (!obj["required"].get_array().get(req) && take_bytes(req.size() * s.properties.size())) {
       for (element x : req) {
         std::string_view name;
         if (x.get_string().get(name)) continue;
@@ -132,6 +149,36 @@ class Parser {
   }
 
  private:
+  bool take_node() {
+    if (budget_->nodes == 0) return exhaust();
+    --budget_->nodes;
+    return true;
+  }
+  bool take_bytes(size_t n) {
+    if (n > budget_->bytes) return exhaust();
+    budget_->bytes -= n;
+    return true;
+  }
+  bool exhaust() {
+    budget_->exhausted = true;
+    budget_->nodes = 0;
+    budget_->bytes = 0;
+    return false;
+  }
+  void assign(std::string* to, std::string_view text) {
+    if (take_bytes(text.size())) to->assign(text);
+  }
+  // Minifies `v` into *out if its text fits the budget. An oversized value is
+  // minified once and then exhausts the budget, so this costs at most one
+  // extra pass over the input.
+  bool take_minified(element v, std::string* out) {
+    if (budget_->bytes == 0) return exhaust();
+    std::string m = minified(v);
+    if (!take_bytes(m.size())) return false;
+    *out = std::move(m);
+    return true;
+  }
+
   bool resolve(std::string_view ref, element* out) {
     constexpr std::string_view kDefs = "#/$defs/";
     constexpr std::string_view kDefinitions = "#/definitions/";
@@ -208,6 +255,8 @@ class Parser {
   }
 
   element root_;
+  SchemaBudget* budget_;
+  std::vector<std::string_view> active_refs_;  // $ref targets being expanded, outermost first
 };
 
 void canonical_string(std::string_view v, std::string* out) {
@@ -238,13 +287,28 @@ const Property* Schema::property(std::string_view name) const {
   return nullptr;
 }
 
-Schema parse_schema(simdjson::dom::element schema) { return Parser(schema).parse(schema, 0); }
+Schema parse_schema(simdjson::dom::element schema, SchemaBudget* budget) {
+  return Parser(schema, budget).parse(schema, 0);
+}
+
+Schema parse_schema(simdjson::dom::element schema) {
+  SchemaBudget budget;
+  return parse_schema(schema, &budget);
+}
 
 Schema parse_schema_json(std::string_view json) {
   simdjson::dom::parser p;
   element e;
   if (p.parse(json.data(), json.size()).get(e)) return Schema{};
   return parse_schema(e);
+}
+
+size_t node_count(const Schema& s) {
+  size_t n = 1;
+  for (const auto& p : s.properties) n += node_count(p.schema);
+  for (const auto& i : s.items) n += node_count(i);
+  for (const auto& a : s.any_of) n += node_count(a);
+  return n;
 }
 
 void append_canonical(const Schema& s, std::string* out) {

@@ -6,11 +6,18 @@
 // What is kept: type (also type arrays and "nullable"), description, enum /
 // const, default, object properties (declaration order) with required and
 // additionalProperties, array items, anyOf / oneOf alternatives, and allOf
-// (merged). Local $ref ("#/$defs/X", "#/definitions/X") are inlined up to a
-// depth limit, so recursive schemas end in "any". Other keywords (formats,
-// bounds, patterns) are ignored: they are neither rendered nor enforced.
+// (merged). Local $ref ("#", "#/$defs/X", "#/definitions/X") are inlined at
+// each use, except a $ref to a schema that is already being expanded (a
+// cycle), which becomes "any". Other keywords (formats, bounds, patterns)
+// are ignored: they are neither rendered nor enforced.
+//
+// The input is untrusted, so parsing is bounded by a SchemaBudget (schema
+// nodes built, bytes of text kept or scanned) and a nesting depth of 24, not
+// only by the input's size: with $ref a small schema can describe a huge
+// tree. What is left once the budget is spent becomes "any".
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,10 +64,26 @@ struct Property {
   bool required = false;
 };
 
-// Parses a JSON Schema object. Never fails: unusable parts become "any".
+// Limits for parse_schema. One budget can be shared by several schemas (a
+// tool set) so the total is bounded too.
+inline constexpr size_t kMaxSchemaNodes = 4096;
+inline constexpr size_t kMaxSchemaBytes = size_t{1} << 20;
+struct SchemaBudget {
+  size_t nodes = kMaxSchemaNodes;  // Schema objects left to build
+  size_t bytes = kMaxSchemaBytes;  // text bytes (and object fields / array items scanned) left
+  bool exhausted = false;          // set once a limit was hit: parts became "any"
+};
+
+// Parses a JSON Schema object. Never fails: unusable parts, cyclic $ref and
+// whatever exceeds *budget become "any". Charges *budget for what it builds.
+Schema parse_schema(simdjson::dom::element schema, SchemaBudget* budget);
+// The same with a fresh budget of its own.
 Schema parse_schema(simdjson::dom::element schema);
 // Convenience for tests: parses JSON text (invalid JSON gives "any").
 Schema parse_schema_json(std::string_view json);
+
+// The number of Schema nodes in `s` (itself, properties, items, alternatives).
+size_t node_count(const Schema& s);
 
 // Appends a canonical text form of `s`, used for the tool-set hash: the same
 // for any spelling of the same schema (whitespace, keyword order, "required"

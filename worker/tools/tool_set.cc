@@ -65,6 +65,7 @@ Result<ToolSet> parse_tool_set(std::string_view tools_json) {
     return error(Code::kInvalidArgument, "tools is not a JSON array");
   }
   std::vector<Tool> tools;
+  SchemaBudget budget;  // shared: the whole tool set is bounded, not each tool
   for (simdjson::dom::element t : arr) {
     std::string_view type, name;
     simdjson::dom::element fn;
@@ -77,7 +78,7 @@ Result<ToolSet> parse_tool_set(std::string_view tools_json) {
     bool strict = false;
     if (!fn["strict"].get_bool().get(strict)) tool.strict = strict;
     simdjson::dom::element params;
-    if (!fn["parameters"].get(params)) tool.parameters = parse_schema(params);
+    if (!fn["parameters"].get(params)) tool.parameters = parse_schema(params, &budget);
     if (tool.parameters.types == 0) tool.parameters.types = kTypeObject;
     tools.push_back(std::move(tool));
   }

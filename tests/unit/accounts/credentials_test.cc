@@ -82,6 +82,17 @@ TEST_CASE("invalid credentials are rejected with the key named", "[accounts]") {
   CHECK(error_of(a).find("bx_ua contains a control character") != std::string::npos);
   a = with_cookies("token=" + kJwt + "\n");
   CHECK(error_of(a).find("cookies contains a control character") != std::string::npos);
+  // Found by tests/fuzz (account_import): a byte that is not UTF-8 was
+  // imported and written to an account file that TOML then refused to load.
+  a = with_cookies("token=" + kJwt + "; aui=6f\x92st");
+  CHECK(error_of(a).find("cookies is not valid UTF-8 text") != std::string::npos);
+  a = with_cookies("token=" + kJwt);
+  a.user_agent = "Mozilla/5.0 \xe2\x82";  // truncated sequence
+  CHECK(error_of(a).find("user_agent is not valid UTF-8 text") != std::string::npos);
+  a.user_agent = "Mozilla/5.0 \xed\xa0\x80";  // a surrogate
+  CHECK(error_of(a).find("user_agent is not valid UTF-8 text") != std::string::npos);
+  a.user_agent = "Mozilla/5.0 caf\xc3\xa9 \xf0\x9f\x9a\x80";
+  CHECK(finalize_credentials(&a, "o").has_value());
   a = with_cookies("token=" + kJwt);
   a.email = "x@example.com";
   CHECK(error_of(a).find("email is set but password is not") != std::string::npos);

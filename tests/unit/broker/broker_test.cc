@@ -67,7 +67,7 @@ TEST_CASE("a job goes to a worker and its replies come back byte for byte", "[br
     CHECK(h.worker_entry("worker-a")->in_flight == 0);
   }
   SECTION("ERROR from the worker ends the job and is forwarded as is") {
-    protocol::JobError e{"r1", Code::kUpstream, "upstream said no", 0, {}, 0};
+    protocol::JobError e{"r1", Code::kUpstream, "upstream said no", 0, {}, 0, {}};
     const std::string eb = protocol::encode(e);
     w.send(Command::kError, "r1", eb);
     auto m = h.recv(fe, Command::kError);

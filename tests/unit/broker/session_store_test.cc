@@ -4,6 +4,7 @@
 #include "broker/session_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -209,6 +210,36 @@ TEST_CASE("sessions: a file database survives close and reopen (WAL)", "[session
   CHECK(store->size() == 1);
   CHECK(store->find("k2", 2500).has_value());
   CHECK(count_with_prefix(dir.path(), "sessions.db.corrupt") == 0);
+}
+
+// Before, sessions.db and its -wal/-shm files were created 0644: private only
+// when the gateway had also created the 0700 directory around them.
+TEST_CASE("sessions: the database and its WAL files are readable by the owner only", "[sessions]") {
+  TempDir dir;
+  const std::string path = (dir / "sessions.db").string();
+  const mode_t old_umask = ::umask(022);
+  auto mode = [](const std::string& p) { return fs::status(p).permissions() & fs::perms::all; };
+  SECTION("a new database") {
+    auto store = SessionStore::open(path, kHour, 100);
+    REQUIRE(store);
+    store->put("k1", session("chat-1", "p-1", 1000));
+    store->flush();
+    for (const std::string& p : {path, path + "-wal", path + "-shm"}) {
+      INFO(p);
+      REQUIRE(fs::exists(p));
+      CHECK(mode(p) == (fs::perms::owner_read | fs::perms::owner_write));
+    }
+  }
+  SECTION("a database an older version left 0644") {
+    { auto store = SessionStore::open(path, kHour, 100); }
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+    auto store = SessionStore::open(path, kHour, 100);
+    REQUIRE(store);
+    CHECK(store->persistent());
+    CHECK(mode(path) == (fs::perms::owner_read | fs::perms::owner_write));
+  }
+  ::umask(old_umask);
 }
 
 TEST_CASE("sessions: a corrupt file is moved aside and a fresh store works", "[sessions]") {

@@ -144,11 +144,12 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     check_golden("job_done", encode(x));
   }
   SECTION("error") {
-    JobError x{"r", Code::kRateLimited, "slow down", 3600, "rate_limited", 99};
+    JobError x{"r", Code::kRateLimited, "slow down", 3600, "rate_limited", 99, "empty_response"};
     JobError d;
     REQUIRE(decode(encode(x), &d).ok());
     CHECK(d.code == Code::kRateLimited);
     CHECK(d.retry_after_s == 3600);
+    CHECK(d.error_code == "empty_response");
     check_golden("job_error", encode(x));
   }
   SECTION("cancel, statuses, models") {

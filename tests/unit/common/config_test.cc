@@ -134,6 +134,42 @@ TEST_CASE("upstream.delete_chats from the file and the environment", "[config]")
   std::remove(bad.c_str());
 }
 
+TEST_CASE("frontend connection and body limits: defaults and file values", "[config]") {
+  auto d = load_config("", env_of({}));
+  REQUIRE(d.has_value());
+  CHECK(d->frontend.header_timeout_ms == 10'000);
+  CHECK(d->frontend.body_timeout_ms == 30'000);
+  CHECK(d->frontend.body_min_bytes_per_s == 16 * 1024);
+  CHECK(d->frontend.max_connections == 10'000);
+  CHECK(d->frontend.max_connections_per_address == 256);
+  CHECK(d->frontend.loopback_exempt);
+  CHECK(d->frontend.max_buffered_body_bytes == 256ULL * 1024 * 1024);
+  std::string path = write_tmp(R"([frontend]
+header_timeout_ms = 500
+body_timeout_ms = 700
+body_min_bytes_per_s = 0
+max_connections = 20
+max_connections_per_address = 3
+loopback_exempt = false
+max_buffered_body_bytes = 4096
+)");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->frontend.header_timeout_ms == 500);
+  CHECK(c->frontend.body_timeout_ms == 700);
+  CHECK(c->frontend.body_min_bytes_per_s == 0);
+  CHECK(c->frontend.max_connections == 20);
+  CHECK(c->frontend.max_connections_per_address == 3);
+  CHECK_FALSE(c->frontend.loopback_exempt);
+  CHECK(c->frontend.max_buffered_body_bytes == 4096);
+  std::string zero = write_tmp("[frontend]\nmax_connections = 0\n");
+  auto z = load_config(zero, env_of({}));
+  REQUIRE_FALSE(z.has_value());
+  CHECK(z.error().message().find("frontend.max_connections") != std::string::npos);
+  std::remove(path.c_str());
+  std::remove(zero.c_str());
+}
+
 TEST_CASE("cookie_value finds cookies with spaces and at the ends", "[config]") {
   CHECK(cookie_value("token=a", "token") == "a");
   CHECK(cookie_value("x=1;  token=abc ; y=2", "token") == "abc");

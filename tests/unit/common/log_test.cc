@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -43,4 +44,25 @@ TEST_CASE("log values with spaces, quotes or control bytes are JSON-quoted", "[l
   std::string line(buf, static_cast<size_t>(n));
   CHECK(line.find(" event=test.event plain=abc msg=\"a \\\"b\\\"\\nc\" api_key=[redacted]\n") !=
         std::string::npos);
+}
+
+TEST_CASE("lines go to the journal only when JOURNAL_STREAM names stderr itself", "[log]") {
+  struct stat st {};
+  REQUIRE(::fstat(STDERR_FILENO, &st) == 0);
+  const std::string self = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  const std::string other = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1);
+
+  ::setenv("JOURNAL_STREAM", other.c_str(), 1);  // inherited by a child whose stderr moved
+  qp::log::init("test");
+  CHECK_FALSE(qp::log::to_journal());
+  ::setenv("JOURNAL_STREAM", "garbage", 1);
+  qp::log::init("test");
+  CHECK_FALSE(qp::log::to_journal());
+  ::setenv("JOURNAL_STREAM", self.c_str(), 1);
+  qp::log::init("test");
+  CHECK(qp::log::to_journal());
+
+  ::unsetenv("JOURNAL_STREAM");
+  qp::log::init("test");
+  CHECK_FALSE(qp::log::to_journal());
 }

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "frontend/openai/json_problem.h"
+
 using namespace qp;
 using namespace qp::frontend;
 
@@ -187,4 +189,68 @@ TEST_CASE("the parser survives mutated input", "[chat_request]") {
     (void)parse(b);
   }
   SUCCEED();
+}
+
+// Values simdjson refuses although they have the right type used to be
+// reported as "expected a string, but got a string".
+TEST_CASE("an unpaired surrogate escape is named as such, with its path", "[chat_request]") {
+  auto p = parse(R"({"model":"m","messages":[{"role":"user","content":"a\ud800b"}]})");
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.param == "messages[0].content");
+  CHECK(p.err.message.find("surrogate") != std::string::npos);
+  CHECK(p.err.message.find("\\ud800") != std::string::npos);
+  CHECK(p.err.message.find("but got a string") == std::string::npos);
+  // A lone low surrogate, and one inside a content part.
+  p = parse(
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"\udc00"}]}]})");
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.param == "messages[0].content[0].text");
+  CHECK(p.err.message.find("surrogate") != std::string::npos);
+  // A proper pair is fine.
+  p = parse(R"({"model":"m","messages":[{"role":"user","content":"\ud83d\ude00"}]})");
+  CHECK(p.ok);
+}
+
+TEST_CASE("a number out of range is named as such", "[chat_request]") {
+  auto p = parse(R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":1e400})");
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.param == "temperature");
+  CHECK(p.err.message.find("out of range") != std::string::npos);
+  CHECK(p.err.message.find("but got a number") == std::string::npos);
+  p = parse(R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1e400})");
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.param == "max_tokens");
+  CHECK(p.err.message.find("out of range") != std::string::npos);
+  p = parse(R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1e300})");
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.message.find("out of range") != std::string::npos);
+}
+
+TEST_CASE("too deep a tool schema is reported as too deep", "[chat_request]") {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string body =
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function",)"
+      R"("function":{"name":"f","parameters":{"type":"object","default":)" +
+      deep + "}}}]}";
+  auto p = parse(body);
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.param == "tools");
+  CHECK(p.err.message.find("nested too deeply") != std::string::npos);
+  CHECK(p.err.message.find("expected an array") == std::string::npos);
+  // A lone surrogate inside tools is named too.
+  p = parse(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function",)"
+      R"("function":{"name":"f","description":"\ud800"}}]})");
+  REQUIRE_FALSE(p.ok);
+  CHECK(p.err.param == "tools");
+  CHECK(p.err.message.find("surrogate") != std::string::npos);
+}
+
+TEST_CASE("unpaired_surrogate finds only unpaired escapes", "[chat_request]") {
+  CHECK(unpaired_surrogate(R"("\ud800")") == "\\ud800");
+  CHECK(unpaired_surrogate(R"("\uDC00x")") == "\\uDC00");
+  CHECK(unpaired_surrogate(R"("\ud83d\ude00")").empty());
+  CHECK(unpaired_surrogate(R"("\\ud800")").empty());  // an escaped backslash, then text
+  CHECK(unpaired_surrogate(R"("\ud83d\u0041")") == "\\ud83d");
+  CHECK(unpaired_surrogate(R"("\ud83d")") == "\\ud83d");
 }

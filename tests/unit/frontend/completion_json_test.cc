@@ -141,3 +141,15 @@ TEST_CASE("the JSON validity extension field", "[completion_json]") {
   j.append_finish_event(&s, "stop", 0);
   CHECK(s.find("}],\"qwen_json_valid\":false}\n\n") != std::string::npos);
 }
+
+TEST_CASE("errors of the HTTP layer map to OpenAI types", "[api_error]") {
+  // 505 was labelled server_error: a bad HTTP version is the client's error.
+  ApiError v = transport_error(505, "HTTP version not supported");
+  CHECK(std::string(error_type(v)) == "invalid_request_error");
+  CHECK(error_json(v).find(R"("code":"http_version_not_supported")") != std::string::npos);
+  CHECK(std::string(error_type(transport_error(400, "bad"))) == "invalid_request_error");
+  CHECK(std::string(error_type(transport_error(431, "big"))) == "invalid_request_error");
+  CHECK(transport_error(413, "big").code == qp::Code::kPayloadTooLarge);
+  CHECK(transport_error(503, "busy").code == qp::Code::kUnavailable);
+  CHECK(std::string(error_type(transport_error(500, "oops"))) == "server_error");
+}

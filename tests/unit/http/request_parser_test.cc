@@ -302,3 +302,53 @@ TEST_CASE("query_param handles keys without values", "[http][parser]") {
   CHECK(r.query_param("d").empty());
   CHECK(r.query_param("dd") == "4");
 }
+
+TEST_CASE("parser reserves a declared body before its first byte", "[http][parser][limits]") {
+  qp::http::BodyBudget budget(100);
+  RequestParser p(kMaxHeader, kMaxBody);
+  p.set_body_budget(&budget);
+  auto step = p.feed("POST / HTTP/1.1\r\nContent-Length: 60\r\n\r\n");
+  CHECK(step.event == Event::kNeedMore);
+  CHECK(p.in_body());
+  CHECK(p.declared_body_bytes() == 60);
+  CHECK(budget.used() == 60);
+  CHECK(p.reserved_body_bytes() == 60);
+  // A second parser cannot reserve past the limit: 503 before any body byte.
+  RequestParser q(kMaxHeader, kMaxBody);
+  q.set_body_budget(&budget);
+  auto refused = q.feed("POST / HTTP/1.1\r\nContent-Length: 41\r\n\r\n");
+  CHECK(refused.event == Event::kError);
+  CHECK(q.error_status() == 503);
+  CHECK(budget.used() == 60);
+  // The completed request carries the reservation out of the parser.
+  step = p.feed(std::string(60, 'x'));
+  REQUIRE(step.event == Event::kRequest);
+  Request r = p.take_request();
+  CHECK(r.body.size() == 60);
+  CHECK(p.reserved_body_bytes() == 0);
+  CHECK(budget.used() == 60);  // now the caller's, released when it is done
+  budget.release(r.body.size());
+  CHECK(budget.used() == 0);
+}
+
+TEST_CASE("parser reserves chunks as they are announced and releases on errors",
+          "[http][parser][limits]") {
+  qp::http::BodyBudget budget(100);
+  RequestParser p(kMaxHeader, kMaxBody);
+  p.set_body_budget(&budget);
+  p.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n");
+  CHECK(p.declared_body_bytes() == RequestParser::kUnknownLength);
+  CHECK(budget.used() == 32);
+  auto bad = p.feed(std::string(32, 'a') + "\r\nnot-hex\r\n");
+  CHECK(bad.event == Event::kError);
+  CHECK(p.error_status() == 400);
+  CHECK(budget.used() == 0);
+  // An explicit release (the connection closing) gives it back too.
+  RequestParser q(kMaxHeader, kMaxBody);
+  q.set_body_budget(&budget);
+  q.feed("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  CHECK(budget.used() == 10);
+  q.release_body_reservation();
+  q.release_body_reservation();  // idempotent
+  CHECK(budget.used() == 0);
+}

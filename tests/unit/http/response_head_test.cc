@@ -112,4 +112,7 @@ TEST_CASE("default error body is OpenAI-shaped JSON", "[http][head]") {
         R"({"error":{"message":"bad \"thing\"","type":"invalid_request_error"}})");
   CHECK(qp::http::default_error_body(503, "busy") ==
         R"({"error":{"message":"busy","type":"server_error"}})");
+  // 505: the client spoke an HTTP version we do not; its error, not ours.
+  CHECK(qp::http::default_error_body(505, "HTTP version not supported") ==
+        R"({"error":{"message":"HTTP version not supported","type":"invalid_request_error"}})");
 }

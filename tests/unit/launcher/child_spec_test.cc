@@ -57,6 +57,17 @@ std::vector<std::string> names(const LaunchPlan& plan) {
   return out;
 }
 
+// The environment a child sees: `base` (the launcher's) with the spec applied.
+EnvMap child_env(const ChildSpec& spec, EnvMap base) {
+  for (const auto& e : spec.env) {
+    if (e.value)
+      base[e.name] = *e.value;
+    else
+      base.erase(e.name);
+  }
+  return base;
+}
+
 const EnvVar* find_env(const ChildSpec& spec, const std::string& name) {
   for (const auto& e : spec.env) {
     if (e.name == name) return &e;
@@ -73,7 +84,7 @@ TEST_CASE("no account configured means demo mode: mock, broker, frontend", "[lau
   CHECK(mock.kind == ChildKind::kMock);
   CHECK(mock.program == "mock-qwen");
   CHECK(mock.args == Args{"--port", "0", "--jwt-secret", "s3cret", "--token-delay-ms", "30"});
-  CHECK(mock.env.empty());
+  for (const auto& e : mock.env) CHECK_FALSE(e.value.has_value());  // only secrets removed
   CHECK(plan.children[1].program == "qp-broker");
   CHECK(plan.children[1].args.empty());  // no --config: children read $QP_CONFIG themselves
   CHECK(plan.children[2].kind == ChildKind::kFrontend);
@@ -109,13 +120,7 @@ TEST_CASE("the demo worker talks to the mock with a token cookie", "[launcher][s
 TEST_CASE("the demo worker's environment loads as account 'demo' on the mock", "[launcher][spec]") {
   ChildSpec w = demo_worker_spec(LaunchOptions{}, 5555, "jwt-value");
   // What the worker sees: the launcher's environment with the spec applied.
-  EnvMap env = {{"QWEN_TOKEN", "real-umid"}, {"QP_RUNTIME_DIR", "/tmp/x"}};
-  for (const auto& e : w.env) {
-    if (e.value)
-      env[e.name] = *e.value;
-    else
-      env.erase(e.name);
-  }
+  EnvMap env = child_env(w, {{"QWEN_TOKEN", "real-umid"}, {"QP_RUNTIME_DIR", "/tmp/x"}});
   auto c = load_config("", fake_env(env));
   REQUIRE(c.has_value());
   const AccountConfig* a = c->find_account("demo");
@@ -149,8 +154,41 @@ cookies = "token=b"
   CHECK(plan.children[3].args == Args{"--config", file.path()});
   for (const auto& c : plan.children) {
     INFO(c.name);
-    CHECK(c.env.empty());  // credentials reach workers through the config, never argv/env
+    // Credentials reach workers through the config, never argv or env.
+    for (const auto& e : c.env) CHECK_FALSE(e.value.has_value());
   }
+}
+
+TEST_CASE("secrets in the environment reach only the process that needs them", "[launcher][spec]") {
+  // The launcher's environment: an account from the old proxy's variables
+  // and the client API key. Before, every child inherited all of them.
+  const EnvMap launcher_env = {
+      {"QWEN_COOKIES", "token=secret-jwt"}, {"QWEN_TOKEN", "umid"}, {"QWEN_PASSWORD", "pw"},
+      {"QP_API_KEY", "sk-client"},          {"PATH", "/usr/bin"},   {"QP_RUNTIME_DIR", "/tmp/x"}};
+  TempConfig file("[[accounts]]\nname = \"alice\"\ncookies = \"token=a\"\n");
+  Config config = load(file.path(), launcher_env);
+  LaunchPlan plan = plan_launch(config, LaunchOptions{file.path(), false}, "s");
+  REQUIRE(names(plan) == Args{"broker", "worker:alice", "worker:default", "frontend"});
+  auto seen = [&](size_t i) { return child_env(plan.children[i], launcher_env); };
+  auto has = [](const EnvMap& env, const char* name) { return env.count(name) != 0; };
+
+  EnvMap broker = seen(0), alice = seen(1), env_worker = seen(2), frontend = seen(3);
+  for (const char* secret : {"QWEN_COOKIES", "QWEN_TOKEN", "QWEN_PASSWORD", "QP_API_KEY"}) {
+    INFO(secret);
+    CHECK_FALSE(has(broker, secret));
+    CHECK_FALSE(has(alice, secret));  // its account is the file's, not the environment's
+  }
+  for (const char* secret : {"QWEN_COOKIES", "QWEN_TOKEN", "QWEN_PASSWORD"}) {
+    INFO(secret);
+    CHECK(has(env_worker, secret));
+    CHECK_FALSE(has(frontend, secret));
+  }
+  CHECK_FALSE(has(env_worker, "QP_API_KEY"));
+  CHECK(frontend.at("QP_API_KEY") == "sk-client");
+  CHECK(broker.at("PATH") == "/usr/bin");  // the rest is inherited as before
+  EnvMap mock = child_env(mock_spec("k", 0), launcher_env);
+  CHECK_FALSE(has(mock, "QWEN_COOKIES"));
+  CHECK_FALSE(has(mock, "QP_API_KEY"));
 }
 
 TEST_CASE("the old proxy's env variables give one worker", "[launcher][spec]") {
@@ -160,7 +198,9 @@ TEST_CASE("the old proxy's env variables give one worker", "[launcher][spec]") {
     CHECK_FALSE(plan.demo);
     CHECK(names(plan) == Args{"broker", "worker:default", "frontend"});
     CHECK(plan.children[1].args == Args{"--account", "default"});
-    CHECK(plan.children[1].env.empty());  // the worker inherits QWEN_COOKIES itself
+    for (const auto& e : plan.children[1].env) {  // the worker inherits QWEN_COOKIES itself
+      CHECK(e.name != "QWEN_COOKIES");
+    }
   }
   SECTION("named by QWEN_ACCOUNT") {
     Config config = load("", {{"QWEN_COOKIES", "token=x"}, {"QWEN_ACCOUNT", "mine"}});

@@ -99,9 +99,9 @@ TEST_CASE("a rejected request consumes no stream-shaping fault", "[faults]") {
 }
 
 TEST_CASE("fault kind names round-trip", "[faults]") {
-  for (const char* name :
-       {"rate_limited", "waf_json", "waf_html", "unauthorized", "chat_in_progress",
-        "internal_error", "moderation", "mid_stream_error", "slow_first_byte", "drop_mid_stream"}) {
+  for (const char* name : {"rate_limited", "waf_json", "waf_html", "unauthorized",
+                           "chat_in_progress", "internal_error", "moderation", "mid_stream_error",
+                           "slow_first_byte", "drop_mid_stream", "empty_answer"}) {
     auto k = fault_kind_from_name(name);
     REQUIRE(k);
     CHECK(fault_kind_name(*k) == name);
@@ -164,4 +164,14 @@ TEST_CASE("bad config patches change nothing", "[config]") {
   CHECK(c.token_delay_ms == 0);
   CHECK_FALSE(c.emit_done);
   CHECK(faults.faults().size() == 1);
+}
+
+TEST_CASE("empty_answer shapes the next streams only", "[faults]") {
+  FaultSet set;
+  set.add(fault(FaultKind::kEmptyAnswer, 1));
+  CHECK_FALSE(set.fire(FaultEndpoint::kCompletions, "u", false).empty_answer);  // not a stream
+  auto hits = set.fire(FaultEndpoint::kCompletions, "u", true);
+  CHECK_FALSE(hits.reject);
+  CHECK(hits.empty_answer);
+  CHECK_FALSE(set.fire(FaultEndpoint::kCompletions, "u", true).empty_answer);  // count 1
 }

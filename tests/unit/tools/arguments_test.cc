@@ -159,3 +159,37 @@ TEST_CASE("repair_json fixes what models get wrong", "[tools][arguments]") {
   CHECK(repair_json("{\"a\":\"x\\") == "{\"a\":\"x\"}");
   CHECK(repair_json("[\"tab\there\"]") == "[\"tab\\there\"]");
 }
+
+// anyOf alternatives are tried for every array item: 1000 alternatives and
+// 300 items are 300k attempts (each building paths and scratch strings).
+// Coercion now stops at a fixed amount of work and reports it.
+TEST_CASE("arguments coercion work is bounded", "[tools][arguments][limits]") {
+  std::string alts;
+  for (int i = 0; i < 1000; ++i) {
+    if (i != 0) alts += ",";
+    alts += R"({"type":"object","properties":{"k":{"enum":["v)" + std::to_string(i) + R"("]}}})";
+  }
+  std::string schema =
+      R"({"type":"object","properties":{"xs":{"type":"array","items":{"anyOf":[)" + alts + "]}}}}";
+  std::string items;
+  for (int i = 0; i < 300; ++i) items += std::string(i ? "," : "") + R"({"k":"v999"})";
+  Tool t = make_tool(schema.c_str());
+  std::string args = R"({"xs":[)" + items + "]}";
+  std::string out, err;
+  CHECK_FALSE(build_arguments(t, json(args.c_str()), &out, &err));
+  INFO(err);
+  CHECK(err.find("too complex") != std::string::npos);
+}
+
+TEST_CASE("arguments are always a JSON object, whatever the parameters schema says",
+          "[tools][arguments]") {
+  // Found by tests/fuzz (tool_arguments): a client's parameters schema of
+  // another type ({"type":"string"} is a JSON object, so the frontend lets
+  // it through) coerced the arguments object to a JSON string, and the
+  // client got tool_calls arguments that are not an object.
+  Tool t = make_tool(R"({"type":"string"})");
+  CHECK(bad(t, json(R"({"a":1})")) == "arguments: the tool's parameters are not an object schema");
+  CHECK(ok(t, params({{"a", "1"}})).front() == '{');  // parameters build an object anyway
+  Tool either = make_tool(R"({"type":["string","object"]})");
+  CHECK(ok(either, json(R"({"a":1})")) == R"({"a":1})");
+}

@@ -95,6 +95,18 @@ TEST_CASE("sse: a leading UTF-8 BOM is skipped, even split", "[sse]") {
   CHECK(ev == std::vector<std::string>{"z"});
 }
 
+TEST_CASE("sse: a line ending right after a split BOM is not skipped", "[sse]") {
+  // Found by tests/fuzz (sse_stream): the bytes scanned while the BOM was
+  // incomplete were not rescanned after it was removed, so a line break
+  // among the first bytes after the BOM was missed and two lines merged.
+  SseParser p;
+  auto ev = parse({"\xEF\xBB",
+                   "\xBF"
+                   "a\ndata: z\n\n"},
+                  &p);
+  CHECK(ev == std::vector<std::string>{"z"});
+}
+
 TEST_CASE("sse: every split point gives the same events", "[sse]") {
   const std::string stream =
       "data: {\"response.created\":{\"chat_id\":\"c\"}}\r\n\r\n"

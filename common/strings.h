@@ -1,0 +1,42 @@
+// Small string helpers shared by every process. Header-only, ASCII only.
+#pragma once
+
+#include <string_view>
+
+namespace qp::strings {
+
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// ASCII case-insensitive equality.
+constexpr bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// `s` without leading and trailing spaces and tabs.
+constexpr std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// The credentials of an Authorization header "<scheme> <token>" whose scheme
+// is `scheme` in any case (RFC 9110 11.1), with any number of blanks between
+// them; empty when the scheme differs or no token follows.
+constexpr std::string_view auth_credentials(std::string_view header, std::string_view scheme) {
+  header = trim_blanks(header);
+  if (header.size() <= scheme.size() || !iequals(header.substr(0, scheme.size()), scheme) ||
+      !is_blank(header[scheme.size()])) {
+    return {};
+  }
+  return trim_blanks(header.substr(scheme.size()));
+}
+
+}  // namespace qp::strings

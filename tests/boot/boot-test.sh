@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# The installed service under a real, booted systemd.
+#
+# Builds (and caches) a Debian 12 root file system with mmdebstrap, installs
+# this build into it exactly as docs/deployment.md says (`cmake --install`,
+# systemd-sysusers, systemd-tmpfiles, account import, systemctl enable), boots
+# it with systemd-nspawn (-b, private network) and drives it with nsenter. The
+# upstream is mock-qwen, run as a unit inside the container.
+#
+# Every check prints "ok - …" or "not ok - …"; the last line is
+# "N passed, N failed". Exit status 0 only when every check passed. A machine
+# that cannot build or boot the container fails the run with the reason: the
+# test never skips itself.
+#
+# Usage: tests/boot/boot-test.sh            (as root)
+#   QP_BOOT_BUILD_DIR  build to install (default: build/, configured like scripts/up.sh)
+#   QP_BOOT_CACHE      where root file systems are cached (default /var/cache/qwenproxy-boot-test)
+#   QP_BOOT_KEEP=1     keep the container's directory and logs after the run
+#   QP_BOOT_UNITS_FROM=REV  install the systemd/ units of git revision REV instead of the
+#                      working tree's (to show that the test fails on old units)
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${QP_BOOT_BUILD_DIR:-$SRC/build}
+CACHE=${QP_BOOT_CACHE:-/var/cache/qwenproxy-boot-test}
+SUITE=bookworm
+# What the installed binaries need at run time, plus systemd itself and curl
+# for the checks made inside the container.
+PACKAGES=(systemd systemd-sysv dbus libuv1 libzmq5 libsimdjson14 libcurl4 libsqlite3-0
+          libhttp-parser2.9 libssl3 ca-certificates curl procps)
+MOCK_PORT=18080   # inside the container's own network namespace: nothing else can hold it
+API_PORT=8080     # the socket unit's shipped ListenStream=127.0.0.1:8080
+API_KEY="boot-test-key-$RANDOM$RANDOM"
+SECRET="boot-secret-$RANDOM$RANDOM"
+
+passed=0
+failed=0
+say() { printf '%s\n' "$*"; }
+ok() { passed=$((passed + 1)); say "ok - $*"; }
+not_ok() { failed=$((failed + 1)); say "not ok - $*"; }
+# check NAME CMD...: one check, by the exit status of CMD.
+check() {
+  local name=$1
+  shift
+  if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+die() {
+  not_ok "$*"
+  finish
+}
+
+# wait_until SECONDS CMD...: polls CMD (every 0.2 s) until it succeeds. The
+# condition is what synchronises; the interval only bounds the polling cost.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+[ "$(id -u)" -eq 0 ] || { say "boot-test: must run as root (systemd-nspawn, nsenter)"; exit 1; }
+for tool in mmdebstrap systemd-nspawn nsenter jq cmake; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    say "boot-test: $tool is missing: run scripts/install-deps.sh"
+    exit 1
+  }
+done
+
+WORK=$(mktemp -d /var/tmp/qp-boot.XXXXXX)
+ROOTFS=$WORK/root
+CONSOLE=$WORK/console.log
+MACHINE=qpboot-$$
+LOOP_PID=
+LEADER=
+
+finish() {
+  if [ -n "$LOOP_PID" ] && kill -0 "$LOOP_PID" 2>/dev/null; then
+    touch "$WORK/stop"
+    [ -n "$LEADER" ] && C systemctl poweroff >/dev/null 2>&1
+    wait_until 30 bash -c "! kill -0 $LOOP_PID 2>/dev/null" || pkill -KILL -f -- "-D $ROOTFS " 2>/dev/null
+    wait "$LOOP_PID" 2>/dev/null
+  fi
+  if [ "$failed" -ne 0 ]; then
+    say "--- last console lines ($CONSOLE)"
+    tail -n 40 "$CONSOLE" 2>/dev/null
+  fi
+  if [ "${QP_BOOT_KEEP:-0}" = 1 ]; then
+    say "boot-test: kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  say "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+  exit $?
+}
+trap 'failed=$((failed + 1)); say "not ok - interrupted"; finish' INT TERM
+
+# ---------------------------------------------------------------------------
+# 1. The build (the same configuration as scripts/up.sh) and the root file system.
+
+if [ -z "${QP_BOOT_BUILD_DIR:-}" ]; then
+  launcher=()
+  command -v ccache >/dev/null 2>&1 &&
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DQP_BUILD_TESTS=OFF "${launcher[@]}" \
+    >/dev/null || die "configure $BUILD"
+  cmake --build "$BUILD" -j"$(nproc)" >"$WORK/build.log" 2>&1 ||
+    { tail -n 30 "$WORK/build.log"; die "build $BUILD"; }
+fi
+
+key=$(printf '%s\n' "$SUITE" minbase "${PACKAGES[@]}" | sha256sum | cut -c1-16)
+tarball=$CACHE/rootfs-$SUITE-$key.tar
+if [ ! -s "$tarball" ]; then
+  mkdir -p "$CACHE"
+  say "boot-test: building the $SUITE root file system (cached as $tarball)"
+  include=$(IFS=,; echo "${PACKAGES[*]}")
+  mmdebstrap --variant=minbase --include="$include" "$SUITE" "$tarball.tmp" \
+    >"$WORK/mmdebstrap.log" 2>&1 ||
+    { tail -n 20 "$WORK/mmdebstrap.log"; rm -f "$tarball.tmp"; die "mmdebstrap $SUITE (is the Debian mirror reachable?)"; }
+  mv "$tarball.tmp" "$tarball"
+fi
+mkdir -p "$ROOTFS"
+tar -C "$ROOTFS" --numeric-owner -xf "$tarball" || die "unpack $tarball"
+
+# ---------------------------------------------------------------------------
+# 2. Install as docs/deployment.md "Build and install" says. The build was
+#    configured with the default prefix (/usr/local): installing with
+#    --prefix /usr must give units that name /usr/bin.
+
+DESTDIR=$ROOTFS cmake --install "$BUILD" --prefix /usr >"$WORK/install.log" 2>&1 ||
+  { cat "$WORK/install.log"; die "cmake --install"; }
+if [ -n "${QP_BOOT_UNITS_FROM:-}" ]; then
+  # Old units, substituted the way the old CMakeLists.txt did.
+  for unit in qwenproxy-broker.service qwenproxy-frontend.service qwenproxy-frontend.socket \
+              'qwenproxy-worker@.service'; do
+    git -C "$SRC" show "$QP_BOOT_UNITS_FROM:systemd/$unit.in" |
+      sed -e 's|@QP_BINDIR@|/usr/bin|g' -e 's|@QP_SYSCONFDIR@|/etc/qwenproxy|g' \
+          -e 's|@QP_DOCDIR@|/usr/share/doc/qwenproxy|g' >"$ROOTFS/usr/lib/systemd/system/$unit"
+  done
+  say "boot-test: units from $QP_BOOT_UNITS_FROM"
+fi
+check "installed units name the install prefix (ExecStart=/usr/bin/…)" \
+  grep -q '^ExecStart=/usr/bin/qp-worker ' "$ROOTFS/usr/lib/systemd/system/qwenproxy-worker@.service"
+
+# The test's own upstream: mock-qwen as a unit (not part of the product).
+cat >"$ROOTFS/etc/systemd/system/mock-qwen.service" <<EOF
+[Unit]
+Description=mock of chat.qwen.ai for the boot test
+Before=qwenproxy.target
+[Service]
+Type=notify
+ExecStart=/usr/bin/mock-qwen --port $MOCK_PORT --jwt-secret $SECRET
+DynamicUser=yes
+[Install]
+WantedBy=multi-user.target
+EOF
+ln -s /etc/systemd/system/mock-qwen.service "$ROOTFS/etc/systemd/system/multi-user.target.wants/mock-qwen.service"
+
+# Credentials a browser would give: "Copy as cURL" of a completions request.
+TOKEN1=$("$BUILD/bin/mock-qwen" mint-token --user alice --secret "$SECRET") || die "mint-token"
+TOKEN2=$("$BUILD/bin/mock-qwen" mint-token --user alice --secret "$SECRET" --ttl-s 1209600)
+write_curl() { # FILE TOKEN
+  cat >"$1" <<EOF
+curl 'https://chat.qwen.ai/api/v2/chat/completions?chat_id=9f2c' \\
+  -H 'accept: */*' \\
+  -H 'bx-umidtoken: T2gAbootTestUmid$RANDOM==' \\
+  -H 'content-type: application/json' \\
+  -b 'cna=AbCdEfGh; token=$2; ssxmod_itna=Qq+xuD$RANDOM' \\
+  --data-raw '{"stream":true}'
+EOF
+  chmod 600 "$1"
+}
+write_curl "$ROOTFS/root/alice.curl" "$TOKEN1"
+write_curl "$ROOTFS/root/alice-new.curl" "$TOKEN2"
+fp() { printf '%s' "$1" | sha256sum | cut -c1-16; }
+
+# ---------------------------------------------------------------------------
+# 3. Boot. systemd-nspawn exits with 133 when the container reboots; like
+#    systemd-nspawn@.service (RestartForceExitStatus=133), start it again.
+
+boot_loop() {
+  local rc
+  while :; do
+    systemd-nspawn -q -D "$ROOTFS" -b --register=no --keep-unit --private-network \
+      -M "$MACHINE" >>"$CONSOLE" 2>&1 </dev/null
+    rc=$?
+    [ $rc -eq 133 ] && [ ! -e "$WORK/stop" ] || break
+    echo "=== boot-test: container rebooted" >>"$CONSOLE"
+  done
+  echo "$rc" >"$WORK/nspawn.rc"
+}
+boot_loop &
+LOOP_PID=$!
+
+# PID 1 of the container: the child of the running systemd-nspawn.
+find_leader() {
+  local ns
+  ns=$(pgrep -f -x -- "systemd-nspawn -q -D $ROOTFS -b --register=no --keep-unit --private-network -M $MACHINE" | head -n1)
+  [ -n "$ns" ] || return 1
+  local child
+  child=$(pgrep -P "$ns" | head -n1)
+  [ -n "$child" ] && [ "$(cat /proc/"$child"/comm 2>/dev/null)" = systemd ] || return 1
+  LEADER=$child
+}
+# C CMD...: run CMD inside the container (all its namespaces and its root).
+C() {
+  nsenter -t "$LEADER" -m -u -i -n -p -r -w -- \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+booted() { C systemctl is-system-running --wait >/dev/null 2>&1 || [ "$(C systemctl is-system-running 2>/dev/null)" = degraded ]; }
+
+wait_until 60 find_leader || die "the container did not start (systemd-nspawn: $(tail -n 3 "$CONSOLE"))"
+wait_until 90 booted || die "the container's systemd did not finish booting: $(C systemctl is-system-running 2>&1)"
+ok "a Debian 12 container booted systemd $(C systemctl --version | head -n1 | cut -d' ' -f2)"
+wait_until 30 C systemctl is-active --quiet mock-qwen.service || die "mock-qwen.service did not start"
+
+# ---------------------------------------------------------------------------
+# 4. docs/deployment.md, step by step.
+
+C systemd-sysusers >/dev/null 2>&1
+check "systemd-sysusers created the qwenproxy user" C id qwenproxy
+C systemd-tmpfiles --create qwenproxy.conf >/dev/null 2>&1
+check "systemd-tmpfiles made /etc/qwenproxy/accounts owned by qwenproxy" \
+  test "$(C stat -c %U:%a /etc/qwenproxy/accounts)" = qwenproxy:700
+C systemctl daemon-reload
+# "Configure": the upstream is the mock; an API key as the guide recommends.
+C sed -i -e "s|^# base_url = .*|base_url = \"http://127.0.0.1:$MOCK_PORT\"|" \
+  -e "s|^# api_key = .*|api_key = \"$API_KEY\"|" /etc/qwenproxy/qwenproxy.toml
+check "configuration edited" C grep -q "^api_key = \"$API_KEY\"" /etc/qwenproxy/qwenproxy.toml
+check "qwenproxy account import alice" C qwenproxy account import alice --from /root/alice.curl
+check "the account file is 0600 and owned by qwenproxy" \
+  test "$(C stat -c %U:%a /etc/qwenproxy/accounts/alice.toml)" = qwenproxy:600
+check "qwenproxy account list" C qwenproxy account list
+# "Start", with socket activation chosen from the start (one transaction).
+check "systemctl enable --now qwenproxy-frontend.socket qwenproxy.target" \
+  C systemctl enable --now qwenproxy-frontend.socket qwenproxy.target
+check "systemctl enable --now qwenproxy-worker@alice" C systemctl enable --now qwenproxy-worker@alice
+
+prop() { C systemctl show -P "$2" "$1"; }
+active_with_status() { # UNIT: active, and READY=1 came with a STATUS= text
+  [ "$(prop "$1" ActiveState)" = active ] && [ "$(prop "$1" SubState)" = running ] &&
+    [ -n "$(prop "$1" StatusText)" ]
+}
+for unit in qwenproxy-broker.service qwenproxy-worker@alice.service; do
+  wait_until 30 active_with_status "$unit"
+  check "$unit is active, READY, status \"$(prop $unit StatusText)\"" active_with_status "$unit"
+done
+check "qwenproxy-frontend.socket is listening" test "$(prop qwenproxy-frontend.socket SubState)" = listening
+check "qwenproxy.target is active" C systemctl is-active --quiet qwenproxy.target
+
+auth=(-H "Authorization: Bearer $API_KEY")
+api() { C curl -sS --max-time 30 "${auth[@]}" "$@"; }
+chat_body() { # STREAM TEXT
+  printf '{"model":"qwen3-max","stream":%s,"messages":[{"role":"user","content":"%s"}]}' "$1" "$2"
+}
+health_status() { C curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$API_PORT/health"; }
+
+# The first request starts the frontend through its socket. Before it has
+# reached the broker /health says 503 "starting", never a 5xx that means broken.
+first=$(C curl -s --max-time 10 -w ' %{http_code}' "http://127.0.0.1:$API_PORT/health")
+case "$first" in
+  *' 200' | *'"starting"'*' 503') ok "first /health on socket activation: ${first##* }" ;;
+  *) not_ok "first /health on socket activation: $first" ;;
+esac
+wait_until 30 active_with_status qwenproxy-frontend.service
+check "qwenproxy-frontend.service is active, READY, status \"$(prop qwenproxy-frontend.service StatusText)\"" \
+  active_with_status qwenproxy-frontend.service
+by_socket() { [[ "$(prop qwenproxy-frontend.service TriggeredBy)" == *qwenproxy-frontend.socket* ]]; }
+check "it was started by its socket (TriggeredBy)" by_socket
+health_200() { [ "$(health_status)" = 200 ]; }
+wait_until 30 health_200
+full_health=$(api "http://127.0.0.1:$API_PORT/health")
+check "/health (with the key) is ok and lists alice" \
+  jq -e '.status == "ok" and (.accounts | map(.name) | index("alice") != null)' <<<"$full_health"
+
+nonstream=$(api "http://127.0.0.1:$API_PORT/v1/chat/completions" -H 'content-type: application/json' \
+  -d "$(chat_body false 'hello from a booted systemd')")
+check "chat completion (non-stream) through the socket-activated frontend" \
+  jq -e '.choices[0].message.content | length > 0' <<<"$nonstream"
+stream=$(api -N "http://127.0.0.1:$API_PORT/v1/chat/completions" -H 'content-type: application/json' \
+  -d "$(chat_body true 'stream please')")
+check "chat completion (stream) ends with [DONE]" grep -q '^data: \[DONE\]' <<<"$stream"
+check "an unauthenticated request is refused" \
+  test "$(C curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$API_PORT/v1/chat/completions")" = 401
+
+# ---------------------------------------------------------------------------
+# 5. Failures: kill -9, a frozen worker, a crash-looping unit.
+
+chat_ok() { api "http://127.0.0.1:$API_PORT/v1/chat/completions" -H 'content-type: application/json' \
+  -d "$(chat_body false "$1")" | jq -e '.choices[0].message.content | length > 0' >/dev/null; }
+restarted() { # UNIT OLD_PID OLD_NRESTARTS
+  local pid
+  pid=$(prop "$1" MainPID)
+  [ "$pid" != 0 ] && [ "$pid" != "$2" ] && [ "$(prop "$1" NRestarts)" -gt "$3" ] && active_with_status "$1"
+}
+W=qwenproxy-worker@alice.service
+pid=$(prop $W MainPID)
+n=$(prop $W NRestarts)
+C kill -9 "$pid"
+wait_until 30 restarted $W "$pid" "$n"
+check "kill -9 of the worker: restarted (NRestarts $n → $(prop $W NRestarts))" restarted $W "$pid" "$n"
+wait_until 30 chat_ok "after the restart"
+check "a request is served after the worker's restart" chat_ok "after the restart"
+
+pid=$(prop $W MainPID)
+n=$(prop $W NRestarts)
+C kill -STOP "$pid"
+# WatchdogSec=30s: systemd kills the frozen worker with SIGABRT and restarts it.
+wait_until 60 restarted $W "$pid" "$n"
+check "a frozen (SIGSTOP) worker is killed by the watchdog and restarted" restarted $W "$pid" "$n"
+journal_has() { # PATTERN JOURNALCTL-ARGS...
+  local pattern=$1
+  shift
+  C journalctl -o cat --no-pager "$@" | grep -q -- "$pattern"
+}
+check "the journal says why: watchdog timeout" journal_has 'Watchdog timeout' -u $W
+wait_until 30 chat_ok "after the watchdog"
+
+# A unit that cannot start ends up failed after its start limit, and the
+# documented recipe (docs/deployment.md, "Is it running?") shows it although
+# the target stays active.
+C systemctl start qwenproxy-worker@ghost.service >/dev/null 2>&1
+ghost_failed() { [ "$(prop qwenproxy-worker@ghost.service ActiveState)" = failed ]; }
+wait_until 60 ghost_failed
+check "a worker without an account file ends failed after its start limit, not in a silent loop" \
+  ghost_failed
+listed_failed() { C systemctl --failed --no-legend --plain 'qwenproxy*' | grep -q 'qwenproxy-worker@ghost.service'; }
+check "systemctl --failed 'qwenproxy*' lists it while the target is $(C systemctl is-active qwenproxy.target)" \
+  listed_failed
+C systemctl reset-failed qwenproxy-worker@ghost.service
+
+# Negative control: without the SystemCallFilter= exception libzmq aborts at
+# start (the crash the shipped units had), and this test notices.
+C mkdir -p /run/systemd/system/qwenproxy-worker@ctl.service.d
+C sh -c 'printf "[Service]\nSystemCallFilter=~sched_setscheduler\nRestart=no\n" > /run/systemd/system/qwenproxy-worker@ctl.service.d/ctl.conf'
+C cp -p /etc/qwenproxy/accounts/alice.toml /etc/qwenproxy/accounts/ctl.toml
+C systemctl daemon-reload
+C systemctl start qwenproxy-worker@ctl.service >/dev/null 2>&1
+check "negative control: with sched_setscheduler filtered the worker dies of SIGABRT" \
+  journal_has 'status=6/ABRT' -u qwenproxy-worker@ctl.service
+C systemctl stop qwenproxy-worker@ctl.service >/dev/null 2>&1
+C rm -rf /run/systemd/system/qwenproxy-worker@ctl.service.d /etc/qwenproxy/accounts/ctl.toml
+C systemctl reset-failed qwenproxy-worker@ctl.service >/dev/null 2>&1
+C systemctl daemon-reload
+
+# ---------------------------------------------------------------------------
+# 6. Rotation: a new account file and `systemctl reload` while a stream is in
+#    flight; the stream finishes; new requests use the new token.
+
+mock() { C curl -sS --max-time 10 "$@"; }
+mock -X POST "http://127.0.0.1:$MOCK_PORT/__mock/hold" >/dev/null
+C curl -sS -N --max-time 120 "${auth[@]}" -H 'content-type: application/json' \
+  -d "$(chat_body true 'a stream held across the rotation')" \
+  "http://127.0.0.1:$API_PORT/v1/chat/completions" >"$WORK/held.out" 2>&1 &
+held=$!
+parked() { mock "http://127.0.0.1:$MOCK_PORT/__mock/state" | jq -e '.parked >= 1' >/dev/null; }
+wait_until 30 parked
+check "a stream is in flight (parked at the mock after its first token)" parked
+reloads_before=$(C journalctl -u $W EVENT=account.reloaded -o cat --no-pager | wc -l)
+check "qwenproxy account import alice --force (the new credentials)" \
+  C qwenproxy account import alice --from /root/alice-new.curl --force
+check "systemctl reload qwenproxy-worker@alice" C systemctl reload qwenproxy-worker@alice
+reloaded() { [ "$(C journalctl -u $W EVENT=account.reloaded -o cat --no-pager | wc -l)" -gt "$reloads_before" ]; }
+wait_until 30 reloaded
+check "the worker logged account.reloaded (journalctl EVENT=account.reloaded)" reloaded
+mock -X POST "http://127.0.0.1:$MOCK_PORT/__mock/release" >/dev/null
+wait "$held"
+held_done() { grep -q '^data: \[DONE\]' "$WORK/held.out" && ! grep -q '"error"' "$WORK/held.out"; }
+check "the stream in flight finished ([DONE], no error)" held_done
+last_fp() { mock "http://127.0.0.1:$MOCK_PORT/__mock/state" |
+  jq -r '[.records[] | select(.outcome != "running")] | last | (.token_cookie_fp // "") + (.authorization_fp // "")'; }
+uses_token2() { chat_ok "$1" && [[ "$(last_fp)" == *"$(fp "$TOKEN2")"* ]]; }
+check "new requests use the new token" uses_token2 "after the rotation"
+
+# A bad file (not a JWT) is refused; the worker keeps the credentials it has.
+C sh -c 'printf "token = \"not-a-jwt\"\n" > /etc/qwenproxy/accounts/alice.toml && chown qwenproxy:qwenproxy /etc/qwenproxy/accounts/alice.toml && chmod 600 /etc/qwenproxy/accounts/alice.toml'
+C systemctl reload qwenproxy-worker@alice
+refused() { C journalctl -u $W EVENT=account.reload_failed ACCOUNT=alice -o cat --no-pager | grep -q .; }
+wait_until 30 refused
+check "a bad account file is refused (journalctl EVENT=account.reload_failed ACCOUNT=alice)" refused
+check "the old credentials are kept: requests still served with the new token" \
+  uses_token2 "after the bad file"
+alice_ok() { api "http://127.0.0.1:$API_PORT/health" | jq -e '.accounts[] | select(.name == "alice") | .health == "ok"' >/dev/null; }
+check "/health still shows alice ok" alice_ok
+C qwenproxy account import alice --from /root/alice-new.curl --force >/dev/null
+
+# ---------------------------------------------------------------------------
+# 7. The journal: priorities and structured fields, and no secret anywhere.
+
+warnings=$(C journalctl -p warning -u 'qwenproxy*' -o cat --no-pager)
+check "journalctl -p warning shows the warnings ($(grep -c . <<<"$warnings") lines)" \
+  grep -q 'event=account.reload_failed' <<<"$warnings"
+no_info() { ! grep -q 'event=account.reloaded ' <<<"$warnings"; }
+check "info lines are not warnings (account.reloaded is not in -p warning)" no_info
+check "journal field PROCESS= (journalctl PROCESS=broker)" journal_has 'event=' PROCESS=broker
+C journalctl -o json --no-pager >"$WORK/journal.json"
+leaked=0
+for secret in "$TOKEN1" "$TOKEN2" "${TOKEN1##*.}" "${TOKEN2##*.}" "$API_KEY" "$SECRET"; do
+  grep -qF -- "$secret" "$WORK/journal.json" && leaked=$((leaked + 1))
+done
+check "no token, signature or key anywhere in journalctl -o json ($(wc -l <"$WORK/journal.json") entries)" \
+  test "$leaked" -eq 0
+
+# ---------------------------------------------------------------------------
+# 8. Exposure, on the real manager.
+
+for unit in qwenproxy-broker.service qwenproxy-frontend.service qwenproxy-worker@alice.service; do
+  score=$(C systemd-analyze security --no-pager "$unit" 2>/dev/null |
+    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+  check "systemd-analyze security $unit: ${score:-?} ≤ 2.0" \
+    awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
+done
+
+# ---------------------------------------------------------------------------
+# 9. Reboot: everything enabled comes back by itself.
+
+old=$LEADER
+C systemctl reboot
+new_leader() { find_leader && [ "$LEADER" != "$old" ]; }
+wait_until 60 new_leader || die "the container did not come back after a reboot"
+wait_until 90 booted
+ok "the container rebooted"
+for unit in qwenproxy-broker.service qwenproxy-worker@alice.service; do
+  wait_until 30 active_with_status "$unit"
+  check "after the reboot $unit is active" active_with_status "$unit"
+done
+check "after the reboot the socket listens" test "$(prop qwenproxy-frontend.socket SubState)" = listening
+wait_until 30 chat_ok "after the reboot"
+check "after the reboot a request is served" chat_ok "after the reboot"
+
+finish
