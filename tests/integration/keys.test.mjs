@@ -196,3 +196,28 @@ test('revoke: the key gets 401 without a restart; a bad file keeps the keys', as
   assert.equal((await withKey(kept)).status, 200);
   writeFileSync(file, good, { mode: 0o600 });
 });
+
+test('/health: full detail with any valid key (client key or legacy), only the status otherwise', async () => {
+  const key = addKey('probe', ['--models', 'qwen3-max', '--rpm', '2']);
+  await untilStatus(key, 200);  // the first of the key's two requests this minute
+  const health = async (authorization) => {
+    const r = await fetch(`${stack.baseUrl}/health`, { headers: authorization ? { authorization } : {} });
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  // A limited key sees everything, and /health does not count against its rpm.
+  for (const auth of [`Bearer ${key}`, `bearer  ${key}`, `BEARER\t${key}`, `Bearer ${LEGACY}`]) {
+    const h = await health(auth);
+    assert.ok(Array.isArray(h.accounts) && h.accounts.length >= 1, `${auth.split(' ')[0]}: ${JSON.stringify(h)}`);
+    assert.equal(typeof h.broker.connected, 'boolean');
+  }
+  for (const auth of [undefined, `Bearer qp-${'0'.repeat(64)}`, `Basic ${key}`, key]) {
+    assert.deepEqual(Object.keys(await health(auth)), ['status']);
+  }
+  assert.equal((await withKey(key)).status, 200, 'the second request of the minute');
+  assert.equal((await withKey(key)).status, 429);
+  // A revoked key is a stranger again.
+  assert.equal(keys(['revoke', 'probe']).status, 0);
+  await untilStatus(key, 401);
+  assert.deepEqual(Object.keys(await health(`Bearer ${key}`)), ['status']);
+});

@@ -157,3 +157,37 @@ TEST_CASE("limits: 429 in OpenAI's shape, usage counted, slot freed by the lease
   CHECK(u.rejected[static_cast<size_t>(Rejection::kRpm)] == 1);
   CHECK(f.auth.limiter().in_flight(c.id) == 0);
 }
+
+TEST_CASE("identify (the /health detail level): any valid key, counts nothing") {
+  SECTION("open access identifies everyone") {
+    Fixture f;
+    CHECK(f.auth.identify(nullptr, nullptr));
+  }
+  SECTION("legacy key and keys-file keys, whatever their limits") {
+    Fixture f("legacy");
+    keys::ClientKey narrow = make_key("narrow", kA);
+    narrow.models = {"qwen3-max"};
+    narrow.rpm = 1;
+    f.auth.set_keys({narrow});
+    // strings::auth_credentials: scheme in any case, blanks around the key.
+    std::string a = "BEARER\t" + kA + " ", l = "  bearer legacy", wrong = bearer(kB),
+                basic = "Basic legacy", bare = "Bearer";
+    Caller c;
+    CHECK(f.auth.identify(&a, &c));
+    CHECK(c.key != nullptr);
+    CHECK(c.key->name == "narrow");
+    CHECK(f.auth.identify(&l, nullptr));
+    CHECK_FALSE(f.auth.identify(&wrong, nullptr));
+    CHECK_FALSE(f.auth.identify(&basic, nullptr));
+    CHECK_FALSE(f.auth.identify(&bare, nullptr));
+    CHECK_FALSE(f.auth.identify(nullptr, nullptr));
+    CHECK(f.auth.unauthenticated() == 0);  // a probe without a key is not a failed login
+    // Identifying admits nothing: the key's one request per minute is still there.
+    ApiError e;
+    KeyLease lease;
+    CHECK(f.auth.admit(c, &lease, &e));
+    // A revoked key no longer identifies.
+    f.auth.set_keys({});
+    CHECK_FALSE(f.auth.identify(&a, nullptr));
+  }
+}
