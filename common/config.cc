@@ -126,6 +126,8 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "models_cache_ttl_ms", w, &c->frontend.models_cache_ttl_ms));
     QP_TRY(read_int(*t, "request_timeout_ms", w, &c->frontend.request_timeout_ms));
     QP_TRY(read_str(*t, "api_key", w, &c->frontend.api_key));
+    QP_TRY(read_str(*t, "keys_file", w, &c->frontend.keys_file));
+    c->frontend.keys_file = relative_to(path, c->frontend.keys_file);
   }
   if (auto* t = root["broker"].as_table()) {
     std::string w = path + ": broker";
@@ -203,6 +205,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
   c->frontend.port = static_cast<int>(port);
   QP_TRY(env_u64(env, "QP_MAX_BODY_BYTES", &c->frontend.max_body_bytes));
   if (env("QP_API_KEY", &v)) c->frontend.api_key = v;
+  if (env("QP_KEYS_FILE", &v)) c->frontend.keys_file = v;
   if (env("QP_BROKER_FRONTEND_ENDPOINT", &v)) c->broker.frontend_endpoint = v;
   if (env("QP_BROKER_WORKER_ENDPOINT", &v)) c->broker.worker_endpoint = v;
   QP_TRY(env_u64(env, "QP_QUEUE_LIMIT", &c->broker.queue_limit));
@@ -289,6 +292,19 @@ void discover_accounts(const EnvLookup& env, Config* c) {
     a.file = accounts::account_file_path(c->accounts_dir, name);
     a.origin = a.file;
     c->accounts.push_back(std::move(a));
+  }
+}
+
+// The keys file's default place (FrontendConfig::keys_file).
+void default_keys_file(const EnvLookup& env, Config* c) {
+  if (!c->frontend.keys_file.empty()) return;
+  std::string v;
+  if (!c->config_path.empty()) {
+    c->frontend.keys_file = dir_of(c->config_path) + "/keys/keys.toml";
+  } else if (env("CONFIGURATION_DIRECTORY", &v) && !v.empty()) {  // systemd
+    c->frontend.keys_file = v.substr(0, v.find(':')) + "/keys/keys.toml";
+  } else {
+    c->frontend.keys_file = c->state_dir + "/keys.toml";
   }
 }
 
@@ -402,6 +418,7 @@ Result<Config> load_config(const std::string& path, const EnvLookup& env) {
     QP_TRY(apply_env(env, &c));
   }
   discover_accounts(env, &c);
+  default_keys_file(env, &c);
   QP_TRY(validate(&c));
   return c;
 }

@@ -4,7 +4,7 @@
 
 namespace qp {
 namespace {
-constexpr std::array<std::string_view, 15> kNames = {
+constexpr std::array<std::string_view, 16> kNames = {
     "ok",
     "invalid_request",
     "not_found",
@@ -20,6 +20,7 @@ constexpr std::array<std::string_view, 15> kNames = {
     "protocol",
     "io",
     "unauthenticated",
+    "permission_denied",
 };
 }  // namespace
 

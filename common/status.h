@@ -29,6 +29,7 @@ enum class Code {
   kProtocol,          // malformed wire message between our processes
   kIo,                // local I/O failure (sockets, files)
   kUnauthenticated,   // the client's API key is missing or wrong (401)
+  kPermissionDenied,  // the client's key may not do this, e.g. use that model (403)
 };
 
 std::string_view code_name(Code code);

@@ -57,6 +57,7 @@ void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
 void ChatCall::on_done(const protocol::JobDone& done) {
   if (finished_) return;
   finished_ = true;
+  lease_.record_usage(done.usage);
   const std::string& reason = done.finish_reason.empty() ? std::string("stop") : done.finish_reason;
   int json_valid = -1;
   std::string_view content = content_;

@@ -11,6 +11,7 @@
 
 #include "common/http/server.h"
 #include "frontend/broker_client.h"
+#include "frontend/client_auth.h"
 #include "frontend/openai/api_error.h"
 #include "frontend/openai/completion_json.h"
 
@@ -28,6 +29,9 @@ class ChatCall : public JobSink {
   void on_error(const protocol::JobError& error) override;
   void on_models(const protocol::ModelList& models) override;
 
+  // Keeps the client key's slot until the call is destroyed; on_done counts
+  // the usage for the key.
+  void hold(KeyLease lease) { lease_ = std::move(lease); }
   // Ends the call with an error (before or during streaming).
   void fail(const ApiError& error);
   bool finished() const { return finished_; }
@@ -50,6 +54,7 @@ class ChatCall : public JobSink {
   std::string reasoning_;             // non-streaming accumulation
   std::vector<ToolCall> tool_calls_;  // non-streaming accumulation, by delta index
   std::string out_;                   // reused SSE buffer
+  KeyLease lease_;
 };
 
 // Headers every API response carries.

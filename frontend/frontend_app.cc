@@ -4,8 +4,6 @@
 #include <functional>
 #include <memory>
 
-#include <openssl/crypto.h>
-
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "common/log.h"
@@ -40,8 +38,8 @@ class FrontendApp::ModelsFetch : public JobSink {
  public:
   ModelsFetch(FrontendApp* app, std::string request_id)
       : app_(app), request_id_(std::move(request_id)) {}
-  void wait(http::Exchange ex, std::string model_id, std::string rid) {
-    waiters_.push_back({ex, std::move(model_id), std::move(rid)});
+  void wait(http::Exchange ex, std::string model_id, std::string rid, Caller caller) {
+    waiters_.push_back({ex, std::move(model_id), std::move(rid), std::move(caller)});
   }
   // Runs `fn` once the fetch ends: with nullptr after a list, else with the error.
   using Then = std::function<void(const protocol::JobError*)>;
@@ -59,7 +57,7 @@ class FrontendApp::ModelsFetch : public JobSink {
   }
   void on_models(const protocol::ModelList& list) override {
     app_->models_.store(list, uv_now(app_->loop_));
-    for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id);
+    for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id, w.caller);
     waiters_.clear();
     run_then(nullptr);
   }
@@ -70,6 +68,7 @@ class FrontendApp::ModelsFetch : public JobSink {
     http::Exchange ex;
     std::string model_id;
     std::string rid;
+    Caller caller;
   };
   void run_then(const protocol::JobError* e) {
     auto fns = std::move(then_);
@@ -83,7 +82,11 @@ class FrontendApp::ModelsFetch : public JobSink {
 };
 
 FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
-    : loop_(loop), config_(std::move(config)), models_(config_.frontend.models_cache_ttl_ms) {}
+    : loop_(loop),
+      config_(std::move(config)),
+      models_(config_.frontend.models_cache_ttl_ms),
+      auth_(std::make_unique<ClientAuth>(config_.frontend.api_key,
+                                         [loop] { return uv_now(loop); })) {}
 
 FrontendApp::~FrontendApp() { close_now(); }
 
@@ -92,6 +95,8 @@ Status FrontendApp::start(int listen_fd) {
       loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
       config_.broker.queue_timeout_ms, [this](const std::string& id) { on_job_finished(id); });
   if (Status s = broker_->start(); !s.ok()) return s;
+  keys_watch_ = std::make_unique<KeysFileWatch>(loop_, config_.frontend.keys_file, auth_.get());
+  keys_watch_->start();
 
   http::ServerOptions opts;
   opts.host = config_.frontend.host;
@@ -135,14 +140,8 @@ std::string FrontendApp::new_request_id(const http::Request& req) {
   return ids::random_hex(24);
 }
 
-bool FrontendApp::authorized(const http::Request& req) const {
-  const std::string& key = config_.frontend.api_key;
-  if (key.empty()) return true;
-  const std::string* h = req.header("authorization");
-  if (h == nullptr) return false;
-  std::string_view given = strings::auth_credentials(*h, "bearer");  // "bearer", "BEARER  k"…
-  return !given.empty() && given.size() == key.size() &&
-         CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
+void FrontendApp::reload_keys(const char* why) {
+  if (keys_watch_) keys_watch_->reload(why);
 }
 
 void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
@@ -182,11 +181,9 @@ void FrontendApp::handle(http::Exchange ex) {
     return handle_health(ex);
   }
   bool is_api = path.rfind("/v1/", 0) == 0;
-  if (is_api && !authorized(req)) {
-    return reply_error(
-        ex,
-        ApiError{Code::kUnauthenticated, "Incorrect API key provided.", {}, "invalid_api_key", 0},
-        ids::random_hex(24));
+  Caller caller;
+  if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
+    return reply_error(ex, err, ids::random_hex(24));
   }
   if (draining_ && is_api) {
     return reply_error(
@@ -195,13 +192,13 @@ void FrontendApp::handle(http::Exchange ex) {
   }
   if (path == "/v1/chat/completions") {
     if (m != "POST") return method_not_allowed("POST");
-    return handle_chat(ex);
+    return handle_chat(ex, caller);
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     std::string_view id;
     if (path.size() > 11) id = std::string_view(path).substr(11);
-    return handle_models(ex, id);
+    return handle_models(ex, id, caller);
   }
   reply_error(ex,
               ApiError{Code::kNotFound,
@@ -213,7 +210,7 @@ void FrontendApp::handle(http::Exchange ex) {
               ids::random_hex(24));
 }
 
-void FrontendApp::handle_chat(http::Exchange ex) {
+void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
   const http::Request& req = ex.request();
   std::string rid = new_request_id(req);
   ChatRequest chat;
@@ -225,6 +222,8 @@ void FrontendApp::handle_chat(http::Exchange ex) {
         .kv("message", err.message);
     return reply_error(ex, err, rid);
   }
+  // A key limited to some models gets 403 for any other, listed or not.
+  if (!auth_->check_model(caller, chat.job.model, &err)) return reply_error(ex, err, rid);
   // An unknown model gets 404 from the model list. A model that is not in the
   // list we have (none yet right after start, or a stale one) waits for the
   // list instead of going upstream, where it would fail as a 502.
@@ -233,19 +232,20 @@ void FrontendApp::handle_chat(http::Exchange ex) {
   if (!models_.fresh(now)) fetch_models();  // refresh in the background
   if (!listed && !models_.fresh(now) && models_fetch_) {
     auto held = std::make_shared<ChatRequest>(std::move(chat));
-    models_fetch_->then([this, ex, held, rid](const protocol::JobError* e) mutable {
+    models_fetch_->then([this, ex, held, rid, caller](const protocol::JobError* e) mutable {
       if (!ex.alive()) return;
       // No worker or broker to list the models: none to answer the chat either.
       if (e != nullptr && e->code == Code::kUnavailable)
         return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
-      submit_chat(ex, std::move(*held), rid);
+      submit_chat(ex, std::move(*held), rid, caller);
     });
     return;
   }
-  submit_chat(ex, std::move(chat), rid);
+  submit_chat(ex, std::move(chat), rid, caller);
 }
 
-void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid) {
+void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid,
+                              const Caller& caller) {
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
     return reply_error(ex,
@@ -261,14 +261,22 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
     chat.job.deadline_unix_ms =
         chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
   }
+  KeyLease lease;
+  ApiError err;
+  if (!auth_->admit(caller, &lease, &err)) {
+    QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
+    return reply_error(ex, err, rid);
+  }
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
+  call->hold(std::move(lease));
   if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
     return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0}, rid);
   }
   QP_INFO("request.accepted")
       .kv("request_id", rid)
       .kv("model", chat.job.model)
+      .kv("key", caller.id)
       .kv("stream", chat.job.stream)
       .kv("messages", static_cast<uint64_t>(chat.job.messages.size()));
   ex.on_abort([this, rid] {
@@ -325,7 +333,7 @@ void FrontendApp::fetch_models() {
   models_fetch_ = std::move(fetch);
 }
 
-void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
+void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Caller& caller) {
   std::string rid = ids::random_hex(24);
   uint64_t now = uv_now(loop_);
   if (!models_.fresh(now)) {
@@ -338,17 +346,20 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
             ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1},
             rid);
       }
-      models_fetch_->wait(ex, std::string(id), rid);
+      models_fetch_->wait(ex, std::string(id), rid, caller);
       return;
     }
     fetch_models();
   }
   if (id.empty()) {
-    ex.respond(200, api_headers(rid, "application/json"), models_.list_json());
+    // A key limited to some models sees only those (as OpenAI lists a
+    // project's models).
+    ex.respond(200, api_headers(rid, "application/json"),
+               models_.list_json([&](std::string_view m) { return caller.allows_model(m); }));
     return;
   }
   const protocol::ModelInfo* m = models_.find(id);
-  if (m == nullptr) {
+  if (m == nullptr || !caller.allows_model(id)) {
     return reply_error(ex,
                        ApiError{Code::kNotFound,
                                 "The model '" + std::string(id) +
@@ -359,8 +370,9 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id) {
   ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
 }
 
-// Levels (docs/api.md): without a configured API key, or with a valid one
-// (the same check as /v1), everything; otherwise only the status, so that a
+// Levels (docs/api.md): without authentication configured, or with a valid
+// key (ClientAuth, the same check as /v1: any client key or the legacy
+// api_key), everything; otherwise only the status, so that a
 // load balancer needs no key and strangers see no account names, errors or
 // token expiry. Before the broker has answered once: 503 "starting" with
 // Retry-After ("not ready yet", not "broken").
@@ -382,7 +394,7 @@ void FrontendApp::handle_health(http::Exchange ex) {
   if (starting) headers.push_back({"retry-after", "1"});
   std::string body;
   json::Writer w(&body);
-  if (!authorized(ex.request())) {
+  if (!auth_->identify(ex.request().header("authorization"), nullptr)) {
     w.begin_object().field("status", status).end_object();
     ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
     return;
@@ -451,6 +463,7 @@ void FrontendApp::close_now() {
   closed_ = true;
   drain_.reset();
   sweep_.reset();
+  if (keys_watch_) keys_watch_->stop();
   for (auto& [id, call] : calls_) broker_->cancel(id, "server shutting down");
   calls_.clear();
   models_fetch_.reset();

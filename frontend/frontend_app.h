@@ -18,6 +18,8 @@
 #include "common/uv/handle.h"
 #include "frontend/broker_client.h"
 #include "frontend/chat_call.h"
+#include "frontend/client_auth.h"
+#include "frontend/keys_file_watch.h"
 #include "frontend/models_cache.h"
 #include "frontend/openai/chat_request.h"
 
@@ -34,23 +36,26 @@ class FrontendApp {
   // Stops taking requests, lets in-flight ones finish until `drain_ms`, then
   // closes everything so the loop can end.
   void shutdown(uint64_t drain_ms);
+  // Reads the keys file again (SIGHUP).
+  void reload_keys(const char* why);
+  const ClientAuth& client_auth() const { return *auth_; }
 
  private:
   class ModelsFetch;
 
   void handle(http::Exchange ex);
-  void handle_chat(http::Exchange ex);
-  // Answers 404 for a model missing from a fresh list, else sends the job.
-  void submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid);
-  void handle_models(http::Exchange ex, std::string_view id);
+  void handle_chat(http::Exchange ex, const Caller& caller);
+  // Answers 404 for a model missing from a fresh list, else admits the call
+  // under the caller's limits and sends the job.
+  void submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid,
+                   const Caller& caller);
+  void handle_models(http::Exchange ex, std::string_view id, const Caller& caller);
   void handle_health(http::Exchange ex);
   void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);
   void fetch_models();
   void on_job_finished(const std::string& request_id);
   void on_sweep();
   std::string new_request_id(const http::Request& req);
-  // The one client API key check: /v1 endpoints, and the details of /health.
-  bool authorized(const http::Request& req) const;
   void close_now();
 
   uv_loop_t* loop_;
@@ -60,6 +65,9 @@ class FrontendApp {
   std::unique_ptr<http::Server> server_;
   ChatRequestParser parser_;
   ModelsCache models_;
+  // Before calls_: a call's KeyLease gives its slot back to auth_.
+  std::unique_ptr<ClientAuth> auth_;
+  std::unique_ptr<KeysFileWatch> keys_watch_;
   std::unordered_map<std::string, std::unique_ptr<ChatCall>> calls_;
   std::unordered_map<std::string, uint64_t> deadlines_ms_;  // request id -> loop time
   std::unique_ptr<ModelsFetch> models_fetch_;

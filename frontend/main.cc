@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
                  "use this inherited listening socket (the launcher passes 3) instead of binding");
   CLI11_PARSE(cli, argc, argv);
 
+  // SIGHUP means "reload the keys file" (handled once the loop runs); one
+  // that arrives while starting must not kill the process.
+  std::signal(SIGHUP, SIG_IGN);
   int exit_code = 0;
   auto config = qp::process::start("frontend", config_path, {}, &exit_code);
   if (!config) return exit_code;
@@ -48,9 +51,9 @@ int main(int argc, char** argv) {
 
     struct SignalCtx {
       qp::frontend::FrontendApp* app;
-      qp::uv::Signal term, intr;
+      qp::uv::Signal term, intr, hup;
       qp::uv::Timer watchdog;
-    } sig{&app, {}, {}, {}};
+    } sig{&app, {}, {}, {}, {}};
     auto on_signal = [](uv_signal_t* h, int signum) {
       auto* ctx = static_cast<SignalCtx*>(h->data);
       if (ctx == nullptr) return;
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
       ctx->app->shutdown(kDrainMs);
       ctx->term.reset();
       ctx->intr.reset();
+      ctx->hup.reset();
       ctx->watchdog.reset();
     };
     uv_signal_init(&loop, sig.term.get());
@@ -67,6 +71,18 @@ int main(int argc, char** argv) {
     uv_signal_init(&loop, sig.intr.get());
     sig.intr.get()->data = &sig;
     uv_signal_start(sig.intr.get(), on_signal, SIGINT);
+    uv_signal_init(&loop, sig.hup.get());
+    sig.hup.get()->data = &sig;
+    uv_signal_start(
+        sig.hup.get(),
+        [](uv_signal_t* h, int) {
+          auto* ctx = static_cast<SignalCtx*>(h->data);
+          if (ctx == nullptr) return;
+          QP_INFO("frontend.signal").kv("signal", "SIGHUP").kv("action", "reload keys");
+          ctx->app->reload_keys("sighup");
+        },
+        SIGHUP);
+    uv_unref(sig.hup.base());  // never keeps the loop alive
     if (uint64_t wd = qp::notify::watchdog_interval_ms(); wd > 0) {
       uv_timer_init(&loop, sig.watchdog.get());
       uv_timer_start(

@@ -14,11 +14,13 @@ void write_model(json::Writer& w, const protocol::ModelInfo& m) {
 }
 }  // namespace
 
-std::string ModelsCache::list_json() const {
+std::string ModelsCache::list_json(const std::function<bool(std::string_view)>& include) const {
   std::string s;
   json::Writer w(&s);
   w.begin_object().field("object", "list").key("data").begin_array();
-  for (const auto& m : list_.models) write_model(w, m);
+  for (const auto& m : list_.models) {
+    if (!include || include(m.id)) write_model(w, m);
+  }
   w.end_array().end_object();
   return s;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,8 +28,9 @@ class ModelsCache {
     }
     return nullptr;
   }
-  // OpenAI ListModelsResponse / Model objects.
-  std::string list_json() const;
+  // OpenAI ListModelsResponse / Model objects; list_json lists the models
+  // for which include(id) is true.
+  std::string list_json(const std::function<bool(std::string_view)>& include = nullptr) const;
   static std::string model_json(const protocol::ModelInfo& m);
 
  private:

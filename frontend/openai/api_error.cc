@@ -12,6 +12,8 @@ int http_status(const ApiError& e) {
       return 400;
     case Code::kUnauthenticated:
       return 401;
+    case Code::kPermissionDenied:
+      return 403;
     case Code::kNotFound:
       return 404;
     case Code::kMethodNotAllowed:
@@ -40,9 +42,11 @@ int http_status(const ApiError& e) {
 }
 
 const char* error_type(const ApiError& e) {
+  if (!e.type.empty()) return e.type.c_str();
   switch (e.code) {
     case Code::kInvalidArgument:
     case Code::kUnauthenticated:
+    case Code::kPermissionDenied:
     case Code::kNotFound:
     case Code::kMethodNotAllowed:
     case Code::kPayloadTooLarge:

@@ -17,6 +17,7 @@ struct ApiError {
   std::string param;       // offending request parameter, empty = null
   std::string error_code;  // OpenAI `code`, empty = derived from `code`
   int64_t retry_after_s = 0;
+  std::string type = {};  // OpenAI `type`, empty = derived from `code`
 
   static ApiError invalid(std::string param, std::string message) {
     return ApiError{Code::kInvalidArgument, std::move(message), std::move(param), {}, 0};
@@ -24,7 +25,8 @@ struct ApiError {
 };
 
 int http_status(const ApiError& e);
-// OpenAI `type`: invalid_request_error, rate_limit_error, server_error, ...
+// OpenAI `type`: e.type if set, else invalid_request_error, rate_limit_error,
+// server_error, ...
 const char* error_type(const ApiError& e);
 // The JSON body {"error":{...}}.
 std::string error_json(const ApiError& e);

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/account/cli.h"
+#include "tools/keys/commands.h"
 #include "tools/launcher/launcher.h"
 
 #ifndef QP_VERSION
@@ -53,6 +54,7 @@ int run_cli(int argc, char** argv) {
   add_up_command(app, &action);
   add_version_command(app, &action);
   account_tool::add_account_command(app, &action);
+  keys_tool::add_keys_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,8 @@
 //                                 [--dir DIR] [--config FILE] [--force]
 //   qwenproxy account list [--dir DIR] [--config FILE]
 //   qwenproxy account status [--url URL] [--config FILE] [--timeout-ms N]
+//   qwenproxy keys add NAME [--rpm N] [--tpm N] [--concurrency N] [--models a,b]
+//   qwenproxy keys list | keys revoke NAME      (all: [--config FILE] [--file FILE])
 //
 // To add a verb, write an add_<verb>_command() in cli.cc that registers a
 // subcommand and its callback (the account verbs live in tools/account/cli.cc).
