@@ -50,7 +50,11 @@ void KeysFileWatch::reload(const char* why) {
   if (::stat(path_.c_str(), &st) != 0 && errno == ENOENT) {
     if (state_ != State::kAbsent) {
       auth_->clear_keys();
-      QP_INFO("keys.absent").kv("path", path_).kv("reason", why);
+      // A warning: unless api_key is set, this turns authentication off.
+      QP_WARN("keys.absent")
+          .kv("path", path_)
+          .kv("reason", why)
+          .kv("authentication", auth_->required() ? "api_key only" : "off");
     }
     state_ = State::kAbsent;
     return;
