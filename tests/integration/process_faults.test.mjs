@@ -131,7 +131,7 @@ test('kill -9 of a worker: its streams end with an error event, its unstarted jo
 
 // ---- 2. the broker dies under load -----------------------------------------------
 
-// A conversation as a client keeps it: the history, and the upstream chat of its first turn.
+// The assistant message of a complete result, as a client appends it to its history.
 function messageOf(r) {
   if (r.events) return { role: 'assistant', content: r.content };
   return JSON.parse(r.text).choices[0].message;
