@@ -11,7 +11,8 @@
 #   scripts/soak.sh --minutes 60 --clients 16 --json soak.json
 # Other options (passed to soak.mjs): --clients N (8), --think-ms MS (100),
 # --fault-every-s S (20), --sample-every-s S (10), --warmup-minutes M
-# (20% of the run, at most 5), --json FILE.
+# (20% of the run, at most 5), --json FILE, --no-kills (only mock faults, so
+# the broker's and workers' RSS is sampled over the whole run).
 # QP_SOAK_BUILD_DIR picks the build directory (default build-release).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -21,6 +21,7 @@ const { values: opt } = parseArgs({
     'sample-every-s': { type: 'string', default: '10' },
     'warmup-minutes': { type: 'string' },                   // default: 20% of the run, at most 5
     json: { type: 'string' },                               // also write the results here
+    'no-kills': { type: 'boolean', default: false },        // only mock faults: every pid lives the whole run
   },
 });
 const MINUTES = Number(opt.minutes);
@@ -104,17 +105,18 @@ const faultLog = {};
 function faults(mock, stack) {
   let i = 0;
   let victim = 0;
+  const mockFault = (f) => () => mock.config({ add_faults: [{ scope: 'next', ...f }] }).then(() => f.kind);
   const plan = [
-    () => mock.config({ add_faults: [{ kind: 'mid_stream_error', scope: 'next', count: 4, after: 1 }] }).then(() => 'mid_stream_error'),
-    () => kill(stack, `worker:${ACCOUNTS[victim++ % ACCOUNTS.length].name}`),
-    () => mock.config({ add_faults: [{ kind: 'drop_mid_stream', scope: 'next', count: 4, after: 1 }] }).then(() => 'drop_mid_stream'),
-    () => mock.config({ add_faults: [{ kind: 'internal_error', scope: 'next', count: 4 }] }).then(() => 'internal_error'),
-    () => kill(stack, 'broker'),
-    () => mock.config({ add_faults: [{ kind: 'slow_first_byte', scope: 'next', count: 3, delay_ms: 3000 }] }).then(() => 'slow_first_byte'),
-    () => mock.config({ add_faults: [{ kind: 'chat_in_progress', scope: 'next', count: 3 }] }).then(() => 'chat_in_progress'),
-    () => mock.config({ add_faults: [{ kind: 'moderation', scope: 'next', count: 3 }] }).then(() => 'moderation'),
-    () => mock.config({ add_faults: [{ kind: 'empty_answer', scope: 'next', count: 3 }] }).then(() => 'empty_answer'),
-  ];
+    mockFault({ kind: 'mid_stream_error', count: 4, after: 1 }),
+    !opt['no-kills'] && (() => kill(stack, `worker:${ACCOUNTS[victim++ % ACCOUNTS.length].name}`)),
+    mockFault({ kind: 'drop_mid_stream', count: 4, after: 1 }),
+    mockFault({ kind: 'internal_error', count: 4 }),
+    !opt['no-kills'] && (() => kill(stack, 'broker')),
+    mockFault({ kind: 'slow_first_byte', count: 3, delay_ms: 3000 }),
+    mockFault({ kind: 'chat_in_progress', count: 3 }),
+    mockFault({ kind: 'moderation', count: 3 }),
+    mockFault({ kind: 'empty_answer', count: 3 }),
+  ].filter(Boolean);
   const timer = setInterval(async () => {
     if (stopping) return;
     try {
@@ -248,7 +250,7 @@ typeRows.push(total);
 const whyRows = Object.entries(whys).sort((a, b) => b[1] - a[1]).map(([why, n]) => ({ class: why, n }));
 const faultRows = Object.entries(faultLog).map(([fault, n]) => ({ fault, n }));
 
-let out = `Soak: ${elapsedMin.toFixed(1)} min, ${CLIENTS} clients, 3 accounts, a fault every ${FAULT_EVERY_MS / 1000} s, RSS every ${SAMPLE_EVERY_MS / 1000} s, warm-up ${WARMUP_MIN} min, binaries ${process.env.QP_BIN_DIR ?? '(default)'}\n\n`;
+let out = `Soak: ${elapsedMin.toFixed(1)} min, ${CLIENTS} clients, 3 accounts, a fault every ${FAULT_EVERY_MS / 1000} s${opt['no-kills'] ? ' (no kills)' : ''}, RSS every ${SAMPLE_EVERY_MS / 1000} s, warm-up ${WARMUP_MIN} min, binaries ${process.env.QP_BIN_DIR ?? '(default)'}\n\n`;
 out += 'RSS per process (slope over the longest-lived pid after the warm-up):\n\n';
 out += markdown(rss, ['process', 'pids', 'samples', 'minutes', 'first_kib', 'last_kib', 'max_kib', 'slope_kib_per_min']);
 out += '\nResponses by request type:\n\n' + markdown(typeRows, ['type', 'total', 'complete', 'error', 'dropped', 'bad']);
