@@ -623,15 +623,7 @@ bool Broker::failover(const std::string& request_id, const std::string& worker,
   zmqx::Frames frames = std::move(saved->second);
   inflight_frames_.erase(saved);
   const std::string from_account = job->account;
-  workers_.release(job->worker);
-  if (!job->continued_chat.empty()) {
-    auto it = busy_chats_.find(job->continued_chat);
-    if (it != busy_chats_.end() && it->second == request_id) busy_chats_.erase(it);
-    job->continued_chat.clear();
-  }
-  job->worker.clear();
-  job->account.clear();
-  job->dispatched_ms = 0;
+  detach(*job);
   ++job->failovers;
   need_dispatch_ = true;
   QP_WARN("job.failover")
@@ -647,6 +639,39 @@ bool Broker::failover(const std::string& request_id, const std::string& worker,
   }
   enqueue(*job, std::move(frames));
   return true;
+}
+
+bool Broker::requeue_lost(const std::string& request_id) {
+  Job* job = jobs_.find(request_id);
+  auto saved = inflight_frames_.find(request_id);
+  if (job == nullptr || job->kind != JobKind::kChat || job->forwarded ||
+      saved == inflight_frames_.end() || job->requeues >= kMaxRequeues) {
+    return false;
+  }
+  zmqx::Frames frames = std::move(saved->second);
+  inflight_frames_.erase(saved);
+  const std::string from_account = job->account;
+  detach(*job);
+  ++job->requeues;
+  need_dispatch_ = true;
+  QP_WARN("job.requeued")
+      .kv("request_id", request_id)
+      .kv("from_account", from_account)
+      .kv("reason", "worker lost before any output");
+  enqueue(*job, std::move(frames));
+  return true;
+}
+
+void Broker::detach(Job& job) {
+  workers_.release(job.worker);
+  if (!job.continued_chat.empty()) {
+    auto it = busy_chats_.find(job.continued_chat);
+    if (it != busy_chats_.end() && it->second == job.request_id) busy_chats_.erase(it);
+    job.continued_chat.clear();
+  }
+  job.worker.clear();
+  job.account.clear();
+  job.dispatched_ms = 0;
 }
 
 void Broker::record_session(const std::string& worker, const zmqx::Envelope& env) {
@@ -730,7 +755,9 @@ void Broker::cancel_job(const std::string& request_id, std::string_view reason) 
 }
 
 void Broker::fail_worker_jobs(const std::string& worker, const std::string& message) {
-  for (const std::string& rid : jobs_.of_worker(worker)) fail_job(rid, Code::kUpstream, message, 0);
+  for (const std::string& rid : jobs_.of_worker(worker)) {
+    if (!requeue_lost(rid)) fail_job(rid, Code::kUpstream, message, 0);
+  }
 }
 
 void Broker::cancel_frontend_jobs(const std::string& frontend, std::string_view reason) {

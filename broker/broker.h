@@ -35,6 +35,11 @@
 //    after kLiveness intervals of silence a worker's jobs end with ERROR
 //    kUpstream to their frontends, and a frontend's jobs are CANCELled on
 //    their workers (reason "frontend stopped responding").
+//  - A worker is lost when it expires, is unreachable, says DISCONNECT or
+//    comes back with a new instance. Its chat jobs that have not sent a CHUNK
+//    yet (the client has seen nothing) are dispatched again, to any worker,
+//    at most kMaxRequeues times each (else, and for every other job: ERROR
+//    kUpstream).
 //  - Request ids are unique across all frontends while a job lives.
 //  - A job ends exactly once towards its frontend: DONE, ERROR or MODELS
 //    forwarded from the worker, or an ERROR made by the broker. After a
@@ -76,6 +81,10 @@ inline constexpr int64_t kBusyRetryAfterS = 5;
 inline constexpr size_t kMaxRequestIdBytes = 256;
 // How often one job may move to another account after account failures.
 inline constexpr int kMaxFailovers = 3;
+// How often one job may run again after the worker serving it was lost
+// before it sent anything (once: a request that kills workers must not take
+// them all down).
+inline constexpr int kMaxRequeues = 1;
 
 class Broker {
  public:
@@ -138,6 +147,11 @@ class Broker {
   // error goes to the client.
   bool failover(const std::string& request_id, const std::string& worker,
                 const protocol::JobError& error);
+  // The job's worker was lost: queues the job again if it is a chat job that
+  // has not sent a CHUNK and may still be requeued. False: it must fail.
+  bool requeue_lost(const std::string& request_id);
+  // Detaches a job from its worker (slot, busy chat, worker and account).
+  void detach(Job& job);
   // Queues the job or rejects it with 503 if the queue is full.
   void enqueue(Job& job, zmqx::Frames&& frames);
 

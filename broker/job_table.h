@@ -34,6 +34,7 @@ struct Job {
   std::string continued_chat;  // the chat it was dispatched to continue; busy until it ends
   bool forwarded = false;      // a CHUNK reached its frontend: no more failover
   int failovers = 0;           // times re-dispatched after an account failure
+  int requeues = 0;            // times re-dispatched after its worker was lost
 };
 
 class JobTable {

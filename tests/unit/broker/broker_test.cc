@@ -264,6 +264,8 @@ TEST_CASE("a silent worker expires and its jobs fail", "[broker][io]") {
   Peer& w = h.ready_worker("worker-a", worker_status("alice", 2));
   fe.send(Command::kJob, "r1", job_body("r1"));
   REQUIRE(h.recv(w, Command::kJob));
+  w.send(Command::kChunk, "r1", "c1");  // the client has seen output: no second try
+  REQUIRE(h.recv(fe, Command::kChunk));
   // The worker now says nothing at all.
   auto e = h.recv_error(fe, "r1");
   CHECK(e.code == Code::kUpstream);
@@ -297,12 +299,14 @@ TEST_CASE("a worker that stays alive by heartbeats keeps its jobs", "[broker][io
   CHECK(h.broker().workers_for_test() == 1);
 }
 
-TEST_CASE("DISCONNECT or a restart of a worker fails its jobs", "[broker][io]") {
+TEST_CASE("DISCONNECT or a restart of a worker fails its started jobs", "[broker][io]") {
   Harness h;
   Peer& w = h.ready_worker("worker-a", worker_status("alice", 2));
   Peer& fe = h.frontend();
   fe.send(Command::kJob, "r1", job_body("r1"));
   REQUIRE(h.recv(w, Command::kJob));
+  w.send(Command::kChunk, "r1", "c1");
+  REQUIRE(h.recv(fe, Command::kChunk));
   SECTION("disconnect") {
     w.send(Command::kDisconnect);
     auto e = h.recv_error(fe, "r1");
@@ -318,6 +322,50 @@ TEST_CASE("DISCONNECT or a restart of a worker fails its jobs", "[broker][io]") 
     CHECK(e.message == "the worker serving this request restarted; please retry");
     CHECK(h.broker().workers_for_test() == 1);
     CHECK(h.worker_entry("worker-a")->in_flight == 0);
+  }
+}
+
+// Regression: a job the lost worker had not started (no CHUNK: the client has
+// seen nothing) used to fail with 502 although it could simply run elsewhere.
+TEST_CASE("a lost worker's unstarted jobs run again elsewhere, once", "[broker][io]") {
+  Harness h;
+  Peer& fe = h.frontend();
+  Peer& a = h.ready_worker("worker-a", worker_status("alice", 2));
+  Peer& b = h.ready_worker("worker-b", worker_status("bob", 2));
+  fe.send(Command::kJob, "r1", job_body("r1"));
+  fe.send(Command::kJob, "r2", job_body("r2"));
+  // Least loaded first: one job each. Find which one worker-b has.
+  auto jb = h.recv(b, Command::kJob);
+  REQUIRE(jb);
+  const std::string on_b = jb->request_id;
+  const std::string on_a = on_b == "r1" ? "r2" : "r1";
+  auto ja = h.recv(a, Command::kJob);
+  REQUIRE(ja);
+  REQUIRE(ja->request_id == on_a);
+  // worker-b leaves: its job, which produced nothing, moves to worker-a.
+  b.send(Command::kDisconnect);
+  auto moved = h.recv(a, Command::kJob);
+  REQUIRE(moved);
+  CHECK(moved->request_id == on_b);
+  CHECK(moved->body == job_body(on_b));
+  CHECK(h.broker().workers_for_test() == 1);
+  CHECK(h.worker_entry("worker-a")->in_flight == 2);
+
+  SECTION("the moved job completes") {
+    a.send(Command::kDone, on_b, "d");
+    auto d = h.recv(fe, Command::kDone);
+    REQUIRE(d);
+    CHECK(d->request_id == on_b);
+  }
+  SECTION("lost a second time it fails; a job lost for the first time comes back") {
+    a.send(Command::kReady, {},
+           protocol::encode(worker_status("alice", 2, protocol::kHealthOk, 0, "w-i2")));
+    auto e = h.recv_error(fe, on_b);
+    CHECK(e.code == Code::kUpstream);
+    CHECK(e.message == "the worker serving this request restarted; please retry");
+    auto again = h.recv(a, Command::kJob);  // the restarted worker takes it back
+    REQUIRE(again);
+    CHECK(again->request_id == on_a);
   }
 }
 
