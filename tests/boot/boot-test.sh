@@ -335,11 +335,14 @@ check "a frozen (SIGSTOP) worker is killed by the watchdog and restarted" restar
 journal_has() { # PATTERN JOURNALCTL-ARGS...
   local pattern=$1
   shift
-  C journalctl -o cat --no-pager "$@" | grep -q -- "$pattern"
+  # Not grep -q: it would stop reading at the first match, journalctl would
+  # die of SIGPIPE, and pipefail would turn the match into a failure.
+  C journalctl -o cat --no-pager "$@" | grep -- "$pattern" >/dev/null
 }
 # journald stores a line shortly after it is written: poll for it.
 wait_until 15 journal_has 'Watchdog timeout' -u $W
 check "the journal says why: watchdog timeout" journal_has 'Watchdog timeout' -u $W
+journal_has 'Watchdog timeout' -u $W || C journalctl -u $W -o short-precise --no-pager | tail -n 25
 wait_until 30 chat_ok "after the watchdog"
 
 # A unit that cannot start ends up failed after its start limit, and the
@@ -350,11 +353,11 @@ ghost_failed() { [ "$(prop qwenproxy-worker@ghost.service ActiveState)" = failed
 wait_until 60 ghost_failed
 check "a worker without an account file ends failed after its start limit, not in a silent loop" \
   ghost_failed
-listed_failed() { C systemctl list-units --failed --no-legend --plain 'qwenproxy*' | grep -q 'qwenproxy-worker@ghost.service'; }
+listed_failed() { C systemctl list-units --failed --no-legend --plain 'qwenproxy*' | grep 'qwenproxy-worker@ghost.service' >/dev/null; }
 check "systemctl list-units --failed 'qwenproxy*' lists it while the target is $(C systemctl is-active qwenproxy.target)" \
   listed_failed
 check "systemctl is-failed 'qwenproxy*' says so (for scripts)" C systemctl is-failed --quiet 'qwenproxy*'
-marked() { C systemctl list-dependencies --plain qwenproxy.target | grep -q 'qwenproxy-worker@ghost.service'; }
+marked() { C systemctl list-dependencies --plain qwenproxy.target | grep 'qwenproxy-worker@ghost.service' >/dev/null; }
 check "systemctl list-dependencies qwenproxy.target shows it" marked
 check "systemctl is-system-running says degraded" test "$(C systemctl is-system-running)" = degraded
 C systemctl reset-failed qwenproxy-worker@ghost.service
@@ -406,7 +409,7 @@ check "new requests use the new token" uses_token2 "after the rotation"
 # A bad file (not a JWT) is refused; the worker keeps the credentials it has.
 C sh -c 'printf "token = \"not-a-jwt\"\n" > /etc/qwenproxy/accounts/alice.toml && chown qwenproxy:qwenproxy /etc/qwenproxy/accounts/alice.toml && chmod 600 /etc/qwenproxy/accounts/alice.toml'
 C systemctl reload qwenproxy-worker@alice
-refused() { C journalctl -u $W EVENT=account.reload_failed ACCOUNT=alice -o cat --no-pager | grep -q .; }
+refused() { C journalctl -u $W EVENT=account.reload_failed ACCOUNT=alice -o cat --no-pager | grep . >/dev/null; }
 wait_until 30 refused
 check "a bad account file is refused (journalctl EVENT=account.reload_failed ACCOUNT=alice)" refused
 check "the old credentials are kept: requests still served with the new token" \
