@@ -17,18 +17,18 @@ struct FrontendConfig {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port (tests)
   uint64_t max_body_bytes = 8 * 1024 * 1024;
-  uint64_t idle_timeout_ms = 60'000;       // keep-alive idle connections
+  uint64_t idle_timeout_ms = 60'000;  // keep-alive idle connections
   // Slow clients and resource limits (http::ServerOptions has the contract).
-  uint64_t header_timeout_ms = 10'000;                       // whole request head
-  uint64_t body_timeout_ms = 30'000;                         // body, plus size allowance:
-  uint64_t body_min_bytes_per_s = 16 * 1024;                 // +1 s per this many bytes
-  uint64_t max_connections = 10'000;                         // 503 above
-  uint64_t max_connections_per_address = 256;                // 0 = no limit
-  bool loopback_exempt = true;                               // from the per-address limit
+  uint64_t header_timeout_ms = 10'000;                      // whole request head
+  uint64_t body_timeout_ms = 30'000;                        // body, plus size allowance:
+  uint64_t body_min_bytes_per_s = 16 * 1024;                // +1 s per this many bytes
+  uint64_t max_connections = 10'000;                        // 503 above
+  uint64_t max_connections_per_address = 256;               // 0 = no limit
+  bool loopback_exempt = true;                              // from the per-address limit
   uint64_t max_buffered_body_bytes = 256ULL * 1024 * 1024;  // all connections; 0 = no limit
-  uint64_t models_cache_ttl_ms = 300'000;  // /v1/models cache
-  uint64_t request_timeout_ms = 600'000;   // whole-request safety net
-  std::string api_key;                     // if set, clients must send it as Bearer
+  uint64_t models_cache_ttl_ms = 300'000;                   // /v1/models cache
+  uint64_t request_timeout_ms = 600'000;                    // whole-request safety net
+  std::string api_key;  // if set, clients must send it as Bearer
   // Client keys with per-key limits (common/keys/client_keys.h). Default:
   // `{config file dir}/keys/keys.toml`, else
   // `$CONFIGURATION_DIRECTORY/keys/keys.toml` (systemd), else
@@ -84,13 +84,13 @@ struct AccountConfig {
   std::string bx_umidtoken;  // QWEN_TOKEN in the old proxy
   std::string bx_ua;
   std::string bx_v;
-  std::string email;       // optional: re-login through /api/v1/auths/signin
-  std::string password;    // plain text; sent as its sha256 hex
-  std::string proxy;       // optional outbound proxy URL for this account
-  std::string user_agent;  // optional: overrides upstream.user_agent
-  uint32_t capacity = 4;   // concurrent upstream requests for this account
-  std::string file;        // the account file (empty: credentials are inline)
-  std::string origin;      // where the entry was defined, for messages (no secrets)
+  std::string email;              // optional: re-login through /api/v1/auths/signin
+  std::string password;           // plain text; sent as its sha256 hex
+  std::string proxy;              // optional outbound proxy URL for this account
+  std::string user_agent;         // optional: overrides upstream.user_agent
+  uint32_t capacity = 4;          // concurrent upstream requests for this account
+  std::string file;               // the account file (empty: credentials are inline)
+  std::string origin;             // where the entry was defined, for messages (no secrets)
   bool from_environment = false;  // defined by the QWEN_* variables (not a file or .env)
 };
 
