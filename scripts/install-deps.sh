@@ -12,7 +12,10 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       # The boot test (tests/boot/boot-test.sh): a Debian root file system,
       # booted with systemd-nspawn and driven with nsenter; jq reads JSON.
       mmdebstrap systemd-container util-linux jq
-      clang-14 libclang-rt-14-dev)  # libFuzzer + sanitizers for tests/fuzz
+      clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for tests/fuzz
+      ccache
+      prometheus  # promtool, to check the /metrics exposition
+      chromium)   # the dashboard's browser test (driven by playwright-core)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
@@ -25,5 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # Install only: no package's service (e.g. prometheus, installed for promtool) is started.
+  # policy-rc.d is Debian's switch for that; ours is removed again afterwards.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$own_policy" -eq 0 ] || $SUDO rm -f "$policy"
 fi
