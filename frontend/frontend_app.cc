@@ -270,8 +270,18 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
   call->hold(std::move(lease));
+  RequestRecord record;
+  record.id = rid;
+  record.endpoint = "/v1/chat/completions";
+  record.model = chat.job.model;
+  record.key = caller.key != nullptr ? caller.key->name : std::string();
+  record.stream = chat.job.stream;
+  record.start_unix_ms = chat.job.created_unix_ms;
+  record.start_ns = steady_now_ns();
+  call->observe(&observers_, std::move(record));
   if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
-    return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0}, rid);
+    call->fail(ApiError{s.code(), s.message(), {}, {}, 0});
+    return;
   }
   QP_INFO("request.accepted")
       .kv("request_id", rid)
@@ -284,6 +294,7 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
     if (it == calls_.end()) return;
     QP_INFO("request.client_gone").kv("request_id", rid);
     broker_->cancel(rid, "client disconnected");
+    it->second->abandon("client disconnected");
     deadlines_ms_.erase(rid);
     calls_.erase(it);
   });

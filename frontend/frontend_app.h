@@ -22,6 +22,7 @@
 #include "frontend/keys_file_watch.h"
 #include "frontend/models_cache.h"
 #include "frontend/openai/chat_request.h"
+#include "frontend/request_observer.h"
 
 namespace qp::frontend {
 
@@ -39,6 +40,8 @@ class FrontendApp {
   // Reads the keys file again (SIGHUP).
   void reload_keys(const char* why);
   const ClientAuth& client_auth() const { return *auth_; }
+  // Where the console's parts (metrics, admin API) subscribe to requests.
+  RequestObservers& request_observers() { return observers_; }
 
  private:
   class ModelsFetch;
@@ -66,6 +69,9 @@ class FrontendApp {
   ChatRequestParser parser_;
   ModelsCache models_;
   // Before calls_: a call's KeyLease gives its slot back to auth_.
+  // Before calls_: a call reports its end to the observers when destroyed
+  // unfinished. Objects added to observers_ must be declared before calls_ too.
+  RequestObservers observers_;
   std::unique_ptr<ClientAuth> auth_;
   std::unique_ptr<KeysFileWatch> keys_watch_;
   std::unordered_map<std::string, std::unique_ptr<ChatCall>> calls_;

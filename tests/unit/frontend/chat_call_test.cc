@@ -2,6 +2,7 @@
 // chunks from the broker become OpenAI's SSE events or one chat.completion.
 #include "frontend/chat_call.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -138,4 +139,94 @@ TEST_CASE("non-streamed text without calls is unchanged", "[chat_call]") {
   REQUIRE(r);
   CHECK(r->body.find("\"content\":\"hi\",\"refusal\":null") != std::string::npos);
   CHECK(r->body.find("tool_calls") == std::string::npos);
+}
+
+namespace {
+
+struct RecordingObserver : RequestObserver {
+  std::vector<std::string> events;
+  RequestRecord last;
+  int status = 0;
+  std::string error_type;
+  int64_t completion_tokens = -1;
+  void on_start(const RequestRecord& r) override { events.push_back("start:" + r.id); }
+  void on_first_content(const RequestRecord& r) override {
+    events.push_back("first:" + std::to_string(r.chunks));
+  }
+  void on_end(const RequestRecord& r, const RequestOutcome& o) override {
+    events.push_back("end:" + std::to_string(r.chunks));
+    last = r;
+    status = o.http_status;
+    error_type = std::string(o.error_type);
+    if (o.usage != nullptr) completion_tokens = o.usage->completion_tokens;
+  }
+};
+
+// Runs one observed call; `drive` feeds it. The call is destroyed after the
+// client read its response.
+void run_observed(RecordingObserver* obs, const std::function<void(ChatCall&)>& drive) {
+  ServerFixture f;
+  std::unique_ptr<ChatCall> call;
+  f.start({}, [&](Exchange ex) {
+    call = std::make_unique<ChatCall>(ex, "r9", "qwen3-max", true, false, 7);
+    RequestRecord rec;
+    rec.id = "r9";
+    rec.endpoint = "/v1/chat/completions";
+    rec.model = "qwen3-max";
+    rec.start_ns = steady_now_ns();
+    call->observe(obs, std::move(rec));
+    drive(*call);
+  });
+  REQUIRE(f.loop.run_client([&, port = f.port] {
+    TestClient c;
+    if (!c.connect(port)) return;
+    c.send(post());
+    (void)c.read_response();
+  }));
+  call.reset();
+  CHECK(f.finish() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("ChatCall reports start, first content once, and end with usage", "[chat_call]") {
+  RecordingObserver obs;
+  run_observed(&obs, [](ChatCall& c) {
+    c.on_chunk(protocol::JobChunk{});  // empty: not content
+    c.on_chunk(text("a"));
+    c.on_chunk(text("b"));
+    auto d = done_with("stop");
+    d.account = "alice";
+    d.has_usage = true;
+    d.usage.completion_tokens = 5;
+    c.on_done(d);
+    c.on_error(protocol::JobError{});  // after the end: ignored
+  });
+  CHECK(obs.events == std::vector<std::string>{"start:r9", "first:1", "end:2"});
+  CHECK(obs.status == 200);
+  CHECK(obs.error_type.empty());
+  CHECK(obs.completion_tokens == 5);
+  CHECK(obs.last.account == "alice");
+  CHECK(obs.last.first_content_ns >= obs.last.start_ns);
+}
+
+TEST_CASE("ChatCall reports an error end once, and 499 when dropped unfinished", "[chat_call]") {
+  RecordingObserver failed;
+  run_observed(&failed, [](ChatCall& c) {
+    protocol::JobError e;
+    e.code = Code::kRateLimited;
+    e.message = "slow down";
+    c.on_error(e);
+  });
+  CHECK(failed.events == std::vector<std::string>{"start:r9", "end:0"});
+  CHECK(failed.status == 429);
+  CHECK(failed.error_type == "rate_limit_error");
+
+  RecordingObserver dropped;
+  run_observed(&dropped, [](ChatCall& c) {
+    c.on_chunk(text("partial"));
+    c.exchange().end();  // the response ends; the call is destroyed unfinished afterwards
+  });
+  CHECK(dropped.events == std::vector<std::string>{"start:r9", "first:1", "end:1"});
+  CHECK(dropped.status == 499);
 }
