@@ -464,7 +464,9 @@ void AdminApi::post_test(http::Exchange& ex, const std::string& name) {
     return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0});
   std::string id = job.request_id;
   ex.on_abort([this, id] {
-    if (tests_.erase(id) > 0) host_.broker->cancel(id, "client disconnected");
+    if (tests_.count(id) == 0) return;
+    host_.broker->cancel(id, "client disconnected");  // unregisters the sink first
+    tests_.erase(id);
   });
   tests_.emplace(id, std::move(t));
 }
