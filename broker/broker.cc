@@ -295,8 +295,10 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
     fail_job(rid, sel.code, sel.message, sel.retry_after_s);
     return;
   }
-  // FIFO: a job never overtakes queued jobs of its kind.
-  if (sel.action == Selection::Action::kDispatch && queue_.count(req.kind) == 0 &&
+  // FIFO: a job never overtakes queued jobs of its kind, except a pinned
+  // one (it never waits: its account is free now or it failed above).
+  if (sel.action == Selection::Action::kDispatch &&
+      (queue_.count(req.kind) == 0 || !job->pin_account.empty()) &&
       send_job(*job, frames, sel.worker, &req)) {
     return;
   }

@@ -88,3 +88,23 @@ TEST_CASE("ADMIN drain and resume steer chat jobs; pinned jobs reach their accou
   CHECK(rest.empty());
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a pinned job does not wait behind queued jobs", "[broker][io][admin]") {
+  Harness h;
+  Peer& wa = h.ready_worker("worker-a", worker_status("alice", 1));
+  Peer& wb = h.ready_worker("worker-b", worker_status("bob", 1));
+  Peer& fe = h.frontend();
+  fe.send(Command::kAdmin, {}, admin("drain", "bob"));
+  h.run_until([&] { return h.broker().registry_for_test().draining("bob"); }, kDeadlineMs);
+  fe.send(Command::kJob, "j1", job_body("j1"));
+  auto j1 = h.recv(wa, Command::kJob);
+  REQUIRE(j1);
+  fe.send(Command::kJob, "j2", job_body("j2"));  // alice busy, bob drained: queued
+  h.run_until([&] { return h.broker().queued_for_test() == 1; }, kDeadlineMs);
+  REQUIRE(h.broker().queued_for_test() == 1);
+  fe.send(Command::kJob, "p1", pinned_job("p1", "bob"));
+  auto p = h.recv(wb, Command::kJob);
+  REQUIRE(p);
+  CHECK(p->request_id == "p1");
+  CHECK(h.broker().queued_for_test() == 1);  // j2 still waits for alice
+}
