@@ -212,6 +212,7 @@ const protocol::AccountSummary* AdminApi::find_account(std::string_view name) co
 
 std::string AdminApi::account_json(const protocol::AccountSummary& a, int64_t now_unix_ms) {
   AccountExtras x;
+  x.now_unix_ms = now_unix_ms;
   if (auto it = accounts_.find(a.account); it != accounts_.end()) {
     x.last_hour = it->second.hour.totals(now_unix_ms);
     if (it->second.last_error.at_unix_ms != 0) x.last_error = &it->second.last_error;
