@@ -320,6 +320,9 @@ void Broker::handle_admin(const std::string& frontend, zmqx::Envelope& env) {
     save_drained();
     QP_INFO(drain ? "account.drained" : "account.resumed").kv("account", c.account);
     need_dispatch_ = true;
+    // The frontends (and their consoles) see the change now, not at the next tick.
+    const std::string body = status_body();
+    for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
     return;
   }
   if (c.action == "reload") {
