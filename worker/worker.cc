@@ -87,6 +87,7 @@ Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
       notices_(loop, &multi_, &deferred_, config.notify.webhook_url) {
   account_ = accounts_.account();
   client_.set_chat_pool(&pool_);
+  client_.set_metrics(&metrics_);
 }
 
 Worker::~Worker() {
@@ -543,7 +544,12 @@ protocol::WorkerStatus Worker::status() const {
 }
 
 void Worker::send_status(Command command) {
-  protocol::encode(status(), &body_);
+  protocol::WorkerStatus s = status();
+  if (command == Command::kHeartbeat) {
+    metrics_.set_pool_size(pool_.ready_total());
+    metrics_.collect(account_.name, &s.metrics);
+  }
+  protocol::encode(s, &body_);
   send(command, {}, body_);
 }
 

@@ -40,6 +40,7 @@
 #include "worker/deferred_delete.h"
 #include "worker/notice_sender.h"
 #include "worker/qwen_client.h"
+#include "worker/worker_metrics.h"
 
 namespace qp::worker {
 
@@ -127,6 +128,7 @@ class Worker final : private AccountManager::Listener {
   const Config& config_;
   AccountConfig account_;  // the credentials in effect (AccountManager's copy)
   std::string instance_;
+  WorkerMetrics metrics_;
   CurlMulti multi_;
   DeferredDelete deferred_;
   AccountManager accounts_;

@@ -118,6 +118,19 @@ void visit(Cancel& m, V& v) {
   v("reason", m.reason);
 }
 template <class V>
+void visit(MetricSample& m, V& v) {
+  v("suffix", m.suffix);
+  v("labels", m.labels);
+  v("value", m.value);
+}
+template <class V>
+void visit(MetricFamily& m, V& v) {
+  v("name", m.name);
+  v("type", m.type);
+  v("help", m.help);
+  v("samples", m.samples);
+}
+template <class V>
 void visit(WorkerStatus& m, V& v) {
   v("account", m.account);
   v("instance", m.instance);
@@ -127,6 +140,7 @@ void visit(WorkerStatus& m, V& v) {
   v("health_until_unix_ms", m.health_until_unix_ms);
   v("token_expires_unix_s", m.token_expires_unix_s);
   v("detail", m.detail);
+  v("metrics", m.metrics);
 }
 template <class V>
 void visit(PeerHello& m, V& v) {
@@ -148,6 +162,7 @@ void visit(BrokerStatus& m, V& v) {
   v("workers", m.workers);
   v("queued", m.queued);
   v("accounts", m.accounts);
+  v("metrics", m.metrics);
 }
 template <class V>
 void visit(ModelInfo& m, V& v) {
