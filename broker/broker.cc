@@ -402,6 +402,7 @@ void Broker::enqueue(Job& job, zmqx::Frames&& frames) {
         .kv("reason", "queue_full")
         .kv("queued", queue_.size())
         .kv("error", message);
+    metrics_.count_queue_rejection(/*timeout=*/false);
     jobs_.remove(rid);
     send_error(frontend, rid, Code::kUnavailable, message, kBusyRetryAfterS);
     return;
@@ -565,7 +566,8 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
 
 bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
                       const protocol::JobRequest* decoded) {
-  if (job.has_session) attach_continuation(job, frames, worker, decoded);
+  auto conversation = BrokerMetrics::Conversation::kNew;
+  if (job.has_session) conversation = attach_continuation(job, frames, worker, decoded);
   frames[0].rebuild(worker.data(), worker.size());
   // Kept until the first CHUNK, for failover (the send consumes the frames).
   // zmq_msg_copy shares the data of large frames (reference-counted): the
@@ -581,6 +583,7 @@ bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
     return false;
   }
   if (!copy.empty()) inflight_frames_.insert_or_assign(job.request_id, std::move(copy));
+  if (job.kind == JobKind::kChat) metrics_.count_conversation(conversation);
   // Capacity is the account's concurrent chats; model-list jobs have their
   // own small limit in the worker and must not block chats.
   if (job.kind == JobKind::kChat) workers_.assign(worker);
@@ -634,16 +637,20 @@ void Broker::find_session(Job& job, const protocol::JobRequest& req) {
   job.session = std::move(*found);
 }
 
-void Broker::attach_continuation(Job& job, zmqx::Frames& frames, const std::string& worker,
-                                 const protocol::JobRequest* decoded) {
+BrokerMetrics::Conversation Broker::attach_continuation(Job& job, zmqx::Frames& frames,
+                                                        const std::string& worker,
+                                                        const protocol::JobRequest* decoded) {
+  using Conversation = BrokerMetrics::Conversation;
   const WorkerEntry* w = workers_.find(worker);
   std::string reason;
+  Conversation mode = Conversation::kReplayed;
   if (w == nullptr) {
     reason = "worker unknown";
   } else if (!job.session.account.empty() && w->status.account != job.session.account) {
     reason = "account " + job.session.account + " cannot take it now";
   } else if (busy_chats_.count(job.session.chat_id) != 0) {
     reason = "chat busy with another request";
+    mode = Conversation::kForked;
   }
   const size_t body = frames.size() - 1;
   protocol::JobRequest req;
@@ -655,16 +662,17 @@ void Broker::attach_continuation(Job& job, zmqx::Frames& frames, const std::stri
                                   &req);
              !s.ok()) {
     QP_WARN("session.decode_failed").kv("request_id", job.request_id).kv("error", s.message());
-    return;
+    return Conversation::kReplayed;
   }
   if (!reason.empty()) {
     QP_INFO("session.replay")
         .kv("request_id", job.request_id)
         .kv("chat_id", job.session.chat_id)
         .kv("reason", reason);
-    if (req.resume.chat_id.empty()) return;  // the frames carry no continuation
+    if (req.resume.chat_id.empty()) return mode;  // the frames carry no continuation
     req.resume = {};
   } else {
+    mode = Conversation::kContinued;
     req.resume.chat_id = job.session.chat_id;
     req.resume.parent_id = job.session.parent_id;
     req.resume.system_hash = job.session.system_hash;
@@ -674,6 +682,7 @@ void Broker::attach_continuation(Job& job, zmqx::Frames& frames, const std::stri
   }
   std::string encoded = protocol::encode(req);
   frames[body].rebuild(encoded.data(), encoded.size());
+  return mode;
 }
 
 bool Broker::failover(const std::string& request_id, const std::string& worker,
@@ -700,6 +709,7 @@ bool Broker::failover(const std::string& request_id, const std::string& worker,
   const std::string from_account = job->account;
   detach(*job);
   ++job->failovers;
+  metrics_.count_failover();
   need_dispatch_ = true;
   QP_WARN("job.failover")
       .kv("request_id", request_id)
@@ -728,6 +738,7 @@ bool Broker::requeue_lost(const std::string& request_id) {
   const std::string from_account = job->account;
   detach(*job);
   ++job->requeues;
+  metrics_.count_requeue();
   need_dispatch_ = true;
   QP_WARN("job.requeued")
       .kv("request_id", request_id)
@@ -875,12 +886,13 @@ void Broker::send_error(const std::string& frontend, std::string_view request_id
   send_to_frontend(frames, frontend);
 }
 
-std::string Broker::status_body() const {
+std::string Broker::status_body(bool with_metrics) {
   protocol::BrokerStatus st;
   st.instance = instance_;
   st.workers = static_cast<uint32_t>(workers_.size());
   st.queued = static_cast<uint32_t>(queue_.size());
   st.accounts = workers_.summaries();
+  if (with_metrics) metrics_.collect(workers_, queue_.size(), now_unix_ms() / 1000, &st.metrics);
   return protocol::encode(st);
 }
 
@@ -894,9 +906,13 @@ void Broker::send_status(const std::string& peer, bool to_worker, const std::str
 }
 
 void Broker::heartbeat_all() {
+  // Workers get no metrics: only frontends serve them.
   const std::string body = status_body();
   for (const std::string& w : workers_.ids()) send_status(w, /*to_worker=*/true, body);
-  for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
+  const auto frontends = frontends_.ids();
+  if (frontends.empty()) return;
+  const std::string with_metrics = status_body(/*with_metrics=*/true);
+  for (const std::string& f : frontends) send_status(f, /*to_worker=*/false, with_metrics);
 }
 
 // ---- timers -----------------------------------------------------------------
@@ -934,6 +950,7 @@ void Broker::on_queue_timer() {
     queued_frames_.erase(q.request_id);
     std::string message = "timed out after " + std::to_string(queue_.timeout_ms()) +
                           " ms waiting for a worker: " + workers_.describe_shortage(now_unix_ms());
+    metrics_.count_queue_rejection(/*timeout=*/true);
     fail_job(q.request_id, Code::kUnavailable, message, kBusyRetryAfterS);
   }
   settle();

@@ -62,6 +62,7 @@
 #include <uv.h>
 #include <zmq.hpp>
 
+#include "broker/broker_metrics.h"
 #include "broker/frontend_registry.h"
 #include "broker/job_queue.h"
 #include "broker/job_table.h"
@@ -144,8 +145,10 @@ class Broker {
   // turns the job into a continuation when the worker holds the session's
   // account and its chat is not busy (else it replays: a new chat).
   void find_session(Job& job, const protocol::JobRequest& req);
-  void attach_continuation(Job& job, zmqx::Frames& frames, const std::string& worker,
-                           const protocol::JobRequest* decoded);
+  // Returns how the dispatch uses the session (for metrics).
+  BrokerMetrics::Conversation attach_continuation(Job& job, zmqx::Frames& frames,
+                                                  const std::string& worker,
+                                                  const protocol::JobRequest* decoded);
   void record_session(const std::string& worker, const zmqx::Envelope& env);
   // An account failure (rate limit, credentials, WAF) before the job's first
   // CHUNK: marks the account and re-dispatches the job elsewhere (it replays:
@@ -176,7 +179,8 @@ class Broker {
   void send_error(const std::string& frontend, std::string_view request_id, Code code,
                   const std::string& message, int64_t retry_after_s);
   void send_status(const std::string& peer, bool to_worker, const std::string& body);
-  std::string status_body() const;
+  // `with_metrics`: the body for frontends (BrokerStatus::metrics filled).
+  std::string status_body(bool with_metrics = false);
   void heartbeat_all();
 
   // End-of-event work: acts on peers found dead, dispatches queued jobs when
@@ -197,6 +201,7 @@ class Broker {
 
   WorkerRegistry workers_;
   FrontendRegistry frontends_;
+  BrokerMetrics metrics_;
   JobTable jobs_;
   JobQueue queue_;
   // Frames of queued jobs (request id -> the JOB as received), sent as-is on dispatch.

@@ -29,7 +29,7 @@ struct FrontendConfig {
   uint64_t models_cache_ttl_ms = 300'000;                   // /v1/models cache
   uint64_t request_timeout_ms = 600'000;                    // whole-request safety net
   std::string api_key;  // if set, clients must send it as Bearer
-  // Operator key for /admin/v1, /metrics and /dashboard (frontend/admin/access.h).
+  // The operator's key for /admin/v1/*, /metrics and /dashboard (Bearer).
   // Empty: those are served only while the frontend listens on loopback.
   std::string admin_key;
   // Client keys with per-key limits (common/keys/client_keys.h). Default:
@@ -75,6 +75,14 @@ struct UpstreamConfig {
       "Chrome/141.0.0.0 Safari/537.36";
 };
 
+// Operator notices (common/notices.h): each worker posts its account's
+// notices (token expiring/expired, unhealthy) to this URL as JSON. Empty:
+// notices are only logged. The URL may carry a token: it is never logged
+// (only its host).
+struct NotifyConfig {
+  std::string webhook_url;
+};
+
 // One Qwen account. load_config() fills the credentials only for accounts
 // written inline (an [[accounts]] entry with `cookies`, or the QWEN_*
 // variables); an account backed by a file has just `name`, `capacity` and
@@ -111,6 +119,7 @@ struct Config {
   SessionConfig sessions;
   WorkerConfig worker;
   UpstreamConfig upstream;
+  NotifyConfig notify;
   std::vector<AccountConfig> accounts;
 
   const AccountConfig* find_account(const std::string& name) const;

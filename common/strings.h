@@ -1,6 +1,7 @@
 // Small string helpers shared by every process. Header-only, ASCII only.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace qp::strings {
@@ -37,6 +38,18 @@ constexpr std::string_view auth_credentials(std::string_view header, std::string
     return {};
   }
   return trim_blanks(header.substr(scheme.size()));
+}
+
+// Appends `text` as comment lines ("# " + line + "\n" for each line), as the
+// files we write (account files, keys files) start.
+inline void append_comment_lines(std::string* out, std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    out->append("# ").append(text.substr(pos, nl - pos)).append("\n");
+    pos = nl + 1;
+  }
 }
 
 }  // namespace qp::strings

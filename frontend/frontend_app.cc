@@ -7,13 +7,25 @@
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/metrics/text_format.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
+#include "frontend/metrics_endpoint.h"
 
 namespace qp::frontend {
 namespace {
 
 constexpr uint64_t kSweepIntervalMs = 500;
+constexpr std::string_view kChatEndpoint = "/v1/chat/completions";
+constexpr std::string_view kModelsEndpoint = "/v1/models";
+constexpr std::string_view kOtherEndpoint = "other";
+
+// A static route name for metrics labels (never the raw path).
+std::string_view endpoint_name(const std::string& path) {
+  if (path == kChatEndpoint) return kChatEndpoint;
+  if (path == kModelsEndpoint || path.rfind("/v1/models/", 0) == 0) return kModelsEndpoint;
+  return kOtherEndpoint;
+}
 
 int64_t unix_now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -50,8 +62,10 @@ class FrontendApp::ModelsFetch : public JobSink {
         {request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0, {}});
   }
   void on_error(const protocol::JobError& e) override {
-    for (auto& w : waiters_)
-      app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid);
+    for (auto& w : waiters_) {
+      app_->reject(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid,
+                   kModelsEndpoint, {}, &w.caller);
+    }
     waiters_.clear();
     run_then(&e);
   }
@@ -86,8 +100,14 @@ FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
       config_(std::move(config)),
       models_(config_.frontend.models_cache_ttl_ms),
       admin_(std::make_unique<admin::AdminApi>(loop, config_)),
-      auth_(std::make_unique<ClientAuth>(config_.frontend.api_key,
-                                         [loop] { return uv_now(loop); })) {}
+      auth_(
+          std::make_unique<ClientAuth>(config_.frontend.api_key, [loop] { return uv_now(loop); })) {
+  observers_.add(&metrics_);
+  metrics_.registry().on_collect([this] {
+    metrics_.in_flight().set(static_cast<double>(calls_.size()));
+    metrics_.broker_connected().set(broker_ && broker_->connected() ? 1 : 0);
+  });
+}
 
 FrontendApp::~FrontendApp() { close_now(); }
 
@@ -161,6 +181,32 @@ void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
   ex.respond(http_status(e), std::move(h), error_json(body));
 }
 
+void FrontendApp::report_end(std::string_view endpoint, std::string_view model,
+                             const Caller* caller, const std::string& request_id,
+                             const ApiError* e) {
+  RequestRecord r;
+  r.id = request_id;
+  r.endpoint = endpoint;
+  if (!model.empty() && models_.find(model) != nullptr) r.model = std::string(model);
+  if (caller != nullptr && caller->key != nullptr) r.key = caller->key->name;
+  r.start_unix_ms = uv::now_unix_ms();
+  r.start_ns = steady_now_ns();
+  RequestOutcome out;
+  if (e != nullptr) {
+    out.http_status = http_status(*e);
+    out.error_type = error_type(*e);
+    out.error_code = e->error_code;
+    out.message = e->message;
+  }
+  observers_.on_end(r, out);
+}
+
+void FrontendApp::reject(http::Exchange& ex, const ApiError& e, const std::string& request_id,
+                         std::string_view endpoint, std::string_view model, const Caller* caller) {
+  report_end(endpoint, model, caller, request_id, &e);
+  reply_error(ex, e, request_id);
+}
+
 void FrontendApp::handle(http::Exchange ex) {
   const http::Request& req = ex.request();
   const std::string& path = req.path;
@@ -174,38 +220,39 @@ void FrontendApp::handle(http::Exchange ex) {
     ex.respond(204, std::move(h), "");
     return;
   }
+  bool is_api = path.rfind("/v1/", 0) == 0;
+  const std::string_view endpoint = endpoint_name(path);
+  Caller caller;
   auto method_not_allowed = [&](const char* allow) {
-    reply_error(ex,
-                ApiError{Code::kMethodNotAllowed,
-                         "Method " + m + " is not allowed for " + path + ".",
-                         allow,
-                         {},
-                         0},
-                ids::random_hex(24));
+    ApiError e{
+        Code::kMethodNotAllowed, "Method " + m + " is not allowed for " + path + ".", allow, {}, 0};
+    if (is_api) report_end(endpoint, {}, &caller, {}, &e);
+    reply_error(ex, e, ids::random_hex(24));
   };
   if (path == "/health" || path == "/healthz") {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_health(ex);
   }
   if (admin::AdminApi::is_admin_path(path)) return admin_->handle(ex);
-  bool is_api = path.rfind("/v1/", 0) == 0;
-  if (is_api && admin_->access().is_admin_key(req.header("authorization"))) {
-    return reply_error(ex,
-                       ApiError{Code::kUnauthenticated,
-                                "The admin key is not an API key: use a client key for /v1.",
-                                {},
-                                "invalid_api_key",
-                                0},
-                       ids::random_hex(24));
+  if (path == "/metrics") {
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
+    return handle_metrics(ex);
   }
-  Caller caller;
+  if (is_api && admin_->access().is_admin_key(req.header("authorization"))) {
+    ApiError e{Code::kUnauthenticated,
+               "The admin key is not an API key: use a client key for /v1.",
+               {},
+               "invalid_api_key",
+               0};
+    return reject(ex, e, ids::random_hex(24), endpoint, {}, nullptr);
+  }
   if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
-    return reply_error(ex, err, ids::random_hex(24));
+    return reject(ex, err, ids::random_hex(24), endpoint, {}, nullptr);
   }
   if (draining_ && is_api) {
-    return reply_error(
+    return reject(
         ex, ApiError{Code::kUnavailable, "The server is shutting down; please retry.", {}, {}, 1},
-        ids::random_hex(24));
+        ids::random_hex(24), endpoint, {}, &caller);
   }
   if (path == "/v1/chat/completions") {
     if (m != "POST") return method_not_allowed("POST");
@@ -217,14 +264,14 @@ void FrontendApp::handle(http::Exchange ex) {
     if (path.size() > 11) id = std::string_view(path).substr(11);
     return handle_models(ex, id, caller);
   }
-  reply_error(ex,
-              ApiError{Code::kNotFound,
-                       "Unknown request URL: " + m + " " + path +
-                           ". Please check the URL for typos, or see the docs at docs/api.md.",
-                       {},
-                       "unknown_url",
-                       0},
-              ids::random_hex(24));
+  ApiError unknown{Code::kNotFound,
+                   "Unknown request URL: " + m + " " + path +
+                       ". Please check the URL for typos, or see the docs at docs/api.md.",
+                   {},
+                   "unknown_url",
+                   0};
+  if (is_api) report_end(kOtherEndpoint, {}, &caller, {}, &unknown);
+  reply_error(ex, unknown, ids::random_hex(24));
 }
 
 void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
@@ -237,10 +284,11 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
         .kv("request_id", rid)
         .kv("param", err.param)
         .kv("message", err.message);
-    return reply_error(ex, err, rid);
+    return reject(ex, err, rid, kChatEndpoint, chat.job.model, &caller);
   }
   // A key limited to some models gets 403 for any other, listed or not.
-  if (!auth_->check_model(caller, chat.job.model, &err)) return reply_error(ex, err, rid);
+  if (!auth_->check_model(caller, chat.job.model, &err))
+    return reject(ex, err, rid, kChatEndpoint, chat.job.model, &caller);
   // An unknown model gets 404 from the model list. A model that is not in the
   // list we have (none yet right after start, or a stale one) waits for the
   // list instead of going upstream, where it would fail as a 502.
@@ -252,8 +300,10 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
     models_fetch_->then([this, ex, held, rid, caller](const protocol::JobError* e) mutable {
       if (!ex.alive()) return;
       // No worker or broker to list the models: none to answer the chat either.
-      if (e != nullptr && e->code == Code::kUnavailable)
-        return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
+      if (e != nullptr && e->code == Code::kUnavailable) {
+        return reject(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid,
+                      kChatEndpoint, held->job.model, &caller);
+      }
       submit_chat(ex, std::move(*held), rid, caller);
     });
     return;
@@ -265,12 +315,12 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
                               const Caller& caller) {
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
-    return reply_error(ex,
-                       ApiError{Code::kNotFound,
-                                "The model '" + chat.job.model +
-                                    "' does not exist or you do not have access to it.",
-                                "model", "model_not_found", 0},
-                       rid);
+    return reject(ex,
+                  ApiError{Code::kNotFound,
+                           "The model '" + chat.job.model +
+                               "' does not exist or you do not have access to it.",
+                           "model", "model_not_found", 0},
+                  rid, kChatEndpoint, {}, &caller);
   }
   chat.job.request_id = rid;
   chat.job.created_unix_ms = uv::now_unix_ms();
@@ -282,14 +332,14 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
   ApiError err;
   if (!auth_->admit(caller, &lease, &err)) {
     QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
-    return reply_error(ex, err, rid);
+    return reject(ex, err, rid, kChatEndpoint, chat.job.model, &caller);
   }
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
   call->hold(std::move(lease));
   RequestRecord record;
   record.id = rid;
-  record.endpoint = "/v1/chat/completions";
+  record.endpoint = kChatEndpoint;
   record.model = chat.job.model;
   record.key = caller.key != nullptr ? caller.key->name : std::string();
   record.stream = chat.job.stream;
@@ -382,10 +432,10 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Ca
     if (!models_.has()) {
       fetch_models();
       if (!models_fetch_) {
-        return reply_error(
+        return reject(
             ex,
             ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1},
-            rid);
+            rid, kModelsEndpoint, {}, &caller);
       }
       models_fetch_->wait(ex, std::string(id), rid, caller);
       return;
@@ -397,18 +447,20 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Ca
     // project's models).
     ex.respond(200, api_headers(rid, "application/json"),
                models_.list_json([&](std::string_view m) { return caller.allows_model(m); }));
+    report_end(kModelsEndpoint, {}, &caller, rid, nullptr);
     return;
   }
   const protocol::ModelInfo* m = models_.find(id);
   if (m == nullptr || !caller.allows_model(id)) {
-    return reply_error(ex,
-                       ApiError{Code::kNotFound,
-                                "The model '" + std::string(id) +
-                                    "' does not exist or you do not have access to it.",
-                                "model", "model_not_found", 0},
-                       rid);
+    return reject(ex,
+                  ApiError{Code::kNotFound,
+                           "The model '" + std::string(id) +
+                               "' does not exist or you do not have access to it.",
+                           "model", "model_not_found", 0},
+                  rid, kModelsEndpoint, {}, &caller);
   }
   ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
+  report_end(kModelsEndpoint, m->id, &caller, rid, nullptr);
 }
 
 // Levels (docs/api.md): without authentication configured, or with a valid
@@ -468,6 +520,21 @@ void FrontendApp::handle_health(http::Exchange ex) {
   }
   w.end_array().end_object();
   ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
+}
+
+// GET /metrics (docs/metrics.md): the operator's access rule, then the
+// frontend's families and the broker's (its own and its workers', as of the
+// broker's last heartbeat; left out while the broker is not connected).
+void FrontendApp::handle_metrics(http::Exchange ex) {
+  ApiError err;
+  if (!admin_->access().check(ex.request(), &err)) {
+    return reply_error(ex, err, ids::random_hex(24));
+  }
+  std::vector<protocol::MetricFamily> own;
+  metrics_.registry().collect({"process", "frontend"}, &own);
+  const auto* broker = broker_->connected() ? &broker_->broker_status().metrics : nullptr;
+  ex.respond(200, {{"content-type", metrics::kContentType}, {"cache-control", "no-store"}},
+             metrics_text(own, broker));
 }
 
 void FrontendApp::shutdown(uint64_t drain_ms) {

@@ -20,6 +20,7 @@
 #include "frontend/broker_client.h"
 #include "frontend/chat_call.h"
 #include "frontend/client_auth.h"
+#include "frontend/frontend_metrics.h"
 #include "frontend/keys_file_watch.h"
 #include "frontend/models_cache.h"
 #include "frontend/openai/chat_request.h"
@@ -57,7 +58,16 @@ class FrontendApp {
                    const Caller& caller);
   void handle_models(http::Exchange ex, std::string_view id, const Caller& caller);
   void handle_health(http::Exchange ex);
+  void handle_metrics(http::Exchange ex);
   void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);
+  // reply_error for an API request refused before a ChatCall exists, also
+  // reported to the observers (on_end without on_start). `model` is kept
+  // only if the model list knows it.
+  void reject(http::Exchange& ex, const ApiError& e, const std::string& request_id,
+              std::string_view endpoint, std::string_view model, const Caller* caller);
+  // Reports a request answered without a ChatCall (e.g. /v1/models) to the observers.
+  void report_end(std::string_view endpoint, std::string_view model, const Caller* caller,
+                  const std::string& request_id, const ApiError* e);
   void fetch_models();
   void on_job_finished(const std::string& request_id);
   // Ends live request `id` with an operator-cancelled error (admin API).
@@ -76,6 +86,7 @@ class FrontendApp {
   // Before calls_: a call's KeyLease gives its slot back to auth_.
   // Before calls_: a call reports its end to the observers when destroyed
   // unfinished. Objects added to observers_ must be declared before calls_ too.
+  FrontendMetrics metrics_;
   RequestObservers observers_;
   std::unique_ptr<admin::AdminApi> admin_;  // an observer: before calls_
   std::unique_ptr<ClientAuth> auth_;

@@ -48,20 +48,16 @@ KeyLimiter::Decision KeyLimiter::admit(const std::string& id, const Limits& limi
   st.requests.advance(now_s);
   st.tokens.advance(now_s);
   Decision d;
-  if (limits.rpm > 0 && st.requests.sum() >= limits.rpm) {
-    d.verdict = Verdict::kRpm;
-    d.limit = limits.rpm;
-    d.used = st.requests.sum();
-    d.retry_after_s = st.requests.seconds_until_below(limits.rpm, now_ms);
+  auto over = [&](const Window& w, uint64_t limit, Verdict v) {
+    if (limit == 0 || w.sum() < limit) return false;
+    d.verdict = v;
+    d.limit = limit;
+    d.used = w.sum();
+    d.retry_after_s = w.seconds_until_below(limit, now_ms);
+    return true;
+  };
+  if (over(st.requests, limits.rpm, Verdict::kRpm) || over(st.tokens, limits.tpm, Verdict::kTpm))
     return d;
-  }
-  if (limits.tpm > 0 && st.tokens.sum() >= limits.tpm) {
-    d.verdict = Verdict::kTpm;
-    d.limit = limits.tpm;
-    d.used = st.tokens.sum();
-    d.retry_after_s = st.tokens.seconds_until_below(limits.tpm, now_ms);
-    return d;
-  }
   if (limits.concurrency > 0 && st.in_flight >= limits.concurrency) {
     d.verdict = Verdict::kConcurrency;
     d.limit = limits.concurrency;

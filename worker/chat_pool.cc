@@ -133,6 +133,12 @@ size_t ChatPool::ready(const ModelVariant& variant) const {
   return p != nullptr ? p->ready.size() : 0;
 }
 
+size_t ChatPool::ready_total() const {
+  size_t n = 0;
+  for (const Pool& p : pools_) n += p.ready.size();
+  return n;
+}
+
 std::string ChatPool::take(const ModelVariant& variant) {
   if (!started_) return {};
   Pool& p = pool_for(variant);

@@ -59,6 +59,8 @@ class ChatPool {
   std::string take(const ModelVariant& variant);
   size_t ready(const ModelVariant& variant) const;
   size_t creating() const { return creations_.size(); }
+  // Ready chats over all models.
+  size_t ready_total() const;
   // How many chats the pool of `variant` aims to keep ready.
   size_t target_for(const ModelVariant& variant) const;
 

@@ -15,6 +15,7 @@
 #include "worker/prompt_builder.h"
 #include "worker/response_format.h"
 #include "worker/tools/prompt_render.h"
+#include "worker/worker_metrics.h"
 
 namespace qp::worker {
 namespace {
@@ -100,6 +101,7 @@ Status ChatCall::start() {
   }
   if (ChatPool* pool = client_->chat_pool()) {
     chat_id_ = pool->take(variant_);
+    if (WorkerMetrics* m = client_->metrics()) m->count_pool(!chat_id_.empty());
     if (!chat_id_.empty()) {
       QP_DEBUG("upstream.chat_prewarmed").kv("request_id", request_id_).kv("chat_id", chat_id_);
       return begin_completion();
@@ -150,7 +152,7 @@ void ChatCall::on_complete(HttpResult result) {
 }
 
 void ChatCall::on_new_chat(HttpResult result) {
-  if (result.failure) return fail(*result.failure);
+  if (result.failure) return fail(*result.failure, /*transport=*/true);
   if (result.status == 200) {
     auto id = parse_new_chat(result.body);
     if (id) {
@@ -365,7 +367,7 @@ bool ChatCall::end_tool_answer() {
 }
 
 void ChatCall::on_stream_end(HttpResult result) {
-  if (result.failure) return fail(*result.failure);
+  if (result.failure) return fail(*result.failure, /*transport=*/true);
   if (!result.streamed) {
     UpstreamFailure f = classify_response(result.status, result.content_type, result.body);
     if (retry(retry_cause(result.body), f)) return;
@@ -427,6 +429,10 @@ bool ChatCall::retry(RetryCause cause, const UpstreamFailure& failure) {
   // Text held back by the stop filter counts as seen: no retry then.
   RetryDecision d = decide_retry(cause, forwarded_ || stop_.held() > 0, &retries_);
   if (d.action == RetryAction::kFail) return false;
+  if (WorkerMetrics* m = client_->metrics()) {
+    m->count_error(failure, /*transport=*/false);
+    m->count_retry(cause);
+  }
   if (retry_timer_.base()->type == UV_UNKNOWN_HANDLE) {
     if (uv_timer_init(client_->multi()->loop(), retry_timer_.get()) != 0) return false;
   }
@@ -492,7 +498,8 @@ void ChatCall::on_retry_timer() {
   start_completion();
 }
 
-void ChatCall::fail(const UpstreamFailure& failure) {
+void ChatCall::fail(const UpstreamFailure& failure, bool transport) {
+  if (WorkerMetrics* m = client_->metrics()) m->count_error(failure, transport);
   phase_ = Phase::kEnded;
   release_chat();
   handler_->on_chat_error(failure);
@@ -543,7 +550,10 @@ void ModelsCall::on_complete(HttpResult result) {
 
 void ModelsCall::finish(const HttpResult& result) {
   ended_ = true;
-  if (result.failure) return handler_->on_models_error(*result.failure);
+  if (result.failure) {
+    if (WorkerMetrics* m = client_->metrics()) m->count_error(*result.failure, true);
+    return handler_->on_models_error(*result.failure);
+  }
   if (result.status == 200) {
     auto models = parse_models(result.body);
     if (models) {
@@ -556,7 +566,9 @@ void ModelsCall::finish(const HttpResult& result) {
           0, nullptr});
     }
   }
-  handler_->on_models_error(classify_response(result.status, result.content_type, result.body));
+  UpstreamFailure f = classify_response(result.status, result.content_type, result.body);
+  if (WorkerMetrics* m = client_->metrics()) m->count_error(f, false);
+  handler_->on_models_error(f);
 }
 
 // ---------------------------------------------------------------------------
@@ -683,6 +695,7 @@ void QwenClient::retire(StopCall* call) {
 
 HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
                                       std::string body) const {
+  if (metrics_ != nullptr) metrics_->count_call(e);
   std::string uuid = ids::uuid4();
   std::string tz = js_date_string(std::time(nullptr));
   HeaderParams hp;

@@ -118,7 +118,8 @@ class ChatCall final : private HttpRequest::Listener {
   // The client's stop sequence or max_tokens ended the answer: done, and the
   // upstream generation is stopped. Returns false (for drain()).
   bool end_early(const char* finish_reason);
-  void fail(const UpstreamFailure& failure);
+  // `transport`: the transfer itself failed (for the error-class metric).
+  void fail(const UpstreamFailure& failure, bool transport = false);
   void release_chat();
 
   QwenClient* client_;
@@ -217,6 +218,11 @@ class QwenClient {
   class ChatPool* chat_pool() const {
     return pool_;
   }
+  // Upstream call, error, retry and pool counters (may be null). Not owned.
+  void set_metrics(class WorkerMetrics* m) { metrics_ = m; }
+  class WorkerMetrics* metrics() const {
+    return metrics_;
+  }
   const AccountConfig& account() const { return account_; }
   // New credentials for the requests made from now on (a rotation or a
   // sign-in); requests already made keep the ones they were built with.
@@ -234,6 +240,7 @@ class QwenClient {
   AccountConfig account_;
   std::string jwt_;  // the session token (account_.token, else its `token` cookie); secret
   class ChatPool* pool_ = nullptr;
+  class WorkerMetrics* metrics_ = nullptr;
   std::list<std::unique_ptr<StopCall>> stops_;
   uv::Timer soon_timer_;  // starts the stops of stop_generation_soon()
   std::vector<std::pair<Endpoint, std::string>> soon_;  // their endpoints and chat ids

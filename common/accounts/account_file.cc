@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/strings.h"
+
 namespace qp::accounts {
 namespace {
 
@@ -106,15 +108,7 @@ std::string toml_quote(std::string_view s) {
 
 std::string render_account_toml(const AccountConfig& a, std::string_view comment) {
   std::string out;
-  size_t pos = 0;
-  while (pos < comment.size()) {
-    size_t nl = comment.find('\n', pos);
-    if (nl == std::string_view::npos) nl = comment.size();
-    out += "# ";
-    out.append(comment.substr(pos, nl - pos));
-    out += "\n";
-    pos = nl + 1;
-  }
+  strings::append_comment_lines(&out, comment);
   if (!comment.empty()) out += "\n";
   auto field = [&](std::string_view key, const std::string& value) {
     if (value.empty()) return;

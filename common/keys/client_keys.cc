@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "common/accounts/account_file.h"
+#include "common/strings.h"
 
 namespace qp::keys {
 namespace {
@@ -187,15 +188,7 @@ Result<std::vector<ClientKey>> parse_keys_toml(std::string_view text, const std:
 
 std::string render_keys_toml(const std::vector<ClientKey>& keys, std::string_view comment) {
   std::string out;
-  size_t pos = 0;
-  while (pos < comment.size()) {
-    size_t nl = comment.find('\n', pos);
-    if (nl == std::string_view::npos) nl = comment.size();
-    out += "# ";
-    out.append(comment.substr(pos, nl - pos));
-    out += "\n";
-    pos = nl + 1;
-  }
+  strings::append_comment_lines(&out, comment);
   for (const auto& k : keys) {
     out += "\n[[keys]]\n";
     out += "name = " + accounts::toml_quote(k.name) + "\n";

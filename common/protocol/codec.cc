@@ -120,6 +120,19 @@ void visit(Cancel& m, V& v) {
   v("reason", m.reason);
 }
 template <class V>
+void visit(MetricSample& m, V& v) {
+  v("suffix", m.suffix);
+  v("labels", m.labels);
+  v("value", m.value);
+}
+template <class V>
+void visit(MetricFamily& m, V& v) {
+  v("name", m.name);
+  v("type", m.type);
+  v("help", m.help);
+  v("samples", m.samples);
+}
+template <class V>
 void visit(WorkerStatus& m, V& v) {
   v("account", m.account);
   v("instance", m.instance);
@@ -131,6 +144,7 @@ void visit(WorkerStatus& m, V& v) {
   v("detail", m.detail);
   v("pid", m.pid);
   v("started_unix_ms", m.started_unix_ms);
+  v("metrics", m.metrics);
 }
 template <class V>
 void visit(PeerHello& m, V& v) {
@@ -162,6 +176,7 @@ void visit(BrokerStatus& m, V& v) {
   v("workers", m.workers);
   v("queued", m.queued);
   v("accounts", m.accounts);
+  v("metrics", m.metrics);
 }
 template <class V>
 void visit(ModelInfo& m, V& v) {

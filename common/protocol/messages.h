@@ -135,6 +135,23 @@ struct Cancel {
   std::string reason;
 };
 
+// One sample of a metric family (common/metrics): the full sample name is
+// the family's name plus `suffix` (histograms: "_bucket", "_sum", "_count").
+// `labels` holds name, value, name, value, ... (at most a few pairs).
+struct MetricSample {
+  std::string suffix;
+  std::vector<std::string> labels;
+  double value = 0;
+};
+
+// A process's metric family as carried in heartbeats (docs/metrics.md).
+struct MetricFamily {
+  std::string name;  // e.g. "qwenproxy_upstream_calls_total"
+  std::string type;  // counter | gauge | histogram
+  std::string help;
+  std::vector<MetricSample> samples;
+};
+
 // Account health as reported by workers.
 inline constexpr const char* kHealthOk = "ok";
 inline constexpr const char* kHealthRateLimited = "rate_limited";
@@ -158,6 +175,9 @@ struct WorkerStatus {
   std::string detail;
   int64_t pid = 0;              // the worker's process id (admin API)
   int64_t started_unix_ms = 0;  // when the worker process started
+  // The worker's metric families at the time of this heartbeat (empty in
+  // READY). Older brokers ignore it.
+  std::vector<MetricFamily> metrics;
 };
 
 // Body of frontend HEARTBEATs.
@@ -188,6 +208,10 @@ struct BrokerStatus {
   uint32_t workers = 0;
   uint32_t queued = 0;
   std::vector<AccountSummary> accounts;
+  // To frontends only: the broker's own metric families, then every live
+  // worker's latest ones, each sample labelled process="broker" or
+  // process="worker",account=NAME. Older frontends ignore it.
+  std::vector<MetricFamily> metrics;
 };
 
 // Body of ADMIN (frontend -> broker): an operator's action on one account.

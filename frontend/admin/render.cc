@@ -1,15 +1,12 @@
 #include "frontend/admin/render.h"
 
+#include "common/notices.h"
+
 namespace qp::frontend::admin {
 namespace {
 
 int64_t ms_between_ns(uint64_t from, uint64_t to) {
   return to > from ? static_cast<int64_t>((to - from) / 1'000'000) : 0;
-}
-
-std::string duration_text(int64_t s) {
-  if (s < 3600) return std::to_string(s / 60) + " min";
-  return std::to_string(s / 3600) + " h";
 }
 
 }  // namespace
@@ -127,22 +124,11 @@ std::vector<Notice> account_notices(const std::vector<protocol::AccountSummary>&
                                     int64_t now_unix_s) {
   std::vector<Notice> out;
   for (const auto& a : accounts) {
-    if (a.token_expires_unix_s > 0 && a.token_expires_unix_s <= now_unix_s) {
-      out.push_back(
-          {a.account, "token_expired",
-           "The session token of account " + a.account + " has expired; import fresh credentials.",
-           a.token_expires_unix_s});
-    } else if (a.token_expires_unix_s > 0 && a.token_expires_unix_s - now_unix_s < 24 * 3600) {
-      out.push_back({a.account, "token_expiring",
-                     "The session token of account " + a.account + " expires in " +
-                         duration_text(a.token_expires_unix_s - now_unix_s) + ".",
-                     a.token_expires_unix_s});
-    }
-    if (a.health != protocol::kHealthOk) {
-      std::string m = "Account " + a.account + " is " + a.health;
-      if (!a.detail.empty()) m += ": " + a.detail;
-      out.push_back({a.account, "unhealthy", m + ".", a.token_expires_unix_s});
-    }
+    notices::Notice n =
+        notices::evaluate({a.account, a.health, a.detail, a.token_expires_unix_s}, now_unix_s);
+    if (n.kind == notices::Kind::kNone) continue;
+    out.push_back({a.account, std::string(notices::kind_name(n.kind)), std::move(n.message),
+                   a.token_expires_unix_s});
   }
   return out;
 }

@@ -44,8 +44,9 @@ struct Notice {
   std::string message;
   int64_t expires_unix_s = 0;
 };
-// The console banner's notices for these accounts at `now_unix_s`: an account
-// whose health is not ok; a token that expired, or expires within 24 h.
+// The console banner's notices for these accounts at `now_unix_s`, by the
+// same policy as the workers' log and webhook notices (common/notices.h): at
+// most one per account, the most urgent.
 std::vector<Notice> account_notices(const std::vector<protocol::AccountSummary>& accounts,
                                     int64_t now_unix_s);
 void write_notice(json::Writer& w, const Notice& n);

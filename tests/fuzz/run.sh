@@ -10,6 +10,10 @@
 #   tests/fuzz/run.sh --runs 10000000      a fixed number of executions per target
 #   tests/fuzz/run.sh --target codec --target config
 #   tests/fuzz/run.sh --regressions        only replay regressions and seeds
+#   tests/fuzz/run.sh --fast --runs 10000000
+#                   long runs: UBSan only (no ASan), several times faster; it
+#                   grows the same corpus (build-fuzz/corpus), so follow it with
+#   tests/fuzz/run.sh --runs 0             which replays that corpus under ASan
 #
 # Options: --jobs J (targets run at once; default: the number of cores, at
 # most 2), --build-dir DIR (default build-fuzz at the repository root).
@@ -27,6 +31,7 @@ TARGETS=()
 JOBS=""
 BUILD="$ROOT/build-fuzz"
 REGRESSIONS_ONLY=0
+FAST=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_EACH="$2"; shift 2 ;;
@@ -35,7 +40,8 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS="$2"; shift 2 ;;
     --build-dir) BUILD="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --regressions) REGRESSIONS_ONLY=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --fast) FAST=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,6 +68,14 @@ fi
 TIMEOUT_S=10     # one input taking longer is a finding (hang / blow-up)
 RSS_LIMIT_MB=2048
 
+CORPUS_ROOT="$BUILD/corpus"
+SANITIZERS="address,undefined"
+if [ "$FAST" -eq 1 ]; then
+  CORPUS_ROOT="$BUILD/corpus"        # the ASan build's corpus, grown in place
+  BUILD="$BUILD-fast"
+  SANITIZERS="undefined"
+fi
+
 # ---- build
 CXX_BIN=${QP_FUZZ_CXX:-clang++-14}
 CC_BIN=${QP_FUZZ_CC:-clang-14}
@@ -72,6 +86,7 @@ if command -v ccache >/dev/null; then
 fi
 echo "fuzz: building into $BUILD"
 cmake -S "$HERE" -B "$BUILD" -DCMAKE_CXX_COMPILER="$CXX_BIN" -DCMAKE_C_COMPILER="$CC_BIN" \
+  -DQP_FUZZ_SANITIZERS="$SANITIZERS" \
   "${LAUNCHER[@]}" >"$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
 rm -f "$BUILD.configure.log"
 cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]/#/fuzz_}" >"$BUILD/build.log" 2>&1 ||
@@ -84,7 +99,7 @@ mkdir -p "$BUILD/logs"
 # ---- one target: regressions + seeds, then fuzzing. Writes BUILD/logs/T.{log,result}.
 run_target() {
   local t="$1" bin="$BUILD/fuzz_$1" log="$BUILD/logs/$1.log" res="$BUILD/logs/$1.result"
-  local art="$BUILD/artifacts/$t/" work="$BUILD/corpus/$t"
+  local art="$BUILD/artifacts/$t/" work="$CORPUS_ROOT/$t"
   local common=(-max_len="${MAX_LEN[$t]}" -rss_limit_mb=$RSS_LIMIT_MB -timeout=$TIMEOUT_S
                 -dict="$HERE/dict/${DICT[$t]}.dict" -artifact_prefix="$art")
   mkdir -p "$art" "$work"

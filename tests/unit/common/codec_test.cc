@@ -158,14 +158,15 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     Cancel c{"r", "client gone"}, cd;
     REQUIRE(decode(encode(c), &cd).ok());
     CHECK(cd.reason == "client gone");
-    WorkerStatus w{"alice", "inst", 4, 1, kHealthRateLimited, 99, 1762094985, "quota", 0, 0}, wd;
+    WorkerStatus w{"alice", "inst", 4, 1, kHealthRateLimited, 99, 1762094985, "quota", 0, 0, {}},
+        wd;
     REQUIRE(decode(encode(w), &wd).ok());
     CHECK(wd.capacity == 4);
     CHECK(wd.health == kHealthRateLimited);
     CHECK(wd.token_expires_unix_s == 1762094985);
     CHECK(wd.detail == "quota");
     BrokerStatus b{
-        "i", 2, 3, {{"alice", "credentials_invalid", 4, 1, 5, "no token", false, 0, 0, 0, 0}}},
+        "i", 2, 3, {{"alice", "credentials_invalid", 4, 1, 5, "no token", false, 0, 0, 0, 0}}, {}},
         bd;
     REQUIRE(decode(encode(b), &bd).ok());
     REQUIRE(bd.accounts.size() == 1);
@@ -234,6 +235,38 @@ TEST_CASE("admin fields: optional strings are left out when empty, others round-
   CHECK(acd.action == "drain");
   CHECK(acd.account == "alice");
   CHECK(command_name(qp::protocol::Command::kAdmin) == "ADMIN");
+}
+
+TEST_CASE("metric families ride in worker and broker heartbeats", "[protocol]") {
+  MetricFamily f{"qwenproxy_upstream_calls_total",
+                 "counter",
+                 "Upstream HTTP calls.",
+                 {{"", {"endpoint", "completion"}, 3}, {"", {"endpoint", "new_chat"}, 0.5}}};
+  WorkerStatus w{"alice", "inst", 4, 1, kHealthOk, 0, 0, "", 0, 0, {f}}, wd;
+  std::string bytes = encode(w);
+  REQUIRE(decode(bytes, &wd).ok());
+  REQUIRE(wd.metrics.size() == 1);
+  CHECK(wd.metrics[0].name == f.name);
+  CHECK(wd.metrics[0].type == "counter");
+  CHECK(wd.metrics[0].help == f.help);
+  REQUIRE(wd.metrics[0].samples.size() == 2);
+  CHECK(wd.metrics[0].samples[0].labels == std::vector<std::string>{"endpoint", "completion"});
+  CHECK(wd.metrics[0].samples[0].value == 3);
+  CHECK(wd.metrics[0].samples[1].value == 0.5);
+  check_golden("worker_status_metrics", bytes);
+
+  BrokerStatus b{"i", 1, 0, {}, {f}}, bd;
+  REQUIRE(decode(encode(b), &bd).ok());
+  REQUIRE(bd.metrics.size() == 1);
+  CHECK(bd.metrics[0].samples[1].labels[1] == "new_chat");
+
+  // A peer without the field (older version) decodes with no metrics, and an
+  // older peer skips the field (unknown keys are ignored: see below).
+  WorkerStatus plain{"alice", "inst", 4, 1, kHealthOk, 0, 0, "", 0, 0, {}};
+  CHECK(encode(plain).find("metrics") == std::string::npos);
+  WorkerStatus pd;
+  REQUIRE(decode(encode(plain), &pd).ok());
+  CHECK(pd.metrics.empty());
 }
 
 TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[protocol]") {

@@ -18,7 +18,7 @@ qp::http::Request with_auth(const char* value) {
 
 }  // namespace
 
-TEST_CASE("loopback hosts", "[admin]") {
+TEST_CASE("admin access: loopback hosts", "[admin]") {
   CHECK(is_loopback_host("127.0.0.1"));
   CHECK(is_loopback_host("127.9.8.7"));
   CHECK(is_loopback_host("::1"));

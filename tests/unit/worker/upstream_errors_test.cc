@@ -195,3 +195,33 @@ TEST_CASE("errors: transport failures", "[errors]") {
   CHECK(early.code == Code::kUpstream);
   CHECK_THAT(early.message, Catch::Contains("ended before the answer finished"));
 }
+
+#include "worker/worker_metrics.h"
+
+TEST_CASE("errors: metric classes of real failures", "[errors][metrics]") {
+  using qp::worker::TransportFailure;
+  using qp::worker::upstream_error_class;
+  CHECK(std::string(upstream_error_class(
+            classify_response(
+                200, "application/json",
+                R"({"success":false,"data":{"code":"RateLimited","details":"x","num":2}})"),
+            false)) == "rate_limit");
+  CHECK(std::string(upstream_error_class(
+            classify_response(
+                200, "application/json",
+                R"({"success":false,"data":{"code":"Bad_Request","details":"Internal error"}})"),
+            false)) == "internal");
+  CHECK(std::string(upstream_error_class(
+            classify_response(401, "application/json", R"({"code":"Unauthorized"})"), false)) ==
+        "credentials");
+  CHECK(std::string(upstream_error_class(
+            classify_response(200, "text/html", "<html>punish baxia captcha</html>"), false)) ==
+        "waf");
+  CHECK(std::string(upstream_error_class(classify_transport(TransportFailure::kConnect, 0, ""),
+                                         true)) == "transport");
+  CHECK(std::string(upstream_error_class(classify_transport(TransportFailure::kDropped, 0, ""),
+                                         true)) == "transport");
+  CHECK(std::string(upstream_error_class(
+            classify_transport(TransportFailure::kFirstByteTimeout, 100, ""), true)) == "timeout");
+  CHECK(std::string(upstream_error_class(qp::worker::stream_ended_early(), false)) == "internal");
+}
