@@ -6,9 +6,10 @@
 //    frontend listens on a non-loopback address (404 + startup warning);
 //  - read-only endpoints and their shapes; the event stream sees a streamed
 //    request start and end;
-//  - actions: import a pasted cURL (file 0600, no secret in the answer),
+//  - actions: import a pasted cURL (file 0600, no secret in the answer; the
+//    accounts-directory watch starts its worker, a test chat reaches it),
 //    drain/resume, test chat pinned to each account, cancel a live stream,
-//    reload, remove.
+//    reload, remove (the watch stops the worker).
 // Streams are held in flight with the mock's hold/release; waits poll with
 // until(), never sleep.
 import { test } from 'node:test';
@@ -325,6 +326,19 @@ test('actions: import a pasted cURL (0600, no secret echoed), conflicts, bad inp
     assert.ok(text.includes(`token = "${token}"`));
     assert.ok(text.includes('ssxmod_itna=abc'));
 
+    // The accounts-directory watch starts its worker; a test chat pinned to it
+    // reaches the mock with carol's token.
+    const accountsNow = async () => (await adminJson(stack, 'GET', 'accounts')).body.accounts;
+    await until(async () => (await accountsNow()).some((a) => a.name === 'carol' && a.health === 'ok'), { what: 'carol started by the watch' });
+    const n = (await mock.state()).records.length;
+    const t = await adminJson(stack, 'POST', 'accounts/carol/test', { body: { prompt: 'carol speaking' } });
+    assert.equal(t.status, 200, t.text);
+    assert.equal(t.body.account, 'carol');
+    const rec = (await mock.state()).records.slice(n);
+    assert.equal(rec.length, 1);
+    assert.equal(rec[0].user_id, 'carol');
+    assert.ok(rec[0].content.includes('carol speaking'));
+
     const again = await adminJson(stack, 'POST', 'accounts/import', { body: { text: curl, name: 'carol' } });
     assert.equal(again.status, 409);
     assert.ok(!again.text.includes(token));
@@ -343,6 +357,8 @@ test('actions: import a pasted cURL (0600, no secret echoed), conflicts, bad inp
     assert.match(rm.body.moved_to, /carol\.toml\.removed-\d+$/);
     assert.ok(!existsSync(file));
     assert.ok(existsSync(rm.body.moved_to));
+    // The watch stops carol's worker; the broker forgets the account.
+    await until(async () => !(await accountsNow()).some((a) => a.name === 'carol'), { what: 'carol gone' });
     assert.equal((await admin(stack, 'POST', 'accounts/carol/remove', { body: {} })).status, 404);
   } finally {
     await stack.stop();
