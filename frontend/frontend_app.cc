@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
+#include "frontend/anthropic/errors.h"
+#include "frontend/anthropic/messages_call.h"
 
 namespace qp::frontend {
 namespace {
@@ -19,6 +21,11 @@ int64_t unix_now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Routes that answer in Anthropic's shapes (errors included).
+bool anthropic_path(std::string_view path) {
+  return path == "/v1/messages" || path == "/v1/messages/count_tokens";
 }
 
 bool valid_client_request_id(const std::string& s) {
@@ -151,6 +158,10 @@ void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
   if (e.code == Code::kMethodNotAllowed) h.push_back({"allow", e.param});
   ApiError body = e;
   if (e.code == Code::kMethodNotAllowed) body.param.clear();
+  if (ex.alive() && anthropic_path(ex.request().path)) {
+    ex.respond(anthropic::status_code(e), std::move(h), anthropic::error_body(body));
+    return;
+  }
   ex.respond(http_status(e), std::move(h), error_json(body));
 }
 
@@ -182,7 +193,13 @@ void FrontendApp::handle(http::Exchange ex) {
   }
   bool is_api = path.rfind("/v1/", 0) == 0;
   Caller caller;
-  if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
+  const std::string* authorization = req.header("authorization");
+  std::string api_key_bearer;  // Anthropic clients send the key as x-api-key
+  if (const std::string* k = req.header("x-api-key"); authorization == nullptr && k != nullptr) {
+    api_key_bearer = "Bearer " + *k;
+    authorization = &api_key_bearer;
+  }
+  if (ApiError err; is_api && !auth_->authenticate(authorization, &caller, &err)) {
     return reply_error(ex, err, ids::random_hex(24));
   }
   if (draining_ && is_api) {
@@ -193,6 +210,10 @@ void FrontendApp::handle(http::Exchange ex) {
   if (path == "/v1/chat/completions") {
     if (m != "POST") return method_not_allowed("POST");
     return handle_chat(ex, caller);
+  }
+  if (anthropic_path(path)) {  // anthropic-version, anthropic-beta and ?beta=true: accepted
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_messages(ex, caller, path == "/v1/messages/count_tokens");
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
@@ -255,40 +276,73 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
                                 "model", "model_not_found", 0},
                        rid);
   }
-  chat.job.request_id = rid;
-  chat.job.created_unix_ms = uv::now_unix_ms();
-  if (config_.frontend.request_timeout_ms > 0) {
-    chat.job.deadline_unix_ms =
-        chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
-  }
   KeyLease lease;
-  ApiError err;
-  if (!auth_->admit(caller, &lease, &err)) {
-    QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
-    return reply_error(ex, err, rid);
-  }
+  if (!admit_job(ex, chat.job, rid, caller, &lease)) return;
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
   call->hold(std::move(lease));
+  call->observe(&observers_, make_record(chat.job, rid, caller, "/v1/chat/completions"));
+  launch(ex, chat.job, std::move(call), caller);
+}
+
+bool FrontendApp::defer_until_models(http::Exchange ex, const std::string& model,
+                                     const std::string& rid, std::function<void()> then) {
+  uint64_t now = uv_now(loop_);
+  bool listed = models_.has() && models_.find(model) != nullptr;
+  if (!models_.fresh(now)) fetch_models();  // refresh in the background
+  if (listed || models_.fresh(now) || !models_fetch_) return false;
+  models_fetch_->then([this, ex, rid, then = std::move(then)](const protocol::JobError* e) mutable {
+    if (!ex.alive()) return;
+    if (e != nullptr && e->code == Code::kUnavailable)
+      return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
+    then();
+  });
+  return true;
+}
+
+bool FrontendApp::admit_job(http::Exchange& ex, protocol::JobRequest& job, const std::string& rid,
+                            const Caller& caller, KeyLease* lease) {
+  job.request_id = rid;
+  job.created_unix_ms = uv::now_unix_ms();
+  if (config_.frontend.request_timeout_ms > 0) {
+    job.deadline_unix_ms =
+        job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
+  }
+  ApiError err;
+  if (!auth_->admit(caller, lease, &err)) {
+    QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
+    reply_error(ex, err, rid);
+    return false;
+  }
+  return true;
+}
+
+RequestRecord FrontendApp::make_record(const protocol::JobRequest& job, const std::string& rid,
+                                       const Caller& caller, std::string_view endpoint) const {
   RequestRecord record;
   record.id = rid;
-  record.endpoint = "/v1/chat/completions";
-  record.model = chat.job.model;
+  record.endpoint = endpoint;
+  record.model = job.model;
   record.key = caller.key != nullptr ? caller.key->name : std::string();
-  record.stream = chat.job.stream;
-  record.start_unix_ms = chat.job.created_unix_ms;
+  record.stream = job.stream;
+  record.start_unix_ms = job.created_unix_ms;
   record.start_ns = steady_now_ns();
-  call->observe(&observers_, std::move(record));
-  if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
+  return record;
+}
+
+void FrontendApp::launch(http::Exchange ex, const protocol::JobRequest& job,
+                         std::unique_ptr<ApiCall> call, const Caller& caller) {
+  const std::string& rid = job.request_id;
+  if (Status s = broker_->submit(job, call.get()); !s.ok()) {
     call->fail(ApiError{s.code(), s.message(), {}, {}, 0});
     return;
   }
   QP_INFO("request.accepted")
       .kv("request_id", rid)
-      .kv("model", chat.job.model)
+      .kv("model", job.model)
       .kv("key", caller.id)
-      .kv("stream", chat.job.stream)
-      .kv("messages", static_cast<uint64_t>(chat.job.messages.size()));
+      .kv("stream", job.stream)
+      .kv("messages", static_cast<uint64_t>(job.messages.size()));
   ex.on_abort([this, rid] {
     auto it = calls_.find(rid);
     if (it == calls_.end()) return;
@@ -299,7 +353,7 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
     calls_.erase(it);
   });
   if (config_.frontend.request_timeout_ms > 0)
-    deadlines_ms_[rid] = now + config_.frontend.request_timeout_ms;
+    deadlines_ms_[rid] = uv_now(loop_) + config_.frontend.request_timeout_ms;
   calls_.emplace(rid, std::move(call));
 }
 
