@@ -41,7 +41,7 @@ std::string req(const std::string& messages, const std::string& extra = "") {
 }
 }  // namespace
 
-TEST_CASE("a minimal request parses", "[anthropic_request]") {
+TEST_CASE("anthropic: a minimal request parses", "[anthropic_request]") {
   auto p = parse(req(R"([{"role":"user","content":"hi"}])"));
   REQUIRE(p.ok);
   CHECK(p.req.requested_model == "claude-opus-5-5");
