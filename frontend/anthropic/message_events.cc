@@ -6,7 +6,8 @@
 
 namespace qp::frontend::anthropic {
 
-const char* stop_reason(std::string_view finish_reason) {
+const char* stop_reason(std::string_view finish_reason, std::string_view stop_sequence) {
+  if (finish_reason == "stop" && !stop_sequence.empty()) return "stop_sequence";
   if (finish_reason == "length") return "max_tokens";
   if (finish_reason == "tool_calls") return "tool_use";
   if (finish_reason == "content_filter") return "refusal";
@@ -118,6 +119,13 @@ void MessageEvents::append_chunk(std::string* out, const protocol::JobChunk& chu
   }
 }
 
+void MessageEvents::append_stop_sequence(json::Writer* w, const protocol::JobDone& done) {
+  if (done.finish_reason == "stop" && !done.stop_sequence.empty())
+    w->field("stop_sequence", done.stop_sequence);
+  else
+    w->field_null("stop_sequence");
+}
+
 void MessageEvents::append_usage(std::string* out, const protocol::JobDone& done) const {
   int64_t input =
       done.has_usage && done.usage.prompt_tokens > 0 ? done.usage.prompt_tokens : input_tokens_;
@@ -130,9 +138,12 @@ void MessageEvents::append_usage(std::string* out, const protocol::JobDone& done
 void MessageEvents::append_done(std::string* out, const protocol::JobDone& done) {
   close(out);
   event(out, "message_delta");
-  out->append("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"")
-      .append(stop_reason(done.finish_reason))
-      .append("\",\"stop_sequence\":null},\"usage\":");
+  out->append("{\"type\":\"message_delta\",\"delta\":");
+  json::Writer w(out);
+  w.begin_object().field("stop_reason", stop_reason(done.finish_reason, done.stop_sequence));
+  append_stop_sequence(&w, done);
+  w.end_object();
+  out->append(",\"usage\":");
   append_usage(out, done);
   out->append("}\n\n");
   event(out, "message_stop");
@@ -187,7 +198,8 @@ std::string MessageEvents::message_json(const protocol::JobDone& done) const {
     w.end_object();
   }
   w.end_array();
-  w.field("stop_reason", stop_reason(done.finish_reason)).field_null("stop_sequence");
+  w.field("stop_reason", stop_reason(done.finish_reason, done.stop_sequence));
+  append_stop_sequence(&w, done);
   w.key("usage");
   append_usage(&out, done);
   w.end_object();

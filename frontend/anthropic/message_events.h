@@ -16,8 +16,9 @@
 // a tool call). Non-streaming (add + message_json): the same content as one
 // `message` object.
 //
-// stop_reason: stop → end_turn, length → max_tokens, tool_calls → tool_use,
-// content_filter → refusal.
+// stop_reason: stop → end_turn (stop_sequence when a client stop sequence
+// matched: then `stop_sequence` names it), length → max_tokens, tool_calls →
+// tool_use, content_filter → refusal.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json/writer.h"
 #include "common/protocol/messages.h"
 #include "frontend/openai/api_error.h"
 
@@ -35,7 +37,8 @@ namespace qp::frontend::anthropic {
 // so the value only has to be present.
 inline constexpr std::string_view kThinkingSignature = "qwenproxy-unsigned";
 
-const char* stop_reason(std::string_view finish_reason);
+// stop_sequence: JobDone::stop_sequence (non-empty: "stop_sequence").
+const char* stop_reason(std::string_view finish_reason, std::string_view stop_sequence = {});
 
 class MessageEvents {
  public:
@@ -69,6 +72,7 @@ class MessageEvents {
   void close(std::string* out);
   void event(std::string* out, std::string_view name) const;
   void append_usage(std::string* out, const protocol::JobDone& done) const;
+  static void append_stop_sequence(json::Writer* w, const protocol::JobDone& done);
 
   std::string id_;
   std::string model_;

@@ -7,12 +7,13 @@
 namespace qp::frontend::anthropic {
 
 MessagesCall::MessagesCall(uv_loop_t* loop, http::Exchange exchange, std::string request_id,
-                           bool stream, MessageEvents events)
+                           bool stream, MessageEvents events, uint64_t ping_interval_ms)
     : loop_(loop),
       exchange_(exchange),
       request_id_(std::move(request_id)),
       stream_(stream),
-      events_(std::move(events)) {}
+      events_(std::move(events)),
+      ping_interval_ms_(ping_interval_ms) {}
 
 void MessagesCall::observe(RequestObserver* observer, RequestRecord record) {
   observer_ = observer;
@@ -53,7 +54,7 @@ void MessagesCall::start_stream() {
       [](uv_timer_t* t) {
         if (t->data != nullptr) static_cast<MessagesCall*>(t->data)->on_ping();
       },
-      kPingIntervalMs, kPingIntervalMs);
+      ping_interval_ms_, ping_interval_ms_);
 }
 
 void MessagesCall::on_ping() {

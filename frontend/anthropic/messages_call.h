@@ -27,7 +27,7 @@ inline constexpr uint64_t kPingIntervalMs = 10'000;
 class MessagesCall : public ApiCall {
  public:
   MessagesCall(uv_loop_t* loop, http::Exchange exchange, std::string request_id, bool stream,
-               MessageEvents events);
+               MessageEvents events, uint64_t ping_interval_ms = kPingIntervalMs);
   ~MessagesCall() override { abandon("the request ended before it finished"); }
   MessagesCall(const MessagesCall&) = delete;
   MessagesCall& operator=(const MessagesCall&) = delete;
@@ -54,6 +54,7 @@ class MessagesCall : public ApiCall {
   std::string request_id_;
   bool stream_;
   MessageEvents events_;
+  uint64_t ping_interval_ms_;
   bool started_ = false;
   bool finished_ = false;
   std::string out_;  // reused SSE buffer

@@ -33,6 +33,8 @@ before(async () => {
     { match: { contains: 'CC-MARKER-2' }, reply: 'There are 2 files.' },
     { match: { contains: 'think about it' }, reply: 'Thought through.', thinking: 'Let me think: step one.' },
     { match: { contains: 'hello claude' }, reply: 'Hello from Qwen!' },
+    // "STOP" spans two upstream deltas.
+    { match: { contains: 'anthropic stop test' }, tokens: ['Keep this ', 'ST', 'OP and not this', ' nor this'] },
   ]);
   stack = await startStack({ mock, frontend: { api_key: KEY } });
   client = new Anthropic({ baseURL: stack.baseUrl, apiKey: KEY, maxRetries: 0 });
@@ -111,6 +113,16 @@ test('SDK streaming: text events and the final message', async () => {
   assert.deepEqual(final.content, [{ type: 'text', text: 'Hello from Qwen!' }]);
   assert.equal(final.stop_reason, 'end_turn');
 });
+
+for (const stream of [false, true]) {
+  test(`SDK stop_sequences (${stream ? 'streaming' : 'non-streaming'}): stop_reason stop_sequence names the match`, async () => {
+    const params = { model: 'claude-opus-5-5', max_tokens: 100, stop_sequences: ['NEVER', 'STOP'], messages: [{ role: 'user', content: 'anthropic stop test' }] };
+    const r = stream ? await client.messages.stream(params).finalMessage() : await client.messages.create(params);
+    assert.deepEqual(r.content, [{ type: 'text', text: 'Keep this ' }]);
+    assert.equal(r.stop_reason, 'stop_sequence');
+    assert.equal(r.stop_sequence, 'STOP');
+  });
+}
 
 test('SDK thinking: a Qwen model with a thinking variant streams a thinking block with a signature, then the text', async () => {
   const s = client.messages.stream({

@@ -163,6 +163,23 @@ TEST_CASE("streaming tool_use: input {} in content_block_start, input only as in
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
 }
 
+TEST_CASE("a matched stop sequence: stop_reason stop_sequence and its value",
+          "[anthropic_events]") {
+  MessageEvents ev("msg_1", "claude-x", 12, false);
+  std::string out;
+  auto d = done("stop");
+  d.stop_sequence = "END";
+  ev.append_done(&out, d);
+  CHECK(out.find(R"("delta":{"stop_reason":"stop_sequence","stop_sequence":"END"},"usage")") !=
+        std::string::npos);
+  ev.add(text("x"));
+  CHECK(ev.message_json(d).find(R"("stop_reason":"stop_sequence","stop_sequence":"END",)") !=
+        std::string::npos);
+  d.finish_reason = "length";  // only a "stop" is a stop sequence's
+  CHECK(ev.message_json(d).find(R"("stop_reason":"max_tokens","stop_sequence":null,)") !=
+        std::string::npos);
+}
+
 TEST_CASE("stop reasons map to Anthropic's", "[anthropic_events]") {
   CHECK(std::string(stop_reason("stop")) == "end_turn");
   CHECK(std::string(stop_reason("")) == "end_turn");
