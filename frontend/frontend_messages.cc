@@ -56,7 +56,8 @@ void FrontendApp::submit_messages(http::Exchange ex, anthropic::MessagesRequest 
   // Thinking is Qwen's "<model>-thinking" variant, where the model has one.
   if (m.thinking && !ends_with(job.model, kThinkingVariant)) {
     std::string variant = job.model + std::string(kThinkingVariant);
-    if (models_.find(variant) != nullptr) job.model = std::move(variant);
+    if (models_.find(variant) != nullptr && caller.allows_model(variant))
+      job.model = std::move(variant);
   }
   if (models_.fresh(uv_now(loop_)) && models_.find(job.model) == nullptr) {
     return reply_error(ex,

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <unordered_set>
 
 #include "common/conversation/history_key.h"
 #include "common/json/writer.h"
@@ -319,6 +320,7 @@ bool parse_tools(Ctx& c, value v, std::string* out, std::vector<std::string>* na
   if (v.get_array().get(arr)) return c.wrong_type("tools", "an array", v);
   json::Writer w(out);
   w.begin_array();
+  std::unordered_set<std::string> seen;  // duplicates, without a quadratic scan
   size_t i = 0;
   for (auto item : arr) {
     std::string tp = "tools." + std::to_string(i++);
@@ -340,9 +342,8 @@ bool parse_tools(Ctx& c, value v, std::string* out, std::vector<std::string>* na
     if (!valid_tool_name(name))
       return c.fail(tp + ".name",
                     tp + ".name: must be 1-128 characters of a-z, A-Z, 0-9, _ and -.");
-    for (const auto& seen : *names) {
-      if (seen == name) return c.fail(tp + ".name", "Tool names must be unique: '" + name + "'.");
-    }
+    if (!seen.insert(name).second)
+      return c.fail(tp + ".name", "Tool names must be unique: '" + name + "'.");
     if (!optional_field(c, tool, "description", tp, &fv, &found)) return false;
     if (found && !get_string(c, fv, tp + ".description", &description)) return false;
     std::string_view schema;
@@ -405,7 +406,12 @@ bool apply_tool_choice(Ctx& c, const ToolChoice& tc, const std::vector<std::stri
     job->tool_choice = "\"required\"";
   } else {
     bool known = false;
-    for (const auto& n : names) known = known || n == tc.name;
+    for (const auto& n : names) {
+      if (n == tc.name) {
+        known = true;
+        break;
+      }
+    }
     if (!known)
       return c.fail("tool_choice.name", "tool_choice.name: no tool named '" + tc.name + "'.");
     json::Writer w(&job->tool_choice);
