@@ -10,6 +10,7 @@
 #include "common/accounts/account_loader.h"
 #include "common/accounts/dotenv.h"
 #include "common/accounts/private_file.h"
+#include "common/strings.h"
 
 namespace qp {
 namespace {
@@ -163,6 +164,21 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_str(*t, "user_agent", w, &c->upstream.user_agent));
     QP_TRY(read_bool(*t, "delete_chats", w, &c->upstream.delete_chats));
   }
+  if (auto* t = root["anthropic"].as_table()) {
+    std::string w = path + ": anthropic";
+    QP_TRY(read_str(*t, "default_model", w, &c->anthropic.default_model));
+    if (const toml::node* n = t->get("model_map")) {
+      const toml::table* map = n->as_table();
+      if (map == nullptr) return bad(w + ".model_map", "must be a table of prefix = \"model\"");
+      c->anthropic.model_map.clear();
+      for (const auto& [k, v] : *map) {
+        auto target = v.value<std::string>();
+        if (!target || target->empty())
+          return bad(w + ".model_map." + std::string(k.str()), "must be a non-empty string");
+        c->anthropic.model_map.emplace_back(std::string(k.str()), *target);
+      }
+    }
+  }
   if (auto* arr = root["accounts"].as_array()) {
     size_t i = 0;
     for (auto& node : *arr) {
@@ -221,6 +237,26 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_SESSION_MAX_ENTRIES", &c->sessions.max_entries));
   if (env("QWEN_BASE_URL", &v)) c->upstream.base_url = v;
   if (env("QP_NOTIFY_WEBHOOK_URL", &v)) c->notify.webhook_url = v;
+  if (env("QP_ANTHROPIC_DEFAULT_MODEL", &v)) c->anthropic.default_model = v;
+  if (env("QP_ANTHROPIC_MODEL_MAP", &v)) {
+    // "prefix=model,prefix=model": replaces the file's table.
+    c->anthropic.model_map.clear();
+    size_t pos = 0;
+    while (pos <= v.size()) {
+      size_t end = v.find(',', pos);
+      if (end == std::string::npos) end = v.size();
+      std::string item = v.substr(pos, end - pos);
+      pos = end + 1;
+      if (strings::trim_blanks(item).empty()) continue;
+      size_t eq = item.find('=');
+      std::string_view iv(item);
+      std::string prefix(eq == std::string::npos ? "" : strings::trim_blanks(iv.substr(0, eq)));
+      std::string model(eq == std::string::npos ? "" : strings::trim_blanks(iv.substr(eq + 1)));
+      if (prefix.empty() || model.empty())
+        return bad("environment QP_ANTHROPIC_MODEL_MAP", "must be prefix=model[,prefix=model...]");
+      c->anthropic.model_map.emplace_back(std::move(prefix), std::move(model));
+    }
+  }
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));

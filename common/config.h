@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -83,6 +84,15 @@ struct NotifyConfig {
   std::string webhook_url;
 };
 
+// The Anthropic Messages API (/v1/messages): which Qwen model serves a
+// Claude model name. A name starting with "claude" takes the target of the
+// longest matching prefix in model_map, else default_model; any other name
+// is a Qwen model and passes through.
+struct AnthropicConfig {
+  std::string default_model = "qwen3-coder-plus";
+  std::vector<std::pair<std::string, std::string>> model_map;  // prefix -> Qwen model
+};
+
 // One Qwen account. load_config() fills the credentials only for accounts
 // written inline (an [[accounts]] entry with `cookies`, or the QWEN_*
 // variables); an account backed by a file has just `name`, `capacity` and
@@ -120,6 +130,7 @@ struct Config {
   WorkerConfig worker;
   UpstreamConfig upstream;
   NotifyConfig notify;
+  AnthropicConfig anthropic;
   std::vector<AccountConfig> accounts;
 
   const AccountConfig* find_account(const std::string& name) const;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/http/server.h"
+#include "frontend/api_call.h"
 #include "frontend/broker_client.h"
 #include "frontend/client_auth.h"
 #include "frontend/openai/api_error.h"
@@ -18,7 +19,7 @@
 
 namespace qp::frontend {
 
-class ChatCall : public JobSink {
+class ChatCall : public ApiCall {
  public:
   // want_json: response_format asked for JSON; the call reports whether the
   // answer parsed (extension field qwen_json_valid).
@@ -43,10 +44,10 @@ class ChatCall : public JobSink {
   void observe(RequestObserver* observer, RequestRecord record);
   // The client went away or the call was dropped unfinished: reports on_end
   // with status 499 (no response is written). No-op once finished.
-  void abandon(std::string_view why);
-  const RequestRecord& record() const { return record_; }
+  void abandon(std::string_view why) override;
+  const RequestRecord& record() const override { return record_; }
   // Ends the call with an error (before or during streaming).
-  void fail(const ApiError& error);
+  void fail(const ApiError& error) override;
   bool finished() const { return finished_; }
   const std::string& request_id() const { return request_id_; }
   http::Exchange& exchange() { return exchange_; }

@@ -10,6 +10,8 @@
 #include "common/metrics/text_format.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
+#include "frontend/anthropic/errors.h"
+#include "frontend/anthropic/messages_call.h"
 #include "frontend/metrics_endpoint.h"
 
 namespace qp::frontend {
@@ -17,12 +19,16 @@ namespace {
 
 constexpr uint64_t kSweepIntervalMs = 500;
 constexpr std::string_view kChatEndpoint = "/v1/chat/completions";
+constexpr std::string_view kMessagesEndpoint = "/v1/messages";
+constexpr std::string_view kCountTokensEndpoint = "/v1/messages/count_tokens";
 constexpr std::string_view kModelsEndpoint = "/v1/models";
 constexpr std::string_view kOtherEndpoint = "other";
 
 // A static route name for metrics labels (never the raw path).
-std::string_view endpoint_name(const std::string& path) {
+std::string_view endpoint_name(std::string_view path) {
   if (path == kChatEndpoint) return kChatEndpoint;
+  if (path == kMessagesEndpoint) return kMessagesEndpoint;
+  if (path == kCountTokensEndpoint) return kCountTokensEndpoint;
   if (path == kModelsEndpoint || path.rfind("/v1/models/", 0) == 0) return kModelsEndpoint;
   return kOtherEndpoint;
 }
@@ -31,6 +37,11 @@ int64_t unix_now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Routes that answer in Anthropic's shapes (errors included).
+bool anthropic_path(std::string_view path) {
+  return path == "/v1/messages" || path == "/v1/messages/count_tokens";
 }
 
 bool valid_client_request_id(const std::string& s) {
@@ -62,10 +73,9 @@ class FrontendApp::ModelsFetch : public JobSink {
         {request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0, {}});
   }
   void on_error(const protocol::JobError& e) override {
-    for (auto& w : waiters_) {
-      app_->reject(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid,
-                   kModelsEndpoint, {}, &w.caller);
-    }
+    for (auto& w : waiters_)
+      app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid, {},
+                        &w.caller);
     waiters_.clear();
     run_then(&e);
   }
@@ -171,16 +181,6 @@ void FrontendApp::reload_keys(const char* why) {
   if (keys_watch_) keys_watch_->reload(why);
 }
 
-void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e,
-                              const std::string& request_id) {
-  auto h = api_headers(request_id, "application/json");
-  if (e.retry_after_s > 0) h.push_back({"retry-after", std::to_string(e.retry_after_s)});
-  if (e.code == Code::kMethodNotAllowed) h.push_back({"allow", e.param});
-  ApiError body = e;
-  if (e.code == Code::kMethodNotAllowed) body.param.clear();
-  ex.respond(http_status(e), std::move(h), error_json(body));
-}
-
 void FrontendApp::report_end(std::string_view endpoint, std::string_view model,
                              const Caller* caller, const std::string& request_id,
                              const ApiError* e) {
@@ -201,10 +201,20 @@ void FrontendApp::report_end(std::string_view endpoint, std::string_view model,
   observers_.on_end(r, out);
 }
 
-void FrontendApp::reject(http::Exchange& ex, const ApiError& e, const std::string& request_id,
-                         std::string_view endpoint, std::string_view model, const Caller* caller) {
-  report_end(endpoint, model, caller, request_id, &e);
-  reply_error(ex, e, request_id);
+void FrontendApp::reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id,
+                              std::string_view model, const Caller* caller) {
+  if (ex.alive() && ex.request().path.rfind("/v1/", 0) == 0)
+    report_end(endpoint_name(ex.request().path), model, caller, request_id, &e);
+  auto h = api_headers(request_id, "application/json");
+  if (e.retry_after_s > 0) h.push_back({"retry-after", std::to_string(e.retry_after_s)});
+  if (e.code == Code::kMethodNotAllowed) h.push_back({"allow", e.param});
+  ApiError body = e;
+  if (e.code == Code::kMethodNotAllowed) body.param.clear();
+  if (ex.alive() && anthropic_path(ex.request().path)) {
+    ex.respond(anthropic::status_code(e), std::move(h), anthropic::error_body(body));
+    return;
+  }
+  ex.respond(http_status(e), std::move(h), error_json(body));
 }
 
 void FrontendApp::handle(http::Exchange ex) {
@@ -220,14 +230,14 @@ void FrontendApp::handle(http::Exchange ex) {
     ex.respond(204, std::move(h), "");
     return;
   }
-  bool is_api = path.rfind("/v1/", 0) == 0;
-  const std::string_view endpoint = endpoint_name(path);
-  Caller caller;
   auto method_not_allowed = [&](const char* allow) {
-    ApiError e{
-        Code::kMethodNotAllowed, "Method " + m + " is not allowed for " + path + ".", allow, {}, 0};
-    if (is_api) report_end(endpoint, {}, &caller, {}, &e);
-    reply_error(ex, e, ids::random_hex(24));
+    reply_error(ex,
+                ApiError{Code::kMethodNotAllowed,
+                         "Method " + m + " is not allowed for " + path + ".",
+                         allow,
+                         {},
+                         0},
+                ids::random_hex(24));
   };
   if (path == "/health" || path == "/healthz") {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
@@ -238,25 +248,38 @@ void FrontendApp::handle(http::Exchange ex) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_metrics(ex);
   }
-  if (is_api && admin_->access().is_admin_key(req.header("authorization"))) {
-    ApiError e{Code::kUnauthenticated,
-               "The admin key is not an API key: use a client key for /v1.",
-               {},
-               "invalid_api_key",
-               0};
-    return reject(ex, e, ids::random_hex(24), endpoint, {}, nullptr);
+  bool is_api = path.rfind("/v1/", 0) == 0;
+  Caller caller;
+  const std::string* authorization = req.header("authorization");
+  std::string api_key_bearer;  // Anthropic clients send the key as x-api-key
+  if (const std::string* k = req.header("x-api-key"); authorization == nullptr && k != nullptr) {
+    api_key_bearer = "Bearer " + *k;
+    authorization = &api_key_bearer;
   }
-  if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
-    return reject(ex, err, ids::random_hex(24), endpoint, {}, nullptr);
+  if (is_api && admin_->access().is_admin_key(authorization)) {
+    return reply_error(ex,
+                       ApiError{Code::kUnauthenticated,
+                                "The admin key is not an API key: use a client key for /v1.",
+                                {},
+                                "invalid_api_key",
+                                0},
+                       ids::random_hex(24));
+  }
+  if (ApiError err; is_api && !auth_->authenticate(authorization, &caller, &err)) {
+    return reply_error(ex, err, ids::random_hex(24));
   }
   if (draining_ && is_api) {
-    return reject(
+    return reply_error(
         ex, ApiError{Code::kUnavailable, "The server is shutting down; please retry.", {}, {}, 1},
-        ids::random_hex(24), endpoint, {}, &caller);
+        ids::random_hex(24), {}, &caller);
   }
   if (path == "/v1/chat/completions") {
     if (m != "POST") return method_not_allowed("POST");
     return handle_chat(ex, caller);
+  }
+  if (anthropic_path(path)) {  // anthropic-version, anthropic-beta and ?beta=true: accepted
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_messages(ex, caller, path == "/v1/messages/count_tokens");
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
@@ -264,14 +287,14 @@ void FrontendApp::handle(http::Exchange ex) {
     if (path.size() > 11) id = std::string_view(path).substr(11);
     return handle_models(ex, id, caller);
   }
-  ApiError unknown{Code::kNotFound,
-                   "Unknown request URL: " + m + " " + path +
-                       ". Please check the URL for typos, or see the docs at docs/api.md.",
-                   {},
-                   "unknown_url",
-                   0};
-  if (is_api) report_end(kOtherEndpoint, {}, &caller, {}, &unknown);
-  reply_error(ex, unknown, ids::random_hex(24));
+  reply_error(ex,
+              ApiError{Code::kNotFound,
+                       "Unknown request URL: " + m + " " + path +
+                           ". Please check the URL for typos, or see the docs at docs/api.md.",
+                       {},
+                       "unknown_url",
+                       0},
+              ids::random_hex(24));
 }
 
 void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
@@ -284,11 +307,11 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
         .kv("request_id", rid)
         .kv("param", err.param)
         .kv("message", err.message);
-    return reject(ex, err, rid, kChatEndpoint, chat.job.model, &caller);
+    return reply_error(ex, err, rid, chat.job.model, &caller);
   }
   // A key limited to some models gets 403 for any other, listed or not.
   if (!auth_->check_model(caller, chat.job.model, &err))
-    return reject(ex, err, rid, kChatEndpoint, chat.job.model, &caller);
+    return reply_error(ex, err, rid, chat.job.model, &caller);
   // An unknown model gets 404 from the model list. A model that is not in the
   // list we have (none yet right after start, or a stale one) waits for the
   // list instead of going upstream, where it would fail as a 502.
@@ -301,8 +324,8 @@ void FrontendApp::handle_chat(http::Exchange ex, const Caller& caller) {
       if (!ex.alive()) return;
       // No worker or broker to list the models: none to answer the chat either.
       if (e != nullptr && e->code == Code::kUnavailable) {
-        return reject(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid,
-                      kChatEndpoint, held->job.model, &caller);
+        return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid,
+                           held->job.model, &caller);
       }
       submit_chat(ex, std::move(*held), rid, caller);
     });
@@ -315,47 +338,80 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
                               const Caller& caller) {
   uint64_t now = uv_now(loop_);
   if (models_.fresh(now) && models_.find(chat.job.model) == nullptr) {
-    return reject(ex,
-                  ApiError{Code::kNotFound,
-                           "The model '" + chat.job.model +
-                               "' does not exist or you do not have access to it.",
-                           "model", "model_not_found", 0},
-                  rid, kChatEndpoint, {}, &caller);
-  }
-  chat.job.request_id = rid;
-  chat.job.created_unix_ms = uv::now_unix_ms();
-  if (config_.frontend.request_timeout_ms > 0) {
-    chat.job.deadline_unix_ms =
-        chat.job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
+    return reply_error(ex,
+                       ApiError{Code::kNotFound,
+                                "The model '" + chat.job.model +
+                                    "' does not exist or you do not have access to it.",
+                                "model", "model_not_found", 0},
+                       rid, {}, &caller);
   }
   KeyLease lease;
-  ApiError err;
-  if (!auth_->admit(caller, &lease, &err)) {
-    QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
-    return reject(ex, err, rid, kChatEndpoint, chat.job.model, &caller);
-  }
+  if (!admit_job(ex, chat.job, rid, caller, &lease)) return;
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
   call->hold(std::move(lease));
+  call->observe(&observers_, make_record(chat.job, rid, caller, "/v1/chat/completions"));
+  launch(ex, chat.job, std::move(call), caller);
+}
+
+bool FrontendApp::defer_until_models(http::Exchange ex, const std::string& model,
+                                     const std::string& rid, std::function<void()> then) {
+  uint64_t now = uv_now(loop_);
+  bool listed = models_.has() && models_.find(model) != nullptr;
+  if (!models_.fresh(now)) fetch_models();  // refresh in the background
+  if (listed || models_.fresh(now) || !models_fetch_) return false;
+  models_fetch_->then([this, ex, rid, then = std::move(then)](const protocol::JobError* e) mutable {
+    if (!ex.alive()) return;
+    if (e != nullptr && e->code == Code::kUnavailable)
+      return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
+    then();
+  });
+  return true;
+}
+
+bool FrontendApp::admit_job(http::Exchange& ex, protocol::JobRequest& job, const std::string& rid,
+                            const Caller& caller, KeyLease* lease) {
+  job.request_id = rid;
+  job.created_unix_ms = uv::now_unix_ms();
+  if (config_.frontend.request_timeout_ms > 0) {
+    job.deadline_unix_ms =
+        job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
+  }
+  ApiError err;
+  if (!auth_->admit(caller, lease, &err)) {
+    QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
+    reply_error(ex, err, rid, job.model, &caller);
+    return false;
+  }
+  return true;
+}
+
+RequestRecord FrontendApp::make_record(const protocol::JobRequest& job, const std::string& rid,
+                                       const Caller& caller, std::string_view endpoint) const {
   RequestRecord record;
   record.id = rid;
-  record.endpoint = kChatEndpoint;
-  record.model = chat.job.model;
+  record.endpoint = endpoint;
+  record.model = job.model;
   record.key = caller.key != nullptr ? caller.key->name : std::string();
-  record.stream = chat.job.stream;
-  record.start_unix_ms = chat.job.created_unix_ms;
+  record.stream = job.stream;
+  record.start_unix_ms = job.created_unix_ms;
   record.start_ns = steady_now_ns();
-  call->observe(&observers_, std::move(record));
-  if (Status s = broker_->submit(chat.job, call.get()); !s.ok()) {
+  return record;
+}
+
+void FrontendApp::launch(http::Exchange ex, const protocol::JobRequest& job,
+                         std::unique_ptr<ApiCall> call, const Caller& caller) {
+  const std::string& rid = job.request_id;
+  if (Status s = broker_->submit(job, call.get()); !s.ok()) {
     call->fail(ApiError{s.code(), s.message(), {}, {}, 0});
     return;
   }
   QP_INFO("request.accepted")
       .kv("request_id", rid)
-      .kv("model", chat.job.model)
+      .kv("model", job.model)
       .kv("key", caller.id)
-      .kv("stream", chat.job.stream)
-      .kv("messages", static_cast<uint64_t>(chat.job.messages.size()));
+      .kv("stream", job.stream)
+      .kv("messages", static_cast<uint64_t>(job.messages.size()));
   ex.on_abort([this, rid] {
     auto it = calls_.find(rid);
     if (it == calls_.end()) return;
@@ -366,7 +422,7 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
     calls_.erase(it);
   });
   if (config_.frontend.request_timeout_ms > 0)
-    deadlines_ms_[rid] = now + config_.frontend.request_timeout_ms;
+    deadlines_ms_[rid] = uv_now(loop_) + config_.frontend.request_timeout_ms;
   calls_.emplace(rid, std::move(call));
 }
 
@@ -432,10 +488,10 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Ca
     if (!models_.has()) {
       fetch_models();
       if (!models_fetch_) {
-        return reject(
+        return reply_error(
             ex,
             ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1},
-            rid, kModelsEndpoint, {}, &caller);
+            rid, {}, &caller);
       }
       models_fetch_->wait(ex, std::string(id), rid, caller);
       return;
@@ -452,12 +508,12 @@ void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Ca
   }
   const protocol::ModelInfo* m = models_.find(id);
   if (m == nullptr || !caller.allows_model(id)) {
-    return reject(ex,
-                  ApiError{Code::kNotFound,
-                           "The model '" + std::string(id) +
-                               "' does not exist or you do not have access to it.",
-                           "model", "model_not_found", 0},
-                  rid, kModelsEndpoint, {}, &caller);
+    return reply_error(ex,
+                       ApiError{Code::kNotFound,
+                                "The model '" + std::string(id) +
+                                    "' does not exist or you do not have access to it.",
+                                "model", "model_not_found", 0},
+                       rid, {}, &caller);
   }
   ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
   report_end(kModelsEndpoint, m->id, &caller, rid, nullptr);

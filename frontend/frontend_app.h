@@ -5,6 +5,7 @@
 // Threading: one libuv loop; nothing here is thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,8 @@
 #include "common/http/server.h"
 #include "common/uv/handle.h"
 #include "frontend/admin/admin_api.h"
+#include "frontend/anthropic/messages_request.h"
+#include "frontend/api_call.h"
 #include "frontend/broker_client.h"
 #include "frontend/chat_call.h"
 #include "frontend/client_auth.h"
@@ -56,16 +59,31 @@ class FrontendApp {
   // under the caller's limits and sends the job.
   void submit_chat(http::Exchange ex, ChatRequest chat, const std::string& rid,
                    const Caller& caller);
+  // POST /v1/messages and /v1/messages/count_tokens (Anthropic).
+  void handle_messages(http::Exchange ex, const Caller& caller, bool count_only);
+  void submit_messages(http::Exchange ex, anthropic::MessagesRequest m, const std::string& rid,
+                       const Caller& caller);
+  // When `model` is not in a fresh model list and a fetch is under way: runs
+  // `then` once the list arrives (or answers the fetch's 503) and returns true.
+  bool defer_until_models(http::Exchange ex, const std::string& model, const std::string& rid,
+                          std::function<void()> then);
+  // Stamps the job (id, times) and takes the caller's slot; false: answered.
+  bool admit_job(http::Exchange& ex, protocol::JobRequest& job, const std::string& rid,
+                 const Caller& caller, KeyLease* lease);
+  RequestRecord make_record(const protocol::JobRequest& job, const std::string& rid,
+                            const Caller& caller, std::string_view endpoint) const;
+  // Sends the job and keeps `call` until it finishes.
+  void launch(http::Exchange ex, const protocol::JobRequest& job, std::unique_ptr<ApiCall> call,
+              const Caller& caller);
   void handle_models(http::Exchange ex, std::string_view id, const Caller& caller);
   void handle_health(http::Exchange ex);
   void handle_metrics(http::Exchange ex);
-  void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);
-  // reply_error for an API request refused before a ChatCall exists, also
-  // reported to the observers (on_end without on_start). `model` is kept
-  // only if the model list knows it.
-  void reject(http::Exchange& ex, const ApiError& e, const std::string& request_id,
-              std::string_view endpoint, std::string_view model, const Caller* caller);
-  // Reports a request answered without a ChatCall (e.g. /v1/models) to the observers.
+  // The error response for a request no ApiCall answers. An API request
+  // (/v1/...) is also reported to the observers (on_end without on_start);
+  // `model` is kept only if the model list knows it.
+  void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id,
+                   std::string_view model = {}, const Caller* caller = nullptr);
+  // Reports a request answered without an ApiCall to the observers.
   void report_end(std::string_view endpoint, std::string_view model, const Caller* caller,
                   const std::string& request_id, const ApiError* e);
   void fetch_models();
@@ -82,6 +100,7 @@ class FrontendApp {
   std::unique_ptr<BrokerClient> broker_;
   std::unique_ptr<http::Server> server_;
   ChatRequestParser parser_;
+  anthropic::MessagesRequestParser messages_parser_;
   ModelsCache models_;
   // Before calls_: a call's KeyLease gives its slot back to auth_.
   // Before calls_: a call reports its end to the observers when destroyed
@@ -91,7 +110,7 @@ class FrontendApp {
   std::unique_ptr<admin::AdminApi> admin_;  // an observer: before calls_
   std::unique_ptr<ClientAuth> auth_;
   std::unique_ptr<KeysFileWatch> keys_watch_;
-  std::unordered_map<std::string, std::unique_ptr<ChatCall>> calls_;
+  std::unordered_map<std::string, std::unique_ptr<ApiCall>> calls_;
   std::unordered_map<std::string, uint64_t> deadlines_ms_;  // request id -> loop time
   std::unique_ptr<ModelsFetch> models_fetch_;
   uv::Timer sweep_;

@@ -395,6 +395,7 @@ void ChatCall::finish(const char* finish_reason) {
   phase_ = Phase::kEnded;
   ChatResult r;
   r.finish_reason = finish_reason;
+  if (finish_reason == std::string_view("stop")) r.stop_sequence = stop_.matched();
   r.usage = finish_reason == std::string_view("length") ? limit_usage_ : events_.usage();
   r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
   r.response_id = events_.response_id();

@@ -48,6 +48,8 @@ struct ChatResult {
   // "stop" (the answer finished or hit a client stop sequence) or "length"
   // (max_tokens reached while the model went on).
   const char* finish_reason = "stop";
+  // The client stop sequence that ended the answer; empty if none did.
+  std::string stop_sequence;
 };
 
 class ChatHandler {

@@ -23,6 +23,7 @@ bool StopFilter::feed(std::string_view text, std::string* out) {
   // first. This makes the result independent of how the text is split.
   size_t cut = std::string_view::npos;
   size_t cut_end = std::string_view::npos;
+  const std::string* match = nullptr;
   for (const auto& s : stops_) {
     size_t pos = buf.find(s);
     if (pos == std::string_view::npos) continue;
@@ -30,6 +31,7 @@ bool StopFilter::feed(std::string_view text, std::string* out) {
     if (end < cut_end || (end == cut_end && pos < cut)) {
       cut = pos;
       cut_end = end;
+      match = &s;
     }
   }
   if (cut != std::string_view::npos) {
@@ -37,6 +39,7 @@ bool StopFilter::feed(std::string_view text, std::string* out) {
     held_.clear();
     held_.shrink_to_fit();
     stopped_ = true;
+    matched_ = *match;
     return true;
   }
   // Keep the longest suffix that is a proper prefix of some stop sequence:

@@ -37,12 +37,15 @@ class StopFilter {
   // End of the answer: appends what is still held back. No-op once stopped.
   void finish(std::string* out);
   bool stopped() const { return stopped_; }
+  // The stop sequence that matched; empty until one did.
+  const std::string& matched() const { return matched_; }
   size_t held() const { return held_.size(); }
 
  private:
   std::vector<std::string> stops_;
   std::string held_;  // pending text: held-back suffix, then the new delta
   bool stopped_ = false;
+  std::string matched_;
 };
 
 }  // namespace qp::worker

@@ -401,6 +401,7 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   protocol::JobDone done;
   done.request_id = job->request_id;
   done.finish_reason = result.finish_reason;
+  done.stop_sequence = result.stop_sequence;
   done.has_usage = result.usage.present;
   done.usage.prompt_tokens = result.usage.input_tokens;
   done.usage.completion_tokens = result.usage.output_tokens;

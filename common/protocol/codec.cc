@@ -103,6 +103,7 @@ void visit(JobDone& m, V& v) {
   v("model", m.model);
   v("system_hash", m.system_hash);
   v("tools_hash", m.tools_hash);
+  v("stop_sequence", m.stop_sequence);
 }
 template <class V>
 void visit(JobError& m, V& v) {

@@ -113,6 +113,10 @@ struct JobDone {
   std::string model;        // the job's model
   std::string system_hash;  // the job's HistoryInfo hashes
   std::string tools_hash;
+  // finish_reason "stop" because this client stop sequence matched (the
+  // Anthropic route reports it); empty otherwise. (Added later: older peers
+  // ignore it.)
+  std::string stop_sequence;
 };
 
 struct JobError {

@@ -131,8 +131,10 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     x.model = "qwen3-max";
     x.system_hash = "sh";
     x.tools_hash = "th";
+    x.stop_sequence = "END";
     JobDone d;
     REQUIRE(decode(encode(x), &d).ok());
+    CHECK(d.stop_sequence == "END");
     CHECK(d.session_key == "k2");
     CHECK(d.parent_id == "resp-1");
     CHECK(d.model == "qwen3-max");

@@ -209,6 +209,37 @@ TEST_CASE("notify.webhook_url: default off, file value, environment wins", "[con
   CHECK(e->notify.webhook_url == "http://127.0.0.1:9/x");
   std::string bad = write_tmp("[notify]\nwebhook_url = 3\n");
   CHECK_FALSE(load_config(bad, env_of({})).has_value());
+}
+
+TEST_CASE("anthropic.model_map and default_model: file, environment, errors", "[config]") {
+  auto d = load_config("", env_of({}));
+  REQUIRE(d.has_value());
+  CHECK(d->anthropic.default_model == "qwen3-coder-plus");
+  CHECK(d->anthropic.model_map.empty());
+  std::string path = write_tmp(R"([anthropic]
+default_model = "qwen3-max"
+[anthropic.model_map]
+"claude-haiku" = "qwen-flash"
+claude-opus = "qwen3-max"
+)");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->anthropic.default_model == "qwen3-max");
+  REQUIRE(c->anthropic.model_map.size() == 2);
+  CHECK(c->anthropic.model_map[0] ==
+        std::pair<std::string, std::string>{"claude-haiku", "qwen-flash"});
+  auto e = load_config(path, env_of({{"QP_ANTHROPIC_MODEL_MAP", " claude-3 = a , claude = b,"},
+                                     {"QP_ANTHROPIC_DEFAULT_MODEL", "qwen3-coder-flash"}}));
+  REQUIRE(e.has_value());
+  CHECK(e->anthropic.default_model == "qwen3-coder-flash");
+  REQUIRE(e->anthropic.model_map.size() == 2);
+  CHECK(e->anthropic.model_map[0] == std::pair<std::string, std::string>{"claude-3", "a"});
+  CHECK(e->anthropic.model_map[1] == std::pair<std::string, std::string>{"claude", "b"});
+  CHECK_FALSE(load_config(path, env_of({{"QP_ANTHROPIC_MODEL_MAP", "claude"}})).has_value());
+  std::string bad = write_tmp("[anthropic.model_map]\nclaude = 3\n");
+  auto b = load_config(bad, env_of({}));
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().message().find("anthropic.model_map.claude") != std::string::npos);
   std::remove(path.c_str());
   std::remove(bad.c_str());
 }

@@ -105,8 +105,10 @@ TEST_CASE("StopFilter without stop sequences passes text through") {
 TEST_CASE("StopFilter cuts at a stop sequence in one delta") {
   StopFilter f({"END"});
   std::string out;
+  CHECK(f.matched().empty());
   CHECK(f.feed("hello END world", &out));
   CHECK(out == "hello ");
+  CHECK(f.matched() == "END");
   CHECK(f.feed("more", &out));  // nothing after the stop
   f.finish(&out);
   CHECK(out == "hello ");
@@ -121,6 +123,7 @@ TEST_CASE("StopFilter finds a stop sequence split across deltas") {
   CHECK_FALSE(f.feed("n", &out));
   CHECK(f.feed("d|> tail", &out));
   CHECK(out == "Hello ");
+  CHECK(f.matched() == "<|end|>");
 }
 
 TEST_CASE("StopFilter releases a held prefix that stops matching") {

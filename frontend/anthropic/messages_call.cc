@@ -1,0 +1,148 @@
+#include "frontend/anthropic/messages_call.h"
+
+#include "common/log.h"
+#include "frontend/anthropic/errors.h"
+#include "frontend/chat_call.h"
+
+namespace qp::frontend::anthropic {
+
+MessagesCall::MessagesCall(uv_loop_t* loop, http::Exchange exchange, std::string request_id,
+                           bool stream, MessageEvents events, uint64_t ping_interval_ms)
+    : loop_(loop),
+      exchange_(exchange),
+      request_id_(std::move(request_id)),
+      stream_(stream),
+      events_(std::move(events)),
+      ping_interval_ms_(ping_interval_ms) {}
+
+void MessagesCall::observe(RequestObserver* observer, RequestRecord record) {
+  observer_ = observer;
+  record_ = std::move(record);
+  if (observer_ != nullptr) observer_->on_start(record_);
+}
+
+void MessagesCall::report_end(const RequestOutcome& outcome) {
+  ping_.reset();
+  if (observer_ == nullptr) return;
+  RequestObserver* o = observer_;
+  observer_ = nullptr;  // exactly once
+  o->on_end(record_, outcome);
+}
+
+void MessagesCall::abandon(std::string_view why) {
+  if (finished_) return;
+  finished_ = true;
+  RequestOutcome out;
+  out.http_status = 499;
+  out.error_type = "client_closed_request";
+  out.message = why;
+  report_end(out);
+}
+
+void MessagesCall::start_stream() {
+  started_ = true;
+  auto h = api_headers(request_id_, "text/event-stream; charset=utf-8");
+  h.push_back({"cache-control", "no-cache"});
+  h.push_back({"x-accel-buffering", "no"});
+  exchange_.start_stream(200, std::move(h));
+  out_.clear();
+  events_.append_start(&out_);
+  uv_timer_init(loop_, ping_.get());
+  ping_.get()->data = this;
+  uv_timer_start(
+      ping_.get(),
+      [](uv_timer_t* t) {
+        if (t->data != nullptr) static_cast<MessagesCall*>(t->data)->on_ping();
+      },
+      ping_interval_ms_, ping_interval_ms_);
+}
+
+void MessagesCall::on_ping() {
+  if (finished_ || !started_) return;
+  MessageEvents::append_ping(&out_);
+  flush();
+}
+
+void MessagesCall::flush() {
+  if (out_.empty()) return;
+  exchange_.write(std::move(out_));
+  out_.clear();
+}
+
+void MessagesCall::on_chunk(const protocol::JobChunk& chunk) {
+  if (finished_) return;
+  if (!chunk.account.empty()) record_.account = chunk.account;  // first CHUNK only
+  bool text = !chunk.content.empty() || !chunk.reasoning.empty();
+  if (!text && chunk.tool_calls.empty()) return;
+  ++record_.chunks;
+  if (record_.first_content_ns == 0) {
+    record_.first_content_ns = steady_now_ns();
+    if (observer_ != nullptr) observer_->on_first_content(record_);
+  }
+  if (!stream_) {
+    events_.add(chunk);
+    return;
+  }
+  if (!started_) start_stream();  // leaves message_start and ping in out_
+  events_.append_chunk(&out_, chunk);
+  flush();
+}
+
+void MessagesCall::on_done(const protocol::JobDone& done) {
+  if (finished_) return;
+  finished_ = true;
+  lease_.record_usage(done.usage);
+  if (!stream_) {
+    exchange_.respond(200, api_headers(request_id_, "application/json"),
+                      events_.message_json(done));
+  } else {
+    if (!started_) start_stream();
+    events_.append_done(&out_, done);
+    flush();
+    exchange_.end();
+  }
+  QP_INFO("request.done")
+      .kv("request_id", request_id_)
+      .kv("finish_reason", done.finish_reason)
+      .kv("account", done.account)
+      .kv("completion_tokens", done.usage.completion_tokens);
+  record_.account = done.account;
+  RequestOutcome out;
+  out.finish_reason = done.finish_reason;
+  if (done.has_usage) out.usage = &done.usage;
+  report_end(out);
+}
+
+void MessagesCall::on_error(const protocol::JobError& e) {
+  fail(ApiError{e.code, e.message, {}, e.error_code, e.retry_after_s});
+}
+
+void MessagesCall::on_models(const protocol::ModelList&) {
+  fail(ApiError{Code::kInternal, "unexpected reply to a messages request", {}, {}, 0});
+}
+
+void MessagesCall::fail(const ApiError& error) {
+  if (finished_) return;
+  finished_ = true;
+  QP_WARN("request.failed")
+      .kv("request_id", request_id_)
+      .kv("code", code_name(error.code))
+      .kv("message", error.message);
+  RequestOutcome out;
+  out.http_status = status_code(error);
+  out.error_type = error_type_name(error);
+  out.error_code = error.error_code;
+  out.message = error.message;
+  report_end(out);
+  if (!started_) {
+    auto h = api_headers(request_id_, "application/json");
+    if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});
+    exchange_.respond(status_code(error), std::move(h), error_body(error));
+    return;
+  }
+  MessageEvents::append_error(&out_, error);
+  flush();
+  exchange_.end();
+}
+
+}  // namespace qp::frontend::anthropic
