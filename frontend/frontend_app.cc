@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
+#include "frontend/dashboard/dashboard_assets.h"
 
 namespace qp::frontend {
 namespace {
@@ -180,6 +181,8 @@ void FrontendApp::handle(http::Exchange ex) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_health(ex);
   }
+  if (dashboard::is_dashboard_path(path))  // docs/dashboard.md
+    return dashboard::serve(ex, dashboard::off_reason(config_.frontend.host, false));
   bool is_api = path.rfind("/v1/", 0) == 0;
   Caller caller;
   if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
