@@ -188,8 +188,7 @@
     const list = $('notices');
     const items = notices.map((n) => {
       const kind = n.kind || 'notice';
-      let text = n.message || `${n.account}: ${kind}`;
-      if (kind === 'token_expiring' && n.expires_unix_s) text += ` (in ${fmtDuration(n.expires_unix_s - nowS())})`;
+      const text = n.message || `${n.account}: ${kind.replace(/_/g, ' ')}`;
       return el('li', { class: kind === 'token_expiring' ? 'expiring' : kind === 'token_expired' ? 'expired' : 'unhealthy',
         'data-kind': kind, 'data-account': n.account, text });
     });
