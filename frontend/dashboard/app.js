@@ -128,7 +128,7 @@
   function needKey(message) {
     state.needKey = true;
     stopEvents();
-    showBanner((message || 'The admin API needs the admin key.') + ' Type it above (it is kept for this tab only).');
+    showBanner(`${message || 'The admin API needs a key.'} Type the admin key above (it is kept for this tab only).`);
     $('key-input').focus();
   }
 
