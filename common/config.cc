@@ -150,6 +150,9 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "prewarm_ttl_ms", w, &c->worker.prewarm_ttl_ms));
     QP_TRY(read_str(*t, "default_model", w, &c->worker.default_model));
   }
+  if (auto* t = root["notify"].as_table()) {
+    QP_TRY(read_str(*t, "webhook_url", path + ": notify", &c->notify.webhook_url));
+  }
   if (auto* t = root["upstream"].as_table()) {
     std::string w = path + ": upstream";
     QP_TRY(read_str(*t, "base_url", w, &c->upstream.base_url));
@@ -215,6 +218,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_SESSION_TTL_MS", &c->sessions.ttl_ms));
   QP_TRY(env_u64(env, "QP_SESSION_MAX_ENTRIES", &c->sessions.max_entries));
   if (env("QWEN_BASE_URL", &v)) c->upstream.base_url = v;
+  if (env("QP_NOTIFY_WEBHOOK_URL", &v)) c->notify.webhook_url = v;
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));

@@ -72,6 +72,14 @@ struct UpstreamConfig {
       "Chrome/141.0.0.0 Safari/537.36";
 };
 
+// Operator notices (common/notices.h): each worker posts its account's
+// notices (token expiring/expired, unhealthy) to this URL as JSON. Empty:
+// notices are only logged. The URL may carry a token: it is never logged
+// (only its host).
+struct NotifyConfig {
+  std::string webhook_url;
+};
+
 // One Qwen account. load_config() fills the credentials only for accounts
 // written inline (an [[accounts]] entry with `cookies`, or the QWEN_*
 // variables); an account backed by a file has just `name`, `capacity` and
@@ -108,6 +116,7 @@ struct Config {
   SessionConfig sessions;
   WorkerConfig worker;
   UpstreamConfig upstream;
+  NotifyConfig notify;
   std::vector<AccountConfig> accounts;
 
   const AccountConfig* find_account(const std::string& name) const;

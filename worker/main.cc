@@ -7,6 +7,9 @@
 // does not stop the worker, which registers with health credentials_invalid
 // (and the reason) until the file is fixed. SIGHUP, or a change of the
 // account file, reloads the credentials without dropping streams in flight.
+// SIGTERM or SIGINT drains: no new chats, those in flight finish (up to
+// Worker::kDrainGraceMs), then the worker leaves; a second signal stops it
+// at once.
 // Exit codes: 0 after a clean SIGINT/SIGTERM shutdown, 1 on a runtime
 // failure, 2 on a usage or configuration error.
 #include <csignal>
@@ -71,7 +74,7 @@ int run(const qp::Config& config, qp::accounts::LoadedAccount account) {
             if (w == nullptr) return;
             try {
               QP_INFO("worker.signal").kv("signal", sig);
-              w->shutdown();
+              w->drain();  // jobs in flight finish; a second signal stops at once
             } catch (...) {
               QP_ERROR("worker.shutdown_exception");
             }

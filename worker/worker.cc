@@ -83,7 +83,8 @@ Worker::Worker(uv_loop_t* loop, zmq::context_t& ctx, const Config& config,
       accounts_(loop, &multi_, &deferred_, config, std::move(account), this),
       client_(&multi_, &deferred_, config.upstream, accounts_.account()),
       pool_(&client_, &deferred_, config.worker),
-      reaper_(&client_, config.sessions.ttl_ms) {
+      reaper_(&client_, config.sessions.ttl_ms),
+      notices_(loop, &multi_, &deferred_, config.notify.webhook_url) {
   account_ = accounts_.account();
   client_.set_chat_pool(&pool_);
 }
@@ -113,6 +114,8 @@ Status Worker::start() {
   reconnect_timer_.get()->data = this;
   uv_timer_init(loop_, watchdog_timer_.get());
   watchdog_timer_.get()->data = this;
+  uv_timer_init(loop_, drain_timer_.get());
+  drain_timer_.get()->data = this;
 
   connect_socket();
   if (!socket_) return error(Code::kIo, "cannot create the broker socket");
@@ -217,6 +220,10 @@ void Worker::on_message(zmqx::Frames&& frames) {
       on_cancel(env->request_id());
       break;
     case Command::kDisconnect:
+      if (draining_) {  // the broker is leaving too: nothing more can be delivered
+        uv_timer_start(drain_timer_.get(), &Worker::on_drain_timer, 0, 0);
+        break;
+      }
       // The broker forgot us: register again (after the backoff, so a broker
       // that keeps refusing us is not flooded).
       schedule_reconnect(backoff_ms_, "broker_disconnect");
@@ -251,6 +258,7 @@ void Worker::on_heartbeat_timer() {
     set_health(protocol::kHealthOk, 0);
   }
   accounts_.tick();
+  check_notices();  // time alone turns a token expiring, then expired
   if (!socket_) return;
   uint64_t silent_ms = uv_now(loop_) - last_broker_ms_;
   if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms && socket_->readable()) {
@@ -473,6 +481,27 @@ void Worker::retire(Job* job) {
   if (job->kind == protocol::JobKind::kListModels && list_jobs_ > 0) --list_jobs_;
   deferred_.add(std::move(it->second));
   jobs_.erase(it);
+  maybe_drained();
+}
+
+void Worker::maybe_drained() {
+  // Maybe inside a libcurl callback: shut down from the loop.
+  if (draining_ && !shutting_down_ && jobs_.size() == list_jobs_) {
+    uv_timer_start(drain_timer_.get(), &Worker::on_drain_timer, 0, 0);
+  }
+}
+
+void Worker::on_drain_timer(uv_timer_t* timer) {
+  auto* self = static_cast<Worker*>(timer->data);
+  if (self == nullptr) return;
+  guarded("worker.drain_exception", [&] {
+    if (!self->jobs_.empty()) {
+      QP_WARN("worker.drain_cut")
+          .kv("account", self->account_.name)
+          .kv("in_flight", static_cast<uint64_t>(self->jobs_.size()));
+    }
+    self->shutdown();
+  });
 }
 
 void Worker::abort_jobs(const char* reason) {
@@ -485,6 +514,7 @@ void Worker::abort_jobs(const char* reason) {
   }
   jobs_.clear();
   list_jobs_ = 0;
+  maybe_drained();
 }
 
 // --- status ----------------------------------------------------------------
@@ -503,7 +533,7 @@ protocol::WorkerStatus Worker::status() const {
   protocol::WorkerStatus s;
   s.account = account_.name;
   s.instance = instance_;
-  s.capacity = account_.capacity;
+  s.capacity = draining_ ? 0 : account_.capacity;  // 0: the broker sends no new chat
   s.in_flight = static_cast<uint32_t>(jobs_.size() - list_jobs_);
   s.health = health_;
   s.health_until_unix_ms = health_until_unix_ms_;
@@ -536,6 +566,13 @@ void Worker::set_health(const char* health, int64_t until_unix_ms, std::string d
         .kv("detail", health_detail_);
   }
   send_status(Command::kHeartbeat);  // tell the broker now, not at the next tick
+  check_notices();
+}
+
+void Worker::check_notices() {
+  if (shutting_down_) return;
+  notices_.check({account_.name, health_, health_detail_, accounts_.token_expires_unix_s()},
+                 uv::now_unix_ms() / 1000);
 }
 
 void Worker::on_credentials(const AccountConfig& account) {
@@ -550,6 +587,7 @@ void Worker::on_credentials(const AccountConfig& account) {
     set_health(protocol::kHealthOk, 0);
   } else {
     send_status(Command::kHeartbeat);  // the new expiry, capacity
+    check_notices();
   }
 }
 
@@ -558,6 +596,27 @@ void Worker::on_credentials_invalid(const std::string& detail) {
 }
 
 // --- shutdown --------------------------------------------------------------
+
+void Worker::drain(uint64_t grace_ms) {
+  if (shutting_down_) return;
+  if (draining_) {  // a second signal: stop now
+    shutdown();
+    return;
+  }
+  draining_ = true;
+  const uint64_t chats = jobs_.size() - list_jobs_;
+  QP_INFO("worker.draining")
+      .kv("account", account_.name)
+      .kv("in_flight", chats)
+      .kv("grace_ms", grace_ms);
+  if (chats == 0) {
+    shutdown();
+    return;
+  }
+  pool_.stop();
+  send_status(Command::kHeartbeat);  // capacity 0, now
+  uv_timer_start(drain_timer_.get(), &Worker::on_drain_timer, grace_ms, 0);
+}
 
 void Worker::shutdown() {
   if (shutting_down_) return;
@@ -577,6 +636,7 @@ void Worker::shutdown() {
   list_jobs_ = 0;
   pool_.stop();
   reaper_.stop();
+  notices_.stop();
   client_.abort_background();
   send(Command::kDisconnect, {}, {});  // empty body: the sender is leaving
   bool broker_alive =
@@ -590,6 +650,7 @@ void Worker::shutdown() {
   uv_timer_stop(heartbeat_timer_.get());
   uv_timer_stop(reconnect_timer_.get());
   uv_timer_stop(watchdog_timer_.get());
+  uv_timer_stop(drain_timer_.get());
   deferred_.flush();
   multi_.close();  // idle upstream connections must not keep the loop alive
 }

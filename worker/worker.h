@@ -38,6 +38,7 @@
 #include "worker/chat_reaper.h"
 #include "worker/curl_multi.h"
 #include "worker/deferred_delete.h"
+#include "worker/notice_sender.h"
 #include "worker/qwen_client.h"
 
 namespace qp::worker {
@@ -47,6 +48,9 @@ class Worker final : private AccountManager::Listener {
   static constexpr uint64_t kInitialBackoffMs = 1000;
   static constexpr uint64_t kMaxBackoffMs = 32'000;
   static constexpr size_t kMaxListJobs = 4;  // concurrent model-list jobs
+  // How long drain() waits for jobs in flight: below the launcher's 10 s
+  // SIGTERM → SIGKILL deadline and systemd's TimeoutStopSec=30s.
+  static constexpr uint64_t kDrainGraceMs = 8000;
 
   // `config` and `ctx` must outlive the worker. `account` is what
   // accounts::load_account() found: unusable credentials (its status) do not
@@ -66,6 +70,14 @@ class Worker final : private AccountManager::Listener {
   // shutting down", DISCONNECT is sent, the socket and timers are closed so
   // the loop can end. Idempotent.
   void shutdown();
+  // SIGTERM/SIGINT: stop taking new chats (capacity 0 is advertised to the
+  // broker at once, the chat pool stops), let the jobs in flight finish,
+  // then shutdown(). shutdown() comes early when they have all ended, when
+  // `grace_ms` has passed (the rest are cut as by shutdown()), when the
+  // broker says DISCONNECT (it is going away: nothing could be delivered),
+  // or on a second call (a second signal).
+  void drain(uint64_t grace_ms = kDrainGraceMs);
+  bool draining() const { return draining_; }
   // Reads the account's credentials again (SIGHUP; the account file is
   // watched too). Jobs in flight keep the credentials they started with.
   void reload(const char* reason) { accounts_.reload(reason); }
@@ -98,11 +110,14 @@ class Worker final : private AccountManager::Listener {
                   int64_t health_until_unix_ms = 0, const char* error_code = nullptr);
   void retire(Job* job);
   void abort_jobs(const char* reason);
+  void maybe_drained();  // drain(): shut down (from the loop) once no chat is left
+  static void on_drain_timer(uv_timer_t* timer);
 
   void send(protocol::Command command, std::string_view request_id, const std::string& body);
   void send_status(protocol::Command command);
   protocol::WorkerStatus status() const;
   void set_health(const char* health, int64_t until_unix_ms, std::string detail = {});
+  void check_notices();
   // AccountManager::Listener
   void on_credentials(const AccountConfig& account) override;
   void on_credentials_invalid(const std::string& detail) override;
@@ -118,10 +133,12 @@ class Worker final : private AccountManager::Listener {
   QwenClient client_;
   ChatPool pool_;
   ChatReaper reaper_;
+  NoticeSender notices_;  // operator notices: log + webhook (notice_sender.h)
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer heartbeat_timer_;
   uv::Timer reconnect_timer_;
   uv::Timer watchdog_timer_;
+  uv::Timer drain_timer_;  // drain(): the grace deadline, or 0 ms once idle
   std::unordered_map<std::string, std::unique_ptr<Job>> jobs_;
   size_t list_jobs_ = 0;  // model-list jobs among jobs_ (the rest are chats)
   std::string broker_instance_;
@@ -133,6 +150,7 @@ class Worker final : private AccountManager::Listener {
   uint64_t health_epoch_ = 0;  // counts changes to a health other than ok
   bool notified_ready_ = false;
   bool shutting_down_ = false;
+  bool draining_ = false;
   std::string body_;  // reused encode buffer
 };
 

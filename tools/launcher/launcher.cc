@@ -6,7 +6,10 @@
 #include <csignal>
 #include <cstdio>
 #include <optional>
+#include <set>
 
+#include "common/accounts/account_loader.h"
+#include "common/accounts/account_sync.h"
 #include "common/accounts/private_file.h"
 #include "common/config.h"
 #include "common/fs.h"
@@ -15,6 +18,7 @@
 #include "common/uv/handle.h"
 #include "tools/account/commands.h"
 #include "tools/launcher/child_spec.h"
+#include "tools/launcher/dir_watch.h"
 #include "tools/launcher/output.h"
 #include "tools/launcher/supervisor.h"
 #include "tools/launcher/system.h"
@@ -52,7 +56,8 @@ class Launcher final : public Supervisor::Observer {
   Launcher(uv_loop_t* loop, Prepared prepared)
       : loop_(loop),
         p_(std::move(prepared)),
-        supervisor_(loop, Supervisor::Options{p_.notify_path, {}, 20'000, 10'000}, this) {}
+        supervisor_(loop, Supervisor::Options{p_.notify_path, {}, 20'000, 10'000}, this),
+        accounts_watch_(loop, [this] { sync_accounts(); }) {}
 
   Status start() {
     Status s = supervisor_.open();
@@ -70,6 +75,7 @@ class Launcher final : public Supervisor::Observer {
           watchdog_.get(), [](uv_timer_t*) { notify::watchdog(); }, 0, own_watchdog_ms / 2);
     }
     for (auto& spec : p_.plan.children) supervisor_.add(spec);
+    watch_accounts();
     return Status();
   }
 
@@ -120,10 +126,51 @@ class Launcher final : public Supervisor::Observer {
     sigterm_.reset();
     sighup_.reset();
     watchdog_.reset();
+    accounts_watch_.stop();
     supervisor_.close();  // the loop has nothing left and uv_run returns
   }
 
  private:
+  // The accounts directory: a NAME.toml that appears starts worker NAME, one
+  // that goes away (removed, renamed to NAME.toml.removed-…) stops it with
+  // SIGTERM (the worker drains). Policy: common/accounts/account_sync.h.
+  void watch_accounts() {
+    const std::string& dir = p_.config.accounts_dir;
+    if (dir.empty() || p_.launch.force_demo) return;  // --demo: the demo account only
+    if (!p_.plan.demo) {
+      for (auto& name : accounts::directory_accounts(p_.config)) dir_workers_.insert(name);
+    }
+    pinned_ = accounts::pinned_accounts(p_.config);
+    if (p_.plan.demo) pinned_.emplace_back(kDemoAccount);  // the demo worker's name is taken
+    accounts_watch_.start(dir);
+    QP_INFO("launcher.accounts_watch").kv("dir", dir);
+  }
+
+  void sync_accounts() {
+    if (supervisor_.stopping()) return;
+    const std::string& dir = p_.config.accounts_dir;
+    Status status;
+    std::vector<std::string> present = accounts::account_files_present(dir, &status);
+    if (!status.ok()) {  // unreadable (not missing): keep what runs
+      QP_WARN("launcher.accounts_dir_unreadable").kv("error", status.message());
+      return;
+    }
+    std::vector<std::string> running(dir_workers_.begin(), dir_workers_.end());
+    accounts::AccountSyncPlan plan = accounts::plan_account_sync(present, running, pinned_);
+    for (const auto& name : plan.start) {
+      QP_INFO("launcher.account_added").kv("name", name);
+      ChildSpec spec = worker_spec(p_.launch, name);
+      spec.program = p_.worker_program;
+      dir_workers_.insert(name);
+      supervisor_.add(std::move(spec));
+    }
+    for (const auto& name : plan.stop) {
+      QP_INFO("launcher.account_removed").kv("name", name);
+      dir_workers_.erase(name);
+      supervisor_.remove("worker:" + name);
+    }
+  }
+
   // For `qwenproxy account status`: where this run's API is.
   void record_url(int port) {
     std::string path = p_.config.runtime_dir + "/" + std::string(account_tool::kFrontendUrlFile);
@@ -202,7 +249,10 @@ class Launcher final : public Supervisor::Observer {
   Supervisor supervisor_;
   uv::Signal sigint_, sigterm_, sighup_;
   uv::Timer watchdog_;
-  int mock_port_ = 0;  // 0 until the mock first reports READY
+  DirWatch accounts_watch_;
+  std::set<std::string> dir_workers_;  // workers started for a file in accounts_dir
+  std::vector<std::string> pinned_;    // accounts configured elsewhere (account_sync.h)
+  int mock_port_ = 0;                  // 0 until the mock first reports READY
   bool mock_ready_since_start_ = false;
   bool told_manager_ = false;
   std::string url_file_;  // runtime_dir/frontend.url once written

@@ -19,6 +19,7 @@ struct Supervisor::Child {
   pid_t pid = 0;  // 0 while not running
   uint64_t started_ms = 0;
   bool restart_pending = false;  // restart() asked for a restart without delay
+  bool removing = false;         // remove(): forget it once it has exited
   bool running() const { return pid != 0; }
 };
 
@@ -92,6 +93,11 @@ int Supervisor::pid_of(std::string_view name) const {
 }
 
 void Supervisor::add(ChildSpec spec) {
+  if (Child* c = find(spec.name); c != nullptr && c->removing) {
+    // Back before it has exited: start it again as soon as it has.
+    c->removing = false;
+    c->restart_pending = true;
+  }
   if (update(spec)) return;
   auto child = std::make_unique<Child>();
   child->owner = this;
@@ -128,6 +134,32 @@ bool Supervisor::restart(std::string_view name) {
     spawn(c);
   }
   return true;
+}
+
+bool Supervisor::remove(std::string_view name) {
+  Child* c = find(name);
+  if (c == nullptr || stopping_) return false;
+  if (!c->running()) {
+    forget(c);
+    return true;
+  }
+  c->removing = true;
+  c->restart_pending = false;
+  uv_timer_stop(c->watchdog_timer.get());
+  uv_process_kill(c->process.get(), SIGTERM);
+  // The same deadline as stop(): a child that ignores SIGTERM gets SIGKILL.
+  uv_timer_start(c->restart_timer.get(), &Supervisor::on_restart_deadline, options_.stop_timeout_ms,
+                 0);
+  return true;
+}
+
+void Supervisor::forget(Child* child) {
+  for (auto it = children_.begin(); it != children_.end(); ++it) {
+    if (it->get() == child) {
+      children_.erase(it);  // its handles are closed by their destructors
+      return;
+    }
+  }
 }
 
 void Supervisor::signal_kind(ChildKind kind, int signum) {
@@ -282,6 +314,12 @@ void Supervisor::on_exit(uv_process_t* process, int64_t exit_status, int term_si
       self->maybe_finish_stop();
       return;
     }
+    if (child->removing) {
+      ChildSpec spec = child->spec;
+      self->forget(child);  // `child` is gone from here on
+      self->observer_->on_exited(spec, exit, std::nullopt);
+      return;
+    }
     uint64_t delay = 0;
     if (child->restart_pending) {
       child->restart_pending = false;
@@ -303,7 +341,7 @@ void Supervisor::on_restart_deadline(uv_timer_t* timer) {
   auto* child = static_cast<Child*>(timer->data);
   if (child == nullptr) return;
   guarded("on_restart_deadline", [&] {
-    if (child->running() && child->restart_pending) {
+    if (child->running() && (child->restart_pending || child->removing)) {
       uv_process_kill(child->process.get(), SIGKILL);
     }
   });

@@ -74,6 +74,12 @@ class Supervisor {
   // again as soon as it has exited (no backoff delay, backoff not advanced).
   // Starts it now if it is down. False if unknown or stopping.
   bool restart(std::string_view name);
+  // Stops a child for good (its account file is gone): SIGTERM now, SIGKILL
+  // after stop_timeout_ms, never restarted; forgotten once it has exited
+  // (on_exited() with no restart). add() of the same name before then
+  // cancels the removal: the child is started again once it has exited.
+  // False if unknown or stopping.
+  bool remove(std::string_view name);
   // Sends `signum` to every running child of `kind` (SIGHUP to workers).
   void signal_kind(ChildKind kind, int signum);
 
@@ -99,6 +105,7 @@ class Supervisor {
   void schedule_restart(Child* child, uint64_t delay_ms);
   void arm_watchdog(Child* child);
   void maybe_finish_stop();
+  void forget(Child* child);
   void on_datagram(pid_t sender, std::string_view payload);
   std::vector<std::string> child_env(const ChildSpec& spec) const;
 

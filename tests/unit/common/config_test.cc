@@ -176,3 +176,20 @@ TEST_CASE("cookie_value finds cookies with spaces and at the ends", "[config]") 
   CHECK(cookie_value("xtoken=1; token=2", "token") == "2");
   CHECK(cookie_value("x=1", "token").empty());
 }
+
+TEST_CASE("notify.webhook_url: default off, file value, environment wins", "[config]") {
+  auto d = load_config("", env_of({}));
+  REQUIRE(d.has_value());
+  CHECK(d->notify.webhook_url.empty());
+  std::string path = write_tmp("[notify]\nwebhook_url = \"https://hooks.example/T/secret\"\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->notify.webhook_url == "https://hooks.example/T/secret");
+  auto e = load_config(path, env_of({{"QP_NOTIFY_WEBHOOK_URL", "http://127.0.0.1:9/x"}}));
+  REQUIRE(e.has_value());
+  CHECK(e->notify.webhook_url == "http://127.0.0.1:9/x");
+  std::string bad = write_tmp("[notify]\nwebhook_url = 3\n");
+  CHECK_FALSE(load_config(bad, env_of({})).has_value());
+  std::remove(path.c_str());
+  std::remove(bad.c_str());
+}

@@ -353,6 +353,65 @@ TEST_CASE("restart() of a child that ignores SIGTERM kills it after the deadline
   CHECK(h.of(Event::kStarted).size() == 2);
 }
 
+TEST_CASE("remove() stops a child with SIGTERM for good and forgets it", "[launcher][supervisor]") {
+  Harness h;
+  h.add(Harness::child("worker:bob", {"ready", "0"}, ChildKind::kWorker));
+  h.add(Harness::child("broker", {"ready", "0"}));
+  int readies = 0;
+  h.run([&](Harness& self, const Event& e) {
+    if (is_ready(e) && ++readies == 2) CHECK(self.sup().remove("worker:bob"));
+    if (e.kind == Event::kExited && e.name == "worker:bob") {
+      CHECK(self.sup().pid_of("worker:bob") == 0);
+      CHECK_FALSE(self.sup().remove("worker:bob"));  // forgotten
+      CHECK(self.sup().pid_of("broker") != 0);       // the others keep running
+      self.sup().stop();
+    }
+  });
+  auto exited = h.of(Event::kExited);
+  REQUIRE(exited.size() == 2);
+  CHECK(exited[0].name == "worker:bob");
+  CHECK(exited[0].exit.code == 0);  // SIGTERM: the stand-in exits 0
+  CHECK_FALSE(exited[0].restart_in_ms.has_value());
+  CHECK(h.of(Event::kStarted).size() == 2);  // never restarted
+}
+
+TEST_CASE("remove() of a child that ignores SIGTERM kills it after the deadline",
+          "[launcher][supervisor]") {
+  Supervisor::Options o;
+  o.stop_timeout_ms = 100;
+  Harness h(o);
+  h.add(Harness::child("stubborn", {"ignore-term"}));
+  h.run([&](Harness& self, const Event& e) {
+    if (is_ready(e)) CHECK(self.sup().remove("stubborn"));
+    if (e.kind == Event::kExited) self.sup().stop();
+  });
+  auto exited = h.of(Event::kExited);
+  REQUIRE(exited.size() == 1);
+  CHECK(exited[0].exit.signal == SIGKILL);
+  CHECK_FALSE(exited[0].restart_in_ms.has_value());
+}
+
+TEST_CASE("add() during a removal starts the child again once it has exited",
+          "[launcher][supervisor]") {
+  Harness h;
+  h.add(Harness::child("a", {"ready", "1111"}));
+  h.run([&](Harness& self, const Event& e) {
+    if (!is_ready(e)) return;
+    if (e.msg.port == 1111) {
+      CHECK(self.sup().remove("a"));
+      self.sup().add(Harness::child("a", {"ready", "2222"}));  // the file came back
+    } else {
+      self.sup().stop();
+    }
+  });
+  auto exited = h.of(Event::kExited);
+  REQUIRE(exited.size() == 2);
+  CHECK(exited[0].restart_in_ms == std::optional<uint64_t>(0));
+  auto ready = h.of(Event::kNotify);
+  REQUIRE(ready.size() == 2);
+  CHECK(ready[1].msg.port == 2222);
+}
+
 TEST_CASE("a program that cannot be spawned is retried with backoff", "[launcher][supervisor]") {
   Supervisor::Options o;
   o.backoff = BackoffPolicy{10, 1000, 30'000};
