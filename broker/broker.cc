@@ -1,7 +1,10 @@
 #include "broker/broker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <random>
 
 #include "common/fs.h"
@@ -239,6 +242,9 @@ void Broker::on_frontend_message(zmqx::Frames&& frames) {
     case Command::kCancel:
       handle_frontend_cancel(frontend, env);
       break;
+    case Command::kAdmin:
+      handle_admin(frontend, env);
+      break;
     default:
       QP_WARN("broker.unexpected_command")
           .kv("side", "frontend")
@@ -279,10 +285,12 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
   }
   Job* job = jobs_.add(rid, frontend, req.kind, now_ms());
   zmqx::Frames frames = env.take_frames();
-  if (req.kind == JobKind::kChat) find_session(*job, req);
+  job->pin_account = req.pin_account;
+  if (req.kind == JobKind::kChat && job->pin_account.empty()) find_session(*job, req);
 
-  Selection sel = workers_.select(req.kind, now_unix_ms(),
-                                  job->has_session ? job->session.account : std::string());
+  Selection sel =
+      workers_.select(req.kind, now_unix_ms(),
+                      job->has_session ? job->session.account : std::string(), job->pin_account);
   if (sel.action == Selection::Action::kFail) {
     fail_job(rid, sel.code, sel.message, sel.retry_after_s);
     return;
@@ -293,6 +301,67 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
     return;
   }
   enqueue(*job, std::move(frames));
+}
+
+// ADMIN from a frontend (the admin API): drain / resume an account here,
+// or ask its workers to reload their account file.
+void Broker::handle_admin(const std::string& frontend, zmqx::Envelope& env) {
+  protocol::AdminCommand c;
+  if (Status s = protocol::decode(env.body(), &c); !s.ok()) {
+    QP_WARN("broker.bad_admin").kv("frontend", peer_name(frontend)).kv("error", s.message());
+    return;
+  }
+  if (c.action == "drain" || c.action == "resume") {
+    bool drain = c.action == "drain";
+    if (workers_.draining(c.account) == drain) return;
+    workers_.set_draining(c.account, drain);
+    save_drained();
+    QP_INFO(drain ? "account.drained" : "account.resumed").kv("account", c.account);
+    need_dispatch_ = true;
+    return;
+  }
+  if (c.action == "reload") {
+    std::string body = protocol::encode(c);
+    int sent = 0;
+    for (const WorkerEntry* w : workers_.ordered()) {
+      if (w->status.account != c.account) continue;
+      auto frames = zmqx::make_frames(Command::kAdmin, {}, body, w->id);
+      send_to_worker(frames, w->id);
+      ++sent;
+    }
+    QP_INFO("account.reload_requested").kv("account", c.account).kv("workers", sent);
+    return;
+  }
+  QP_WARN("broker.bad_admin").kv("frontend", peer_name(frontend)).kv("action", c.action);
+}
+
+void Broker::set_drain_file(std::string path) {
+  drain_file_ = std::move(path);
+  if (drain_file_.empty()) return;
+  std::ifstream in(drain_file_);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) workers_.set_draining(line, true);
+  }
+  if (!workers_.drained().empty())
+    QP_INFO("broker.drained_accounts")
+        .kv("count", static_cast<uint64_t>(workers_.drained().size()))
+        .kv("file", drain_file_);
+}
+
+void Broker::save_drained() {
+  if (drain_file_.empty()) return;
+  std::string tmp = drain_file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& a : workers_.drained()) out << a << "\n";
+    if (!out) {
+      QP_WARN("broker.drain_file_failed").kv("file", drain_file_);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), drain_file_.c_str()) != 0)
+    QP_WARN("broker.drain_file_failed").kv("file", drain_file_).kv("error", std::strerror(errno));
 }
 
 void Broker::handle_frontend_cancel(const std::string& frontend, zmqx::Envelope& env) {
@@ -613,7 +682,8 @@ bool Broker::failover(const std::string& request_id, const std::string& worker,
   Job* job = jobs_.find(request_id);
   auto saved = inflight_frames_.find(request_id);
   if (job == nullptr || job->kind != JobKind::kChat || job->forwarded ||
-      saved == inflight_frames_.end() || job->failovers >= kMaxFailovers) {
+      !job->pin_account.empty() || saved == inflight_frames_.end() ||
+      job->failovers >= kMaxFailovers) {
     return false;
   }
   // Only if another account can take it now or soon; else the worker's own
@@ -925,8 +995,8 @@ void Broker::dispatch_queue() {
       queue_changed_ = true;
       continue;
     }
-    Selection sel =
-        workers_.select(kind, now_unix, job->has_session ? job->session.account : std::string());
+    Selection sel = workers_.select(
+        kind, now_unix, job->has_session ? job->session.account : std::string(), job->pin_account);
     if (sel.action == Selection::Action::kQueue) {
       (kind == JobKind::kListModels ? list_blocked : chat_blocked) = true;
       continue;

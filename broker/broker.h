@@ -106,6 +106,10 @@ class Broker {
   // so these last messages get out) and the timers. Idempotent.
   void stop();
 
+  // Where drained accounts are kept across restarts (one name per line):
+  // loads it now, rewrites it on every drain/resume. Empty: not persisted.
+  void set_drain_file(std::string path);
+
   const std::string& instance() const { return instance_; }
   // The endpoints actually bound (a tcp port of * resolved).
   const std::string& frontend_endpoint() const { return frontend_endpoint_; }
@@ -126,6 +130,8 @@ class Broker {
 
   void handle_job(const std::string& frontend, zmqx::Envelope& env);
   void handle_frontend_cancel(const std::string& frontend, zmqx::Envelope& env);
+  void handle_admin(const std::string& frontend, zmqx::Envelope& env);
+  void save_drained();
   void handle_worker_status(const std::string& worker, const zmqx::Envelope& env);
   void handle_worker_reply(const std::string& worker, zmqx::Envelope& env);
 
@@ -213,6 +219,7 @@ class Broker {
   bool started_ = false;  // start() was called
   bool running_ = false;  // start() succeeded
   bool stopped_ = false;
+  std::string drain_file_;
 };
 
 }  // namespace qp::broker

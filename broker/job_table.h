@@ -35,6 +35,7 @@ struct Job {
   bool forwarded = false;      // a CHUNK reached its frontend: no more failover
   int failovers = 0;           // times re-dispatched after an account failure
   int requeues = 0;            // times re-dispatched after its worker was lost
+  std::string pin_account;     // JobRequest::pin_account: only this account serves it
 };
 
 class JobTable {

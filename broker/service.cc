@@ -11,6 +11,7 @@
 
 #include "broker/broker.h"
 #include "broker/session_store.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/uv/handle.h"
@@ -102,6 +103,8 @@ int run_service(const Config& config) {
     std::unique_ptr<SessionStore> sessions = open_sessions(config);
     zmq::context_t context;  // declared first: the sockets die before it
     Broker broker(&loop, context, config.broker, {}, sessions.get());
+    if (!config.state_dir.empty() && fs::make_dirs(config.state_dir).ok())
+      broker.set_drain_file(config.state_dir + "/drained-accounts");
     Status s = broker.start();
     if (!s.ok()) {
       QP_ERROR("broker.start_failed").kv("error", s.message());

@@ -39,6 +39,13 @@ WorkerRegistry::WorkerRegistry(uint64_t heartbeat_ms, int liveness)
 
 Registration WorkerRegistry::update(std::string_view id, const protocol::WorkerStatus& status,
                                     int64_t now_ms) {
+  if (!status.account.empty() && !status.instance.empty()) {
+    auto [li, fresh] = last_instance_.try_emplace(status.account, status.instance);
+    if (!fresh && li->second != status.instance) {
+      li->second = status.instance;
+      ++restarts_[status.account];
+    }
+  }
   auto it = workers_.find(id);
   if (it == workers_.end()) {
     WorkerEntry w;
@@ -83,10 +90,44 @@ std::vector<WorkerEntry> WorkerRegistry::expire(int64_t now_ms) {
   return dead;
 }
 
+void WorkerRegistry::set_draining(const std::string& account, bool draining) {
+  if (draining)
+    drained_.insert(account);
+  else
+    drained_.erase(account);
+}
+
+bool WorkerRegistry::has_account(std::string_view account) const {
+  for (const auto& [id, w] : workers_) {
+    if (w.status.account == account) return true;
+  }
+  return false;
+}
+
 Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms,
-                                 std::string_view prefer_account) const {
+                                 std::string_view prefer_account,
+                                 std::string_view pin_account) const {
+  if (!pin_account.empty()) {
+    if (!has_account(pin_account)) {
+      return fail(Code::kUnavailable,
+                  "no worker serves account " + std::string(pin_account) + " right now", 0);
+    }
+    Selection s = select_among(kind, now_unix_ms, {}, pin_account);
+    if (s.action == Selection::Action::kQueue) {
+      return fail(Code::kUnavailable,
+                  "account " + std::string(pin_account) + " is busy or not ready; retry", 1);
+    }
+    return s;
+  }
+  return select_among(kind, now_unix_ms, prefer_account, {});
+}
+
+Selection WorkerRegistry::select_among(protocol::JobKind kind, int64_t now_unix_ms,
+                                       std::string_view prefer_account,
+                                       std::string_view only_account) const {
   if (workers_.empty()) return queue();
   const bool chat = kind != protocol::JobKind::kListModels;
+  bool any_drained = false;
   const WorkerEntry* best = nullptr;
   bool any_eligible = false;
   bool any_transient = false;
@@ -94,6 +135,11 @@ Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms,
   int64_t earliest_until = std::numeric_limits<int64_t>::max();
   for (const auto& [id, w] : workers_) {
     const auto& st = w.status;
+    if (!only_account.empty() && st.account != only_account) continue;
+    if (chat && only_account.empty() && draining(st.account)) {
+      any_drained = true;
+      continue;
+    }
     bool eligible;
     if (chat) {
       HealthClass c = classify_health(st.health, st.health_until_unix_ms, now_unix_ms);
@@ -131,7 +177,15 @@ Selection WorkerRegistry::select(protocol::JobKind kind, int64_t now_unix_ms,
     return s;
   }
   if (any_eligible || any_transient) return queue();
-  std::string message = "no Qwen account is available: " + unavailable_reasons(now_unix_ms);
+  std::string reasons = unavailable_reasons(now_unix_ms);
+  if (any_drained) {
+    for (const auto& a : drained_) {
+      if (!has_account(a)) continue;
+      if (!reasons.empty()) reasons += ", ";
+      reasons += "account " + a + " is drained by an operator";
+    }
+  }
+  std::string message = "no Qwen account is available: " + reasons;
   if (any_rate_limited) {
     int64_t retry = earliest_until == std::numeric_limits<int64_t>::max()
                         ? kUnknownRateLimitRetryS
@@ -194,6 +248,11 @@ std::vector<protocol::AccountSummary> WorkerRegistry::summaries() const {
     a.in_flight = w->in_flight;
     a.token_expires_unix_s = w->status.token_expires_unix_s;
     a.detail = w->status.detail;
+    a.draining = draining(a.account);
+    a.pid = w->status.pid;
+    a.started_unix_ms = w->status.started_unix_ms;
+    a.health_until_unix_ms = w->status.health_until_unix_ms;
+    if (auto r = restarts_.find(a.account); r != restarts_.end()) a.restarts = r->second;
     out.push_back(std::move(a));
   }
   return out;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,8 +80,21 @@ class WorkerRegistry {
   //    account wins (a continuing conversation lives there); if none of its
   //    workers can take the job now, the normal choice is made (the
   //    conversation then replays elsewhere rather than wait).
+  //  Drained accounts (set_draining) take no chat job, except one pinned to
+  //  them. With every other account unusable the job fails as above.
+  //  pin_account (admin test chat): only that account's workers are
+  //  considered, drained or not; none registered: kFail kUnavailable; busy:
+  //  kFail kUnavailable too (a pinned job never waits in the queue).
   Selection select(protocol::JobKind kind, int64_t now_unix_ms,
-                   std::string_view prefer_account = {}) const;
+                   std::string_view prefer_account = {}, std::string_view pin_account = {}) const;
+
+  // Operator drain (ADMIN): the account gets no new chat jobs; running ones
+  // finish. Kept for accounts that are not registered (yet).
+  void set_draining(const std::string& account, bool draining);
+  bool draining(std::string_view account) const { return drained_.count(account) > 0; }
+  const std::set<std::string, std::less<>>& drained() const { return drained_; }
+  // Has a worker of `account` registered?
+  bool has_account(std::string_view account) const;
 
   // A job was sent to / ended on worker `id`. Unknown ids are ignored.
   void assign(std::string_view id);
@@ -104,9 +118,17 @@ class WorkerRegistry {
 
  private:
   std::string unavailable_reasons(int64_t now_unix_ms) const;
+  // select() over every worker, or only `only_account`'s (pinned).
+  Selection select_among(protocol::JobKind kind, int64_t now_unix_ms,
+                         std::string_view prefer_account, std::string_view only_account) const;
 
   int64_t window_ms_;
   uint64_t seq_ = 0;
+  std::set<std::string, std::less<>> drained_;
+  // Per account: the last worker instance seen, and how many times a new
+  // instance has registered since (worker restarts).
+  std::map<std::string, std::string, std::less<>> last_instance_;
+  std::map<std::string, uint32_t, std::less<>> restarts_;
   std::map<std::string, WorkerEntry, std::less<>> workers_;
 };
 

@@ -126,6 +126,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "models_cache_ttl_ms", w, &c->frontend.models_cache_ttl_ms));
     QP_TRY(read_int(*t, "request_timeout_ms", w, &c->frontend.request_timeout_ms));
     QP_TRY(read_str(*t, "api_key", w, &c->frontend.api_key));
+    QP_TRY(read_str(*t, "admin_key", w, &c->frontend.admin_key));
     QP_TRY(read_str(*t, "keys_file", w, &c->frontend.keys_file));
     c->frontend.keys_file = relative_to(path, c->frontend.keys_file);
   }
@@ -208,6 +209,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
   c->frontend.port = static_cast<int>(port);
   QP_TRY(env_u64(env, "QP_MAX_BODY_BYTES", &c->frontend.max_body_bytes));
   if (env("QP_API_KEY", &v)) c->frontend.api_key = v;
+  if (env("QP_ADMIN_KEY", &v)) c->frontend.admin_key = v;
   if (env("QP_KEYS_FILE", &v)) c->frontend.keys_file = v;
   if (env("QP_BROKER_FRONTEND_ENDPOINT", &v)) c->broker.frontend_endpoint = v;
   if (env("QP_BROKER_WORKER_ENDPOINT", &v)) c->broker.worker_endpoint = v;

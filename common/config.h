@@ -29,6 +29,9 @@ struct FrontendConfig {
   uint64_t models_cache_ttl_ms = 300'000;                   // /v1/models cache
   uint64_t request_timeout_ms = 600'000;                    // whole-request safety net
   std::string api_key;  // if set, clients must send it as Bearer
+  // Operator key for /admin/v1, /metrics and /dashboard (frontend/admin/access.h).
+  // Empty: those are served only while the frontend listens on loopback.
+  std::string admin_key;
   // Client keys with per-key limits (common/keys/client_keys.h). Default:
   // `{config file dir}/keys/keys.toml`, else
   // `$CONFIGURATION_DIRECTORY/keys/keys.toml` (systemd), else

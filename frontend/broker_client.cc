@@ -145,6 +145,14 @@ void BrokerClient::cancel(const std::string& request_id, const std::string& reas
   socket_->send(zmqx::make_frames(Command::kCancel, request_id, body_));
 }
 
+Status BrokerClient::send_admin(const protocol::AdminCommand& command) {
+  if (!connected_) return error(Code::kUnavailable, "The broker is not reachable; please retry.");
+  protocol::encode(command, &body_);
+  if (!socket_->send(zmqx::make_frames(Command::kAdmin, {}, body_)))
+    return error(Code::kUnavailable, "The broker is not reachable; please retry.");
+  return Status();
+}
+
 void BrokerClient::finish(const std::string& request_id) {
   jobs_.erase(request_id);
   if (on_finished_) on_finished_(request_id);

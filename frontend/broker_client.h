@@ -60,6 +60,10 @@ class BrokerClient {
   // Sends CANCEL and unregisters the sink (no further callbacks).
   void cancel(const std::string& request_id, const std::string& reason);
 
+  // Sends ADMIN (drain / resume / reload an account). kUnavailable while the
+  // broker is unreachable (not held: the operator retries).
+  Status send_admin(const protocol::AdminCommand& command);
+
   bool connected() const { return connected_; }
   // The broker has answered at least once since start() (false: still starting).
   bool ever_connected() const { return ever_connected_; }

@@ -62,6 +62,7 @@ void ChatCall::start_stream() {
 
 void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
   if (finished_) return;
+  if (!chunk.account.empty()) record_.account = chunk.account;  // first CHUNK only
   bool text = !chunk.content.empty() || !chunk.reasoning.empty();
   if (!text && chunk.tool_calls.empty()) return;
   count_chunk(true);

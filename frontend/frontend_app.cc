@@ -86,6 +86,7 @@ FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
     : loop_(loop),
       config_(std::move(config)),
       models_(config_.frontend.models_cache_ttl_ms),
+      admin_(std::make_unique<admin::AdminApi>(loop, config_)),
       auth_(std::make_unique<ClientAuth>(config_.frontend.api_key,
                                          [loop] { return uv_now(loop); })) {}
 
@@ -96,6 +97,12 @@ Status FrontendApp::start(int listen_fd) {
       loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
       config_.broker.queue_timeout_ms, [this](const std::string& id) { on_job_finished(id); });
   if (Status s = broker_->start(); !s.ok()) return s;
+  observers_.add(admin_.get());
+  admin_->start({broker_.get(), &models_,
+                 [this](const std::function<void(const RequestRecord&)>& fn) {
+                   for (const auto& [id, call] : calls_) fn(call->record());
+                 },
+                 [this](const std::string& id) { return cancel_by_operator(id); }});
   keys_watch_ = std::make_unique<KeysFileWatch>(loop_, config_.frontend.keys_file, auth_.get());
   keys_watch_->start();
 
@@ -181,9 +188,19 @@ void FrontendApp::handle(http::Exchange ex) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_health(ex);
   }
+  if (admin::AdminApi::is_admin_path(path)) return admin_->handle(ex);
   if (dashboard::is_dashboard_path(path))  // docs/dashboard.md
-    return dashboard::serve(ex, dashboard::off_reason(config_.frontend.host, false));
+    return dashboard::serve(ex, admin_->access().why_disabled());
   bool is_api = path.rfind("/v1/", 0) == 0;
+  if (is_api && admin_->access().is_admin_key(req.header("authorization"))) {
+    return reply_error(ex,
+                       ApiError{Code::kUnauthenticated,
+                                "The admin key is not an API key: use a client key for /v1.",
+                                {},
+                                "invalid_api_key",
+                                0},
+                       ids::random_hex(24));
+  }
   Caller caller;
   if (ApiError err; is_api && !auth_->authenticate(req.header("authorization"), &caller, &err)) {
     return reply_error(ex, err, ids::random_hex(24));
@@ -306,7 +323,20 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
   calls_.emplace(rid, std::move(call));
 }
 
+bool FrontendApp::cancel_by_operator(const std::string& id) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return false;
+  broker_->cancel(id, "cancelled by an operator");
+  ApiError e{Code::kUnavailable, "The request was cancelled by an operator.", {}, "cancelled", 0};
+  e.type = "cancelled";
+  it->second->fail(e);
+  deadlines_ms_.erase(id);
+  calls_.erase(it);
+  return true;
+}
+
 void FrontendApp::on_job_finished(const std::string& request_id) {
+  admin_->on_job_finished(request_id);
   deadlines_ms_.erase(request_id);
   calls_.erase(request_id);
   if (models_fetch_ && models_fetch_->request_id() == request_id) models_fetch_.reset();
@@ -478,6 +508,7 @@ void FrontendApp::close_now() {
   drain_.reset();
   sweep_.reset();
   if (keys_watch_) keys_watch_->stop();
+  admin_->close();
   for (auto& [id, call] : calls_) broker_->cancel(id, "server shutting down");
   calls_.clear();
   models_fetch_.reset();

@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/http/server.h"
 #include "common/uv/handle.h"
+#include "frontend/admin/admin_api.h"
 #include "frontend/broker_client.h"
 #include "frontend/chat_call.h"
 #include "frontend/client_auth.h"
@@ -42,6 +43,8 @@ class FrontendApp {
   const ClientAuth& client_auth() const { return *auth_; }
   // Where the console's parts (metrics, admin API) subscribe to requests.
   RequestObservers& request_observers() { return observers_; }
+  // Who may use /admin/v1, /metrics and /dashboard (frontend/admin/access.h).
+  const admin::AdminAccess& admin_access() const { return admin_->access(); }
 
  private:
   class ModelsFetch;
@@ -57,6 +60,8 @@ class FrontendApp {
   void reply_error(http::Exchange& ex, const ApiError& e, const std::string& request_id);
   void fetch_models();
   void on_job_finished(const std::string& request_id);
+  // Ends live request `id` with an operator-cancelled error (admin API).
+  bool cancel_by_operator(const std::string& id);
   void on_sweep();
   std::string new_request_id(const http::Request& req);
   void close_now();
@@ -72,6 +77,7 @@ class FrontendApp {
   // Before calls_: a call reports its end to the observers when destroyed
   // unfinished. Objects added to observers_ must be declared before calls_ too.
   RequestObservers observers_;
+  std::unique_ptr<admin::AdminApi> admin_;  // an observer: before calls_
   std::unique_ptr<ClientAuth> auth_;
   std::unique_ptr<KeysFileWatch> keys_watch_;
   std::unordered_map<std::string, std::unique_ptr<ChatCall>> calls_;

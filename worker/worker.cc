@@ -1,5 +1,7 @@
 #include "worker/worker.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <exception>
 
@@ -219,6 +221,15 @@ void Worker::on_message(zmqx::Frames&& frames) {
     case Command::kCancel:
       on_cancel(env->request_id());
       break;
+    case Command::kAdmin: {
+      // An operator asked (admin API) to re-read the account file.
+      protocol::AdminCommand c;
+      if (protocol::decode(env->body(), &c).ok() && c.action == "reload" &&
+          c.account == account_.name) {
+        accounts_.reload("admin request");
+      }
+      break;
+    }
     case Command::kDisconnect:
       if (draining_) {  // the broker is leaving too: nothing more can be delivered
         uv_timer_start(drain_timer_.get(), &Worker::on_drain_timer, 0, 0);
@@ -375,8 +386,11 @@ void Worker::on_cancel(std::string_view request_id) {
 
 void Worker::job_delta(Job* job, protocol::JobChunk& chunk) {
   if (job->ended) return;
-  ++job->chunks;
+  // The first CHUNK names the account, so the console shows it for live
+  // requests; later chunks leave the field out (codec: optional).
+  if (++job->chunks == 1) chunk.account = account_.name;
   protocol::encode(chunk, &body_);
+  chunk.account.clear();
   send(Command::kChunk, job->request_id, body_);
 }
 
@@ -539,6 +553,8 @@ protocol::WorkerStatus Worker::status() const {
   s.health_until_unix_ms = health_until_unix_ms_;
   s.token_expires_unix_s = accounts_.token_expires_unix_s();
   s.detail = health_detail_;
+  s.pid = static_cast<int64_t>(::getpid());
+  s.started_unix_ms = started_unix_ms_;
   return s;
 }
 

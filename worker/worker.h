@@ -146,8 +146,9 @@ class Worker final : private AccountManager::Listener {
   uint64_t backoff_ms_ = kInitialBackoffMs;
   const char* health_ = protocol::kHealthOk;
   int64_t health_until_unix_ms_ = 0;
-  std::string health_detail_;  // why health_ is not ok (WorkerStatus::detail)
-  uint64_t health_epoch_ = 0;  // counts changes to a health other than ok
+  std::string health_detail_;                    // why health_ is not ok (WorkerStatus::detail)
+  int64_t started_unix_ms_ = uv::now_unix_ms();  // WorkerStatus::started_unix_ms
+  uint64_t health_epoch_ = 0;                    // counts changes to a health other than ok
   bool notified_ready_ = false;
   bool shutting_down_ = false;
   bool draining_ = false;

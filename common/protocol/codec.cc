@@ -67,6 +67,7 @@ void visit(JobRequest& m, V& v) {
   v("resume", m.resume);
   v("created_unix_ms", m.created_unix_ms);
   v("deadline_unix_ms", m.deadline_unix_ms);
+  v.optional("pin_account", m.pin_account);
 }
 template <class V>
 void visit(Usage& m, V& v) {
@@ -87,6 +88,7 @@ void visit(JobChunk& m, V& v) {
   v("content", m.content);
   v("reasoning", m.reasoning);
   v("tool_calls", m.tool_calls);
+  v.optional("account", m.account);
 }
 template <class V>
 void visit(JobDone& m, V& v) {
@@ -127,6 +129,8 @@ void visit(WorkerStatus& m, V& v) {
   v("health_until_unix_ms", m.health_until_unix_ms);
   v("token_expires_unix_s", m.token_expires_unix_s);
   v("detail", m.detail);
+  v("pid", m.pid);
+  v("started_unix_ms", m.started_unix_ms);
 }
 template <class V>
 void visit(PeerHello& m, V& v) {
@@ -141,6 +145,16 @@ void visit(AccountSummary& m, V& v) {
   v("in_flight", m.in_flight);
   v("token_expires_unix_s", m.token_expires_unix_s);
   v("detail", m.detail);
+  v("draining", m.draining);
+  v("pid", m.pid);
+  v("started_unix_ms", m.started_unix_ms);
+  v("restarts", m.restarts);
+  v("health_until_unix_ms", m.health_until_unix_ms);
+}
+template <class V>
+void visit(AdminCommand& m, V& v) {
+  v("action", m.action);
+  v("account", m.account);
 }
 template <class V>
 void visit(BrokerStatus& m, V& v) {
@@ -170,6 +184,8 @@ struct IsStruct : std::false_type {};
 struct NullVisitor {
   template <class F>
   void operator()(const char*, F&) {}
+  template <class F>
+  void optional(const char*, F&) {}
 };
 template <class T>
 struct IsStruct<T, std::void_t<decltype(visit(std::declval<T&>(), std::declval<NullVisitor&>()))>>
@@ -194,11 +210,17 @@ bool omitted(const F& field) {
   }
 }
 
+// v.optional(name, field): a string left out of the encoding when empty
+// (fields most messages do not need, e.g. on the per-chunk hot path).
 struct Counter {
   uint32_t n = 0;
   template <class F>
   void operator()(const char*, F& field) {
     if (!omitted(field)) ++n;
+  }
+  template <class F>
+  void optional(const char*, F& field) {
+    if (!field.empty()) ++n;
   }
 };
 
@@ -213,6 +235,10 @@ struct EncodeVisitor {
     p.pack_str(static_cast<uint32_t>(std::strlen(name)));
     p.pack_str_body(name, static_cast<uint32_t>(std::strlen(name)));
     pack_value(p, field);
+  }
+  template <class F>
+  void optional(const char* name, F& field) {
+    if (!field.empty()) (*this)(name, field);
   }
 };
 
@@ -274,6 +300,10 @@ struct DecodeVisitor {
   void operator()(const char* name, F& field) {
     if (!status.ok() || key != name) return;
     status = unpack_value(*val, &field, name);
+  }
+  template <class F>
+  void optional(const char* name, F& field) {
+    (*this)(name, field);
   }
 };
 
@@ -390,6 +420,7 @@ QP_CODEC(WorkerStatus)
 QP_CODEC(PeerHello)
 QP_CODEC(BrokerStatus)
 QP_CODEC(ModelList)
+QP_CODEC(AdminCommand)
 #undef QP_CODEC
 
 std::string_view command_name(Command c) {
@@ -412,6 +443,8 @@ std::string_view command_name(Command c) {
       return "DISCONNECT";
     case Command::kModels:
       return "MODELS";
+    case Command::kAdmin:
+      return "ADMIN";
   }
   return "UNKNOWN";
 }

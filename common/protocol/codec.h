@@ -22,6 +22,7 @@ void encode(const WorkerStatus& m, std::string* out);
 void encode(const PeerHello& m, std::string* out);
 void encode(const BrokerStatus& m, std::string* out);
 void encode(const ModelList& m, std::string* out);
+void encode(const AdminCommand& m, std::string* out);
 
 Status decode(std::string_view body, JobRequest* out);
 Status decode(std::string_view body, JobChunk* out);
@@ -32,6 +33,7 @@ Status decode(std::string_view body, WorkerStatus* out);
 Status decode(std::string_view body, PeerHello* out);
 Status decode(std::string_view body, BrokerStatus* out);
 Status decode(std::string_view body, ModelList* out);
+Status decode(std::string_view body, AdminCommand* out);
 
 template <typename T>
 std::string encode(const T& m) {

@@ -63,6 +63,10 @@ struct JobRequest {
   Continuation resume;
   int64_t created_unix_ms = 0;
   int64_t deadline_unix_ms = 0;  // 0 = none
+  // Admin test chat: the broker routes the job only to this account's worker
+  // (503 if it has none). Empty: any account. Left out of the encoding when
+  // empty.
+  std::string pin_account;
 };
 
 struct Usage {
@@ -89,6 +93,10 @@ struct JobChunk {
   std::string content;    // answer text delta
   std::string reasoning;  // reasoning_content delta
   std::vector<ToolCallDelta> tool_calls;
+  // The account serving the job: set by the worker on the job's first CHUNK
+  // only (the frontend shows it for live requests); empty, and left out of
+  // the encoding, on every later one.
+  std::string account;
 };
 
 struct JobDone {
@@ -148,6 +156,8 @@ struct WorkerStatus {
   // with its account file. Empty when healthy. Never a secret. (Added later:
   // older peers ignore it.)
   std::string detail;
+  int64_t pid = 0;              // the worker's process id (admin API)
+  int64_t started_unix_ms = 0;  // when the worker process started
 };
 
 // Body of frontend HEARTBEATs.
@@ -163,6 +173,12 @@ struct AccountSummary {
   uint32_t in_flight = 0;
   int64_t token_expires_unix_s = 0;
   std::string detail;  // WorkerStatus::detail
+  // For the admin API (added later: older peers ignore them).
+  bool draining = false;        // taken out of rotation by an operator (ADMIN drain)
+  int64_t pid = 0;              // WorkerStatus::pid
+  int64_t started_unix_ms = 0;  // WorkerStatus::started_unix_ms
+  uint32_t restarts = 0;        // re-registrations with a new instance since the broker started
+  int64_t health_until_unix_ms = 0;  // WorkerStatus::health_until_unix_ms
 };
 
 // Body of broker HEARTBEATs. A change of `instance` tells peers the broker
@@ -172,6 +188,14 @@ struct BrokerStatus {
   uint32_t workers = 0;
   uint32_t queued = 0;
   std::vector<AccountSummary> accounts;
+};
+
+// Body of ADMIN (frontend -> broker): an operator's action on one account.
+//  drain: route no new job to the account (its running jobs finish);
+//  resume: undo drain; reload: the account's worker re-reads its account file.
+struct AdminCommand {
+  std::string action;  // drain | resume | reload
+  std::string account;
 };
 
 struct ModelInfo {

@@ -34,9 +34,11 @@ enum class Command : uint8_t {
   kCancel = 7,      // frontend -> broker -> worker: Cancel
   kDisconnect = 8,  // broker -> worker or worker -> broker: leave; peer forgets the sender
   kModels = 9,      // worker -> broker -> frontend: ModelList (last message of a list job)
+  kAdmin = 10,      // frontend -> broker: AdminCommand (drain/resume an account);
+                    // broker -> worker: AdminCommand (reload). Peers without it drop it.
 };
 
-inline constexpr uint8_t kMaxCommand = 9;
+inline constexpr uint8_t kMaxCommand = 10;
 
 // Liveness: a peer that sent nothing for kLiveness heartbeat intervals is dead.
 inline constexpr uint64_t kDefaultHeartbeatIntervalMs = 1000;

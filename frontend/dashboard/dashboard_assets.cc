@@ -29,11 +29,6 @@ Reply error_reply(ApiError e) {
   return r;
 }
 
-bool is_loopback_host(std::string_view host) {
-  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  return host.rfind("127.", 0) == 0;
-}
-
 }  // namespace
 
 bool is_dashboard_path(std::string_view path) {
@@ -66,11 +61,7 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 Reply answer(std::string_view method, std::string_view path, const std::string* if_none_match,
              std::string_view off_reason) {
   if (!off_reason.empty()) {
-    return error_reply(ApiError{Code::kNotFound,
-                                "The dashboard is off: " + std::string(off_reason),
-                                {},
-                                "admin_disabled",
-                                0});
+    return error_reply(ApiError{Code::kNotFound, std::string(off_reason), {}, "admin_disabled", 0});
   }
   if (method != "GET" && method != "HEAD") {
     return error_reply(
@@ -110,12 +101,6 @@ void serve(http::Exchange& ex, std::string_view off_reason) {
   const http::Request& req = ex.request();
   Reply r = answer(req.method, req.path, req.header("if-none-match"), off_reason);
   ex.respond(r.status, std::move(r.headers), std::move(r.body));
-}
-
-std::string off_reason(std::string_view host, bool has_admin_key) {
-  if (has_admin_key || is_loopback_host(host)) return {};
-  return "no admin key is set (frontend.admin_key, QP_ADMIN_KEY) and the frontend listens on " +
-         std::string(host) + ", which is not a loopback address.";
 }
 
 }  // namespace qp::frontend::dashboard

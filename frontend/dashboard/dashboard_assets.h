@@ -10,10 +10,10 @@
 // strong ETag (SHA-256 prefix, computed at build time) and `Cache-Control:
 // no-cache`, so a browser revalidates and gets 304 on If-None-Match.
 //
-// Access: the page follows the admin API's on/off rule (docs/api.md) but
-// needs no key to load: it asks for the key and sends it as a bearer header
-// to /admin/v1. When the admin surface is off the answer is a 404 with an
-// OpenAI-shaped error saying why.
+// Access: the page follows the admin API's on/off rule (frontend/admin/
+// access.h) but needs no key to load: it asks for the key and sends it as a
+// bearer header to /admin/v1. When the admin surface is off the answer is a
+// 404 with an OpenAI-shaped error saying why (AdminAccess::why_disabled()).
 //
 // Policy (answer) is pure and unit-tested; serve() only writes it out.
 #pragma once
@@ -57,17 +57,11 @@ struct Reply {
 };
 
 // The answer to `method path` on a dashboard path. `off_reason` empty = the
-// admin surface is on; otherwise the 404 says why it is off.
+// admin surface is on; otherwise the 404's message (why it is off).
 Reply answer(std::string_view method, std::string_view path, const std::string* if_none_match,
              std::string_view off_reason);
 
 // Writes answer() for the exchange's request.
 void serve(http::Exchange& ex, std::string_view off_reason);
-
-// Empty when the admin surface (and so the page) is on: an admin key is set,
-// or `host` is a loopback address (127.0.0.0/8, ::1, localhost); otherwise
-// the reason it is off. A local stand-in for frontend/admin/access.h's rule
-// (branch h-admin) until both are merged.
-std::string off_reason(std::string_view host, bool has_admin_key);
 
 }  // namespace qp::frontend::dashboard

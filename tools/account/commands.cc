@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "tools/account/http_get.h"
 #include "tools/account/import.h"
+#include "tools/account/import_file.h"
 #include "tools/account/report.h"
 #include "tools/account/time_text.h"
 
@@ -133,54 +134,16 @@ int run_import(const ImportOptions& o) {
   auto result = import_credentials(input.value(), f, o.name, now);
   if (!result) return fail(kExitProblem, "import failed: " + result.error().message());
 
-  // Missing parents get 0755 (the service user must be able to traverse
-  // them), the accounts directory itself 0700.
-  if (Status s = fs::make_dirs(dir, 0700, 0755); !s.ok()) return fail(kExitProblem, s.message());
-  std::string path = accounts::account_file_path(dir, o.name);
-  accounts::WriteOptions wo;
-  wo.replace = o.force;
-  struct stat st {};
-  std::vector<std::string> kept;
-  bool exists = ::stat(path.c_str(), &st) == 0;
-  if (exists && !o.force) {
-    return fail(kExitProblem, path +
+  bool exists = false;
+  auto written = write_imported_account(dir, o.name, &result.value(), o.force, now, &exists);
+  if (!written && exists) {
+    return fail(kExitProblem, accounts::account_file_path(dir, o.name) +
                                   " already exists: add --force to replace it (email, "
                                   "password, proxy and capacity are kept)");
   }
-  if (exists) {
-    wo.owner_uid = st.st_uid;
-    wo.owner_gid = st.st_gid;
-    auto old_text = accounts::read_private_file(path);
-    AccountConfig old;
-    if (old_text && accounts::apply_account_toml(old_text.value(), path, &old).ok()) {
-      kept = keep_local_fields(old, &result->account);
-    } else {
-      result->notes.push_back("the previous file could not be read; nothing was kept from it");
-    }
-  } else if (::stat(dir.c_str(), &st) == 0) {
-    // Under sudo, the new file belongs to whoever owns the directory (the
-    // service user, after `systemd-tmpfiles --create`).
-    wo.owner_uid = st.st_uid;
-    wo.owner_gid = st.st_gid;
-  }
-  std::string comment = "qwenproxy account '" + o.name + "', imported from a " + result->source +
-                        " on " + utc_text(now) +
-                        ".\nIt holds credentials: keep it private (chmod 600).\n"
-                        "Fields: docs/configuration.md, section \"Account files\".";
-  std::string text = accounts::render_account_toml(result->account, comment);
-  // What we write must load: check it before replacing anything.
-  AccountConfig check;
-  check.name = o.name;
-  if (Status s = accounts::apply_account_toml(text, path, &check); !s.ok()) {
-    return fail(kExitProblem, "internal error: the rendered file does not parse: " + s.message());
-  }
-  if (auto f2 = accounts::finalize_credentials(&check, path); !f2) {
-    return fail(kExitProblem,
-                "internal error: the rendered file is invalid: " + f2.error().message());
-  }
-  if (Status s = accounts::write_private_file(path, text, wo); !s.ok()) {
-    return fail(kExitProblem, s.message());
-  }
+  if (!written) return fail(kExitProblem, written.error().message());
+  const std::string& path = written->path;
+  const std::vector<std::string>& kept = written->kept;
   print(import_summary(result.value(), path, kept, now));
   print("  next: a running worker for '" + o.name +
         "' picks the new file up by itself (or: systemctl reload qwenproxy-worker@" + o.name +

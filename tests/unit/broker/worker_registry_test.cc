@@ -293,3 +293,79 @@ TEST_CASE("summaries and shortage descriptions", "[broker][registry]") {
   CHECK(sums[2].health == protocol::kHealthNeedsVerification);
   CHECK(r.ids() == std::vector<std::string>{"w1", "w2", "w3"});
 }
+
+TEST_CASE("drained accounts take no new chat jobs", "[broker][registry][admin]") {
+  WorkerRegistry r(kHeartbeatMs);
+  r.update("wa", status("alice"), 0);
+  r.update("wb", status("bob"), 0);
+  r.set_draining("alice", true);
+  CHECK(r.draining("alice"));
+  for (int i = 0; i < 2; ++i) {  // bob's capacity
+    std::string w = pick(r);
+    CHECK(w == "wb");
+    r.assign(w);
+  }
+  CHECK(r.select(JobKind::kChat, kUnixNow).action == Action::kQueue);  // not alice
+  r.release("wb");
+  r.release("wb");
+  // Model lists still go anywhere.
+  CHECK(r.select(JobKind::kListModels, kUnixNow).action == Action::kDispatch);
+  // All drained: fail with a reason naming the drain.
+  r.set_draining("bob", true);
+  Selection s = r.select(JobKind::kChat, kUnixNow);
+  REQUIRE(s.action == Action::kFail);
+  CHECK(s.code == Code::kUnavailable);
+  CHECK(s.message.find("drained") != std::string::npos);
+  r.set_draining("alice", false);
+  r.set_draining("bob", false);
+  CHECK(pick(r) == "wa");
+  auto sums = r.summaries();
+  REQUIRE(sums.size() == 2);
+  CHECK_FALSE(sums[0].draining);
+  r.set_draining("bob", true);
+  sums = r.summaries();
+  CHECK(sums[1].draining);
+}
+
+TEST_CASE("a pinned job goes to its account only, drained or not, never queued",
+          "[broker][registry][admin]") {
+  WorkerRegistry r(kHeartbeatMs);
+  r.update("wa", status("alice", 1), 0);
+  r.update("wb", status("bob", 1), 0);
+  r.set_draining("bob", true);
+  Selection s = r.select(JobKind::kChat, kUnixNow, {}, "bob");
+  REQUIRE(s.action == Action::kDispatch);
+  CHECK(s.worker == "wb");
+  s = r.select(JobKind::kChat, kUnixNow, "alice", "bob");  // pin beats preference
+  CHECK(s.worker == "wb");
+  r.assign("wb");
+  s = r.select(JobKind::kChat, kUnixNow, {}, "bob");  // busy: fail, not queue
+  CHECK(s.action == Action::kFail);
+  CHECK(s.code == Code::kUnavailable);
+  s = r.select(JobKind::kChat, kUnixNow, {}, "carol");  // no such worker
+  CHECK(s.action == Action::kFail);
+  CHECK(s.message.find("carol") != std::string::npos);
+}
+
+TEST_CASE("summaries carry pid, start time, cooldown and restarts", "[broker][registry][admin]") {
+  WorkerRegistry r(kHeartbeatMs);
+  auto st = status("alice", 2, protocol::kHealthRateLimited, kUnixNow + 5000, "i1");
+  st.pid = 4321;
+  st.started_unix_ms = 77;
+  r.update("wa", st, 0);
+  auto sums = r.summaries();
+  REQUIRE(sums.size() == 1);
+  CHECK(sums[0].pid == 4321);
+  CHECK(sums[0].started_unix_ms == 77);
+  CHECK(sums[0].health_until_unix_ms == kUnixNow + 5000);
+  CHECK(sums[0].restarts == 0);
+  r.update("wa", st, 1);  // heartbeat: same instance
+  CHECK(r.summaries()[0].restarts == 0);
+  st.instance = "i2";
+  r.update("wa", st, 2);  // same routing id, new process
+  CHECK(r.summaries()[0].restarts == 1);
+  r.remove("wa");
+  st.instance = "i3";
+  r.update("wa2", st, 3);  // a new connection of a new process
+  CHECK(r.summaries()[0].restarts == 2);
+}

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/protocol/wire.h"
+
 using namespace qp;
 using namespace qp::protocol;
 
@@ -93,7 +95,7 @@ TEST_CASE("JobRequest round-trips", "[protocol]") {
 
 TEST_CASE("every message type round-trips", "[protocol]") {
   SECTION("chunk") {
-    JobChunk c{"r", "tok", "think", {}};
+    JobChunk c{"r", "tok", "think", {}, {}};
     JobChunk d;
     REQUIRE(decode(encode(c), &d).ok());
     CHECK(d.content == "tok");
@@ -101,7 +103,7 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     check_golden("job_chunk", encode(c));
   }
   SECTION("chunk with tool call deltas") {
-    JobChunk c{"r", "", "", {{0, "call_1", "read_file", ""}, {0, "", "", R"({"path":"a"})"}}};
+    JobChunk c{"r", "", "", {{0, "call_1", "read_file", ""}, {0, "", "", R"({"path":"a"})"}}, {}};
     JobChunk d;
     REQUIRE(decode(encode(c), &d).ok());
     REQUIRE(d.tool_calls.size() == 2);
@@ -113,7 +115,7 @@ TEST_CASE("every message type round-trips", "[protocol]") {
   }
   SECTION("a chunk without tool calls encodes as before the field existed") {
     // Empty arrays are omitted, so text chunks keep their size and bytes.
-    JobChunk c{"r", "tok", "think", {}};
+    JobChunk c{"r", "tok", "think", {}, {}};
     CHECK(encode(c).find("tool_calls") == std::string::npos);
   }
   SECTION("done") {
@@ -156,13 +158,15 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     Cancel c{"r", "client gone"}, cd;
     REQUIRE(decode(encode(c), &cd).ok());
     CHECK(cd.reason == "client gone");
-    WorkerStatus w{"alice", "inst", 4, 1, kHealthRateLimited, 99, 1762094985, "quota"}, wd;
+    WorkerStatus w{"alice", "inst", 4, 1, kHealthRateLimited, 99, 1762094985, "quota", 0, 0}, wd;
     REQUIRE(decode(encode(w), &wd).ok());
     CHECK(wd.capacity == 4);
     CHECK(wd.health == kHealthRateLimited);
     CHECK(wd.token_expires_unix_s == 1762094985);
     CHECK(wd.detail == "quota");
-    BrokerStatus b{"i", 2, 3, {{"alice", "credentials_invalid", 4, 1, 5, "no token"}}}, bd;
+    BrokerStatus b{
+        "i", 2, 3, {{"alice", "credentials_invalid", 4, 1, 5, "no token", false, 0, 0, 0, 0}}},
+        bd;
     REQUIRE(decode(encode(b), &bd).ok());
     REQUIRE(bd.accounts.size() == 1);
     CHECK(bd.accounts[0].account == "alice");
@@ -174,6 +178,62 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     CHECK(md.models[0].capabilities == std::vector<std::string>{"vision"});
     check_golden("worker_status", encode(w));
   }
+}
+
+TEST_CASE("admin fields: optional strings are left out when empty, others round-trip",
+          "[protocol]") {
+  JobChunk c{"r", "tok", "", {}, {}};
+  std::string plain = encode(c);
+  c.account = "alice";
+  std::string first = encode(c);
+  CHECK(first.size() > plain.size());
+  CHECK(plain.find("account") == std::string::npos);  // later chunks: as before the field
+  JobChunk d;
+  REQUIRE(decode(first, &d).ok());
+  CHECK(d.account == "alice");
+  REQUIRE(decode(plain, &d).ok());
+  CHECK(d.account.empty());
+
+  JobRequest j;
+  j.request_id = "r";
+  CHECK(encode(j).find("pin_account") == std::string::npos);
+  j.pin_account = "bob";
+  JobRequest jd;
+  REQUIRE(decode(encode(j), &jd).ok());
+  CHECK(jd.pin_account == "bob");
+
+  WorkerStatus w;
+  w.account = "a";
+  w.pid = 4242;
+  w.started_unix_ms = 1762094985000;
+  WorkerStatus wd;
+  REQUIRE(decode(encode(w), &wd).ok());
+  CHECK(wd.pid == 4242);
+  CHECK(wd.started_unix_ms == 1762094985000);
+
+  BrokerStatus b;
+  protocol::AccountSummary a;
+  a.account = "a";
+  a.draining = true;
+  a.pid = 7;
+  a.started_unix_ms = 11;
+  a.restarts = 2;
+  a.health_until_unix_ms = 13;
+  b.accounts.push_back(a);
+  BrokerStatus bd;
+  REQUIRE(decode(encode(b), &bd).ok());
+  REQUIRE(bd.accounts.size() == 1);
+  CHECK(bd.accounts[0].draining);
+  CHECK(bd.accounts[0].pid == 7);
+  CHECK(bd.accounts[0].started_unix_ms == 11);
+  CHECK(bd.accounts[0].restarts == 2);
+  CHECK(bd.accounts[0].health_until_unix_ms == 13);
+
+  AdminCommand ac{"drain", "alice"}, acd;
+  REQUIRE(decode(encode(ac), &acd).ok());
+  CHECK(acd.action == "drain");
+  CHECK(acd.account == "alice");
+  CHECK(command_name(qp::protocol::Command::kAdmin) == "ADMIN");
 }
 
 TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[protocol]") {
