@@ -281,7 +281,7 @@
         if (pen) ctx.lineTo(x(t), y(v));
         else ctx.moveTo(x(t), y(v));
         pen = true;
-        ctx.fillRect(x(t) - 1, y(v) - 1, 2, 2);
+        if (v > 0) ctx.fillRect(x(t) - 1.5, y(v) - 1.5, 3, 3); // a lone point shows too
       }
       ctx.stroke();
     }

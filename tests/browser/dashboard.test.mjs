@@ -196,6 +196,13 @@ test('5. drain the demo account: the next request is served by the other', async
   await page.locator('#accounts-body tr[data-account="demo"][data-draining="yes"]').waitFor({ timeout: WAIT_MS });
   assert.equal(await row('demo').locator('.badge').textContent(), 'draining');
   const lastHour = async (name) => Number((await row(name).locator('td').nth(4).textContent()).match(/^(\d+) req/)[1]);
+  // Start from a page that shows what the API counts (an earlier request's
+  // account event may still be on its way).
+  const api = await (await fetch(`${stack.baseUrl}/admin/v1/accounts`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json();
+  const counts = Object.fromEntries(api.accounts.map((a) => [a.name, a.last_hour.requests]));
+  await page.waitForFunction((want) => Object.entries(want).every(([name, n]) =>
+    /^(\d+) req/.exec(document.querySelector(`#accounts-body tr[data-account="${name}"] td:nth-child(5)`)?.textContent ?? '')?.[1] === String(n)),
+  counts, { timeout: WAIT_MS });
   const demoBefore = await lastHour('demo');
   const secondBefore = await lastHour('second');
   const r = await chat(stack.baseUrl, { model: MODEL, messages: [{ role: 'user', content: 'who serves this?' }] });
@@ -205,6 +212,9 @@ test('5. drain the demo account: the next request is served by the other', async
     secondBefore + 1, { timeout: WAIT_MS });
   assert.equal(await lastHour('demo'), demoBefore, 'the drained account served nothing');
   await shot('5-drained');
+  // The top of the page, as in docs/dashboard.md (docs/img/dashboard.png).
+  await page.locator('#notices li[data-kind="token_expiring"]').waitFor({ timeout: WAIT_MS });
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-top.png') });
   await row('demo').locator('button[data-action="resume"]').click();
   await page.locator('#accounts-body tr[data-account="demo"][data-draining="no"]').waitFor({ timeout: WAIT_MS });
 });
