@@ -15,12 +15,14 @@
 //     it, then in the counters;
 //  5. the demo account drained: the next request is served by the other;
 //  6. the second account's token expires in an hour: the banner and its row
-//     warn.
+//     warn;
+//  7. Cancel on a live request ends it: the client gets an error event;
+//  8. Remove (confirmed in the browser's dialog) renames the account file.
 // Screenshots: $QP_ARTIFACT_DIR (the build dir's test-artifacts/browser).
 // Waits poll the page with deadlines (Playwright's auto-waiting), no sleeps.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -232,4 +234,34 @@ test('6. a token that expires in an hour: banner and row warn', async (t) => {
   assert.deepEqual(unexpectedErrors(), []);
   assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
   assert.deepEqual(offsite, []);
+});
+
+test('7. Cancel ends a live request: the client gets an error event', async (t) => {
+  if (!haveAdminApi) return t.skip(NO_ADMIN_API);
+  await mock.hold();
+  try {
+    const r = await chat(stack.baseUrl, { model: MODEL, stream: true, messages: [{ role: 'user', content: 'cancel me' }] });
+    assert.equal(r.status, 200);
+    const id = r.headers.get('x-request-id');
+    const live = page.locator(`#requests-body tr[data-request="${id}"]`);
+    await live.locator('button[data-cancel]').click({ timeout: WAIT_MS });
+    const events = [];
+    for await (const e of sseEvents(r)) events.push(e);
+    assert.ok(events.some((e) => e !== '[DONE]' && JSON.parse(e).error), `an error event: ${events.join(' | ')}`);
+    await live.waitFor({ state: 'detached', timeout: WAIT_MS });
+  } finally {
+    await mock.release();
+  }
+});
+
+test('8. Remove, confirmed in the dialog, renames the account file', async (t) => {
+  if (!haveAdminApi) return t.skip(NO_ADMIN_API);
+  const dialog = new Promise((resolve) => page.once('dialog', (d) => { resolve(d.message()); d.accept(); }));
+  await row('second').locator('button[data-action="remove"]').click();
+  assert.match(await dialog, /Remove account second\?/);
+  await page.locator('#account-result').filter({ hasText: /^second removed: its file is now / }).waitFor({ timeout: WAIT_MS });
+  const accounts = join(stack.dir, 'accounts');
+  assert.equal(existsSync(join(accounts, 'second.toml')), false);
+  assert.ok(readdirSync(accounts).some((f) => /^second\.toml\.removed-\d+$/.test(f)));
+  assert.deepEqual(unexpectedErrors(), []);
 });
