@@ -10,6 +10,7 @@
 // in between. The admin key, if one is needed, is typed once, kept in
 // sessionStorage (this tab only) and sent as a bearer header; no cookies.
 'use strict';
+/* global QpCharts */ // charts.js
 
 (() => {
   const API = 'admin/v1/'; // relative: /dashboard -> /admin/v1/...
@@ -226,65 +227,13 @@
     const accent = c1.getPropertyValue('--accent').trim() || '#0969da';
     const accent2 = c1.getPropertyValue('--accent2').trim() || '#8250df';
     const bad = c1.getPropertyValue('--bad').trim() || '#cf222e';
-    drawChart($('ch-rps'), b, [{ color: accent, values: get((p) => (p.requests || 0) / b) }]);
-    drawChart($('ch-lat'), b, [
+    QpCharts.drawLineChart($('ch-rps'), b, [{ color: accent, values: get((p) => (p.requests || 0) / b) }]);
+    QpCharts.drawLineChart($('ch-lat'), b, [
       { color: accent, values: get((p) => (p.requests ? p.p50_ms : null)) },
       { color: accent2, values: get((p) => (p.requests ? p.p99_ms : null)) },
     ]);
-    drawChart($('ch-tok'), b, [{ color: accent, values: get((p) => (((p.tokens_in || 0) + (p.tokens_out || 0)) * 60) / b) }]);
-    drawChart($('ch-err'), b, [{ color: bad, values: get((p) => (p.requests ? (100 * (p.errors || 0)) / p.requests : null)) }]);
-  }
-
-  // A line chart of the last hour on a <canvas>: x = time (60 buckets ending
-  // with the current one), y = 0..max of the values; null values are gaps.
-  function drawChart(canvas, bucketS, lines) {
-    const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
-    if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
-    if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    const padL = 4, padR = 4, padT = 16, padB = 14;
-    const end = Math.floor(nowS() / bucketS) * bucketS;
-    const start = end - 59 * bucketS;
-    let max = 0;
-    for (const l of lines) for (const [, v] of l.values) if (v !== null && v !== undefined && v > max) max = v;
-    const top = max > 0 ? max * 1.15 : 1;
-    const x = (t) => padL + ((t - start) / (end - start)) * (w - padL - padR);
-    const y = (v) => h - padB - (v / top) * (h - padT - padB);
-    ctx.strokeStyle = '#dde1e7';
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    ctx.moveTo(padL, h - padB + 0.5);
-    ctx.lineTo(w - padR, h - padB + 0.5);
-    ctx.stroke();
-    ctx.fillStyle = '#6b7686';
-    ctx.font = '11px system-ui, sans-serif';
-    ctx.textBaseline = 'top';
-    ctx.fillText(`max ${fmtNumber(max)}`, padL, 2);
-    ctx.textBaseline = 'bottom';
-    ctx.fillText('−60 min', padL, h);
-    const nowLabel = 'now';
-    ctx.fillText(nowLabel, w - padR - ctx.measureText(nowLabel).width, h);
-    for (const l of lines) {
-      ctx.strokeStyle = l.color;
-      ctx.fillStyle = l.color;
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      let pen = false;
-      for (const [t, v] of l.values) {
-        if (t < start || v === null || v === undefined) {
-          pen = false;
-          continue;
-        }
-        if (pen) ctx.lineTo(x(t), y(v));
-        else ctx.moveTo(x(t), y(v));
-        pen = true;
-        if (v > 0) ctx.fillRect(x(t) - 1.5, y(v) - 1.5, 3, 3); // a lone point shows too
-      }
-      ctx.stroke();
-    }
+    QpCharts.drawLineChart($('ch-tok'), b, [{ color: accent, values: get((p) => (((p.tokens_in || 0) + (p.tokens_out || 0)) * 60) / b) }]);
+    QpCharts.drawLineChart($('ch-err'), b, [{ color: bad, values: get((p) => (p.requests ? (100 * (p.errors || 0)) / p.requests : null)) }]);
   }
 
   // ---- accounts ------------------------------------------------------------

@@ -10,6 +10,7 @@ cmake_minimum_required(VERSION 3.25)
 set(assets
     "index.html|/dashboard|text/html"
     "app.js|/dashboard/app.js|text/javascript"
+    "charts.js|/dashboard/charts.js|text/javascript"
     "app.css|/dashboard/app.css|text/css")
 
 set(arrays "")

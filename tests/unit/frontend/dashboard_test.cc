@@ -39,11 +39,12 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-TEST_CASE("dashboard: the three assets are embedded and served with CSP and content type") {
-  REQUIRE(kAssetCount == 3);
+TEST_CASE("dashboard: the four assets are embedded and served with CSP and content type") {
+  REQUIRE(kAssetCount == 4);
   const std::pair<const char*, const char*> expected[] = {
       {"/dashboard", "text/html; charset=utf-8"},
       {"/dashboard/app.js", "text/javascript; charset=utf-8"},
+      {"/dashboard/charts.js", "text/javascript; charset=utf-8"},
       {"/dashboard/app.css", "text/css; charset=utf-8"}};
   std::set<std::string> etags;
   for (const auto& [path, type] : expected) {
@@ -65,7 +66,7 @@ TEST_CASE("dashboard: the three assets are embedded and served with CSP and cont
     CHECK(std::regex_match(etag, std::regex("\"[0-9a-f]{32}\"")));
     etags.insert(etag);
   }
-  CHECK(etags.size() == 3);
+  CHECK(etags.size() == 4);
 }
 
 TEST_CASE("dashboard: If-None-Match gives 304 without a body, still with the CSP") {
@@ -141,7 +142,7 @@ TEST_CASE("dashboard: the HTML has no inline script, style or event handler") {
     CHECK(page.compare(end + 1, 9, "</script>") == 0);  // nothing inline
     ++scripts;
   }
-  CHECK(scripts == 1);
+  CHECK(scripts == 2);
   CHECK(page.find("<style") == std::string::npos);
   CHECK(page.find("style=") == std::string::npos);
   CHECK_FALSE(std::regex_search(page, std::regex("\\son[a-z]+\\s*=")));
@@ -150,13 +151,20 @@ TEST_CASE("dashboard: the HTML has no inline script, style or event handler") {
   CHECK_FALSE(std::regex_search(page, std::regex("(src|href)=\"(https?:)?//")));
 }
 
-TEST_CASE("dashboard: app.js has no eval-like constructs the CSP would block") {
-  const Asset* js = find_asset("/dashboard/app.js");
-  REQUIRE(js != nullptr);
-  std::string code(js->body);
-  CHECK(code.find("eval(") == std::string::npos);
-  CHECK(code.find("new Function") == std::string::npos);
-  CHECK(code.find("innerHTML") == std::string::npos);  // text only: no markup injection
-  CHECK(code.find("document.cookie") == std::string::npos);
-  CHECK(code.find("sessionStorage") != std::string::npos);
+TEST_CASE("dashboard: the scripts have no eval-like constructs, markup injection or cookies") {
+  for (const char* path : {"/dashboard/app.js", "/dashboard/charts.js"}) {
+    INFO(path);
+    const Asset* js = find_asset(path);
+    REQUIRE(js != nullptr);
+    std::string code(js->body);
+    CHECK(code.find("eval(") == std::string::npos);
+    CHECK(code.find("new Function") == std::string::npos);
+    CHECK(code.find("innerHTML") == std::string::npos);  // text only: no markup injection
+    CHECK(code.find("outerHTML") == std::string::npos);
+    CHECK(code.find("document.cookie") == std::string::npos);
+  }
+  // The key lives in sessionStorage, never in localStorage.
+  std::string app(find_asset("/dashboard/app.js")->body);
+  CHECK(app.find("sessionStorage") != std::string::npos);
+  CHECK(app.find("localStorage") == std::string::npos);
 }
