@@ -295,8 +295,10 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
     fail_job(rid, sel.code, sel.message, sel.retry_after_s);
     return;
   }
-  // FIFO: a job never overtakes queued jobs of its kind.
-  if (sel.action == Selection::Action::kDispatch && queue_.count(req.kind) == 0 &&
+  // FIFO: a job never overtakes queued jobs of its kind, except a pinned
+  // one (it never waits: its account is free now or it failed above).
+  if (sel.action == Selection::Action::kDispatch &&
+      (queue_.count(req.kind) == 0 || !job->pin_account.empty()) &&
       send_job(*job, frames, sel.worker, &req)) {
     return;
   }
@@ -318,6 +320,9 @@ void Broker::handle_admin(const std::string& frontend, zmqx::Envelope& env) {
     save_drained();
     QP_INFO(drain ? "account.drained" : "account.resumed").kv("account", c.account);
     need_dispatch_ = true;
+    // The frontends (and their consoles) see the change now, not at the next tick.
+    const std::string body = status_body();
+    for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
     return;
   }
   if (c.action == "reload") {

@@ -9,6 +9,10 @@
 namespace qp::frontend::admin {
 namespace {
 
+// Largest cURL command or header block, as `qwenproxy account import`
+// (tools/account/commands.h); a HAR may be as large as the request body limit.
+constexpr size_t kMaxTextImportBytes = 1024 * 1024;
+
 // The JWT payload's `id` claim (Qwen's user id), or empty.
 std::string token_user_id(std::string_view token) {
   size_t a = token.find('.');
@@ -62,6 +66,10 @@ Result<ImportedAccount> import_account(const std::string& accounts_dir, std::str
   if (format == account_tool::ImportFormat::kEnv)
     return error(Code::kInvalidArgument,
                  "Paste a cURL command, a Cookie header or a HAR file (not a .env file).");
+  if (format != account_tool::ImportFormat::kHar && text.size() > kMaxTextImportBytes)
+    return error(Code::kInvalidArgument,
+                 "The text is too large for a cURL command or headers (at most 1 MiB); paste a "
+                 "HAR for more.");
   auto result = account_tool::import_credentials(text, format, parse_name, now_unix_s);
   if (!result) return error(Code::kInvalidArgument, "Import failed: " + result.error().message());
   ImportedAccount out;

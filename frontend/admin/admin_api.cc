@@ -212,6 +212,7 @@ const protocol::AccountSummary* AdminApi::find_account(std::string_view name) co
 
 std::string AdminApi::account_json(const protocol::AccountSummary& a, int64_t now_unix_ms) {
   AccountExtras x;
+  x.now_unix_ms = now_unix_ms;
   if (auto it = accounts_.find(a.account); it != accounts_.end()) {
     x.last_hour = it->second.hour.totals(now_unix_ms);
     if (it->second.last_error.at_unix_ms != 0) x.last_error = &it->second.last_error;
@@ -464,7 +465,9 @@ void AdminApi::post_test(http::Exchange& ex, const std::string& name) {
     return reply_error(ex, ApiError{s.code(), s.message(), {}, {}, 0});
   std::string id = job.request_id;
   ex.on_abort([this, id] {
-    if (tests_.erase(id) > 0) host_.broker->cancel(id, "client disconnected");
+    if (tests_.count(id) == 0) return;
+    host_.broker->cancel(id, "client disconnected");  // unregisters the sink first
+    tests_.erase(id);
   });
   tests_.emplace(id, std::move(t));
 }

@@ -21,7 +21,7 @@ void write_account(json::Writer& w, const protocol::AccountSummary& a, const Acc
   else
     w.field_null("token_expires_unix_s");
   w.field("capacity", a.capacity).field("in_flight", a.in_flight);
-  if (a.health_until_unix_ms > 0)
+  if (a.health_until_unix_ms > 0 && a.health_until_unix_ms > x.now_unix_ms)
     w.field("cooldown_until_unix_ms", a.health_until_unix_ms);
   else
     w.field_null("cooldown_until_unix_ms");

@@ -20,6 +20,7 @@ namespace qp::frontend::admin {
 struct AccountExtras {
   HourTotals last_hour;
   const ErrorEntry* last_error = nullptr;  // nullptr: none
+  int64_t now_unix_ms = 0;                 // a cooldown that ended before this is reported as null
 };
 
 // One account object: {"name","health","reason",...,"worker":{...}}.

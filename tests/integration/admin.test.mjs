@@ -258,7 +258,8 @@ test('read-only endpoints, events, live requests and cancel', async () => {
 
 test('actions: drain and resume, test chat pinned to each account, reload', async () => {
   const mock = await startMock();
-  const stack = await fileStack(mock, ['alice', 'bob']);
+  // Info logs: the worker's reload is checked in them.
+  const stack = await fileStack(mock, ['alice', 'bob'], { env: { LOG_LEVEL: 'info' } });
   try {
     assert.equal((await admin(stack, 'POST', 'accounts/alice/drain', { body: {} })).status, 202);
     await until(async () => (await adminJson(stack, 'GET', 'accounts')).body.accounts.find((a) => a.name === 'alice').draining, { what: 'alice draining' });
@@ -292,6 +293,10 @@ test('actions: drain and resume, test chat pinned to each account, reload', asyn
     assert.ok(after.some((r) => r.user_id === 'alice'), `alice serves again: ${after.map((r) => r.user_id)}`);
 
     assert.equal((await admin(stack, 'POST', 'accounts/alice/reload', { body: {} })).status, 202);
+    const reloaded = (l) => /account\.reload_unchanged|account\.reloaded/.test(l) && l.includes('account=alice') && l.includes('admin request');
+    await until(() => [...stack.out.lines, ...stack.err.lines].some(reloaded), { what: 'alice reloads its account file' });
+    const bobReloaded = (l) => /account\.reload/.test(l) && l.includes('account=bob') && l.includes('admin request');
+    assert.ok(![...stack.out.lines, ...stack.err.lines].some(bobReloaded), 'only alice reloads');
     assert.equal((await admin(stack, 'POST', 'accounts/nobody/drain', { body: {} })).status, 404);
     assert.equal((await admin(stack, 'POST', 'accounts/bad.name/drain', { body: {} })).status, 404);
   } finally {

@@ -193,3 +193,22 @@ TEST_CASE("notify.webhook_url: default off, file value, environment wins", "[con
   std::remove(path.c_str());
   std::remove(bad.c_str());
 }
+
+TEST_CASE("frontend.admin_key from the file and QP_ADMIN_KEY", "[config]") {
+  auto none = load_config("", env_of({}));
+  REQUIRE(none.has_value());
+  CHECK(none->frontend.admin_key.empty());
+  std::string path = write_tmp("[frontend]\nadmin_key = \"from-file\"\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->frontend.admin_key == "from-file");
+  auto env = load_config(path, env_of({{"QP_ADMIN_KEY", "from-env"}}));
+  REQUIRE(env.has_value());
+  CHECK(env->frontend.admin_key == "from-env");
+  std::string bad = write_tmp("[frontend]\nadmin_key = 42\n");
+  auto b = load_config(bad, env_of({}));
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().message().find("admin_key") != std::string::npos);
+  std::remove(path.c_str());
+  std::remove(bad.c_str());
+}

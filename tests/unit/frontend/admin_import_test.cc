@@ -81,3 +81,12 @@ TEST_CASE("import writes a private account file and returns no secret", "[admin]
   CHECK_FALSE(fs::exists(dir / "dave.toml"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("import refuses oversized text before parsing it", "[admin]") {
+  ImportFailure f;
+  std::string big = "curl 'https://chat.qwen.ai/' -H 'x: " + std::string(1100 * 1024, 'a') + "'";
+  auto r = import_account("/nonexistent-qp-dir", big, "eve", false, kNow, &f);
+  REQUIRE_FALSE(r);
+  CHECK(f == ImportFailure::kBadInput);
+  CHECK(r.error().message().find("too large") != std::string::npos);
+}

@@ -73,6 +73,14 @@ TEST_CASE("account object has the contract's fields", "[admin]") {
   CHECK(b["cooldown_until_unix_ms"].is_null());
   CHECK(b["last_error"].is_null());
   CHECK_FALSE(bool(b["draining"]));
+
+  // A cooldown that has ended is not reported.
+  AccountExtras later;
+  later.now_unix_ms = 5'000;
+  out.clear();
+  qp::json::Writer w3(&out);
+  write_account(w3, alice(), later);
+  CHECK(parse(p, out)["cooldown_until_unix_ms"].is_null());
 }
 
 TEST_CASE("worker, live request, error and request events", "[admin]") {

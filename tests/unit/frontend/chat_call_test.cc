@@ -230,3 +230,31 @@ TEST_CASE("ChatCall reports an error end once, and 499 when dropped unfinished",
   CHECK(dropped.events == std::vector<std::string>{"start:r9", "first:1", "end:1"});
   CHECK(dropped.status == 499);
 }
+
+TEST_CASE("ChatCall learns the account from the first CHUNK (live requests)",
+          "[chat_call][admin]") {
+  RecordingObserver obs;
+  std::string while_streaming;
+  run_observed(&obs, [&](ChatCall& c) {
+    auto first = text("a");
+    first.account = "bob";
+    c.on_chunk(first);
+    while_streaming = c.record().account;
+    c.on_chunk(text("b"));  // later chunks carry no account: it stays
+    c.on_error(protocol::JobError{});
+  });
+  CHECK(while_streaming == "bob");
+  CHECK(obs.last.account == "bob");
+}
+
+TEST_CASE("an operator's cancel ends a stream with a cancelled error event", "[chat_call][admin]") {
+  RecordingObserver obs;
+  run_observed(&obs, [](ChatCall& c) {
+    c.on_chunk(text("partial"));
+    ApiError e{Code::kUnavailable, "The request was cancelled by an operator.", {}, "cancelled", 0};
+    e.type = "cancelled";
+    c.fail(e);
+  });
+  CHECK(obs.status == 503);
+  CHECK(obs.error_type == "cancelled");
+}

@@ -1,6 +1,8 @@
 // The Worker against a fake broker (a ROUTER on the same loop) and the fake
 // upstream: registration, jobs, cancel, capacity, malformed frames, broker
 // restart, liveness and shutdown.
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -133,6 +135,8 @@ TEST_CASE("worker: READY carries the account status", "[worker]") {
   CHECK(st.health == "ok");
   CHECK(st.token_expires_unix_s == 4102444800);
   CHECK(st.instance.size() == 16);
+  CHECK(st.pid == static_cast<int64_t>(::getpid()));
+  CHECK(st.started_unix_ms > 0);
   env.finish();
 }
 
@@ -142,6 +146,7 @@ TEST_CASE("worker: a chat job streams CHUNKs then DONE", "[worker]") {
   env.broker->job(w, chat_job("j1"));
   REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kDone, "j1").has_value(); }));
   std::string text;
+  std::vector<std::string> accounts;  // per CHUNK
   size_t done_at = *env.broker->find(Command::kDone, "j1");
   for (size_t i = 0; i < env.broker->msgs.size(); ++i) {
     const Msg& m = env.broker->msgs[i];
@@ -151,8 +156,13 @@ TEST_CASE("worker: a chat job streams CHUNKs then DONE", "[worker]") {
     qp::protocol::JobChunk c;
     REQUIRE(qp::protocol::decode(m.body, &c).ok());
     text += c.content;
+    accounts.push_back(c.account);
   }
   CHECK(text == "Hello");
+  // The first CHUNK names the account (admin API's live requests), no other.
+  REQUIRE(!accounts.empty());
+  CHECK(accounts[0] == "acct");
+  for (size_t i = 1; i < accounts.size(); ++i) CHECK(accounts[i].empty());
   qp::protocol::JobDone d;
   REQUIRE(qp::protocol::decode(env.broker->msgs[done_at].body, &d).ok());
   CHECK(d.finish_reason == "stop");
