@@ -49,24 +49,31 @@ std::string human_duration(int64_t s) {
   return part(s, "s");
 }
 
+Kind classify(const AccountState& state, int64_t now_unix_s) {
+  const int64_t exp = state.token_expires_unix_s;
+  if (exp > 0 && exp <= now_unix_s) return Kind::kTokenExpired;
+  if (!healthy(state.health)) return Kind::kUnhealthy;
+  if (exp > 0 && exp - now_unix_s < kExpiringWithinS) return Kind::kTokenExpiring;
+  return Kind::kNone;
+}
+
 Notice evaluate(const AccountState& state, int64_t now_unix_s) {
   Notice n;
   const int64_t exp = state.token_expires_unix_s;
   if (exp > 0) n.expires_in_s = exp - now_unix_s;
+  n.kind = classify(state, now_unix_s);
+  if (n.kind == Kind::kNone) return n;
   const std::string who = "Qwen account " + std::string(state.account);
   const std::string fix = "; import fresh credentials (qwenproxy account import " +
                           std::string(state.account) + " --force, or the console)";
-  if (exp > 0 && exp <= now_unix_s) {
-    n.kind = Kind::kTokenExpired;
+  if (n.kind == Kind::kTokenExpired) {
     n.message = who + ": its session token expired " + human_duration(now_unix_s - exp) + " ago (" +
                 utc_minute(exp) + ")" + fix + ".";
-  } else if (!healthy(state.health)) {
-    n.kind = Kind::kUnhealthy;
+  } else if (n.kind == Kind::kUnhealthy) {
     n.message = who + " is unhealthy (" + std::string(state.health) + ")";
     if (!state.detail.empty()) n.message += ": " + std::string(state.detail);
     n.message += ".";
-  } else if (exp > 0 && exp - now_unix_s < kExpiringWithinS) {
-    n.kind = Kind::kTokenExpiring;
+  } else {
     n.message = who + ": its session token expires in " + human_duration(exp - now_unix_s) + " (" +
                 utc_minute(exp) + ")" + fix + ".";
   }
@@ -74,13 +81,17 @@ Notice evaluate(const AccountState& state, int64_t now_unix_s) {
 }
 
 Notice Tracker::update(const AccountState& state, int64_t now_unix_s) {
-  Notice n = evaluate(state, now_unix_s);
-  Last& last = last_[std::string(state.account)];
-  std::string_view health = n.kind == Kind::kUnhealthy ? state.health : std::string_view();
-  if (n.kind == last.kind && health == last.health) return Notice{};
-  last.kind = n.kind;
+  // Called on every heartbeat: the sentence is only built on a transition.
+  const Kind kind = classify(state, now_unix_s);
+  const std::string_view health = kind == Kind::kUnhealthy ? state.health : std::string_view();
+  auto it = last_.find(std::string(state.account));
+  if (it == last_.end()) it = last_.emplace(std::string(state.account), Last{}).first;
+  Last& last = it->second;
+  if (kind == last.kind && health == last.health) return Notice{};
+  last.kind = kind;
   last.health = std::string(health);
-  return n;  // kNone when the account recovered: remembered, not reported
+  if (kind == Kind::kNone) return Notice{};  // recovered: remembered, not reported
+  return evaluate(state, now_unix_s);
 }
 
 void Tracker::forget(std::string_view account) { last_.erase(std::string(account)); }

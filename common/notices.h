@@ -46,6 +46,8 @@ struct Notice {
   int64_t expires_in_s = 0;  // token_expires_unix_s - now (negative once expired); 0 if unknown
 };
 
+// The kind alone (no allocation).
+Kind classify(const AccountState& state, int64_t now_unix_s);
 // The notice for `state` at `now_unix_s`.
 Notice evaluate(const AccountState& state, int64_t now_unix_s);
 

@@ -9,6 +9,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       libmsgpack-cxx-dev catch2 libhttp-parser-dev libssl-dev libsqlite3-dev
       libsystemd-dev libcli11-dev libtomlplusplus-dev
       systemd   # systemd-analyze, for the unit checks (integration.deploy)
+      dbus-daemon  # a private bus for `account sync-units` (integration.sync_units)
       # The boot test (tests/boot/boot-test.sh): a Debian root file system,
       # booted with systemd-nspawn and driven with nsenter; jq reads JSON.
       mmdebstrap systemd-container util-linux jq

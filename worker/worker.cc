@@ -598,7 +598,7 @@ void Worker::on_credentials(const AccountConfig& account) {
     set_health(protocol::kHealthCredentialsInvalid, 0, accounts_.problem());
     return;
   }
-  if (!shutting_down_) pool_.start();
+  if (!shutting_down_ && !draining_) pool_.start();
   if (std::string_view(health_) == protocol::kHealthCredentialsInvalid) {
     set_health(protocol::kHealthOk, 0);
   } else {

@@ -195,6 +195,8 @@ EOF
 }
 write_curl "$ROOTFS/root/alice.curl" "$TOKEN1"
 write_curl "$ROOTFS/root/alice-new.curl" "$TOKEN2"
+TOKEN3=$("$BUILD/bin/mock-qwen" mint-token --user bob --secret "$SECRET") || die "mint-token bob"
+write_curl "$ROOTFS/root/bob.curl" "$TOKEN3"
 fp() { printf '%s' "$1" | sha256sum | cut -c1-16; }
 
 # ---------------------------------------------------------------------------
@@ -419,6 +421,28 @@ check "/health still shows alice ok" alice_ok
 C qwenproxy account import alice --from /root/alice-new.curl --force >/dev/null
 
 # ---------------------------------------------------------------------------
+# 6b. docs/deployment.md, "Adding accounts from the console": an account file
+#     that appears starts its worker (qwenproxy-accounts.path → .service →
+#     `qwenproxy account sync-units`), one renamed away stops it.
+
+check "qwenproxy-accounts.path is active (pulled in by qwenproxy.target)" \
+  C systemctl is-active --quiet qwenproxy-accounts.path
+check "qwenproxy account sync-units --dry-run: nothing to do" \
+  C qwenproxy account sync-units --dry-run
+check "qwenproxy account import bob (no systemctl)" C qwenproxy account import bob --from /root/bob.curl
+bob_active() { [ "$(prop qwenproxy-worker@bob.service ActiveState)" = active ]; }
+wait_until 30 bob_active
+check "qwenproxy-worker@bob was started by the directory watch" bob_active
+bob_ok() { api "http://127.0.0.1:$API_PORT/health" | jq_in '.accounts[] | select(.name == "bob") | .health == "ok"'; }
+wait_until 30 bob_ok
+check "/health shows bob ok" bob_ok
+C mv /etc/qwenproxy/accounts/bob.toml "/etc/qwenproxy/accounts/bob.toml.removed-$(date +%s)"
+bob_gone() { [ "$(prop qwenproxy-worker@bob.service ActiveState)" = inactive ]; }
+wait_until 30 bob_gone
+check "renamed away, qwenproxy-worker@bob is stopped (inactive, not failed)" bob_gone
+check "alice still serves" chat_ok "after bob left"
+
+# ---------------------------------------------------------------------------
 # 7. The journal: priorities and structured fields, and no secret anywhere.
 
 warnings=$(C journalctl -p warning -u 'qwenproxy*' -o cat --no-pager)
@@ -429,7 +453,7 @@ check "info lines are not warnings (account.reloaded is not in -p warning)" no_i
 check "journal field PROCESS= (journalctl PROCESS=broker)" journal_has 'event=' PROCESS=broker
 C journalctl -o json --no-pager >"$WORK/journal.json"
 leaked=0
-for secret in "$TOKEN1" "$TOKEN2" "${TOKEN1##*.}" "${TOKEN2##*.}" "$API_KEY" "$SECRET"; do
+for secret in "$TOKEN1" "$TOKEN2" "$TOKEN3" "${TOKEN1##*.}" "${TOKEN2##*.}" "${TOKEN3##*.}" "$API_KEY" "$SECRET"; do
   grep -qF -- "$secret" "$WORK/journal.json" && leaked=$((leaked + 1))
 done
 check "no token, signature or key anywhere in journalctl -o json ($(wc -l <"$WORK/journal.json") entries)" \
@@ -438,7 +462,8 @@ check "no token, signature or key anywhere in journalctl -o json ($(wc -l <"$WOR
 # ---------------------------------------------------------------------------
 # 8. Exposure, on the real manager.
 
-for unit in qwenproxy-broker.service qwenproxy-frontend.service qwenproxy-worker@alice.service; do
+for unit in qwenproxy-broker.service qwenproxy-frontend.service qwenproxy-worker@alice.service \
+  qwenproxy-accounts.service; do
   score=$(C systemd-analyze security --no-pager "$unit" 2>/dev/null |
     sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
   check "systemd-analyze security $unit: ${score:-?} ≤ 2.0" \

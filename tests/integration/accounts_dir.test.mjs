@@ -10,7 +10,8 @@
 // Waits poll with until(), never sleep; the webhook is a Node server on port 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, renameSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { startMock, startStack, chat, sseEvents, until, tempDir, waitHealthy } from './harness.mjs';
@@ -25,6 +26,7 @@ function writeAccount(dir, name, text) {
   renameSync(tmp, join(dir, 'accounts', `${name}.toml`));
 }
 
+const fp = (token) => createHash('sha256').update(token).digest('hex').slice(0, 16);
 const accountToml = (token) => `token = "${token}"\ncookies = "ssxmod_itna=1"\n`;
 
 async function health(stack) {
@@ -88,7 +90,8 @@ test('an account file dropped into accounts_dir starts its worker; renamed away,
     writeFileSync(join(dir, 'accounts', 'bob.toml~'), 'x', { mode: 0o600 });
 
     // A second account appears: its worker starts, nothing else restarts.
-    writeAccount(dir, 'bob', accountToml(mock.token('bob')));
+    const bobToken = mock.token('bob');
+    writeAccount(dir, 'bob', accountToml(bobToken));
     await stack.err.waitFor(/event=launcher\.account_added name=bob/);
     await until(async () => account(await health(stack), 'bob')?.health === 'ok', { what: 'bob healthy in /health' });
     assert.ok(stack.pid('worker:bob'), 'the launcher started worker:bob');
@@ -102,6 +105,7 @@ test('an account file dropped into accounts_dir starts its worker; renamed away,
     await parked(mock, 2);
     const onBob = (await mock.state()).records.find((r) => r.content === 'bob before removal');
     assert.equal(onBob.user_id, 'bob', 'the mock saw bob\'s token');
+    assert.equal(onBob.authorization_fp, fp(bobToken));
 
     // Renamed away (as the console's remove does): SIGTERM, bob drains.
     const fromOut = stack.out.count();

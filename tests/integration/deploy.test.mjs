@@ -21,6 +21,8 @@ const PREFIX = '/usr/local'; // CMAKE_INSTALL_PREFIX of the test build (the defa
 const MAX_EXPOSURE = 2.0;
 
 const UNITS = [
+  'qwenproxy-accounts.path',
+  'qwenproxy-accounts.service',
   'qwenproxy-broker.service',
   'qwenproxy-frontend.service',
   'qwenproxy-frontend.socket',
@@ -84,11 +86,12 @@ test('cmake --install puts the binaries, units, user, config and examples in pla
     assert.ok(existsSync(join(root, PREFIX, 'bin', b)), `bin/${b}`);
   }
   for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-frontend.socket',
-    'qwenproxy-worker@.service', 'qwenproxy.target']) {
+    'qwenproxy-worker@.service', 'qwenproxy.target', 'qwenproxy-accounts.path', 'qwenproxy-accounts.service']) {
     assert.ok(existsSync(join(unitDir(), u)), u);
   }
   // Every ExecStart names an installed binary (not the build tree).
-  for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-worker@.service']) {
+  for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-worker@.service',
+    'qwenproxy-accounts.service']) {
     const m = readFileSync(join(unitDir(), u), 'utf8').match(/^ExecStart=(\S+)/m);
     assert.ok(m, `${u} has ExecStart`);
     assert.ok(m[1].startsWith(`${PREFIX}/bin/`), `${u}: ${m[1]}`);
@@ -114,6 +117,26 @@ test('cmake --install puts the binaries, units, user, config and examples in pla
   assert.equal(readFileSync(conf, 'utf8'), '# edited by the operator\n');
 });
 
+// Accounts added from the console (docs/deployment.md, "Adding accounts from
+// the console"): the frontend may write the accounts directory, a change
+// there runs `qwenproxy account sync-units`, and the target pulls both in.
+test('the accounts directory watch: path unit, sync service, target, frontend write access', () => {
+  const unit = (u) => readFileSync(join(unitDir(), u), 'utf8');
+  assert.match(unit('qwenproxy-accounts.path'), /^PathChanged=\/etc\/qwenproxy\/accounts$/m);
+  assert.match(unit('qwenproxy-accounts.path'), /^Unit=qwenproxy-accounts\.service$/m);
+  const svc = unit('qwenproxy-accounts.service');
+  assert.match(svc, /^Type=oneshot$/m);
+  assert.match(svc, new RegExp(`^ExecStart=${PREFIX}/bin/qwenproxy account sync-units --config /etc/qwenproxy/qwenproxy.toml$`, 'm'));
+  assert.match(svc, /^CapabilityBoundingSet=$/m);
+  assert.match(unit('qwenproxy.target'), /^Wants=.*qwenproxy-accounts\.path/m);
+  assert.match(unit('qwenproxy.target'), /^Wants=.*qwenproxy-accounts\.service/m);
+  assert.match(unit('qwenproxy-frontend.service'), /^ReadWritePaths=\/etc\/qwenproxy\/accounts$/m);
+  // The command exists in the installed binary (it fails here only for want of systemd).
+  const help = run(join(root, PREFIX, 'bin/qwenproxy'), ['account', 'sync-units', '--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /--dry-run/);
+});
+
 // The units used to keep the configure-time prefix, so installing a default
 // build (/usr/local) with --prefix /usr gave ExecStart=/usr/local/… and
 // 203/EXEC at start.
@@ -123,7 +146,8 @@ test('cmake --install --prefix X gives units that name X', () => {
     const prefix = '/opt/qp-prefix-test';
     const r = run(CMAKE, ['--install', BUILD_DIR, '--prefix', prefix], { env: { ...process.env, DESTDIR: other } });
     assert.equal(r.status, 0, `cmake --install --prefix failed:\n${r.stdout}\n${r.stderr}`);
-    for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-worker@.service']) {
+    for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-worker@.service',
+      'qwenproxy-accounts.service']) {
       const text = readFileSync(join(other, prefix, 'lib/systemd/system', u), 'utf8');
       const m = text.match(/^ExecStart=(\S+)/m);
       assert.ok(m && m[1].startsWith(`${prefix}/bin/`), `${u}: ExecStart=${m && m[1]}`);

@@ -46,6 +46,15 @@ status->add_option("--url", st->url,
 status->add_option("--config", st->config_path, "TOML config file");
 status->add_option("--timeout-ms", st->timeout_ms, "Give up after this long");
 status->callback([action, st] { *action = [st] { return run_status(*st); }; });
+
+auto syn = std::make_shared<SyncUnitsOptions>();
+CLI::App* sync_units = account->add_subcommand(
+    "sync-units",
+    "systemd: start qwenproxy-worker@NAME for each account file, stop those whose file is gone");
+sync_units->add_option("--dir", syn->dir, "Accounts directory (default: from the configuration)");
+sync_units->add_option("--config", syn->config_path, "TOML config file");
+sync_units->add_flag("--dry-run", syn->dry_run, "Print what would change, change nothing");
+sync_units->callback([action, syn] { *action = [syn] { return run_sync_units(*syn); }; });
 }
 
 }  // namespace qp::account_tool

@@ -44,26 +44,6 @@ void print(const std::string& text) {
   std::fflush(stdout);
 }
 
-// The configuration the account commands work on (see commands.h).
-Result<Config> account_config(const std::string& config_path, const std::string& dir) {
-  std::string path = config_path;
-  EnvLookup env = process_env();
-  if (path.empty() && !env("QP_CONFIG", &path) && ::access(QP_DEFAULT_CONFIG, F_OK) == 0) {
-    path = QP_DEFAULT_CONFIG;
-  }
-  EnvLookup lookup = env;
-  if (!dir.empty()) {
-    lookup = [env, dir](const char* name, std::string* value) {
-      if (std::strcmp(name, "QP_ACCOUNTS_DIR") == 0) {
-        *value = dir;
-        return true;
-      }
-      return env(name, value);
-    };
-  }
-  return load_config(path, lookup);
-}
-
 // Reads `from` ("-" = stdin) up to kMaxImportBytes.
 Result<std::string> read_input(const std::string& from) {
   int fd = 0;
@@ -101,6 +81,26 @@ Result<std::string> read_input(const std::string& from) {
 }
 
 }  // namespace
+
+// The configuration the account commands work on (see commands.h).
+Result<Config> account_config(const std::string& config_path, const std::string& dir) {
+  std::string path = config_path;
+  EnvLookup env = process_env();
+  if (path.empty() && !env("QP_CONFIG", &path) && ::access(QP_DEFAULT_CONFIG, F_OK) == 0) {
+    path = QP_DEFAULT_CONFIG;
+  }
+  EnvLookup lookup = env;
+  if (!dir.empty()) {
+    lookup = [env, dir](const char* name, std::string* value) {
+      if (std::strcmp(name, "QP_ACCOUNTS_DIR") == 0) {
+        *value = dir;
+        return true;
+      }
+      return env(name, value);
+    };
+  }
+  return load_config(path, lookup);
+}
 
 int run_import(const ImportOptions& o) {
   if (!accounts::valid_account_name(o.name)) {

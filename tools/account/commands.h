@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/config.h"
+#include "common/status.h"
+
 namespace qp::account_tool {
 
 // Exit codes.
@@ -51,5 +54,19 @@ struct StatusOptions {
   uint64_t timeout_ms = 5000;
 };
 int run_status(const StatusOptions& options);
+
+// systemd: start qwenproxy-worker@NAME.service for each account file in the
+// accounts directory and stop the instances whose file is gone (run by
+// qwenproxy-accounts.service when qwenproxy-accounts.path sees a change).
+// Talks to systemd over D-Bus (sync_units.cc).
+struct SyncUnitsOptions {
+  std::string dir;
+  std::string config_path;
+  bool dry_run = false;  // print the plan, change nothing
+};
+int run_sync_units(const SyncUnitsOptions& options);
+
+// The configuration the account commands work on (see the top of this file).
+Result<Config> account_config(const std::string& config_path, const std::string& dir);
 
 }  // namespace qp::account_tool

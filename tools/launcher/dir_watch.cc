@@ -77,7 +77,9 @@ void DirWatch::try_watch() {
   if (r != 0) {
     event_.reset();
     if (!warned_) {
-      QP_WARN("launcher.accounts_dir_unwatched")
+      // A directory that does not exist (yet) is normal: no account files.
+      QP_LOG(r == UV_ENOENT ? log::Level::kInfo : log::Level::kWarn,
+             "launcher.accounts_dir_unwatched")
           .kv("dir", dir_)
           .kv("error", uv_strerror(r))
           .kv("rescan_ms", kRescanMs);

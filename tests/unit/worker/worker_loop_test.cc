@@ -338,3 +338,97 @@ TEST_CASE("worker: shutdown fails in-flight jobs and sends DISCONNECT", "[worker
   // A JOB after shutdown is never served (the socket is closed).
   env.finish();
 }
+
+namespace {
+
+// The capacity the worker advertised in its latest HEARTBEAT.
+std::optional<uint32_t> last_capacity(const FakeBroker& broker) {
+  std::optional<uint32_t> cap;
+  for (const auto& m : broker.msgs) {
+    if (m.command != Command::kHeartbeat) continue;
+    qp::protocol::WorkerStatus st;
+    if (qp::protocol::decode(m.body, &st).ok()) cap = st.capacity;
+  }
+  return cap;
+}
+
+}  // namespace
+
+TEST_CASE("worker: drain (SIGTERM) keeps jobs in flight, takes no new chat, leaves when idle",
+          "[worker]") {
+  Env env;
+  std::string w = env.ready();
+  auto slow = chat_job("s");
+  slow.messages[0].content = "slow";
+  env.broker->job(w, slow);
+  REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kChunk, "s").has_value(); }));
+  env.worker->drain(60'000);
+  CHECK(env.worker->draining());
+  // Capacity 0 goes to the broker at once; the job is not cut, the worker stays.
+  REQUIRE(run_until(&env.loop, [&] { return last_capacity(*env.broker) == 0u; }));
+  CHECK_FALSE(env.broker->find(Command::kError, "s").has_value());
+  CHECK_FALSE(env.broker->find(Command::kDisconnect).has_value());
+  CHECK(env.worker->in_flight() == 1);
+  // The last job ends (here: cancelled by the client): the worker leaves.
+  env.broker->cancel(w, "s");
+  REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kDisconnect).has_value(); }));
+  CHECK_FALSE(env.broker->find(Command::kError, "s").has_value());
+  env.finish();
+}
+
+TEST_CASE("worker: drain cuts what is left after the grace period", "[worker]") {
+  Env env;
+  std::string w = env.ready();
+  auto slow = chat_job("s");
+  slow.messages[0].content = "slow";
+  env.broker->job(w, slow);
+  REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kChunk, "s").has_value(); }));
+  env.worker->drain(50);
+  REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kDisconnect).has_value(); }));
+  auto err = env.broker->find(Command::kError, "s");
+  REQUIRE(err.has_value());
+  qp::protocol::JobError e;
+  REQUIRE(qp::protocol::decode(env.broker->msgs[*err].body, &e).ok());
+  CHECK(e.message == "worker shutting down");
+  env.finish();
+}
+
+TEST_CASE("worker: drain with nothing in flight, or a second signal, stops at once", "[worker]") {
+  SECTION("idle") {
+    Env env;
+    env.ready();
+    env.worker->drain(60'000);
+    REQUIRE(
+        run_until(&env.loop, [&] { return env.broker->find(Command::kDisconnect).has_value(); }));
+    env.finish();
+  }
+  SECTION("second signal") {
+    Env env;
+    std::string w = env.ready();
+    auto slow = chat_job("s");
+    slow.messages[0].content = "slow";
+    env.broker->job(w, slow);
+    REQUIRE(
+        run_until(&env.loop, [&] { return env.broker->find(Command::kChunk, "s").has_value(); }));
+    env.worker->drain(60'000);
+    env.worker->drain(60'000);
+    REQUIRE(
+        run_until(&env.loop, [&] { return env.broker->find(Command::kDisconnect).has_value(); }));
+    CHECK(env.broker->find(Command::kError, "s").has_value());
+    env.finish();
+  }
+  SECTION("the broker leaves (DISCONNECT) while draining") {
+    Env env;
+    std::string w = env.ready();
+    auto slow = chat_job("s");
+    slow.messages[0].content = "slow";
+    env.broker->job(w, slow);
+    REQUIRE(
+        run_until(&env.loop, [&] { return env.broker->find(Command::kChunk, "s").has_value(); }));
+    env.worker->drain(60'000);
+    env.broker->send(w, Command::kDisconnect, "", "");
+    REQUIRE(
+        run_until(&env.loop, [&] { return env.broker->find(Command::kDisconnect).has_value(); }));
+    env.finish();
+  }
+}
