@@ -13,6 +13,7 @@
 #include "frontend/anthropic/errors.h"
 #include "frontend/anthropic/messages_call.h"
 #include "frontend/metrics_endpoint.h"
+#include "frontend/dashboard/dashboard_assets.h"
 
 namespace qp::frontend {
 namespace {
@@ -248,6 +249,8 @@ void FrontendApp::handle(http::Exchange ex) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_metrics(ex);
   }
+  if (dashboard::is_dashboard_path(path))  // docs/dashboard.md
+    return dashboard::serve(ex, admin_->access().why_disabled());
   bool is_api = path.rfind("/v1/", 0) == 0;
   Caller caller;
   const std::string* authorization = req.header("authorization");
