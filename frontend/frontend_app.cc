@@ -12,8 +12,8 @@
 #include "common/uv/handle.h"
 #include "frontend/anthropic/errors.h"
 #include "frontend/anthropic/messages_call.h"
-#include "frontend/metrics_endpoint.h"
 #include "frontend/dashboard/dashboard_assets.h"
+#include "frontend/metrics_endpoint.h"
 
 namespace qp::frontend {
 namespace {

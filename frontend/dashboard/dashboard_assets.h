@@ -1,7 +1,8 @@
 // The operator dashboard's static page (docs/dashboard.md): index.html,
 // app.js, charts.js and app.css from this directory, compiled into the
 // binary as byte arrays by embed_assets.cmake, served at GET/HEAD
-// /dashboard and /dashboard/<file> (/dashboard/ redirects to /dashboard). No CDN and no file system access at run time.
+// /dashboard and /dashboard/<file> (/dashboard/ redirects to /dashboard). No CDN and no file system
+// access at run time.
 //
 // Every response on a /dashboard path carries the security headers below: a
 // strict Content-Security-Policy (no inline script or style, connections to
