@@ -18,38 +18,6 @@ ChatCall::ChatCall(http::Exchange exchange, std::string request_id, std::string 
       want_json_(want_json),
       json_("chatcmpl-" + request_id_, model, created_unix_s) {}
 
-void ChatCall::observe(RequestObserver* observer, RequestRecord record) {
-  observer_ = observer;
-  record_ = std::move(record);
-  if (observer_ != nullptr) observer_->on_start(record_);
-}
-
-void ChatCall::count_chunk(bool has_content) {
-  if (!has_content) return;
-  ++record_.chunks;
-  if (record_.first_content_ns == 0) {
-    record_.first_content_ns = steady_now_ns();
-    if (observer_ != nullptr) observer_->on_first_content(record_);
-  }
-}
-
-void ChatCall::report_end(const RequestOutcome& outcome) {
-  if (observer_ == nullptr) return;
-  RequestObserver* o = observer_;
-  observer_ = nullptr;  // exactly once
-  o->on_end(record_, outcome);
-}
-
-void ChatCall::abandon(std::string_view why) {
-  if (finished_) return;
-  finished_ = true;
-  RequestOutcome out;
-  out.http_status = 499;
-  out.error_type = "client_closed_request";
-  out.message = why;
-  report_end(out);
-}
-
 void ChatCall::start_stream() {
   started_ = true;
   auto h = api_headers(request_id_, "text/event-stream; charset=utf-8");
@@ -61,11 +29,10 @@ void ChatCall::start_stream() {
 }
 
 void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
-  if (finished_) return;
-  if (!chunk.account.empty()) record_.account = chunk.account;  // first CHUNK only
+  if (finished()) return;
   bool text = !chunk.content.empty() || !chunk.reasoning.empty();
+  note_chunk(chunk, text || !chunk.tool_calls.empty());
   if (!text && chunk.tool_calls.empty()) return;
-  count_chunk(true);
   if (!stream_) {
     content_.append(chunk.content);
     reasoning_.append(chunk.reasoning);
@@ -89,9 +56,7 @@ void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
 }
 
 void ChatCall::on_done(const protocol::JobDone& done) {
-  if (finished_) return;
-  finished_ = true;
-  lease_.record_usage(done.usage);
+  if (!finish()) return;
   const std::string& reason = done.finish_reason.empty() ? std::string("stop") : done.finish_reason;
   int json_valid = -1;
   std::string_view content = content_;
@@ -123,11 +88,7 @@ void ChatCall::on_done(const protocol::JobDone& done) {
       .kv("finish_reason", reason)
       .kv("account", done.account)
       .kv("completion_tokens", done.usage.completion_tokens);
-  record_.account = done.account;
-  RequestOutcome out;
-  out.finish_reason = reason;
-  if (done.has_usage) out.usage = &done.usage;
-  report_end(out);
+  report_done(done, reason);
 }
 
 void ChatCall::on_error(const protocol::JobError& e) {
@@ -139,18 +100,12 @@ void ChatCall::on_models(const protocol::ModelList&) {
 }
 
 void ChatCall::fail(const ApiError& error) {
-  if (finished_) return;
-  finished_ = true;
+  if (!finish()) return;
   QP_WARN("request.failed")
       .kv("request_id", request_id_)
       .kv("code", code_name(error.code))
       .kv("message", error.message);
-  RequestOutcome out;
-  out.http_status = http_status(error);
-  out.error_type = error_type(error);
-  out.error_code = error.error_code;
-  out.message = error.message;
-  report_end(out);
+  report_failure(http_status(error), error_type(error), error);
   if (!started_) {
     auto h = api_headers(request_id_, "application/json");
     if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});

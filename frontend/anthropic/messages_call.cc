@@ -15,30 +15,6 @@ MessagesCall::MessagesCall(uv_loop_t* loop, http::Exchange exchange, std::string
       events_(std::move(events)),
       ping_interval_ms_(ping_interval_ms) {}
 
-void MessagesCall::observe(RequestObserver* observer, RequestRecord record) {
-  observer_ = observer;
-  record_ = std::move(record);
-  if (observer_ != nullptr) observer_->on_start(record_);
-}
-
-void MessagesCall::report_end(const RequestOutcome& outcome) {
-  ping_.reset();
-  if (observer_ == nullptr) return;
-  RequestObserver* o = observer_;
-  observer_ = nullptr;  // exactly once
-  o->on_end(record_, outcome);
-}
-
-void MessagesCall::abandon(std::string_view why) {
-  if (finished_) return;
-  finished_ = true;
-  RequestOutcome out;
-  out.http_status = 499;
-  out.error_type = "client_closed_request";
-  out.message = why;
-  report_end(out);
-}
-
 void MessagesCall::start_stream() {
   started_ = true;
   auto h = api_headers(request_id_, "text/event-stream; charset=utf-8");
@@ -58,7 +34,7 @@ void MessagesCall::start_stream() {
 }
 
 void MessagesCall::on_ping() {
-  if (finished_ || !started_) return;
+  if (finished() || !started_) return;
   MessageEvents::append_ping(&out_);
   flush();
 }
@@ -70,15 +46,10 @@ void MessagesCall::flush() {
 }
 
 void MessagesCall::on_chunk(const protocol::JobChunk& chunk) {
-  if (finished_) return;
-  if (!chunk.account.empty()) record_.account = chunk.account;  // first CHUNK only
+  if (finished()) return;
   bool text = !chunk.content.empty() || !chunk.reasoning.empty();
+  note_chunk(chunk, text || !chunk.tool_calls.empty());
   if (!text && chunk.tool_calls.empty()) return;
-  ++record_.chunks;
-  if (record_.first_content_ns == 0) {
-    record_.first_content_ns = steady_now_ns();
-    if (observer_ != nullptr) observer_->on_first_content(record_);
-  }
   if (!stream_) {
     events_.add(chunk);
     return;
@@ -89,9 +60,8 @@ void MessagesCall::on_chunk(const protocol::JobChunk& chunk) {
 }
 
 void MessagesCall::on_done(const protocol::JobDone& done) {
-  if (finished_) return;
-  finished_ = true;
-  lease_.record_usage(done.usage);
+  if (!finish()) return;
+  ping_.reset();
   if (!stream_) {
     exchange_.respond(200, api_headers(request_id_, "application/json"),
                       events_.message_json(done));
@@ -106,11 +76,7 @@ void MessagesCall::on_done(const protocol::JobDone& done) {
       .kv("finish_reason", done.finish_reason)
       .kv("account", done.account)
       .kv("completion_tokens", done.usage.completion_tokens);
-  record_.account = done.account;
-  RequestOutcome out;
-  out.finish_reason = done.finish_reason;
-  if (done.has_usage) out.usage = &done.usage;
-  report_end(out);
+  report_done(done, done.finish_reason);
 }
 
 void MessagesCall::on_error(const protocol::JobError& e) {
@@ -122,18 +88,13 @@ void MessagesCall::on_models(const protocol::ModelList&) {
 }
 
 void MessagesCall::fail(const ApiError& error) {
-  if (finished_) return;
-  finished_ = true;
+  if (!finish()) return;
+  ping_.reset();
   QP_WARN("request.failed")
       .kv("request_id", request_id_)
       .kv("code", code_name(error.code))
       .kv("message", error.message);
-  RequestOutcome out;
-  out.http_status = status_code(error);
-  out.error_type = error_type_name(error);
-  out.error_code = error.error_code;
-  out.message = error.message;
-  report_end(out);
+  report_failure(status_code(error), error_type_name(error), error);
   if (!started_) {
     auto h = api_headers(request_id_, "application/json");
     if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});

@@ -28,26 +28,16 @@ class MessagesCall : public ApiCall {
  public:
   MessagesCall(uv_loop_t* loop, http::Exchange exchange, std::string request_id, bool stream,
                MessageEvents events, uint64_t ping_interval_ms = kPingIntervalMs);
-  ~MessagesCall() override { abandon("the request ended before it finished"); }
-  MessagesCall(const MessagesCall&) = delete;
-  MessagesCall& operator=(const MessagesCall&) = delete;
 
   void on_chunk(const protocol::JobChunk& chunk) override;
   void on_done(const protocol::JobDone& done) override;
   void on_error(const protocol::JobError& error) override;
   void on_models(const protocol::ModelList& models) override;
   void fail(const ApiError& error) override;
-  void abandon(std::string_view why) override;
-
-  // As ChatCall::hold and ChatCall::observe.
-  void hold(KeyLease lease) { lease_ = std::move(lease); }
-  void observe(RequestObserver* observer, RequestRecord record);
-  const RequestRecord& record() const override { return record_; }
 
  private:
   void start_stream();
   void flush();
-  void report_end(const RequestOutcome& outcome);
   void on_ping();
 
   uv_loop_t* loop_;
@@ -57,12 +47,8 @@ class MessagesCall : public ApiCall {
   MessageEvents events_;
   uint64_t ping_interval_ms_;
   bool started_ = false;
-  bool finished_ = false;
   std::string out_;  // reused SSE buffer
   uv::Timer ping_;
-  KeyLease lease_;
-  RequestObserver* observer_ = nullptr;
-  RequestRecord record_;
 };
 
 }  // namespace qp::frontend::anthropic
