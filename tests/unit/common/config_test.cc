@@ -176,3 +176,17 @@ TEST_CASE("cookie_value finds cookies with spaces and at the ends", "[config]") 
   CHECK(cookie_value("xtoken=1; token=2", "token") == "2");
   CHECK(cookie_value("x=1", "token").empty());
 }
+
+TEST_CASE("frontend.admin_key from the file and QP_ADMIN_KEY", "[config]") {
+  auto none = load_config("", env_of({}));
+  REQUIRE(none.has_value());
+  CHECK(none->frontend.admin_key.empty());
+  std::string path = write_tmp("[frontend]\nadmin_key = \"from-file\"\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->frontend.admin_key == "from-file");
+  auto e = load_config(path, env_of({{"QP_ADMIN_KEY", "from-env"}}));
+  REQUIRE(e.has_value());
+  CHECK(e->frontend.admin_key == "from-env");
+  std::remove(path.c_str());
+}
