@@ -117,6 +117,7 @@ FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
   metrics_.registry().on_collect([this] {
     metrics_.in_flight().set(static_cast<double>(calls_.size()));
     metrics_.broker_connected().set(broker_ && broker_->connected() ? 1 : 0);
+    if (auth_) metrics_.refresh_auth(*auth_);
   });
 }
 

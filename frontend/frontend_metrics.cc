@@ -42,6 +42,14 @@ FrontendMetrics::FrontendMetrics() {
                                    "Tokens by client key name (direction: in = prompt, out = "
                                    "completion).",
                                    {"key", "direction"});
+  key_rejections_ = &registry_.counter("qwenproxy_key_rejections_total",
+                                       "Requests a client key's limits refused, by key name and "
+                                       "reason (model, rpm, tpm, concurrency).",
+                                       {"key", "reason"});
+  unauthenticated_ = &registry_
+                          .counter("qwenproxy_unauthenticated_total",
+                                   "API requests refused for a missing or wrong client key (401).")
+                          .get();
   in_flight_ =
       &registry_
            .gauge("qwenproxy_requests_in_flight", "Chat requests admitted and not yet finished.")
@@ -50,6 +58,19 @@ FrontendMetrics::FrontendMetrics() {
       &registry_.gauge("qwenproxy_broker_connected", "1 while the broker answers heartbeats.")
            .get();
   metrics::add_process_metrics(registry_);
+}
+
+void FrontendMetrics::refresh_auth(const ClientAuth& auth) {
+  // ClientAuth's counters are monotonic: the metric follows them.
+  auto follow = [](metrics::Counter& c, uint64_t v) { c.inc(static_cast<double>(v) - c.value()); };
+  follow(*unauthenticated_, auth.unauthenticated());
+  for (const auto& [id, u] : auth.usage()) {
+    for (size_t i = 0; i < kRejectionCount; ++i) {
+      if (u.rejected[i] == 0) continue;
+      follow(key_rejections_->with({u.name, rejection_name(static_cast<Rejection>(i))}),
+             u.rejected[i]);
+    }
+  }
 }
 
 void FrontendMetrics::on_first_content(const RequestRecord& r) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/metrics/registry.h"
+#include "frontend/client_auth.h"
 #include "frontend/request_observer.h"
 
 namespace qp::frontend {
@@ -24,6 +25,10 @@ class FrontendMetrics final : public RequestObserver {
   metrics::Gauge& in_flight() { return *in_flight_; }
   metrics::Gauge& broker_connected() { return *broker_connected_; }
 
+  // Mirrors ClientAuth's per-key rejection counters and failed
+  // authentications (called before each collection).
+  void refresh_auth(const ClientAuth& auth);
+
   void on_first_content(const RequestRecord& r) override;
   void on_end(const RequestRecord& r, const RequestOutcome& out) override;
 
@@ -35,6 +40,8 @@ class FrontendMetrics final : public RequestObserver {
   metrics::CounterFamily* tokens_;
   metrics::CounterFamily* key_requests_;
   metrics::CounterFamily* key_tokens_;
+  metrics::CounterFamily* key_rejections_;
+  metrics::Counter* unauthenticated_;
   metrics::Gauge* in_flight_;
   metrics::Gauge* broker_connected_;
 };

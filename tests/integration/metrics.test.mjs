@@ -264,6 +264,7 @@ test('access: no admin key on loopback serves it; with an admin key only the bea
     await r.text();
     const after = await scrape(s2, { authorization: 'Bearer adm-secret-1' });
     assert.equal(sum(after.samples, 'qwenproxy_requests_total', { endpoint: CHAT, status: '401' }), 1);
+    assert.equal(sum(after.samples, 'qwenproxy_unauthenticated_total'), 1);
     const post = await fetch(`${s2.baseUrl}/metrics`, { method: 'POST', headers: { authorization: 'Bearer adm-secret-1' } });
     assert.equal(post.status, 405);
   } finally {

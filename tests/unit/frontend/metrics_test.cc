@@ -81,3 +81,17 @@ TEST_CASE("frontend metrics count requests, rejections, tokens and keys", "[metr
     for (const auto& s : f.samples)
       for (const auto& l : s.labels) CHECK(l != r.id);
 }
+
+TEST_CASE("frontend metrics follow ClientAuth's failed authentications", "[metrics]") {
+  FrontendMetrics m;
+  ClientAuth auth("right-key", [] { return uint64_t{0}; });
+  std::string wrong = "Bearer wrong-key";
+  Caller caller;
+  ApiError err;
+  CHECK_FALSE(auth.authenticate(&wrong, &caller, &err));
+  CHECK_FALSE(auth.authenticate(nullptr, &caller, &err));
+  m.refresh_auth(auth);
+  CHECK(sample(m.registry(), "qwenproxy_unauthenticated_total", {}) == 2);
+  m.refresh_auth(auth);  // mirrors, does not add
+  CHECK(sample(m.registry(), "qwenproxy_unauthenticated_total", {}) == 2);
+}
