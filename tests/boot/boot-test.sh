@@ -433,6 +433,8 @@ check "qwenproxy account import bob (no systemctl)" C qwenproxy account import b
 bob_active() { [ "$(prop qwenproxy-worker@bob.service ActiveState)" = active ]; }
 wait_until 30 bob_active
 check "qwenproxy-worker@bob was started by the directory watch" bob_active
+bob_active || { C systemctl status --no-pager qwenproxy-accounts.path qwenproxy-accounts.service || true
+                C journalctl -u qwenproxy-accounts.service -o short-precise --no-pager | tail -n 20; }
 bob_ok() { api "http://127.0.0.1:$API_PORT/health" | jq_in '.accounts[] | select(.name == "bob") | .health == "ok"'; }
 wait_until 30 bob_ok
 check "/health shows bob ok" bob_ok
