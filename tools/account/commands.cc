@@ -145,9 +145,10 @@ int run_import(const ImportOptions& o) {
   const std::string& path = written->path;
   const std::vector<std::string>& kept = written->kept;
   print(import_summary(result.value(), path, kept, now));
-  print("  next: a running worker for '" + o.name +
-        "' picks the new file up by itself (or: systemctl reload qwenproxy-worker@" + o.name +
-        "); check with `qwenproxy account list`\n");
+  print("  next: nothing to restart: a running worker for '" + o.name +
+        "' picks the new file up, and a new account's worker is started by the directory "
+        "watch (qwenproxy up, or qwenproxy-accounts.path under systemd); check with "
+        "`qwenproxy account list`\n");
   return kExitOk;
 }
 
