@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include "common/numeric.h"
+
 namespace qp::worker {
 namespace {
 
@@ -26,7 +28,7 @@ int64_t integer(element e, const char* key) {
   double d = 0;
   if (!n.get(i)) return i;
   if (!n.get(u)) return static_cast<int64_t>(u);
-  if (!n.get(d)) return static_cast<int64_t>(d);
+  if (!n.get(d)) return saturate_to_int64(d);
   return 0;
 }
 

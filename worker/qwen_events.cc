@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/numeric.h"
+
 namespace qp::worker {
 namespace {
 
@@ -43,7 +45,7 @@ bool opt_int(od::value v, int64_t* out) {
   }
   double d = 0;
   if (v.get_double().get(d)) return false;
-  *out = static_cast<int64_t>(d);
+  *out = saturate_to_int64(d);
   return true;
 }
 

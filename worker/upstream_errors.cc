@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "common/log.h"
+#include "common/numeric.h"
 #include "common/protocol/messages.h"
 
 namespace qp::worker {
@@ -94,7 +95,7 @@ int64_t num_field(element e, const char* key) {
   double d = 0;
   std::string_view s;
   if (!n.get(i)) return i;
-  if (!n.get(d)) return static_cast<int64_t>(d);
+  if (!n.get(d)) return saturate_to_int64(d);
   if (!n.get(s)) return std::strtoll(std::string(s).c_str(), nullptr, 10);
   return 0;
 }

@@ -43,6 +43,8 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
   options.next_id = [&counter] { return "call_" + std::to_string(++counter); };
   auto stream = make_tool_stream(plan, options);
   std::string content, log, warnings;  // warnings apart: their place among chunks may vary
+  std::string all_input;
+  for (std::string_view p : pieces) all_input.append(p);
   std::vector<std::string> args;
   StreamOutput out;
   auto collect = [&] {
@@ -80,10 +82,19 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
   collect();
   log += "text[" + content + "]\n";
   simdjson::dom::parser parser;
+  // The stream parsers' input is answer text decoded from upstream JSON, so
+  // it is always valid UTF-8, and arguments taken from it are too. Raw fuzz
+  // bytes need not be: then arguments may carry the input's invalid bytes
+  // (never a crash), and only their shape is checked.
   for (const auto& a : args) {
     auto doc = parser.parse(a);
-    if (doc.error() != simdjson::SUCCESS || !doc.value().is_object())
+    if (doc.error() == simdjson::UTF8_ERROR &&
+        !simdjson::validate_utf8(all_input.data(), all_input.size())) {
+      if (a.empty() || a.front() != '{' || a.back() != '}')
+        fail("call arguments are not a JSON object", a);
+    } else if (doc.error() != simdjson::SUCCESS || !doc.value().is_object()) {
       fail("call arguments are not a JSON object", a);
+    }
     log += "args " + a + "\n";
   }
   log += "finish=" + std::string(stream->finish_reason()) +

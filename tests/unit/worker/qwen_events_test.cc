@@ -1,6 +1,7 @@
 #include "worker/qwen_events.h"
 
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -354,4 +355,16 @@ TEST_CASE("events: EOF before finished leaves the outcome at continue", "[events
   Run r = run("data: {\"choices\":[{\"delta\":{\"content\":\"cut\",\"phase\":\"answer\"}}]}\n\n");
   CHECK(r.outcome == EventOutcome::kContinue);
   CHECK(r.content == "cut");
+}
+
+TEST_CASE("events: usage numbers beyond int64 saturate (found by fuzzing)", "[events]") {
+  // A plain double-to-int64 cast of 3.7e121 was undefined behaviour.
+  Run r = run(
+      "data: {\"choices\":[{\"delta\":{\"content\":\"x\",\"phase\":\"answer\"}}],"
+      "\"usage\":{\"input_tokens\":3.72222e121,\"output_tokens\":-1e300,\"total_tokens\":1.5}}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"\",\"status\":\"finished\","
+      "\"phase\":\"answer\"}}]}\n\n");
+  CHECK(r.content == "x");
+  CHECK(r.usage.input_tokens == std::numeric_limits<int64_t>::max());
+  CHECK(r.usage.output_tokens == std::numeric_limits<int64_t>::min());
 }

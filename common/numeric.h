@@ -1,0 +1,20 @@
+// Numbers from untrusted JSON. Header-only.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace qp {
+
+// `d` as an int64_t, saturated at the type's range (NaN: 0). A plain cast of
+// a double outside the range is undefined behaviour, and upstream JSON may
+// carry any number (1e300 as a token count).
+inline int64_t saturate_to_int64(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
+  if (d <= -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(d);
+}
+
+}  // namespace qp
