@@ -88,7 +88,7 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
   // (never a crash), and only their shape is checked.
   for (const auto& a : args) {
     auto doc = parser.parse(a);
-    if (doc.error() == simdjson::UTF8_ERROR &&
+    if (doc.error() != simdjson::SUCCESS &&
         !simdjson::validate_utf8(all_input.data(), all_input.size())) {
       if (a.empty() || a.front() != '{' || a.back() != '}')
         fail("call arguments are not a JSON object", a);
