@@ -312,9 +312,13 @@ struct DecodeVisitor {
   std::string_view key;
   const msgpack::object* val;
   Status status;
+  bool matched = false;
   template <class F>
   void operator()(const char* name, F& field) {
-    if (!status.ok() || key != name) return;
+    // Per CHUNK this runs for every key x field: the first byte rules out
+    // most fields without the strlen of a full comparison.
+    if (matched || !status.ok() || key.empty() || key[0] != name[0] || key != name) return;
+    matched = true;
     status = unpack_value(*val, &field, name);
   }
   template <class F>
@@ -330,7 +334,8 @@ Status unpack_struct(const msgpack::object& o, T* out, const char* name) {
   for (uint32_t i = 0; i < map.size; ++i) {
     const auto& kv = map.ptr[i];
     if (kv.key.type != msgpack::type::STR) return error(Code::kProtocol, "map key is not a string");
-    DecodeVisitor d{std::string_view(kv.key.via.str.ptr, kv.key.via.str.size), &kv.val, Status()};
+    DecodeVisitor d{std::string_view(kv.key.via.str.ptr, kv.key.via.str.size), &kv.val, Status(),
+                    false};
     visit(*out, d);
     if (!d.status.ok()) return d.status;
   }
