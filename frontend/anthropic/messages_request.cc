@@ -18,24 +18,6 @@ using simdjson::ondemand::value;
 constexpr size_t kMaxStopSequences = 4;  // what the worker's stop filter takes
 constexpr size_t kMaxToolName = 128;
 
-const char* type_name(json_type t) {
-  switch (t) {
-    case json_type::array:
-      return "an array";
-    case json_type::object:
-      return "an object";
-    case json_type::number:
-      return "a number";
-    case json_type::string:
-      return "a string";
-    case json_type::boolean:
-      return "a boolean";
-    case json_type::null:
-      return "null";
-  }
-  return "unknown";
-}
-
 struct Ctx {
   ApiError* err;
   bool fail(const std::string& param, std::string message) {
@@ -44,7 +26,7 @@ struct Ctx {
   }
   bool wrong_type(const std::string& param, const char* want, value v) {
     json_type t;
-    std::string got = v.type().get(t) ? std::string("invalid JSON") : type_name(t);
+    std::string got = v.type().get(t) ? std::string("invalid JSON") : json_type_name(t);
     return fail(param, param + ": expected " + want + ", but got " + got + ".");
   }
   bool bad_value(const std::string& param, const char* want, value v, simdjson::error_code e) {

@@ -13,24 +13,6 @@ using simdjson::ondemand::value;
 
 constexpr size_t kMaxStop = 4;
 
-std::string type_name(json_type t) {
-  switch (t) {
-    case json_type::array:
-      return "an array";
-    case json_type::object:
-      return "an object";
-    case json_type::number:
-      return "a number";
-    case json_type::string:
-      return "a string";
-    case json_type::boolean:
-      return "a boolean";
-    case json_type::null:
-      return "null";
-  }
-  return "unknown";
-}
-
 struct Ctx {
   ApiError* err;
   bool fail(std::string param, std::string message) {
@@ -53,7 +35,7 @@ struct Ctx {
   }
   bool wrong_type(const std::string& param, const char* want, value v) {
     json_type t;
-    std::string got = v.type().get(t) ? std::string("invalid JSON") : type_name(t);
+    std::string got = v.type().get(t) ? std::string("invalid JSON") : json_type_name(t);
     return fail(param,
                 "Invalid type for '" + param + "': expected " + want + ", but got " + got + ".");
   }

@@ -85,4 +85,23 @@ std::string json_problem(simdjson::error_code e, const std::string& param, std::
   }
 }
 
+const char* json_type_name(simdjson::ondemand::json_type t) {
+  using simdjson::ondemand::json_type;
+  switch (t) {
+    case json_type::array:
+      return "an array";
+    case json_type::object:
+      return "an object";
+    case json_type::number:
+      return "a number";
+    case json_type::string:
+      return "a string";
+    case json_type::boolean:
+      return "a boolean";
+    case json_type::null:
+      return "null";
+  }
+  return "unknown";
+}
+
 }  // namespace qp::frontend

@@ -22,6 +22,10 @@ inline constexpr size_t kMaxJsonDepth = simdjson::DEFAULT_MAX_DEPTH;
 // reports a type mismatch or invalid JSON).
 std::string json_problem(simdjson::error_code e, const std::string& param, std::string_view raw);
 
+// "an array", "a string", ... for messages such as "expected a string, but
+// got an array".
+const char* json_type_name(simdjson::ondemand::json_type t);
+
 // The first "\uXXXX" escape in `raw` that is an unpaired UTF-16 surrogate
 // ("\ud800" with no low surrogate after it, or a lone low surrogate), as
 // written; empty if none.
