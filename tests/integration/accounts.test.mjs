@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, renameSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { startMock, startStack, chat, sseEvents, until, tempDir, waitHealthy } from './harness.mjs';
+import { startMock, startStack, chat, sseEvents, until, tempDir, waitHealthy, openStream, ask } from './harness.mjs';
 
 const MODEL = 'qwen3-max';
 const DAY = 24 * 3600;
@@ -49,44 +49,6 @@ async function fileStack(mock, files, { healthy = Object.keys(files).length, mod
   const stack = await startStack({ mock, accounts: [], dir });
   await waitHealthy(stack.baseUrl, { accounts: healthy });
   return stack;
-}
-
-// Starts a streaming request and returns once its first content arrived
-// (the mock holds it there), with a function that reads the rest.
-async function openStream(stack, content) {
-  const r = await chat(stack.baseUrl, { model: MODEL, stream: true, messages: [{ role: 'user', content }] });
-  assert.equal(r.status, 200, `stream ${content}`);
-  const it = sseEvents(r)[Symbol.asyncIterator]();
-  let text = '';
-  while (!text) {
-    const { value, done } = await it.next();
-    assert.ok(!done, 'the stream ended before any content');
-    text += JSON.parse(value).choices?.[0]?.delta?.content ?? '';
-  }
-  return {
-    content,
-    async rest() {
-      let last = null;
-      for (;;) {
-        const { value, done } = await it.next();
-        if (done) break;
-        last = value;
-        if (value === '[DONE]') continue;
-        const j = JSON.parse(value);
-        assert.ok(!j.error, `no error event: ${value}`);
-        text += j.choices?.[0]?.delta?.content ?? '';
-      }
-      assert.equal(last, '[DONE]', 'the stream ends normally');
-      return text;
-    },
-  };
-}
-
-async function ask(stack, content) {
-  const r = await chat(stack.baseUrl, { model: MODEL, messages: [{ role: 'user', content }] });
-  const text = await r.text();
-  assert.equal(r.status, 200, `request ${content}: ${text}`);
-  return JSON.parse(text).choices[0].message.content;
 }
 
 const parked = (mock, n) => until(async () => ((await mock.state()).parked >= n ? true : false), { what: `${n} parked streams` });

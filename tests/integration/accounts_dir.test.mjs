@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { startMock, startStack, chat, sseEvents, until, tempDir, waitHealthy } from './harness.mjs';
+import { startMock, startStack, chat, sseEvents, until, tempDir, waitHealthy, openStream, ask } from './harness.mjs';
 
 const MODEL = 'qwen3-max';
 
@@ -34,44 +34,6 @@ async function health(stack) {
 }
 const account = (h, name) => h.accounts.find((a) => a.name === name);
 const parked = (mock, n) => until(async () => (await mock.state()).parked >= n, { what: `${n} parked streams` });
-
-// A streaming request, returned once its first content arrived (the mock
-// holds it there), with a function that reads the rest.
-async function openStream(stack, content) {
-  const r = await chat(stack.baseUrl, { model: MODEL, stream: true, messages: [{ role: 'user', content }] });
-  assert.equal(r.status, 200, `stream ${content}`);
-  const it = sseEvents(r)[Symbol.asyncIterator]();
-  let text = '';
-  while (!text) {
-    const { value, done } = await it.next();
-    assert.ok(!done, 'the stream ended before any content');
-    text += JSON.parse(value).choices?.[0]?.delta?.content ?? '';
-  }
-  return {
-    content,
-    async rest() {
-      let last = null;
-      for (;;) {
-        const { value, done } = await it.next();
-        if (done) break;
-        last = value;
-        if (value === '[DONE]') continue;
-        const j = JSON.parse(value);
-        assert.ok(!j.error, `no error event: ${value}`);
-        text += j.choices?.[0]?.delta?.content ?? '';
-      }
-      assert.equal(last, '[DONE]', 'the stream ends normally');
-      return text;
-    },
-  };
-}
-
-async function ask(stack, content) {
-  const r = await chat(stack.baseUrl, { model: MODEL, messages: [{ role: 'user', content }] });
-  const text = await r.text();
-  assert.equal(r.status, 200, `request ${content}: ${text}`);
-  return JSON.parse(text).choices[0].message.content;
-}
 
 test('an account file dropped into accounts_dir starts its worker; renamed away, it drains and stops', async () => {
   const mock = await startMock();

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
 
 export const BIN = process.env.QP_BIN_DIR || new URL('../../build-test/bin/', import.meta.url).pathname;
 
@@ -228,4 +229,42 @@ export function chat(baseUrl, body, init = {}) {
     body: JSON.stringify(body),
     signal: init.signal,
   });
+}
+
+// Starts a streaming request and returns once its first content arrived
+// (the mock holds it there), with a function that reads the rest.
+export async function openStream(stack, content, model = 'qwen3-max') {
+  const r = await chat(stack.baseUrl, { model, stream: true, messages: [{ role: 'user', content }] });
+  assert.equal(r.status, 200, `stream ${content}`);
+  const it = sseEvents(r)[Symbol.asyncIterator]();
+  let text = '';
+  while (!text) {
+    const { value, done } = await it.next();
+    assert.ok(!done, 'the stream ended before any content');
+    text += JSON.parse(value).choices?.[0]?.delta?.content ?? '';
+  }
+  return {
+    content,
+    async rest() {
+      let last = null;
+      for (;;) {
+        const { value, done } = await it.next();
+        if (done) break;
+        last = value;
+        if (value === '[DONE]') continue;
+        const j = JSON.parse(value);
+        assert.ok(!j.error, `no error event: ${value}`);
+        text += j.choices?.[0]?.delta?.content ?? '';
+      }
+      assert.equal(last, '[DONE]', 'the stream ends normally');
+      return text;
+    },
+  };
+}
+
+export async function ask(stack, content, model = 'qwen3-max') {
+  const r = await chat(stack.baseUrl, { model, messages: [{ role: 'user', content }] });
+  const text = await r.text();
+  assert.equal(r.status, 200, `request ${content}: ${text}`);
+  return JSON.parse(text).choices[0].message.content;
 }
