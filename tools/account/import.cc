@@ -191,13 +191,42 @@ std::vector<std::string> keep_local_fields(const AccountConfig& existing, Accoun
   return kept;
 }
 
+namespace {
+
+// The request line is what the user pasted and may hold anything, a
+// credential included (a mangled paste put the Cookie header into the path):
+// every credential value of the account is cut out of it, then it is capped.
+std::string shown_request(std::string line, const AccountConfig& a) {
+  auto cut = [&line](std::string_view secret) {
+    if (secret.size() < 8) return;
+    for (size_t at = line.find(secret); at != std::string::npos; at = line.find(secret, at))
+      line.replace(at, secret.size(), "[redacted]");
+  };
+  for (const std::string* secret : {&a.token, &a.bx_umidtoken, &a.bx_ua}) cut(*secret);
+  std::string_view cookies = a.cookies;
+  while (!cookies.empty()) {
+    size_t semi = cookies.find(';');
+    std::string_view pair = cookies.substr(0, semi);
+    if (size_t eq = pair.find('='); eq != std::string_view::npos) cut(trim(pair.substr(eq + 1)));
+    cookies = semi == std::string_view::npos ? std::string_view() : cookies.substr(semi + 1);
+  }
+  constexpr size_t kMaxShown = 160;
+  if (line.size() > kMaxShown) {
+    line.resize(kMaxShown);
+    line += "...";
+  }
+  return line;
+}
+
+}  // namespace
+
 std::string import_summary(const ImportResult& r, const std::string& path,
                            const std::vector<std::string>& kept, int64_t now_unix_s) {
   const AccountConfig& a = r.account;
   auto yes = [](const std::string& v) { return v.empty() ? "missing" : "found"; };
   std::string out = "qwenproxy: account '" + a.name + "' written to " + path + " (mode 0600)\n";
   out += "  from:          " + r.source + "\n";
-  if (!r.request.empty()) out += "  request:       " + r.request + "\n";
+  if (!r.request.empty()) out += "  request:       " + shown_request(r.request, a) + "\n";
   out += "  token:         from the " + r.token_from + ", " +
          expiry_text(r.facts.token_expires_unix_s, now_unix_s) + "\n";
   out += "  cookies:       " + std::to_string(r.cookie_names.size()) + " besides the token";

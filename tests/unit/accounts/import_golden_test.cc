@@ -195,3 +195,20 @@ TEST_CASE("header lines and URLs", "[accounts][import]") {
   CHECK(url_path("https://chat.qwen.ai/api/v2/chats/new?x=1#f") == "/api/v2/chats/new");
   CHECK(url_path("https://chat.qwen.ai") == "/");
 }
+
+// Found by fuzzing: a mangled paste put the Cookie header into the request
+// path, and the summary's request line quoted the token.
+TEST_CASE("the summary's request line never quotes a credential", "[accounts][import]") {
+  std::string text = ":authority: chat.qwen.ai\n:method: POST\n:path: /api/v2/chats/token=" +
+                     std::string(kJwt) +
+                     "; cna=abcdefghijklmnop\nbx-umidtoken: T2gAfakeUmid_0123\n" +
+                     "cookie: token=" + std::string(kJwt) + "; cna=abcdefghijklmnop\n";
+  auto r = import_credentials(text, ImportFormat::kAuto, "alice", kNow);
+  REQUIRE(r);
+  std::string summary = import_summary(r.value(), "/x/alice.toml", {}, kNow);
+  CHECK(summary.find(kJwt) == std::string::npos);
+  CHECK(summary.find("abcdefghijklmnop") == std::string::npos);
+  INFO(summary);
+  CHECK(summary.find("request:       POST chat.qwen.ai/api/v2/chats/") != std::string::npos);
+  CHECK(summary.find("[redacted]") != std::string::npos);
+}
