@@ -127,7 +127,8 @@ test('the accounts directory watch: path unit, sync service, target, frontend wr
   const svc = unit('qwenproxy-accounts.service');
   assert.match(svc, /^Type=oneshot$/m);
   assert.match(svc, new RegExp(`^ExecStart=${PREFIX}/bin/qwenproxy account sync-units --config /etc/qwenproxy/qwenproxy.toml$`, 'm'));
-  assert.match(svc, /^CapabilityBoundingSet=$/m);
+  // Root, but with no capability except reading the service user's 0700 accounts directory.
+  assert.match(svc, /^CapabilityBoundingSet=CAP_DAC_READ_SEARCH$/m);
   assert.match(unit('qwenproxy.target'), /^Wants=.*qwenproxy-accounts\.path/m);
   assert.match(unit('qwenproxy.target'), /^Wants=.*qwenproxy-accounts\.service/m);
   assert.match(unit('qwenproxy-frontend.service'), /^ReadWritePaths=\/etc\/qwenproxy\/accounts$/m);
