@@ -145,29 +145,44 @@ int run_sync_units(const SyncUnitsOptions& o) {
   auto config = account_config(o.config_path, o.dir);
   if (!config) return fail(kExitUsage, config.error().message());
   if (config->accounts_dir.empty()) return fail(kExitUsage, "no accounts directory configured");
-  Status listed;
-  std::vector<std::string> present = accounts::account_files_present(config->accounts_dir, &listed);
-  if (!listed.ok()) return fail(kExitProblem, listed.message());
   auto bus = open_bus();
   if (!bus) return fail(kExitProblem, bus.error().message());
-  auto running = running_workers(bus->get());
-  if (!running) return fail(kExitProblem, running.error().message());
-  accounts::AccountSyncPlan plan =
-      accounts::plan_account_sync(present, *running, accounts::pinned_accounts(*config));
+  // systemd's path unit does not trigger again for a change made while this
+  // service runs (a start job for an active unit is merged), so the
+  // directory is listed again after each pass, until a pass finds it as the
+  // previous one did: a change during the run is then acted on here. (What
+  // lands between the last listing and the exit, a few milliseconds, waits
+  // for the next change or the next start of qwenproxy.target.)
+  constexpr int kMaxPasses = 10;
+  std::vector<std::string> previous;
   int code = kExitOk;
-  for (const auto& name : plan.start) {
-    std::string unit = worker_unit(name);
-    Status s = o.dry_run ? Status() : unit_job(bus->get(), "StartUnit", unit);
-    std::printf("%s %s\n", o.dry_run ? "would start" : "start", unit.c_str());
-    if (!s.ok()) code = fail(kExitProblem, s.message());
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    Status listed;
+    std::vector<std::string> present =
+        accounts::account_files_present(config->accounts_dir, &listed);
+    if (!listed.ok()) return fail(kExitProblem, listed.message());
+    if (pass > 0 && present == previous) break;
+    auto running = running_workers(bus->get());
+    if (!running) return fail(kExitProblem, running.error().message());
+    accounts::AccountSyncPlan plan =
+        accounts::plan_account_sync(present, *running, accounts::pinned_accounts(*config));
+    for (const auto& name : plan.start) {
+      std::string unit = worker_unit(name);
+      Status s = o.dry_run ? Status() : unit_job(bus->get(), "StartUnit", unit);
+      std::printf("%s %s\n", o.dry_run ? "would start" : "start", unit.c_str());
+      if (!s.ok()) code = fail(kExitProblem, s.message());
+    }
+    for (const auto& name : plan.stop) {
+      std::string unit = worker_unit(name);
+      Status s = o.dry_run ? Status() : unit_job(bus->get(), "StopUnit", unit);
+      std::printf("%s %s\n", o.dry_run ? "would stop" : "stop", unit.c_str());
+      if (!s.ok()) code = fail(kExitProblem, s.message());
+    }
+    if (plan.empty() && pass == 0)
+      std::printf("workers match the account files (%zu)\n", present.size());
+    if (o.dry_run) break;
+    previous = std::move(present);
   }
-  for (const auto& name : plan.stop) {
-    std::string unit = worker_unit(name);
-    Status s = o.dry_run ? Status() : unit_job(bus->get(), "StopUnit", unit);
-    std::printf("%s %s\n", o.dry_run ? "would stop" : "stop", unit.c_str());
-    if (!s.ok()) code = fail(kExitProblem, s.message());
-  }
-  if (plan.empty()) std::printf("workers match the account files (%zu)\n", present.size());
   return code;
 }
 
