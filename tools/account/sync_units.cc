@@ -13,6 +13,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -161,6 +162,7 @@ int run_sync_units(const SyncUnitsOptions& o) {
     std::vector<std::string> present =
         accounts::account_files_present(config->accounts_dir, &listed);
     if (!listed.ok()) return fail(kExitProblem, listed.message());
+    std::sort(present.begin(), present.end());
     if (pass > 0 && present == previous) break;
     auto running = running_workers(bus->get());
     if (!running) return fail(kExitProblem, running.error().message());
