@@ -286,7 +286,9 @@ health_status() { C curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://
 first=$(C curl -s --max-time 10 -w ' %{http_code}' "http://127.0.0.1:$API_PORT/health")
 case "$first" in
   *' 200' | *'"starting"'*' 503') ok "first /health on socket activation: ${first##* }" ;;
-  *) not_ok "first /health on socket activation: $first" ;;
+  *) not_ok "first /health on socket activation: $first"
+     C curl -s --max-time 10 -H "Authorization: Bearer $API_KEY" "http://127.0.0.1:$API_PORT/health" || true
+     C journalctl -u qwenproxy-frontend -u qwenproxy-broker -u qwenproxy-worker@alice -o short-precise --no-pager | tail -n 30 ;;
 esac
 wait_until 30 active_with_status qwenproxy-frontend.service
 check "qwenproxy-frontend.service is active, READY, status \"$(prop qwenproxy-frontend.service StatusText)\"" \
