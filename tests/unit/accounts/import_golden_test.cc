@@ -199,10 +199,10 @@ TEST_CASE("header lines and URLs", "[accounts][import]") {
 // Found by fuzzing: a mangled paste put the Cookie header into the request
 // path, and the summary's request line quoted the token.
 TEST_CASE("the summary's request line never quotes a credential", "[accounts][import]") {
-  std::string text = ":authority: chat.qwen.ai\n:method: POST\n:path: /api/v2/chats/token=" +
-                     std::string(kJwt) +
-                     "; cna=abcdefghijklmnop\nbx-umidtoken: T2gAfakeUmid_0123\n" +
-                     "cookie: token=" + std::string(kJwt) + "; cna=abcdefghijklmnop\n";
+  std::string text =
+      ":authority: chat.qwen.ai\n:method: POST\n:path: /api/v2/chats/token=" + std::string(kJwt) +
+      "; cna=abcdefghijklmnop\nbx-umidtoken: T2gAfakeUmid_0123\n" +
+      "cookie: token=" + std::string(kJwt) + "; cna=abcdefghijklmnop\n";
   auto r = import_credentials(text, ImportFormat::kAuto, "alice", kNow);
   REQUIRE(r);
   std::string summary = import_summary(r.value(), "/x/alice.toml", {}, kNow);
