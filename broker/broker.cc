@@ -320,9 +320,7 @@ void Broker::handle_admin(const std::string& frontend, zmqx::Envelope& env) {
     save_drained();
     QP_INFO(drain ? "account.drained" : "account.resumed").kv("account", c.account);
     need_dispatch_ = true;
-    // The frontends (and their consoles) see the change now, not at the next tick.
-    const std::string body = status_body();
-    for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
+    accounts_changed_ = true;
     return;
   }
   if (c.action == "reload") {
@@ -448,6 +446,7 @@ void Broker::on_worker_message(zmqx::Frames&& frames) {
         workers_.remove(worker);
         fail_worker_jobs(worker, kWorkerStopped);
         need_dispatch_ = true;
+        accounts_changed_ = true;
       }
       break;
     default:
@@ -480,11 +479,13 @@ void Broker::handle_worker_status(const std::string& worker, const zmqx::Envelop
           .kv("health", st.health)
           .kv("via", ready ? "ready" : "heartbeat");
       send_status(worker, /*to_worker=*/true, status_body());
+      accounts_changed_ = true;
       break;
     case Registration::kRestarted:
       QP_WARN("worker.restarted").kv("worker", peer_name(worker)).kv("account", st.account);
       fail_worker_jobs(worker, kWorkerRestarted);
       send_status(worker, /*to_worker=*/true, status_body());
+      accounts_changed_ = true;
       break;
     case Registration::kUpdated:
       if (old_health != st.health) {
@@ -493,6 +494,7 @@ void Broker::handle_worker_status(const std::string& worker, const zmqx::Envelop
             .kv("account", st.account)
             .kv("from", old_health)
             .kv("to", st.health);
+        accounts_changed_ = true;
       }
       break;
   }
@@ -859,6 +861,7 @@ bool Broker::send_to_worker(zmqx::Frames& frames, const std::string& worker) {
   if (const WorkerEntry* w = workers_.find(worker)) {
     QP_WARN("worker.unreachable").kv("worker", peer_name(worker)).kv("account", w->status.account);
     workers_.remove(worker);
+    accounts_changed_ = true;
   }
   dead_workers_.push_back(worker);
   need_dispatch_ = true;
@@ -926,6 +929,7 @@ void Broker::on_tick() {
         .kv("account", w.status.account)
         .kv("silent_ms", now - w.last_seen_ms)
         .kv("jobs", w.in_flight);
+    accounts_changed_ = true;
     fail_worker_jobs(w.id, kWorkerStopped);
     // In case it is alive after all: it should forget its jobs and register again.
     auto frames = zmqx::make_frames(Command::kDisconnect, {}, {}, w.id);
@@ -994,6 +998,14 @@ void Broker::settle() {
   if (queue_changed_) {
     queue_changed_ = false;
     rearm_queue_timer();
+  }
+  // A worker came, went, changed health, or an account was drained: the
+  // frontends (their /health, routing hints and consoles) learn it now
+  // rather than at the next heartbeat.
+  if (accounts_changed_) {
+    accounts_changed_ = false;
+    const std::string body = status_body();
+    for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
   }
   if (sessions_ != nullptr) sessions_->flush();
 }

@@ -220,6 +220,7 @@ class Broker {
   std::vector<std::string> dead_workers_;    // send failed: fail their jobs in settle()
   std::vector<std::string> dead_frontends_;  // send failed: cancel their jobs in settle()
   bool need_dispatch_ = false;
+  bool accounts_changed_ = false;  // tell the frontends in settle()
   bool queue_changed_ = false;
   bool started_ = false;  // start() was called
   bool running_ = false;  // start() succeeded

@@ -108,3 +108,30 @@ TEST_CASE("a pinned job does not wait behind queued jobs", "[broker][io][admin]"
   CHECK(p->request_id == "p1");
   CHECK(h.broker().queued_for_test() == 1);  // j2 still waits for alice
 }
+
+// A frontend started just before a worker registered answered /health with
+// "unavailable" until the next heartbeat (up to heartbeat_ms): the booted
+// systemd test caught it. Changes to the set of accounts now reach the
+// frontends at once.
+TEST_CASE("frontends hear of a worker's arrival, health change and departure at once",
+          "[broker][io]") {
+  qp::BrokerConfig c = test_config();
+  c.heartbeat_ms = 60'000;  // no periodic heartbeat within the test
+  Harness h(c);
+  Peer& fe = h.frontend();
+  fe.send(Command::kHeartbeat, {}, protocol::encode(protocol::PeerHello{"fe1", "frontend"}));
+  CHECK(h.recv_status(fe).accounts.empty());
+  Peer& w = h.ready_worker("worker-a", worker_status("alice", 4));
+  CHECK(h.status_until(fe, [](const protocol::BrokerStatus& st) {
+    return st.accounts.size() == 1 && st.accounts[0].account == "alice" &&
+           st.accounts[0].health == protocol::kHealthOk;
+  }));
+  auto limited = worker_status("alice", 4);
+  limited.health = protocol::kHealthRateLimited;
+  w.send(Command::kHeartbeat, {}, protocol::encode(limited));
+  CHECK(h.status_until(fe, [](const protocol::BrokerStatus& st) {
+    return st.accounts.size() == 1 && st.accounts[0].health == protocol::kHealthRateLimited;
+  }));
+  w.send(Command::kDisconnect, {}, "");
+  CHECK(h.status_until(fe, [](const protocol::BrokerStatus& st) { return st.accounts.empty(); }));
+}
