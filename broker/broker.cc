@@ -1004,7 +1004,8 @@ void Broker::settle() {
   // rather than at the next heartbeat.
   if (accounts_changed_) {
     accounts_changed_ = false;
-    const std::string body = status_body();
+    // With the metrics: a frontend replaces the whole status it keeps.
+    const std::string body = status_body(/*with_metrics=*/true);
     for (const std::string& f : frontends_.ids()) send_status(f, /*to_worker=*/false, body);
   }
   if (sessions_ != nullptr) sessions_->flush();
