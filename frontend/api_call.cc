@@ -8,6 +8,14 @@ void ApiCall::observe(RequestObserver* observer, RequestRecord record) {
   if (observer_ != nullptr) observer_->on_start(record_);
 }
 
+void ApiCall::on_error(const protocol::JobError& e) {
+  fail(ApiError{e.code, e.message, {}, e.error_code, e.retry_after_s});
+}
+
+void ApiCall::on_models(const protocol::ModelList&) {
+  fail(ApiError{Code::kInternal, "unexpected reply (a model list) to an API request", {}, {}, 0});
+}
+
 bool ApiCall::finish() {
   if (finished_) return false;
   finished_ = true;

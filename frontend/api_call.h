@@ -27,6 +27,10 @@ class ApiCall : public JobSink {
 
   // Ends the call with an error (before or during streaming).
   virtual void fail(const ApiError& error) = 0;
+  // A job's ERROR ends the call with that error; MODELS is not a reply to
+  // an API call.
+  void on_error(const protocol::JobError& e) override;
+  void on_models(const protocol::ModelList& models) override;
   // The client went away or the call was dropped unfinished: reports on_end
   // with status 499 (no response is written). No-op once finished.
   void abandon(std::string_view why);

@@ -91,14 +91,6 @@ void ChatCall::on_done(const protocol::JobDone& done) {
   report_done(done, reason);
 }
 
-void ChatCall::on_error(const protocol::JobError& e) {
-  fail(ApiError{e.code, e.message, {}, e.error_code, e.retry_after_s});
-}
-
-void ChatCall::on_models(const protocol::ModelList&) {
-  fail(ApiError{Code::kInternal, "unexpected reply to a chat request", {}, {}, 0});
-}
-
 void ChatCall::fail(const ApiError& error) {
   if (!finish()) return;
   QP_WARN("request.failed")

@@ -79,14 +79,6 @@ void MessagesCall::on_done(const protocol::JobDone& done) {
   report_done(done, done.finish_reason);
 }
 
-void MessagesCall::on_error(const protocol::JobError& e) {
-  fail(ApiError{e.code, e.message, {}, e.error_code, e.retry_after_s});
-}
-
-void MessagesCall::on_models(const protocol::ModelList&) {
-  fail(ApiError{Code::kInternal, "unexpected reply to a messages request", {}, {}, 0});
-}
-
 void MessagesCall::fail(const ApiError& error) {
   if (!finish()) return;
   ping_.reset();

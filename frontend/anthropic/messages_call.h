@@ -31,8 +31,6 @@ class MessagesCall : public ApiCall {
 
   void on_chunk(const protocol::JobChunk& chunk) override;
   void on_done(const protocol::JobDone& done) override;
-  void on_error(const protocol::JobError& error) override;
-  void on_models(const protocol::ModelList& models) override;
   void fail(const ApiError& error) override;
 
  private:
