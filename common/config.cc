@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <limits>
 #include <memory>
 
 #include <toml++/toml.h>
@@ -51,9 +52,15 @@ template <class T>
 Status read_int(const toml::table& t, const char* key, const std::string& where, T* out) {
   const toml::node* n = t.get(key);
   if (n == nullptr) return Status();
-  auto v = n->value<int64_t>();
-  if (!v || *v < 0) return bad(where + "." + key, "must be a non-negative integer");
-  *out = static_cast<T>(*v);
+  // Only a TOML integer: toml++'s value<int64_t>() also converts a float, and
+  // one out of int64's range (1e30) is undefined behaviour there.
+  const toml::value<int64_t>* iv = n->as_integer();
+  if (iv == nullptr || iv->get() < 0)
+    return bad(where + "." + key, "must be a non-negative integer");
+  if (static_cast<uint64_t>(iv->get()) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+    return bad(where + "." + key,
+               "must be at most " + std::to_string(std::numeric_limits<T>::max()));
+  *out = static_cast<T>(iv->get());
   return Status();
 }
 

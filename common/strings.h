@@ -40,6 +40,18 @@ constexpr std::string_view auth_credentials(std::string_view header, std::string
   return trim_blanks(header.substr(scheme.size()));
 }
 
+// An HTTP token (RFC 9110 5.6.2: one or more tchar), the syntax of header
+// field names and cookie names (RFC 6265 4.1.1).
+constexpr bool is_http_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
 // Appends `text` as comment lines ("# " + line + "\n" for each line), as the
 // files we write (account files, keys files) start.
 inline void append_comment_lines(std::string* out, std::string_view text) {

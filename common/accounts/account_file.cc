@@ -50,10 +50,12 @@ Status apply_account_toml(std::string_view text, const std::string& origin,
                  "unknown key '" + std::string(k) + "' (known keys: " + known_keys_list() + ")");
     }
     if (k == "capacity") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 100000)
+      // as_integer(), not value<int64_t>(): toml++ converts a float there, and
+      // one outside int64's range (1e30) is undefined behaviour.
+      const toml::value<int64_t>* v = node.as_integer();
+      if (v == nullptr || v->get() < 1 || v->get() > 100000)
         return bad(origin, "capacity must be an integer from 1 to 100000");
-      account->capacity = static_cast<uint32_t>(*v);
+      account->capacity = static_cast<uint32_t>(v->get());
       continue;
     }
     if (!node.is_string()) return bad(origin, std::string(k) + " must be a string");

@@ -1,6 +1,7 @@
 #include "tools/account/import.h"
 
 #include "common/accounts/dotenv.h"
+#include "common/strings.h"
 #include "tools/account/capture.h"
 #include "tools/account/curl_import.h"
 #include "tools/account/har_import.h"
@@ -30,7 +31,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::vector<std::string> cookie_names(std::string_view cookies) {
+std::vector<std::string> cookie_names(std::string_view cookies, size_t* malformed) {
+  constexpr size_t kMaxShownName = 64;
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos <= cookies.size()) {
@@ -38,7 +40,14 @@ std::vector<std::string> cookie_names(std::string_view cookies) {
     if (end == std::string_view::npos) end = cookies.size();
     std::string_view part = trim(cookies.substr(pos, end - pos));
     size_t eq = part.find('=');
-    if (!part.empty() && eq != std::string_view::npos) out.emplace_back(trim(part.substr(0, eq)));
+    if (!part.empty() && eq != std::string_view::npos) {
+      std::string_view name = trim(part.substr(0, eq));
+      if (name.size() <= kMaxShownName && strings::is_http_token(name)) {
+        out.emplace_back(name);
+      } else {
+        ++*malformed;
+      }
+    }
     pos = end + 1;
   }
   return out;
@@ -168,7 +177,7 @@ Result<ImportResult> import_credentials(std::string_view text, ImportFormat form
   }
   // The file keeps the JWT once, in `token`.
   a.cookies = accounts::remove_cookie(a.cookies, "token");
-  r.cookie_names = cookie_names(a.cookies);
+  r.cookie_names = cookie_names(a.cookies, &r.malformed_cookie_names);
   return r;
 }
 
@@ -229,7 +238,8 @@ std::string import_summary(const ImportResult& r, const std::string& path,
   if (!r.request.empty()) out += "  request:       " + shown_request(r.request, a) + "\n";
   out += "  token:         from the " + r.token_from + ", " +
          expiry_text(r.facts.token_expires_unix_s, now_unix_s) + "\n";
-  out += "  cookies:       " + std::to_string(r.cookie_names.size()) + " besides the token";
+  out += "  cookies:       " + std::to_string(r.cookie_names.size() + r.malformed_cookie_names) +
+         " besides the token";
   if (!r.cookie_names.empty()) {
     out += " (";
     for (size_t i = 0; i < r.cookie_names.size(); ++i) {
@@ -237,6 +247,10 @@ std::string import_summary(const ImportResult& r, const std::string& path,
       out += r.cookie_names[i];
     }
     out += ")";
+  }
+  if (r.malformed_cookie_names > 0) {
+    out += ", " + std::to_string(r.malformed_cookie_names) +
+           " with a malformed name (not shown: check the paste)";
   }
   out += "\n";
   out += std::string("  bx-umidtoken:  ") + yes(a.bx_umidtoken) + "\n";

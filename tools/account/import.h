@@ -27,11 +27,15 @@ struct ImportResult {
   // JWT once, in `token`; the loader puts it back into the Cookie header).
   AccountConfig account;
   accounts::CredentialFacts facts;
-  std::string source;                     // e.g. "cURL command (bash)"
-  std::string request;                    // "POST chat.qwen.ai/api/v2/chats/new", or ""
-  std::string token_from;                 // "Authorization header", "token cookie", …
-  std::vector<std::string> cookie_names;  // names only, in order, without `token`
-  std::vector<std::string> notes;         // warnings worth showing (no secrets)
+  std::string source;      // e.g. "cURL command (bash)"
+  std::string request;     // "POST chat.qwen.ai/api/v2/chats/new", or ""
+  std::string token_from;  // "Authorization header", "token cookie", …
+  // Names only, in order, without `token`; a name that is not an HTTP token
+  // of at most 64 bytes (a mangled paste can put anything, a credential
+  // included, before an `=`) is only counted, never shown.
+  std::vector<std::string> cookie_names;
+  size_t malformed_cookie_names = 0;
+  std::vector<std::string> notes;  // warnings worth showing (no secrets)
 };
 
 // Parses `text` in `format` and validates the result for account `name`.

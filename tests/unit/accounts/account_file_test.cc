@@ -52,6 +52,8 @@ TEST_CASE("account file errors name the file and key, never the value", "[accoun
   CHECK(err("capacity = \"SECRET\"\n").find("capacity") != std::string::npos);
   CHECK(err("capacity = 0\n").find("capacity") != std::string::npos);
   CHECK(err("capacity = 500000\n").find("capacity") != std::string::npos);
+  CHECK(err("capacity = 1e30\n").find("capacity") != std::string::npos);  // fuzzing: UB in toml++
+  CHECK(err("capacity = 2.0\n").find("capacity") != std::string::npos);
   CHECK(err("token = \"SECRET\n").find("line 1") != std::string::npos);
   CHECK(err("[accounts]\ntoken = \"SECRET\"\n").find("unknown key 'accounts'") !=
         std::string::npos);

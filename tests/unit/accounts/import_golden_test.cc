@@ -212,3 +212,21 @@ TEST_CASE("the summary's request line never quotes a credential", "[accounts][im
   CHECK(summary.find("request:       POST chat.qwen.ai/api/v2/chats/") != std::string::npos);
   CHECK(summary.find("[redacted]") != std::string::npos);
 }
+
+// Found by fuzzing: a mangled paste put a whole command line, the token
+// included, before a cookie's `=`, and the summary listed that "name".
+TEST_CASE("the summary never shows a malformed cookie name", "[accounts][import]") {
+  std::string text = ":authority: chat.qwen.ai\n:method: POST\n:path: /api/v2/chats/new\n" +
+                     std::string("cookie: token=") + std::string(kJwt) +
+                     "; cna=abcdefghijklmnop; iss/new' -H 'authorization: Bearer " +
+                     std::string(kJwt) + "' -b 'xssion = x; aui=1\n";
+  auto r = import_credentials(text, ImportFormat::kAuto, "alice", kNow);
+  REQUIRE(r);
+  CHECK(r.value().cookie_names == std::vector<std::string>{"cna", "aui"});
+  CHECK(r.value().malformed_cookie_names == 1);
+  std::string summary = import_summary(r.value(), "/x/alice.toml", {}, kNow);
+  INFO(summary);
+  CHECK(summary.find(kJwt) == std::string::npos);
+  CHECK(summary.find("3 besides the token (cna, aui), 1 with a malformed name") !=
+        std::string::npos);
+}

@@ -102,6 +102,23 @@ TEST_CASE("invalid files give errors that name the problem and never echo secret
     CHECK(c.error().message().find("frontend.port") != std::string::npos);
     std::remove(p.c_str());
   }
+  // Found by fuzzing: toml++ converts a float to an integer, and 1e30 is
+  // out of range there (undefined behaviour); a port above 65535 was cut to
+  // 16 bits silently.
+  SECTION("a float or an out-of-range integer where an integer belongs") {
+    for (const char* text :
+         {"[frontend]\nport = 1e30\n", "[frontend]\nport = 80.0\n", "[frontend]\nport = 70000\n",
+          "[[accounts]]\nname = \"x\"\ncapacity = 1e30\n"}) {
+      std::string p = write_tmp(text);
+      auto c = load_config(p, env_of({}));
+      INFO(text);
+      REQUIRE_FALSE(c.has_value());
+      CHECK(c.error().message().find(std::string(text).find("port") != std::string::npos
+                                         ? "frontend.port"
+                                         : "capacity") != std::string::npos);
+      std::remove(p.c_str());
+    }
+  }
   SECTION("bad account name, no secret in message") {
     std::string p = write_tmp("[[accounts]]\nname = \"a b\"\ncookies = \"token=SECRET123\"\n");
     auto c = load_config(p, env_of({}));
