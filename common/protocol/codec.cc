@@ -3,6 +3,7 @@
 // (keys matched by name, unknown keys skipped, wrong types rejected).
 #include "common/protocol/codec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -404,9 +405,16 @@ Status unpack_value(const msgpack::object& o, T* out, const char* name) {
 }
 
 // Limits that keep a hostile peer from making us allocate without bound.
-msgpack::unpack_limit decode_limits() {
-  return msgpack::unpack_limit(/*array*/ 1 << 20, /*map*/ 1 << 16, /*str*/ 256u << 20,
-                               /*bin*/ 256u << 20, /*ext*/ 1 << 10, /*depth*/ 16);
+// msgpack-c allocates an array's or map's declared element count before it
+// reads an element, so a few bytes declaring a million elements cost
+// megabytes. Every element takes at least one byte of the body (a map pair
+// two), so no honest body declares more elements than it has bytes: bounding
+// the counts by the body's size rules the amplification out.
+msgpack::unpack_limit decode_limits(size_t body_size) {
+  size_t array = std::min<size_t>(1 << 20, body_size);
+  size_t map = std::min<size_t>(1 << 16, body_size / 2);
+  return msgpack::unpack_limit(array, map, /*str*/ 256u << 20, /*bin*/ 256u << 20,
+                               /*ext*/ 1 << 10, /*depth*/ 16);
 }
 
 template <class T>
@@ -414,8 +422,8 @@ Status decode_struct(std::string_view body, T* out) {
   if (body.empty()) return error(Code::kProtocol, "empty message body");
   try {
     size_t offset = 0;
-    msgpack::object_handle oh =
-        msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr, decode_limits());
+    msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr,
+                                                decode_limits(body.size()));
     if (offset != body.size()) return error(Code::kProtocol, "trailing bytes after message body");
     *out = T{};
     return unpack_struct(oh.get(), out, "body");

@@ -320,6 +320,20 @@ TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {
     WorkerStatus w;
     CHECK_FALSE(decode(bytes, &w).ok());
   }
+  // 17 bytes declaring a million messages: msgpack-c would allocate room for
+  // them (24 MB) before finding the body short. The declared count is bounded
+  // by the body's size, so this is refused as too large up front.
+  SECTION("a container larger than the body is refused before allocating") {
+    std::string bytes("\x81\xa8messages\xdd\x00\x0f\x42\x40\x90", 16);
+    Status s = decode(bytes, &d);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("truncated") == std::string::npos);
+    CHECK(s.message().find("size overflow") != std::string::npos);
+    std::string map_bytes("\x81\xa8messages\x91\xdf\x00\x01\x00\x00", 16);
+    s = decode(map_bytes, &d);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("size overflow") != std::string::npos);
+  }
   SECTION("random bytes never crash") {
     std::mt19937 rng(42);
     for (int i = 0; i < 5000; ++i) {
