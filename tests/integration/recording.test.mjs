@@ -48,14 +48,14 @@ async function streamed(r) {
 // The scripted session: a plain chat, a streamed chat with thinking, a
 // two-turn conversation (the second turn continues the upstream chat), and
 // an upstream error. `beforeError` injects the error when recording.
-async function session(stack, beforeError = async () => {}) {
+async function session(stack, beforeError = async (kind) => kind) {
   const url = stack.baseUrl;
   const out = {};
   let r = await chat(url, { model: 'qwen3-max', messages: [{ role: 'user', content: 'Say hello in one line.' }] });
   let j = await json(r);
   out.plain = { status: r.status, content: j.choices?.[0]?.message?.content };
 
-  r = await chat(url, { model: 'qwen3-max-thinking', stream: true, messages: [{ role: 'user', content: 'Think first, then answer: what is 2+2?' }] });
+  r = await chat(url, { model: 'qwen3-vl-plus-thinking', stream: true, messages: [{ role: 'user', content: 'Think first, then answer: what is 2+2?' }] });
   out.thinking = await streamed(r);
   assert.ok(out.thinking.reasoning.length > 0, 'the thinking model streamed its reasoning');
 
@@ -67,11 +67,19 @@ async function session(stack, beforeError = async () => {}) {
   j = await json(r);
   out.multi = { first, second: j.choices?.[0]?.message?.content, status: r.status };
 
-  await beforeError();
+  await beforeError('moderation');
   r = await chat(url, { model: 'qwen3-max', messages: [{ role: 'user', content: 'This question meets an upstream error.' }] });
   j = await json(r);
   out.error = { status: r.status, code: j.error?.code ?? null, message: j.error?.message ?? null };
   assert.ok(r.status >= 400, `the error reached the client: ${JSON.stringify(j)}`);
+
+  // A WAF answer (its punish URL carries x5secdata); it marks the account
+  // for verification, so it comes last.
+  await beforeError('waf_json');
+  r = await chat(url, { model: 'qwen3-max', messages: [{ role: 'user', content: 'This one meets the WAF.' }] });
+  j = await json(r);
+  out.waf = { status: r.status, code: j.error?.code ?? null, message: j.error?.message ?? null };
+  assert.ok(r.status >= 400, `the WAF answer reached the client: ${JSON.stringify(j)}`);
   return out;
 }
 
@@ -126,13 +134,7 @@ test('a recorded session holds no secret of the account file, and replays to the
   let stack = await recordingStack(mock, file, toml);
   let recorded;
   try {
-    recorded = await session(stack, () => mock.config({ add_faults: [{ kind: 'moderation', scope: 'next' }] }));
-    // A WAF answer too: its punish URL carries x5secdata (the account is
-    // marked for verification, so it comes last).
-    await mock.config({ add_faults: [{ kind: 'waf_json', scope: 'next' }] });
-    const r = await chat(stack.baseUrl, { model: 'qwen3-max', messages: [{ role: 'user', content: 'WAF?' }] });
-    assert.ok(r.status >= 400);
-    await r.text();
+    recorded = await session(stack, (kind) => mock.config({ add_faults: [{ kind, scope: 'next' }] }));
   } finally {
     await stack.stop();
     await mock.stop();
@@ -149,13 +151,15 @@ test('a recorded session holds no secret of the account file, and replays to the
   }
   assert.ok(!/eyJ[\w-]{4,}\.[\w-]{4,}\./.test(text), 'no JWT-shaped string');
   assert.ok(!/cookie|authorization|bx-ua|bx-umidtoken|set-cookie/i.test(text.replace(/"content":"[^"]*"/g, '')), 'no credential header names');
-  assert.ok(!text.includes('x5secdata=') || text.includes('x5secdata=[redacted]'), 'the WAF URL is redacted');
+  assert.ok(text.includes('x5secdata=[redacted]'), 'the WAF URL was recorded, redacted');
 
   const lines = readRecording(file);
   const paths = lines.map((l) => `${l.method} ${l.path.split('?')[0]}`);
   assert.ok(paths.includes('POST /api/v2/chats/new'));
   const completions = lines.filter((l) => l.path.startsWith('/api/v2/chat/completions?'));
   assert.ok(completions.length >= 5, `five completions recorded: ${paths.join(', ')}`);
+  const chatIds = completions.map((l) => l.request.body.chat_id);
+  assert.ok(chatIds.some((id, i) => chatIds.indexOf(id) !== i), 'the second turn continued its chat');
   const ok = completions.find((l) => l.response.events?.length > 2);
   assert.ok(ok, 'a streamed completion with its events');
   assert.ok(ok.response.events.every((e, i, a) => i === 0 || e.t_ms >= a[i - 1].t_ms), 'event times do not go back');
