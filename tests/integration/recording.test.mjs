@@ -14,7 +14,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chat, sseEvents, startMock, startStack, tempDir, waitHealthy } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { BIN, chat, sseEvents, startMock, startStack, tempDir, until, waitHealthy } from './harness.mjs';
 
 const RECORDINGS = new URL('../testdata/recordings/', import.meta.url).pathname;
 
@@ -243,5 +245,42 @@ test('a request the recording does not hold gets a JSON 500 at once', async () =
     assert.equal(state.unmatched, 1);
   } finally {
     await mock.stop();
+  }
+});
+
+test('qwenproxy record --out FILE runs the stack with every worker recording', async () => {
+  const dir = tempDir('qp-rec-cli-');
+  const file = join(dir, 'out.jsonl');
+  const config = join(dir, 'qwenproxy.toml');
+  writeFileSync(config, [`runtime_dir = "${dir}/run"`, `state_dir = "${dir}/state"`, '[worker]', 'prewarm_chats = 0', '[frontend]', 'port = 0'].join('\n') + '\n');
+  const env = { ...process.env, LOG_LEVEL: 'warn' };
+  for (const k of Object.keys(env)) if (k.startsWith('QWEN_') || k.startsWith('QP_')) delete env[k];
+  const proc = spawn(join(BIN, 'qwenproxy'), ['record', '--demo', '--out', file, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { err += d; });
+  try {
+    const ready = await until(() => out.match(/qwenproxy: ready .* at (http:\/\/\S+?:\d+)\/v1/), { what: 'the stack to be ready' });
+    assert.match(err, /recording upstream exchanges to \S*out\.jsonl/);
+    const base = ready[1];
+    await waitHealthy(base, { accounts: 1 });
+    const r = await chat(base, { model: 'qwen3-max', messages: [{ role: 'user', content: 'Recorded through the CLI.' }] });
+    assert.equal(r.status, 200, await r.clone().text());
+    await r.json();
+    const lines = await until(() => {
+      try {
+        const l = readRecording(file);
+        return l.some((x) => x.path.startsWith('/api/v2/chat/completions')) && l;
+      } catch {
+        return false;
+      }
+    }, { what: 'the completion in the recording' });
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(lines.every((l) => l.v === 1));
+  } finally {
+    proc.kill('SIGTERM');
+    if (proc.exitCode === null) await once(proc, 'exit');
+    rmSync(dir, { recursive: true, force: true });
   }
 });
