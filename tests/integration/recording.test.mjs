@@ -284,3 +284,31 @@ test('qwenproxy record --out FILE runs the stack with every worker recording', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--replay-speed keeps the recorded gaps between events (scaled)', async () => {
+  const dir = tempDir('qp-rec-speed-');
+  const file = join(dir, 'timed.jsonl');
+  const line = (id) => JSON.stringify({
+    v: 1, method: 'POST', path: `/api/v2/chat/completions?chat_id=${id}`, request: { headers: {} },
+    response: { status: 200, headers: { 'content-type': 'text/event-stream' }, events: [{ t_ms: 0, data: { n: 1 } }, { t_ms: 400, data: { n: 2 } }] },
+    outcome: 'complete',
+  });
+  writeFileSync(file, `${line('a')}\n${line('b')}\n`);
+  const gaps = {};
+  for (const speed of ['1', '0']) {
+    const mock = await startMock(['--replay', file, '--replay-speed', speed]);
+    try {
+      const r = await fetch(`${mock.url}/api/v2/chat/completions?chat_id=x`, { method: 'POST', body: '{}' });
+      assert.equal(r.status, 200);
+      const times = [];
+      for await (const d of sseEvents(r)) times.push([JSON.parse(d).n, Date.now()]);
+      assert.deepEqual(times.map((t) => t[0]), [1, 2]);
+      gaps[speed] = times[1][1] - times[0][1];
+    } finally {
+      await mock.stop();
+    }
+  }
+  assert.ok(gaps['1'] >= 350, `speed 1 waits the recorded 400 ms (${gaps['1']} ms)`);
+  assert.ok(gaps['0'] < 350, `speed 0 does not wait (${gaps['0']} ms)`);
+  rmSync(dir, { recursive: true, force: true });
+});
