@@ -123,12 +123,15 @@ bool is_signed_url_param(std::string_view name) {
 void Redactor::add_secret(std::string_view secret) {
   secret = trim_blanks(secret);
   if (secret.size() < kMinSecretBytes) return;
-  std::string s(secret);
-  if (std::find(secrets_.begin(), secrets_.end(), s) != secrets_.end()) return;
+  for (const auto& s : secrets_) {
+    if (s.raw == secret) return;
+  }
+  Secret s{std::string(secret), {}};
+  json::append_escaped(&s.escaped, secret);
   secrets_.push_back(std::move(s));
   // Longest first: a secret containing another is replaced whole.
   std::stable_sort(secrets_.begin(), secrets_.end(),
-                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+                   [](const Secret& a, const Secret& b) { return a.raw.size() > b.raw.size(); });
 }
 
 void Redactor::add_account(const AccountConfig& a) {
@@ -187,12 +190,9 @@ std::string Redactor::text(std::string_view s) const {
 }
 
 void Redactor::scrub(std::string* line) const {
-  std::string escaped;
   for (const auto& s : secrets_) {
-    replace_all(line, s, kRedacted);
-    escaped.clear();
-    json::append_escaped(&escaped, s);
-    if (escaped != s) replace_all(line, escaped, kRedacted);
+    replace_all(line, s.raw, kRedacted);
+    if (s.escaped != s.raw) replace_all(line, s.escaped, kRedacted);
   }
 }
 

@@ -73,7 +73,11 @@ class Redactor {
  private:
   void append_element(simdjson::dom::element e, std::string* out);
 
-  std::vector<std::string> secrets_;  // longest first
+  struct Secret {
+    std::string raw;
+    std::string escaped;  // as inside a JSON string (often equal to raw)
+  };
+  std::vector<Secret> secrets_;  // longest first
   simdjson::dom::parser parser_;
 };
 

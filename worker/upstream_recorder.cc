@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -57,7 +58,8 @@ std::unique_ptr<record::ExchangeRecord> UpstreamRecorder::begin(
     std::string_view body) {
   if (!active()) return nullptr;
   return std::make_unique<record::ExchangeRecord>(&redactor_, method, url, headers, body,
-                                                  uv::now_unix_ms(), max_bytes_);
+                                                  uv::now_unix_ms(),
+                                                  std::min(max_bytes_, kMaxExchangeBytes));
 }
 
 void UpstreamRecorder::write(const std::string& line) {

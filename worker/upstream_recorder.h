@@ -17,7 +17,8 @@
 //
 // Bounded: once the file would grow past max_bytes (counted from its size
 // when opened), recording stops with one WARN `record.limit_reached`; each
-// exchange keeps at most max_bytes of response data. A write error also
+// exchange keeps at most kMaxExchangeBytes (or max_bytes if smaller) of
+// response data, then marks itself truncated. A write error also
 // stops it (WARN `record.write_failed`). Paths and contents are never
 // logged beyond the file's path.
 // Thread: the loop's thread only.
@@ -38,6 +39,8 @@ namespace qp::worker {
 
 class UpstreamRecorder {
  public:
+  static constexpr uint64_t kMaxExchangeBytes = 16 * 1024 * 1024;
+
   UpstreamRecorder(std::string path, uint64_t max_bytes);
   ~UpstreamRecorder();
   UpstreamRecorder(const UpstreamRecorder&) = delete;
