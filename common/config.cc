@@ -170,6 +170,9 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "idle_timeout_ms", w, &c->upstream.idle_timeout_ms));
     QP_TRY(read_str(*t, "user_agent", w, &c->upstream.user_agent));
     QP_TRY(read_bool(*t, "delete_chats", w, &c->upstream.delete_chats));
+    QP_TRY(read_str(*t, "record_file", w, &c->upstream.record_file));
+    c->upstream.record_file = relative_to(path, c->upstream.record_file);
+    QP_TRY(read_int(*t, "record_max_bytes", w, &c->upstream.record_max_bytes));
   }
   if (auto* t = root["anthropic"].as_table()) {
     std::string w = path + ": anthropic";
@@ -267,6 +270,8 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));
+  if (env("QP_UPSTREAM_RECORD_FILE", &v)) c->upstream.record_file = v;
+  QP_TRY(env_u64(env, "QP_UPSTREAM_RECORD_MAX_BYTES", &c->upstream.record_max_bytes));
   if (env("QP_UPSTREAM_DELETE_CHATS", &v)) {
     if (v == "1" || v == "true")
       c->upstream.delete_chats = true;

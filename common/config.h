@@ -71,6 +71,11 @@ struct UpstreamConfig {
   uint64_t first_byte_timeout_ms = 60'000;
   uint64_t idle_timeout_ms = 60'000;  // max gap between upstream events
   bool delete_chats = false;          // DELETE each upstream chat once it is finished with
+  // Record every upstream exchange, redacted, to this file as JSON lines
+  // (docs/recording.md); "{account}" is replaced by the account name.
+  // Empty: off.
+  std::string record_file;
+  uint64_t record_max_bytes = 100ull * 1024 * 1024;  // recording stops past this file size
   std::string user_agent =
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/141.0.0.0 Safari/537.36";

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "worker/upstream_recorder.h"
 
 namespace qp::worker {
 namespace {
@@ -68,6 +69,15 @@ Status HttpRequest::start() {
   if (spec_.total_timeout_ms > 0) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_.total_timeout_ms));
   }
+  if (spec_.recorder != nullptr) {
+    const char* method =
+        !spec_.custom_method.empty() ? spec_.custom_method.c_str() : (spec_.post ? "POST" : "GET");
+    record_ = spec_.recorder->begin(method, spec_.url, spec_.headers, spec_.body);
+    if (record_) {
+      curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpRequest::header_cb);
+      curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
+    }
+  }
   if (timer_.base()->type == UV_UNKNOWN_HANDLE) {
     if (int r = uv_timer_init(multi_->loop(), timer_.get()); r != 0) {
       return error(Code::kInternal, std::string("uv_timer_init: ") + uv_strerror(r));
@@ -75,7 +85,10 @@ Status HttpRequest::start() {
     timer_.get()->data = this;
   }
   Status s = multi_->add(e, this);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    record_.reset();
+    return s;
+  }
   running_ = true;
   started_ms_ = uv_now(multi_->loop());
   if (spec_.first_byte_timeout_ms > 0) arm_timer(spec_.first_byte_timeout_ms);
@@ -87,6 +100,16 @@ void HttpRequest::abort() {
   running_ = false;
   multi_->remove(easy_.get());
   if (timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(timer_.get());
+  record_end("stopped", {});
+}
+
+void HttpRequest::record_end(const char* outcome, std::string_view error) {
+  if (!record_) return;
+  long status = 0;
+  curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
+  uint64_t duration = uv_now(multi_->loop()) - started_ms_;
+  spec_.recorder->write(record_->finish(status, duration, outcome, error));
+  record_.reset();
 }
 
 void HttpRequest::arm_timer(uint64_t ms) {
@@ -120,10 +143,21 @@ void HttpRequest::on_timer() {
     kind = TransportFailure::kIdleTimeout;
     limit = spec_.idle_timeout_ms;
   }
-  abort();
   HttpResult r = take_result();
   r.failure = classify_transport(kind, limit, {});
+  record_end("failed", r.failure->message);
+  abort();
   listener_->on_complete(std::move(r));  // last statement: the listener may retire us
+}
+
+size_t HttpRequest::header_cb(char* data, size_t size, size_t n, void* userp) {
+  auto* self = static_cast<HttpRequest*>(userp);
+  try {
+    if (self->record_) self->record_->on_header_line(std::string_view(data, size * n));
+  } catch (...) {
+    QP_ERROR("upstream.header_exception");  // recording must never fail the transfer
+  }
+  return size * n;
 }
 
 size_t HttpRequest::write_cb(char* data, size_t size, size_t n, void* userp) {
@@ -151,6 +185,7 @@ void HttpRequest::decide_mode() {
 size_t HttpRequest::on_write(std::string_view bytes) {
   if (!mode_decided_) decide_mode();
   last_data_ms_ = uv_now(multi_->loop());
+  if (record_) record_->on_body(bytes, last_data_ms_ - started_ms_);
   if (!got_body_) {
     got_body_ = true;
     // From now on the timer measures gaps between chunks.
@@ -188,7 +223,10 @@ HttpResult HttpRequest::take_result() {
 void HttpRequest::on_transfer_done(CURLcode result) {
   running_ = false;
   uv_timer_stop(timer_.get());
-  if (stopped_) return;  // the listener ended it and expects nothing more
+  if (stopped_) {
+    record_end("stopped", {});
+    return;  // the listener ended it and expects nothing more
+  }
   HttpResult r = take_result();
   if (too_large_) {
     r.failure = classify_transport(TransportFailure::kTooLarge, spec_.max_body_bytes, {});
@@ -204,6 +242,11 @@ void HttpRequest::on_transfer_done(CURLcode result) {
     } else {
       r.failure = classify_transport(TransportFailure::kDropped, 0, detail);
     }
+  }
+  if (r.failure) {
+    record_end("failed", r.failure->message);
+  } else {
+    record_end("complete", {});
   }
   listener_->on_complete(std::move(r));  // last statement
 }

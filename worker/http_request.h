@@ -19,6 +19,11 @@
 // on_stream_data(). The listener may not destroy the request inside
 // on_complete() either; hand it to DeferredDelete.
 //
+// Recording (spec.recorder set, docs/recording.md): the request, the
+// response's status, headers and body or events, and the outcome go to an
+// ExchangeRecord as they happen and to the recorder as one line when the
+// transfer ends, fails, times out, is stopped or aborted.
+//
 // Secrets: the URL, headers and cookies are never logged.
 #pragma once
 
@@ -30,9 +35,12 @@
 
 #include "common/uv/handle.h"
 #include "worker/curl_multi.h"
+#include "worker/exchange_record.h"
 #include "worker/upstream_errors.h"
 
 namespace qp::worker {
+
+class UpstreamRecorder;
 
 struct HttpRequestSpec {
   bool post = false;
@@ -48,6 +56,7 @@ struct HttpRequestSpec {
   uint64_t total_timeout_ms = 0;            // 0 = none
   bool stream = false;
   size_t max_body_bytes = 4 * 1024 * 1024;
+  UpstreamRecorder* recorder = nullptr;  // not owned; null: not recorded
 };
 
 struct HttpResult {
@@ -85,6 +94,9 @@ class HttpRequest final : public CurlTransfer {
 
  private:
   static size_t write_cb(char* data, size_t size, size_t n, void* userp);
+  static size_t header_cb(char* data, size_t size, size_t n, void* userp);
+  // Ends the recording of this exchange (no-op when not recording).
+  void record_end(const char* outcome, std::string_view error);
   size_t on_write(std::string_view bytes);
   void decide_mode();
   void on_timer();
@@ -99,6 +111,7 @@ class HttpRequest final : public CurlTransfer {
   EasyPtr easy_;
   uv::Timer timer_;
   std::string body_;
+  std::unique_ptr<record::ExchangeRecord> record_;  // while recording this exchange
   uint64_t started_ms_ = 0;
   uint64_t last_data_ms_ = 0;
   bool running_ = false;

@@ -15,6 +15,7 @@
 #include "worker/prompt_builder.h"
 #include "worker/response_format.h"
 #include "worker/tools/prompt_render.h"
+#include "worker/upstream_recorder.h"
 #include "worker/worker_metrics.h"
 
 namespace qp::worker {
@@ -624,6 +625,12 @@ QwenClient::QwenClient(CurlMulti* multi, DeferredDelete* deferred, const Upstrea
 void QwenClient::set_credentials(const AccountConfig& account) {
   account_ = account;
   jwt_ = account_.token.empty() ? cookie_value(account_.cookies, "token") : account_.token;
+  if (recorder_ != nullptr) recorder_->add_account(account_);
+}
+
+void QwenClient::set_recorder(UpstreamRecorder* r) {
+  recorder_ = r;
+  if (recorder_ != nullptr) recorder_->add_account(account_);
 }
 
 QwenClient::~QwenClient() { abort_background(); }
@@ -720,6 +727,7 @@ HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
   spec.first_byte_timeout_ms = upstream_.first_byte_timeout_ms;
   spec.idle_timeout_ms = upstream_.idle_timeout_ms;
   spec.stream = e == Endpoint::kCompletion;
+  spec.recorder = recorder_;
   return spec;
 }
 

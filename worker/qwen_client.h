@@ -225,6 +225,9 @@ class QwenClient {
   class WorkerMetrics* metrics() const {
     return metrics_;
   }
+  // Records every request made from now on (upstream_recorder.h; may be
+  // null). Not owned; must outlive every request.
+  void set_recorder(class UpstreamRecorder* r);
   const AccountConfig& account() const { return account_; }
   // New credentials for the requests made from now on (a rotation or a
   // sign-in); requests already made keep the ones they were built with.
@@ -243,6 +246,7 @@ class QwenClient {
   std::string jwt_;  // the session token (account_.token, else its `token` cookie); secret
   class ChatPool* pool_ = nullptr;
   class WorkerMetrics* metrics_ = nullptr;
+  class UpstreamRecorder* recorder_ = nullptr;
   std::list<std::unique_ptr<StopCall>> stops_;
   uv::Timer soon_timer_;  // starts the stops of stop_generation_soon()
   std::vector<std::pair<Endpoint, std::string>> soon_;  // their endpoints and chat ids

@@ -108,6 +108,14 @@ Worker::~Worker() {
 Status Worker::start() {
   Status s = multi_.init();
   if (!s.ok()) return s;
+  if (!config_.upstream.record_file.empty()) {
+    recorder_ = std::make_unique<UpstreamRecorder>(
+        UpstreamRecorder::expand_path(config_.upstream.record_file, account_.name),
+        config_.upstream.record_max_bytes);
+    s = recorder_->open();
+    if (!s.ok()) return s;
+    client_.set_recorder(recorder_.get());
+  }
   // Reports unusable credentials (health credentials_invalid, before READY
   // carries it) and starts a due sign-in.
   accounts_.start();

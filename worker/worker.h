@@ -40,6 +40,7 @@
 #include "worker/deferred_delete.h"
 #include "worker/notice_sender.h"
 #include "worker/qwen_client.h"
+#include "worker/upstream_recorder.h"
 #include "worker/worker_metrics.h"
 
 namespace qp::worker {
@@ -129,6 +130,8 @@ class Worker final : private AccountManager::Listener {
   AccountConfig account_;  // the credentials in effect (AccountManager's copy)
   std::string instance_;
   WorkerMetrics metrics_;
+  // Declared before everything that makes requests: it outlives them all.
+  std::unique_ptr<UpstreamRecorder> recorder_;  // upstream.record_file; null: off
   CurlMulti multi_;
   DeferredDelete deferred_;
   AccountManager accounts_;

@@ -1,4 +1,4 @@
-// qwenproxy: the command-line entry point (`qwenproxy up`, `qwenproxy version`).
+// qwenproxy: the command-line entry point (`qwenproxy up`, `record`, `version`, …).
 #include <csignal>
 #include <cstdio>
 #include <exception>

@@ -1,6 +1,7 @@
 // mock-qwen: a faithful twin of chat.qwen.ai for tests and benchmarks.
 //   mock-qwen [--host H] [--port P] [--jwt-secret S] [--token-delay-ms N] …
 //   mock-qwen mint-token --user U [--secret S] [--ttl-s N]
+//   mock-qwen --replay FILE [--replay-speed X]   serves a recording (replay.h)
 // Prints "mock-qwen listening on http://HOST:PORT" once listening, then sends
 // READY=1 + QP_PORT to the service manager. SIGINT/SIGTERM: clean exit 0.
 #include <sys/resource.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -20,6 +22,7 @@
 #include "common/uv/handle.h"
 #include "tools/mock-qwen/jwt.h"
 #include "tools/mock-qwen/mock_server.h"
+#include "tools/mock-qwen/replay.h"
 
 namespace {
 
@@ -42,7 +45,7 @@ void raise_fd_limit() {
 }
 
 struct SignalContext {
-  qp::mock::MockServer* server = nullptr;
+  std::function<void()> close;
   uv_signal_t* sigint = nullptr;
   uv_signal_t* sigterm = nullptr;
 };
@@ -53,12 +56,61 @@ void on_signal(uv_signal_t* handle, int signum) {
   try {
     QP_INFO("mock.stopping").kv("signal", signum);
     qp::notify::stopping();
-    ctx->server->close();
+    ctx->close();
   } catch (...) {
     // Nothing may escape into libuv; the loop still ends below.
   }
   uv_signal_stop(ctx->sigint);
   uv_signal_stop(ctx->sigterm);
+}
+
+// Runs the server until SIGINT/SIGTERM; prints the listening line and
+// notifies readiness like the simulated site does.
+template <typename Server>
+int serve(uv_loop_t* loop, Server& server, const std::string& host) {
+  qp::Status st = server.listen();
+  if (!st.ok()) {
+    std::fprintf(stderr, "mock-qwen: %s\n", st.message().c_str());
+    return 1;
+  }
+  std::printf("mock-qwen listening on http://%s:%d\n", host.c_str(), server.port());
+  std::fflush(stdout);
+  QP_INFO("mock.listening").kv("host", host).kv("port", server.port());
+  qp::notify::ready("listening", server.port());
+  qp::uv::Signal sigint, sigterm;
+  SignalContext ctx{[&server] { server.close(); }, sigint.get(), sigterm.get()};
+  uv_signal_init(loop, sigint.get());
+  uv_signal_init(loop, sigterm.get());
+  sigint.get()->data = &ctx;
+  sigterm.get()->data = &ctx;
+  uv_signal_start(sigint.get(), on_signal, SIGINT);
+  uv_signal_start(sigterm.get(), on_signal, SIGTERM);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+int run_replay(const std::string& file, const std::string& host, int port, double speed) {
+  std::string text;
+  if (!read_file(file, &text)) {
+    std::fprintf(stderr, "mock-qwen: cannot read recording %s\n", file.c_str());
+    return 2;
+  }
+  auto log = qp::mock::ReplayLog::parse(text);
+  if (!log.has_value()) {
+    std::fprintf(stderr, "mock-qwen: %s: %s\n", file.c_str(), log.error().message().c_str());
+    return 2;
+  }
+  QP_INFO("replay.loaded").kv("file", file).kv("exchanges", static_cast<uint64_t>(log->size()));
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int exit_code = 0;
+  {
+    qp::mock::ReplayServer server(&loop, {host, port, speed}, std::move(log.value()));
+    exit_code = serve(&loop, server, host);
+    server.close();
+  }
+  qp::uv::close_loop(&loop);
+  return exit_code;
 }
 
 }  // namespace
@@ -92,6 +144,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rules", rules_file, "Answer rules file (JSON), see docs/mock-qwen.md");
   app.add_option("--users", users_file, "Sign-in users file (JSON), see docs/mock-qwen.md");
+  std::string replay_file;
+  double replay_speed = 0;
+  app.add_option("--replay", replay_file,
+                 "Serve this recording (docs/recording.md) instead of the simulated site");
+  app.add_option("--replay-speed", replay_speed,
+                 "Replay timing: 0 = events at once, 1 = as recorded, 2 = twice as fast")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   auto* mint = app.add_subcommand("mint-token", "Print a JWT accepted by the mock");
   std::string mint_user, mint_secret = "mock-secret";
@@ -142,32 +202,15 @@ int main(int argc, char** argv) {
     opts.users = std::move(users.value());
   }
 
+  if (!replay_file.empty()) return run_replay(replay_file, opts.host, opts.port, replay_speed);
+
   uv_loop_t loop;
   uv_loop_init(&loop);
   int exit_code = 0;
   {
     std::string host = opts.host;
     qp::mock::MockServer server(&loop, std::move(opts));
-    qp::Status st = server.listen();
-    if (!st.ok()) {
-      std::fprintf(stderr, "mock-qwen: %s\n", st.message().c_str());
-      exit_code = 1;
-    } else {
-      std::printf("mock-qwen listening on http://%s:%d\n", host.c_str(), server.port());
-      std::fflush(stdout);
-      QP_INFO("mock.listening").kv("host", host).kv("port", server.port());
-      qp::notify::ready("listening", server.port());
-
-      qp::uv::Signal sigint, sigterm;
-      SignalContext ctx{&server, sigint.get(), sigterm.get()};
-      uv_signal_init(&loop, sigint.get());
-      uv_signal_init(&loop, sigterm.get());
-      sigint.get()->data = &ctx;
-      sigterm.get()->data = &ctx;
-      uv_signal_start(sigint.get(), on_signal, SIGINT);
-      uv_signal_start(sigterm.get(), on_signal, SIGTERM);
-      uv_run(&loop, UV_RUN_DEFAULT);
-    }
+    exit_code = serve(&loop, server, host);
     server.close();
   }
   qp::uv::close_loop(&loop);

@@ -136,6 +136,27 @@ TEST_CASE("invalid files give errors that name the problem and never echo secret
   }
 }
 
+TEST_CASE("upstream.record_file and record_max_bytes", "[config]") {
+  auto none = load_config("", env_of({}));
+  REQUIRE(none.has_value());
+  CHECK(none->upstream.record_file.empty());
+  CHECK(none->upstream.record_max_bytes == 100ull * 1024 * 1024);
+  std::string path =
+      write_tmp("[upstream]\nrecord_file = \"rec/{account}.jsonl\"\nrecord_max_bytes = 5000\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  std::string dir = path.substr(0, path.rfind('/'));
+  CHECK(c->upstream.record_file == dir + "/rec/{account}.jsonl");  // relative to the file
+  CHECK(c->upstream.record_max_bytes == 5000);
+  auto e = load_config(path, env_of({{"QP_UPSTREAM_RECORD_FILE", "/tmp/r.jsonl"},
+                                     {"QP_UPSTREAM_RECORD_MAX_BYTES", "77"}}));
+  REQUIRE(e.has_value());
+  CHECK(e->upstream.record_file == "/tmp/r.jsonl");
+  CHECK(e->upstream.record_max_bytes == 77);
+  CHECK_FALSE(load_config(path, env_of({{"QP_UPSTREAM_RECORD_MAX_BYTES", "lots"}})).has_value());
+  std::remove(path.c_str());
+}
+
 TEST_CASE("upstream.delete_chats from the file and the environment", "[config]") {
   std::string path = write_tmp("[upstream]\ndelete_chats = true\n");
   auto c = load_config(path, env_of({}));

@@ -3,6 +3,8 @@
 // that no libuv handle leaked (uv_loop_close == 0).
 #include "worker/qwen_client.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include <simdjson.h>
 
 #include "fake_upstream.h"
+#include "worker/upstream_recorder.h"
 
 using qp::testing::FakeRequest;
 using qp::testing::FakeResponse;
@@ -640,4 +643,66 @@ TEST_CASE("client: cancel during the retry backoff ends quietly", "[client][retr
   env.finish();
   CHECK(before == 1);
   CHECK(rec.terminal == 0);
+}
+
+namespace {
+std::vector<std::string> recorded_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::istringstream in(read_file(path));
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("client: recording writes each exchange as a redacted line", "[client][record]") {
+  char dir[] = "/tmp/qp-client-rec-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  std::string path = std::string(dir) + "/rec.jsonl";
+  UpstreamRecorder recorder(path, 1 << 20);
+  REQUIRE(recorder.open().ok());
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (r.target.rfind("/api/v2/chat/completions/stop", 0) == 0) {
+      return json(R"({"success":true,"request_id":"r","data":{"status":true}})");
+    }
+    FakeResponse resp =
+        sse({"data: {\"choices\":[{\"delta\":{\"content\":\"a\",\"phase\":\"answer\"}}]}\n\n"});
+    resp.keep_open = true;
+    return resp;
+  });
+  env.client->set_recorder(&recorder);
+  Recorder rec;
+  auto call = std::make_unique<ChatCall>(env.client.get(), job(), &rec);
+  REQUIRE(call->start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return !rec.content.empty(); }));
+  call->cancel();  // the stream is stopped by the gateway: recorded as such, at once
+  REQUIRE(run_until(&env.loop, [&] { return env.client->background_requests() == 0; }));
+  call.reset();
+  env.finish();
+
+  auto lines = recorded_lines(path);
+  REQUIRE(lines.size() == 3);  // chats/new, the completion, the stop
+  simdjson::dom::parser p;
+  auto nc = parse_json(p, lines[0]);
+  CHECK(nc["path"].get_string().value() == "/api/v2/chats/new");
+  CHECK(nc["outcome"].get_string().value() == "complete");
+  CHECK(nc["response"]["body"]["data"]["id"].get_string().value() == kChatId);
+  auto cc = parse_json(p, lines[1]);
+  CHECK(cc["path"].get_string().value() == "/api/v2/chat/completions?chat_id=" + kChatId);
+  CHECK(cc["outcome"].get_string().value() == "stopped");
+  CHECK(cc["response"]["events"]
+            .at(0)["data"]["choices"]
+            .at(0)["delta"]["content"]
+            .get_string()
+            .value() == "a");
+  auto st = parse_json(p, lines[2]);
+  CHECK(st["path"].get_string().value() == "/api/v2/chat/completions/stop?chat_id=" + kChatId);
+  for (const auto& l : lines) {
+    CHECK(l.find(kJwt) == std::string::npos);
+    CHECK(l.find("T2gA-umid") == std::string::npos);  // not a recorded header
+    CHECK(l.find("na-vancouver-pop") == std::string::npos);
+    CHECK(l.find("Bearer") == std::string::npos);
+  }
+  std::remove(path.c_str());
+  ::rmdir(dir);
 }
