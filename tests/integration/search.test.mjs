@@ -172,6 +172,18 @@ test('keep-alive comments while the search runs, before any content (raw stream)
   checkAnnotations(annotations, content);
 });
 
+test('keep-alive comments during a long wait for the first token (no search)', async () => {
+  await setup({ first_token_delay_ms: KEEPALIVE_MS * 12 });
+  const r = await chat(stack.baseUrl, { model: 'qwen3-max', stream: true, messages: [{ role: 'user', content: PROMPT }] });
+  assert.equal(r.status, 200);
+  const raw = await r.text();
+  const firstKeepAlive = raw.indexOf(': keep-alive\n\n');
+  assert.ok(firstKeepAlive >= 0, 'a keep-alive comment was sent');
+  assert.ok(raw.indexOf('"content":"Qwen') > firstKeepAlive);
+  assert.ok(raw.endsWith('data: [DONE]\n\n'));
+  assert.equal(raw.indexOf('"annotations"'), -1, 'no search, no annotations');
+});
+
 test('search with tools given: no tool_calls leak from the search phase', async () => {
   await setup({ search_format: 'function_call' });
   const params = { model: 'qwen3-max', tools: TOOLS, web_search_options: {}, messages: [{ role: 'user', content: PROMPT }] };
