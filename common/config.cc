@@ -133,6 +133,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "max_buffered_body_bytes", w, &c->frontend.max_buffered_body_bytes));
     QP_TRY(read_int(*t, "models_cache_ttl_ms", w, &c->frontend.models_cache_ttl_ms));
     QP_TRY(read_int(*t, "request_timeout_ms", w, &c->frontend.request_timeout_ms));
+    QP_TRY(read_int(*t, "sse_keepalive_ms", w, &c->frontend.sse_keepalive_ms));
     QP_TRY(read_str(*t, "api_key", w, &c->frontend.api_key));
     QP_TRY(read_str(*t, "admin_key", w, &c->frontend.admin_key));
     QP_TRY(read_str(*t, "keys_file", w, &c->frontend.keys_file));

@@ -29,6 +29,9 @@ struct FrontendConfig {
   uint64_t max_buffered_body_bytes = 256ULL * 1024 * 1024;  // all connections; 0 = no limit
   uint64_t models_cache_ttl_ms = 300'000;                   // /v1/models cache
   uint64_t request_timeout_ms = 600'000;                    // whole-request safety net
+  // Streamed chat completions: an SSE comment `: keep-alive` after this
+  // long without output (search, first-token wait); 0 = never.
+  uint64_t sse_keepalive_ms = 5'000;
   std::string api_key;  // if set, clients must send it as Bearer
   // The operator's key for /admin/v1/*, /metrics and /dashboard (Bearer).
   // Empty: those are served only while the frontend listens on loopback.

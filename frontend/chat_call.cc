@@ -28,6 +28,30 @@ void ChatCall::start_stream() {
   json_.append_role_event(&out_);
 }
 
+void ChatCall::start_keepalive(uv_loop_t* loop, uint64_t interval_ms) {
+  if (!stream_ || interval_ms == 0 || finished()) return;
+  if (uv_timer_init(loop, keepalive_.get()) != 0) return;
+  keepalive_.get()->data = this;
+  uv_timer_start(
+      keepalive_.get(),
+      [](uv_timer_t* t) {
+        if (t->data != nullptr) static_cast<ChatCall*>(t->data)->on_keepalive();
+      },
+      interval_ms, interval_ms);
+}
+
+void ChatCall::on_keepalive() {
+  if (finished()) return;
+  if (wrote_) {
+    wrote_ = false;
+    return;
+  }
+  if (!started_) start_stream();  // leaves the role event in out_
+  out_.append(": keep-alive\n\n");
+  exchange_.write(std::move(out_));
+  out_.clear();
+}
+
 void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
   if (finished()) return;
   bool text = !chunk.content.empty() || !chunk.reasoning.empty();
@@ -46,8 +70,10 @@ void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
     return;
   }
   if (!started_) start_stream();  // leaves the role event in out_
+  wrote_ = true;
   if (text) {
     if (want_json_) content_.append(chunk.content);
+    content_chars_ += count_code_points(chunk.content);
     json_.append_delta_event(&out_, chunk.content, chunk.reasoning);
   }
   for (const auto& d : chunk.tool_calls) json_.append_tool_call_event(&out_, d);
@@ -57,6 +83,7 @@ void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
 
 void ChatCall::on_done(const protocol::JobDone& done) {
   if (!finish()) return;
+  keepalive_.reset();
   const std::string& reason = done.finish_reason.empty() ? std::string("stop") : done.finish_reason;
   int json_valid = -1;
   std::string_view content = content_;
@@ -73,10 +100,11 @@ void ChatCall::on_done(const protocol::JobDone& done) {
   if (!stream_) {
     exchange_.respond(200, api_headers(request_id_, "application/json"),
                       json_.completion(content, reasoning_, reason, done.usage, done.chat_id,
-                                       json_valid, tool_calls_));
+                                       json_valid, tool_calls_, done.sources));
   } else {
     if (!started_) start_stream();
-    json_.append_finish_event(&out_, reason, json_valid, done.chat_id);
+    json_.append_finish_event(&out_, reason, json_valid, done.chat_id, done.sources,
+                              content_chars_);
     if (include_usage_) json_.append_usage_event(&out_, done.usage);
     CompletionJson::append_done_event(&out_);
     exchange_.write(std::move(out_));
@@ -93,6 +121,7 @@ void ChatCall::on_done(const protocol::JobDone& done) {
 
 void ChatCall::fail(const ApiError& error) {
   if (!finish()) return;
+  keepalive_.reset();
   QP_WARN("request.failed")
       .kv("request_id", request_id_)
       .kv("code", code_name(error.code))

@@ -353,6 +353,7 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
   if (!admit_job(ex, chat.job, rid, caller, &lease)) return;
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
                                          chat.include_usage, unix_now_s(), chat.want_json);
+  call->start_keepalive(loop_, config_.frontend.sse_keepalive_ms);
   call->hold(std::move(lease));
   call->observe(&observers_, make_record(chat.job, rid, caller, "/v1/chat/completions"));
   launch(ex, chat.job, std::move(call), caller);

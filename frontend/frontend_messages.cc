@@ -56,11 +56,17 @@ void FrontendApp::handle_messages(http::Exchange ex, const Caller& caller, bool 
 void FrontendApp::submit_messages(http::Exchange ex, anthropic::MessagesRequest m,
                                   const std::string& rid, const Caller& caller) {
   auto& job = m.job;
-  // Thinking is Qwen's "<model>-thinking" variant, where the model has one.
+  // Thinking goes to the worker as JobRequest.features (thinking on, the
+  // budget_tokens as Qwen's thinking_budget), where the model can think:
+  // where the list has its "<model>-thinking" variant (a key limited to
+  // some models must allow that variant). A model named with the suffix
+  // thinks anyway.
   if (m.thinking && !ends_with(job.model, kThinkingVariant)) {
     std::string variant = job.model + std::string(kThinkingVariant);
-    if (models_.find(variant) != nullptr && caller.allows_model(variant))
-      job.model = std::move(variant);
+    if (models_.find(variant) != nullptr && caller.allows_model(variant)) {
+      job.features.thinking = 1;
+      job.features.thinking_budget = m.thinking_budget;
+    }
   }
   if (models_.fresh(uv_now(loop_)) && models_.find(job.model) == nullptr) {
     return reply_error(ex,

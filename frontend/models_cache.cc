@@ -9,8 +9,15 @@ void write_model(json::Writer& w, const protocol::ModelInfo& m) {
       .field("id", m.id)
       .field("object", "model")
       .field("created", m.created)
-      .field("owned_by", m.owned_by.empty() ? std::string("qwen") : m.owned_by)
-      .end_object();
+      .field("owned_by", m.owned_by.empty() ? std::string("qwen") : m.owned_by);
+  // Extension: what the upstream model takes (thinking, search, vision…),
+  // from Qwen's model list; absent when unknown.
+  if (!m.capabilities.empty()) {
+    w.key("qwen_capabilities").begin_array();
+    for (const auto& c : m.capabilities) w.value(c);
+    w.end_array();
+  }
+  w.end_object();
 }
 }  // namespace
 

@@ -48,7 +48,7 @@ ChatCall::ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* ha
       handler_(handler),
       job_(std::move(job)),
       request_id_(job_.request_id),
-      variant_(parse_model_variant(job_.model)),
+      variant_(apply_features(parse_model_variant(job_.model), job_.features)),
       stop_(job_.stop),
       max_tokens_(job_.max_tokens) {
   chunk_.request_id = job_.request_id;
@@ -189,6 +189,7 @@ Status ChatCall::begin_completion() {
   p.model = variant_.upstream_model;
   p.content = prompt_;
   p.thinking = variant_.thinking;
+  p.thinking_budget = job_.features.thinking_budget;
   p.search = variant_.search;
   p.fid = fid;
   p.child_id = child;
@@ -400,6 +401,7 @@ void ChatCall::finish(const char* finish_reason) {
   r.usage = finish_reason == std::string_view("length") ? limit_usage_ : events_.usage();
   r.chat_id = events_.chat_id().empty() ? chat_id_ : events_.chat_id();
   r.response_id = events_.response_id();
+  r.sources = events_.sources();
   if (!cut_ && !r.response_id.empty() && !r.chat_id.empty()) {
     // Hash the answer as the client gets it (a non-streamed JSON answer loses its fence).
     std::string_view returned = answer_;

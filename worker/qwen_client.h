@@ -50,6 +50,8 @@ struct ChatResult {
   const char* finish_reason = "stop";
   // The client stop sequence that ended the answer; empty if none did.
   std::string stop_sequence;
+  // Web search sources (bounded by the event interpreter).
+  std::vector<protocol::SearchSource> sources;
 };
 
 class ChatHandler {

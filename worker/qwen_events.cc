@@ -22,7 +22,7 @@ struct EventFields {
   StreamUsage usage;
   bool has_delta = false;
   bool has_content = false;
-  std::string_view role, content, phase, status;
+  std::string_view role, content, phase, status, name;
 };
 
 // Reads a string value if it is one; other types are left alone.
@@ -56,14 +56,73 @@ bool is_null(od::value v, bool* out) {
   return true;
 }
 
-// extra.summary_thought.content[]: cumulative summary strings.
-bool read_extra(od::value v, std::vector<std::string_view>* thoughts) {
+// One search source as views into the parser.
+struct SourceView {
+  std::string_view url, title;
+};
+
+// A search doc object {url, title, …}; other fields (snippet, date,
+// hostname…) are not needed.
+bool read_doc(od::value v, std::vector<SourceView>* out) {
+  od::object doc;
+  if (v.get_object().get(doc)) return true;  // not an object: skipped
+  SourceView sv;
+  for (auto fr : doc) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    bool ok = true;
+    if (k == "url")
+      ok = opt_string(f.value(), &sv.url);
+    else if (k == "title")
+      ok = opt_string(f.value(), &sv.title);
+    if (!ok) return false;
+  }
+  if (!sv.url.empty()) out->push_back(sv);
+  return true;
+}
+
+bool read_docs(od::value v, std::vector<SourceView>* out) {
+  od::array arr;
+  if (v.get_array().get(arr)) return true;
+  for (auto item : arr) {
+    od::value iv;
+    if (std::move(item).get(iv) || !read_doc(iv, out)) return false;
+  }
+  return true;
+}
+
+// What delta.extra carries for us.
+struct ExtraOut {
+  std::vector<std::string_view>* thoughts;  // summary_thought.content[]
+  std::vector<SourceView>* docs;            // tool_result.docs[] (newer search format)
+  std::vector<SourceView>* info;            // web_search_info[] (older search format)
+};
+
+// extra.summary_thought.content[]: cumulative summary strings;
+// extra.tool_result.docs[] and extra.web_search_info[]: search sources.
+bool read_extra(od::value v, const ExtraOut& out) {
   od::object extra;
   if (v.get_object().get(extra)) return true;  // not an object: nothing for us
   for (auto fr : extra) {
     od::field f;
     std::string_view k;
     if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    if (k == "web_search_info") {
+      if (!read_docs(f.value(), out.info)) return false;
+      continue;
+    }
+    if (k == "tool_result") {
+      od::object tr;
+      if (f.value().get_object().get(tr)) continue;
+      for (auto tfr : tr) {
+        od::field tf;
+        std::string_view tk;
+        if (std::move(tfr).get(tf) || tf.unescaped_key().get(tk)) return false;
+        if (tk == "docs" && !read_docs(tf.value(), out.docs)) return false;
+      }
+      continue;
+    }
     if (k != "summary_thought") continue;
     od::object st;
     if (f.value().get_object().get(st)) continue;
@@ -79,14 +138,14 @@ bool read_extra(od::value v, std::vector<std::string_view>* thoughts) {
         if (std::move(item).get(iv)) return false;
         std::string_view s;
         if (!opt_string(iv, &s)) return false;
-        if (!s.empty()) thoughts->push_back(s);
+        if (!s.empty()) out.thoughts->push_back(s);
       }
     }
   }
   return true;
 }
 
-bool read_delta(od::value v, EventFields* e, std::vector<std::string_view>* thoughts) {
+bool read_delta(od::value v, EventFields* e, const ExtraOut& extra) {
   od::object delta;
   if (v.get_object().get(delta)) return true;
   e->has_delta = true;
@@ -111,8 +170,10 @@ bool read_delta(od::value v, EventFields* e, std::vector<std::string_view>* thou
       ok = opt_string(fv, &e->phase);
     } else if (k == "status") {
       ok = opt_string(fv, &e->status);
+    } else if (k == "name") {
+      ok = opt_string(fv, &e->name);
     } else if (k == "extra") {
-      ok = read_extra(fv, thoughts);
+      ok = read_extra(fv, extra);
     }
     if (!ok) return false;
   }
@@ -120,7 +181,7 @@ bool read_delta(od::value v, EventFields* e, std::vector<std::string_view>* thou
 }
 
 // choices[0].delta; later choices are ignored (the web API sends one).
-bool read_choices(od::value v, EventFields* e, std::vector<std::string_view>* thoughts) {
+bool read_choices(od::value v, EventFields* e, const ExtraOut& extra) {
   od::array choices;
   if (v.get_array().get(choices)) return true;
   bool first = true;
@@ -135,7 +196,7 @@ bool read_choices(od::value v, EventFields* e, std::vector<std::string_view>* th
       od::field f;
       std::string_view k;
       if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
-      if (k == "delta" && !read_delta(f.value(), e, thoughts)) return false;
+      if (k == "delta" && !read_delta(f.value(), e, extra)) return false;
     }
   }
   return true;
@@ -215,6 +276,7 @@ std::string_view trim(std::string_view s) {
 
 void QwenEventInterpreter::reset() {
   thoughts_.clear();
+  sources_.clear();
   summary_.clear();
   chat_id_.clear();
   parent_id_.clear();
@@ -263,6 +325,8 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
   }
   EventFields e;
   thoughts_.clear();
+  std::vector<SourceView> docs, info;  // empty (no allocation) unless the event has sources
+  ExtraOut extra{&thoughts_, &docs, &info};
   for (auto fr : root) {
     od::field f;
     std::string_view k;
@@ -270,7 +334,7 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
     od::value v = f.value();
     bool ok = true;
     if (k == "choices") {
-      ok = read_choices(v, &e, &thoughts_);
+      ok = read_choices(v, &e, extra);
     } else if (k == "usage") {
       ok = read_usage(v, &e.usage);
     } else if (k == "response.created") {
@@ -315,6 +379,12 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
     usage_ = e.usage;
     if (usage_.total_tokens == 0) usage_.total_tokens = usage_.input_tokens + usage_.output_tokens;
   }
+  // Sources: web_search_info is search-only; tool_result docs count when
+  // the result is web_search's (other built-in tools have results too).
+  for (const SourceView& sv : info) add_source(sv.url, sv.title);
+  if (e.phase == "web_search" || e.name == "web_search") {
+    for (const SourceView& sv : docs) add_source(sv.url, sv.title);
+  }
   if (!e.has_delta || e.role == "function") return EventOutcome::kContinue;
 
   if (e.phase.empty() || e.phase == "answer") {
@@ -343,6 +413,24 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
     }
   }
   return EventOutcome::kContinue;
+}
+
+void QwenEventInterpreter::add_source(std::string_view url, std::string_view title) {
+  url = trim(url);
+  if (sources_.size() >= protocol::kMaxSources || url.size() > protocol::kMaxSourceUrlBytes) return;
+  // Only web links become citations (the OpenAI schema's url is a URI the
+  // client may open): no javascript:, data: or relative values.
+  if (url.substr(0, 8) != "https://" && url.substr(0, 7) != "http://") return;
+  for (const auto& s : sources_) {
+    if (s.url == url) return;
+  }
+  title = trim(title);
+  if (title.size() > protocol::kMaxSourceTitleBytes) {
+    size_t n = protocol::kMaxSourceTitleBytes;
+    while (n > 0 && (static_cast<unsigned char>(title[n]) & 0xC0) == 0x80) --n;  // UTF-8 boundary
+    title = title.substr(0, n);
+  }
+  sources_.push_back({std::string(url), std::string(title)});
 }
 
 // NOLINTEND(performance-move-const-arg)

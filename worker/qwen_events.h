@@ -13,7 +13,14 @@
 //      extra.summary_thought.content[] → the new suffix as reasoning; other
 //      phases (web_search, image_gen…) and role "function" are not text;
 //   5. status "finished" with phase `answer` ends the answer. A `finished`
-//      in another phase (tool results) does not.
+//      in another phase (tool results) does not;
+//   6. web search sources (spec 3.5), in both formats: the newer
+//      `extra.tool_result.docs[]` of a web_search result (role "function",
+//      phase or name web_search) and the older `extra.web_search_info[]`.
+//      Only http(s) URLs, deduplicated, at most protocol::kMaxSources, titles
+//      cut at kMaxSourceTitleBytes. The search phase's `function_call`
+//      deltas are not answer text: nothing of them reaches content (so the
+//      tool-call layer never sees them).
 // `[DONE]`, keep-alives (`response.info`), events without choices and
 // unknown fields (2026 `response_id`, `timestamp`) are tolerated.
 #pragma once
@@ -25,6 +32,7 @@
 
 #include <simdjson.h>
 
+#include "common/protocol/messages.h"
 #include "worker/upstream_errors.h"
 
 namespace qp::worker {
@@ -60,8 +68,11 @@ class QwenEventInterpreter {
   const std::string& parent_id() const { return parent_id_; }
   const std::string& response_id() const { return response_id_; }
   uint64_t events() const { return events_; }
+  // The search sources seen so far (empty without search).
+  const std::vector<protocol::SearchSource>& sources() const { return sources_; }
 
  private:
+  void add_source(std::string_view url, std::string_view title);
   EventOutcome fail_malformed(std::string_view payload);
   EventOutcome fail_event(std::string_view payload);
 
@@ -69,6 +80,7 @@ class QwenEventInterpreter {
   std::string padded_;                      // payload copy with SIMDJSON_PADDING spare bytes
   std::vector<std::string_view> thoughts_;  // per-event scratch (views into parser_)
   std::string summary_;                     // summary reasoning emitted so far
+  std::vector<protocol::SearchSource> sources_;
   std::string chat_id_, parent_id_, response_id_;
   StreamUsage usage_;
   UpstreamFailure failure_;

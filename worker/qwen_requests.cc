@@ -40,6 +40,12 @@ ModelVariant parse_model_variant(std::string_view model) {
   return v;
 }
 
+ModelVariant apply_features(ModelVariant v, const protocol::JobFeatures& f) {
+  if (f.search) v.search = true;
+  if (f.thinking >= 0) v.thinking = f.thinking > 0;
+  return v;
+}
+
 std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view chat_id) {
   std::string url(base_url);
   switch (e) {
@@ -176,7 +182,9 @@ std::string completion_body(const CompletionParams& p) {
   w.key("feature_config").begin_object();
   w.field("thinking_enabled", p.thinking);
   w.field("output_schema", "phase");
-  w.field("thinking_budget", kThinkingBudget);
+  w.field("thinking_budget", p.thinking_budget <= 0                   ? kThinkingBudget
+                             : p.thinking_budget > kMaxThinkingBudget ? kMaxThinkingBudget
+                                                                      : p.thinking_budget);
   w.field("research_mode", "normal");
   w.field("auto_thinking", false);
   w.field("thinking_mode", p.thinking ? "Thinking" : "Fast");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/protocol/messages.h"
 
 namespace qp::worker {
 
@@ -23,6 +24,8 @@ inline constexpr std::string_view kWebVersion = "0.2.68";
 // The body `version` field of completions (spec 2.3).
 inline constexpr std::string_view kCompletionVersion = "2.1";
 inline constexpr int64_t kThinkingBudget = 38912;
+// The largest budget sent: models' max_thinking_generation_length (spec 2.1).
+inline constexpr int64_t kMaxThinkingBudget = 81920;
 
 enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteChat };
 
@@ -34,6 +37,10 @@ struct ModelVariant {
   bool search = false;
 };
 ModelVariant parse_model_variant(std::string_view model);
+// The request's explicit wishes (protocol::JobFeatures) on top of the
+// suffix: search is on if either asks; an explicit thinking on/off wins
+// over the suffix.
+ModelVariant apply_features(ModelVariant v, const protocol::JobFeatures& f);
 
 // base_url has no trailing slash (load_config strips it). chat_id is
 // percent-encoded into the query where the endpoint takes one.
@@ -65,6 +72,7 @@ struct CompletionParams {
   std::string_view model;    // upstream model id (variant suffix removed)
   std::string_view content;  // the single user message
   bool thinking = false;
+  int64_t thinking_budget = 0;  // > 0: sent, at most kMaxThinkingBudget; 0: kThinkingBudget
   bool search = false;
   std::string_view fid;        // client uuid of the user message
   std::string_view child_id;   // client uuid for childrenIds

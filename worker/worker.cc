@@ -416,6 +416,7 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   done.usage.total_tokens = result.usage.total_tokens;
   done.chat_id = result.chat_id;
   done.account = account_.name;
+  done.sources = result.sources;
   if (job->chat && !result.session_key.empty()) {
     const protocol::JobRequest& req = job->chat->request();
     done.session_key = result.session_key;

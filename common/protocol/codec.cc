@@ -48,6 +48,18 @@ void visit(Continuation& m, V& v) {
 }
 
 template <class V>
+void visit(JobFeatures& m, V& v) {
+  v("search", m.search);
+  v("thinking", m.thinking);
+  v("thinking_budget", m.thinking_budget);
+}
+template <class V>
+void visit(SearchSource& m, V& v) {
+  v("url", m.url);
+  v("title", m.title);
+}
+
+template <class V>
 void visit(JobRequest& m, V& v) {
   v("request_id", m.request_id);
   v("kind", m.kind);
@@ -69,6 +81,7 @@ void visit(JobRequest& m, V& v) {
   v("created_unix_ms", m.created_unix_ms);
   v("deadline_unix_ms", m.deadline_unix_ms);
   v.optional("pin_account", m.pin_account);
+  v.optional("features", m.features);
 }
 template <class V>
 void visit(Usage& m, V& v) {
@@ -105,6 +118,7 @@ void visit(JobDone& m, V& v) {
   v("system_hash", m.system_hash);
   v("tools_hash", m.tools_hash);
   v("stop_sequence", m.stop_sequence);
+  v("sources", m.sources);
 }
 template <class V>
 void visit(JobError& m, V& v) {
@@ -227,8 +241,9 @@ bool omitted(const F& field) {
   }
 }
 
-// v.optional(name, field): a string left out of the encoding when empty
-// (fields most messages do not need, e.g. on the per-chunk hot path).
+// v.optional(name, field): a string (or a struct with empty()) left out of
+// the encoding when empty (fields most messages do not need, e.g. on the
+// per-chunk hot path).
 struct Counter {
   uint32_t n = 0;
   template <class F>

@@ -4,6 +4,7 @@
 // to a job carries request_id.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,28 @@ struct Continuation {
   std::string tools_hash;
 };
 
+// Qwen features the request asks for, beyond what the model name's variant
+// suffix (-search, -thinking) says; the worker ORs search with the suffix
+// and lets an explicit thinking choice override it. Left out of the
+// encoding when nothing is set (older peers: as before the field existed).
+struct JobFeatures {
+  bool search = false;          // web search (chat_type "search"): web_search_options
+  int32_t thinking = -1;        // -1: as the model name says; 0: off; 1: on
+  int64_t thinking_budget = 0;  // > 0: feature_config.thinking_budget; 0: the worker's default
+  bool empty() const { return !search && thinking < 0 && thinking_budget == 0; }
+};
+
+// One web search source, carried once in DONE (the frontend renders them as
+// url_citation annotations). The worker bounds count and sizes
+// (kMaxSources, kMaxSourceUrlBytes, kMaxSourceTitleBytes).
+struct SearchSource {
+  std::string url;
+  std::string title;
+};
+inline constexpr size_t kMaxSources = 32;
+inline constexpr size_t kMaxSourceUrlBytes = 2048;
+inline constexpr size_t kMaxSourceTitleBytes = 512;
+
 struct JobRequest {
   std::string request_id;
   JobKind kind = JobKind::kChat;
@@ -67,6 +90,9 @@ struct JobRequest {
   // (503 if it has none). Empty: any account. Left out of the encoding when
   // empty.
   std::string pin_account;
+  // web_search_options / reasoning_effort (or Anthropic's thinking). Left out
+  // of the encoding when empty.
+  JobFeatures features;
 };
 
 struct Usage {
@@ -117,6 +143,11 @@ struct JobDone {
   // Anthropic route reports it); empty otherwise. (Added later: older peers
   // ignore it.)
   std::string stop_sequence;
+  // The web search sources the answer used, in upstream order, deduplicated
+  // by URL and bounded (SearchSource). Carried here rather than in CHUNK:
+  // they are rendered once, on the message or the final delta, and the
+  // per-chunk path stays as small as before. Left out when empty.
+  std::vector<SearchSource> sources;
 };
 
 struct JobError {

@@ -419,6 +419,7 @@ bool parse_thinking(Ctx& c, value v, MessagesRequest* out) {
       return c.fail("thinking.enabled.budget_tokens",
                     "thinking.enabled.budget_tokens: Input should be greater than or equal to 1.");
     out->thinking = true;
+    out->thinking_budget = budget;
   } else if (type == "adaptive") {
     out->thinking = true;
   } else if (type != "disabled") {

@@ -39,6 +39,7 @@ struct MessagesRequest {
   std::string requested_model;    // as the client named it (echoed in responses)
   bool thinking = false;          // thinking enabled or adaptive
   bool thinking_omitted = false;  // thinking.display == "omitted": no thinking text back
+  int64_t thinking_budget = 0;    // thinking.enabled.budget_tokens; 0 = not given
   uint64_t input_bytes = 0;       // bytes of prompt text, tool calls and tool schemas
 };
 

@@ -331,6 +331,26 @@ bool validate_response_format(Ctx& c, const std::string& raw, bool* want_json) {
 
 }  // namespace
 
+bool apply_reasoning_effort(std::string_view effort, protocol::JobFeatures* features) {
+  if (effort == "none" || effort == "minimal" || effort == "low") {
+    features->thinking = 0;
+    features->thinking_budget = 0;
+    return true;
+  }
+  int64_t budget = 0;
+  if (effort == "medium")
+    budget = kEffortBudgetMedium;
+  else if (effort == "high")
+    budget = kEffortBudgetHigh;
+  else if (effort == "xhigh")
+    budget = kEffortBudgetXHigh;
+  else
+    return false;
+  features->thinking = 1;
+  features->thinking_budget = budget;
+  return true;
+}
+
 bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError* err) {
   Ctx c{err};
   *out = ChatRequest{};
@@ -459,6 +479,24 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
     } else if (key == "parallel_tool_calls") {
       if (!is_null(v) && !get_bool(c, v, "parallel_tool_calls", &job.parallel_tool_calls))
         return false;
+    } else if (key == "web_search_options") {
+      // Any object turns search on (Qwen's search takes no options:
+      // search_context_size and user_location are accepted and ignored).
+      if (is_null(v)) continue;
+      json_type t;
+      if (v.type().get(t) || t != json_type::object)
+        return c.wrong_type("web_search_options", "an object", v);
+      job.features.search = true;
+    } else if (key == "reasoning_effort") {
+      if (is_null(v)) continue;
+      std::string effort;
+      if (!get_string(c, v, "reasoning_effort", &effort)) return false;
+      if (!apply_reasoning_effort(effort, &job.features)) {
+        return c.fail("reasoning_effort",
+                      "Invalid value for 'reasoning_effort': '" + effort +
+                          "'. Supported values are: 'none', 'minimal', 'low', 'medium', 'high' "
+                          "and 'xhigh'.");
+      }
     } else if (key == "logprobs" || key == "store") {
       bool b;
       if (!is_null(v) && !get_bool(c, v, std::string(key), &b)) return false;
@@ -467,8 +505,8 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
       if (!is_null(v) && !get_int(c, v, std::string(key), &n)) return false;
     }
     // Everything else (logit_bias, metadata, modalities, audio, prediction,
-    // reasoning_effort, service_tier, functions, function_call,
-    // web_search_options, verbosity, prompt_cache_key, safety_identifier, and
+    // service_tier, functions, function_call, verbosity, prompt_cache_key,
+    // safety_identifier, and
     // fields OpenAI adds later) is accepted and ignored: see docs/api.md.
   }
   // Trailing bytes after the object (e.g. `{} x`): simdjson 3.0 has no

@@ -21,6 +21,14 @@ struct ChatRequest {
   bool want_json = false;      // response_format is json_object or json_schema
 };
 
+// OpenAI reasoning_effort → Qwen thinking (docs/api.md, "Thinking"):
+// none / minimal / low → off; medium / high / xhigh → on with budget
+// kEffortBudget{Medium,High,XHigh}. False for any other value.
+inline constexpr int64_t kEffortBudgetMedium = 8192;
+inline constexpr int64_t kEffortBudgetHigh = 24576;
+inline constexpr int64_t kEffortBudgetXHigh = 38912;
+bool apply_reasoning_effort(std::string_view effort, protocol::JobFeatures* features);
+
 class ChatRequestParser {
  public:
   ChatRequestParser() = default;

@@ -66,9 +66,37 @@ void CompletionJson::append_tool_call_event(std::string* out,
   out->append("}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
 }
 
+int64_t count_code_points(std::string_view text) {
+  int64_t n = 0;
+  for (char ch : text) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return n;
+}
+
+void append_annotations(std::string* out, const std::vector<protocol::SearchSource>& sources,
+                        int64_t content_chars) {
+  out->append("\"annotations\":[");
+  std::string end = std::to_string(content_chars);
+  bool first = true;
+  for (const auto& s : sources) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append("{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":0,\"end_index\":");
+    out->append(end);
+    out->append(",\"url\":");
+    json::append_quoted(out, s.url);
+    out->append(",\"title\":");
+    json::append_quoted(out, s.title);
+    out->append("}}");
+  }
+  out->push_back(']');
+}
+
 void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason,
-                                         int json_valid, std::string_view qwen_chat_id) const {
+                                         int json_valid, std::string_view qwen_chat_id,
+                                         const std::vector<protocol::SearchSource>& sources,
+                                         int64_t content_chars) const {
   out->append(chunk_prefix_);
+  if (!sources.empty()) append_annotations(out, sources, content_chars);
   out->append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(out, finish_reason);
   out->append("}]");
@@ -101,7 +129,8 @@ void CompletionJson::append_usage_event(std::string* out, const protocol::Usage&
 std::string CompletionJson::completion(std::string_view content, std::string_view reasoning,
                                        std::string_view finish_reason, const protocol::Usage& usage,
                                        std::string_view qwen_chat_id, int json_valid,
-                                       const std::vector<ToolCall>& tool_calls) const {
+                                       const std::vector<ToolCall>& tool_calls,
+                                       const std::vector<protocol::SearchSource>& sources) const {
   std::string out;
   out.reserve(256 + content.size() + reasoning.size());
   append_head(&out, id_, "chat.completion", created_, model_);
@@ -125,7 +154,9 @@ std::string CompletionJson::completion(std::string_view content, std::string_vie
     }
     w.end_array();
   }
-  out.append(",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":");
+  out.append(",\"refusal\":null,");
+  append_annotations(&out, sources, count_code_points(content));
+  out.append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(&out, finish_reason);
   out.append("}],\"usage\":");
   append_usage_object(&out, usage);

@@ -38,18 +38,24 @@ class CompletionJson {
   // adds the extension field "qwen_json_valid" (response_format JSON modes);
   // a non-empty qwen_chat_id adds "qwen_chat_id" (the upstream chat, which a
   // client may pass back as the qwen_chat_id request field).
+  // Web search sources go into that final delta as `annotations`
+  // (append_annotations).
   void append_finish_event(std::string* out, std::string_view finish_reason, int json_valid = -1,
-                           std::string_view qwen_chat_id = {}) const;
+                           std::string_view qwen_chat_id = {},
+                           const std::vector<protocol::SearchSource>& sources = {},
+                           int64_t content_chars = 0) const;
   // `data: {chunk with choices:[] and usage}\n\n` (stream_options.include_usage)
   void append_usage_event(std::string* out, const protocol::Usage& usage) const;
   static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }
 
   // The whole non-streaming chat.completion object. With tool calls,
-  // message.tool_calls lists them and an empty content is null.
+  // message.tool_calls lists them and an empty content is null. Search
+  // sources become message.annotations.
   std::string completion(std::string_view content, std::string_view reasoning,
                          std::string_view finish_reason, const protocol::Usage& usage,
                          std::string_view qwen_chat_id, int json_valid = -1,
-                         const std::vector<ToolCall>& tool_calls = {}) const;
+                         const std::vector<ToolCall>& tool_calls = {},
+                         const std::vector<protocol::SearchSource>& sources = {}) const;
 
  private:
   std::string chunk_prefix_;  // `{"id":…,"choices":[{"index":0,"delta":{` … up to the delta body
@@ -59,5 +65,15 @@ class CompletionJson {
 };
 
 void append_usage_object(std::string* out, const protocol::Usage& u);
+
+// `"annotations":[{"type":"url_citation","url_citation":{"start_index":0,
+// "end_index":N,"url":…,"title":…}},…]`. Qwen says which sources an answer
+// used, not where: each citation spans the whole answer (start 0, end =
+// content_chars, its length in Unicode code points, as OpenAI counts).
+void append_annotations(std::string* out, const std::vector<protocol::SearchSource>& sources,
+                        int64_t content_chars);
+
+// Unicode code points in UTF-8 text (bytes that are not continuation bytes).
+int64_t count_code_points(std::string_view text);
 
 }  // namespace qp::frontend

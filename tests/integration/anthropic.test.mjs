@@ -138,6 +138,7 @@ test('SDK thinking: a Qwen model with a thinking variant streams a thinking bloc
   const rec = (await records()).at(-1);
   assert.equal(rec.model, 'qwen3-vl-plus');
   assert.equal(rec.thinking_enabled, true);
+  assert.equal(rec.thinking_budget, 1024, 'budget_tokens becomes feature_config.thinking_budget');
 });
 
 for (const stream of [false, true]) {

@@ -105,7 +105,10 @@ EventKind AnswerStream::next(std::string* out, int64_t now_s) {
       ++content_events_;
       break;
     case EventKind::kSearchResult:
-      append_search_result(out, spec_.search_query, style);
+      if (spec_.search_format == SearchFormat::kWebSearchInfo)
+        append_search_info(out, spec_.search_query, style);
+      else
+        append_search_result(out, spec_.search_query, style);
       stage_ = Stage::kThinking;
       ++content_events_;
       break;

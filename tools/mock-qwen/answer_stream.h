@@ -28,6 +28,8 @@
 namespace qp::mock {
 
 enum class ThinkingFormat : uint8_t { kNone, kDetail, kSummary };
+// The two search formats of spec 3.5.
+enum class SearchFormat : uint8_t { kFunctionCall, kWebSearchInfo };
 
 struct StreamSpec {
   std::string chat_id;
@@ -42,6 +44,7 @@ struct StreamSpec {
   std::string summary_title;            // kSummary: one event per non-empty line
   bool search = false;
   std::string search_query;
+  SearchFormat search_format = SearchFormat::kFunctionCall;
   bool variant_2026 = false;
   bool emit_done = false;
   int64_t error_after = -1;  // content events before the mid-stream error; -1 = never

@@ -142,7 +142,15 @@ qp::Status apply_config_json(std::string_view json, MockConfig* config, FaultSet
       st = get_int(v, key, 0, &c.echo_max_bytes);
     else if (key == "backpressure_bytes")
       st = get_int(v, key, 1, &c.backpressure_bytes);
-    else if (key == "faults") {
+    else if (key == "search_delay_ms")
+      st = get_int(v, key, 0, &c.search_delay_ms);
+    else if (key == "search_format") {
+      std::string_view s;
+      if (v.get_string().get(s) || (s != "function_call" && s != "web_search_info"))
+        st = bad("search_format must be \"function_call\" or \"web_search_info\"");
+      else
+        c.search_format.assign(s);
+    } else if (key == "faults") {
       replace_faults = true;
       st = parse_fault_array(v, &replacement);
     } else if (key == "add_faults") {
@@ -180,6 +188,8 @@ void append_config_json(std::string* out, const MockConfig& c) {
   w.field("max_records", c.max_records);
   w.field("echo_max_bytes", c.echo_max_bytes);
   w.field("backpressure_bytes", c.backpressure_bytes);
+  w.field("search_format", c.search_format);
+  w.field("search_delay_ms", c.search_delay_ms);
   w.end_object();
 }
 

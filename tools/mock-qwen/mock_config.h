@@ -26,6 +26,10 @@ struct MockConfig {
   int64_t max_records = 10000;       // records kept for /__mock/state
   int64_t echo_max_bytes = 0;        // >0: the echo quotes at most this much of the prompt
   int64_t backpressure_bytes = 256 * 1024;  // pause a stream while more is queued
+  // chat_type "search" (spec 3.5): "function_call" (the newer function_call /
+  // tool_result events) or "web_search_info" (the older format).
+  std::string search_format = "function_call";
+  int64_t search_delay_ms = 0;  // the search phase's duration (before its result event)
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

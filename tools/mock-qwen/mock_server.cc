@@ -356,6 +356,9 @@ void MockServer::handle_completions(http::Exchange& ex) {
     rec.stream = c.stream;
     rec.thinking_enabled = c.thinking_enabled;
     rec.thinking_format = c.thinking_format;
+    rec.thinking_budget = c.thinking_budget;
+    rec.thinking_mode = c.thinking_mode;
+    rec.auto_search = c.auto_search;
     rec.attachments = c.attachments;
     rec.message_count = c.message_count;
   }
@@ -536,6 +539,8 @@ void MockServer::handle_completions(http::Exchange& ex) {
   if (c.chat_type == "search" && !hits.empty_answer) {
     spec.search = true;
     spec.search_query = std::string(utf8_prefix(c.content, 200));
+    spec.search_format = config_.search_format == "web_search_info" ? SearchFormat::kWebSearchInfo
+                                                                    : SearchFormat::kFunctionCall;
   }
   spec.variant_2026 = config_.variant_2026;
   spec.emit_done = config_.emit_done;
@@ -548,6 +553,7 @@ void MockServer::handle_completions(http::Exchange& ex) {
   job.timing.first_byte_delay_ms = hits.first_byte_delay_ms;
   job.timing.first_token_delay_ms = first_token_delay;
   job.timing.token_delay_ms = token_delay;
+  job.timing.search_delay_ms = config_.search_delay_ms;
   job.timing.keepalive_ms = config_.variant_2026 ? config_.keepalive_ms : 0;
   job.timing.chunk_bytes = static_cast<size_t>(config_.chunk_bytes);
   job.timing.backpressure_bytes = static_cast<size_t>(config_.backpressure_bytes);

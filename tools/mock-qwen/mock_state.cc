@@ -70,6 +70,9 @@ void MockState::append_json_open(std::string* out, uint64_t since_seq, size_t li
     w.field("stream", r.stream);
     w.field("thinking_enabled", r.thinking_enabled);
     w.field("thinking_format", r.thinking_format);
+    w.field("thinking_budget", r.thinking_budget);
+    w.field("thinking_mode", r.thinking_mode);
+    w.field("auto_search", r.auto_search);
     w.field("attachments", r.attachments);
     w.field("message_count", static_cast<uint64_t>(r.message_count));
     w.field("context_messages", static_cast<uint64_t>(r.context_messages));

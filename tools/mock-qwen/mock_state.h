@@ -38,6 +38,9 @@ struct Record {
   bool stream = true;
   bool thinking_enabled = false;
   std::string thinking_format;
+  int64_t thinking_budget = -1;  // -1: not sent
+  std::string thinking_mode;
+  bool auto_search = false;
   int attachments = 0;
   size_t message_count = 0;
   size_t context_messages = 0;  // messages on the path root..parent

@@ -101,6 +101,15 @@ qp::Status parse_feature_config(od::value v, CompletionRequest* r) {
     } else if (key == "thinking_format") {
       std::string_view s;
       if (!val.get_string().get(s)) r->thinking_format.assign(s);
+    } else if (key == "thinking_budget") {
+      int64_t n = 0;
+      if (!val.get_int64().get(n)) r->thinking_budget = n;
+    } else if (key == "thinking_mode") {
+      std::string_view s;
+      if (!val.get_string().get(s)) r->thinking_mode.assign(s);
+    } else if (key == "auto_search") {
+      bool b = false;
+      if (!val.get_bool().get(b)) r->auto_search = b;
     }
   }
   return qp::Status();

@@ -29,7 +29,10 @@ struct CompletionRequest {
   int attachments = 0;  // non-text content parts (images, videos)
   std::string chat_type = "t2t";
   bool thinking_enabled = false;
-  std::string thinking_format;  // "", "detail", "summary"
+  std::string thinking_format;   // "", "detail", "summary"
+  int64_t thinking_budget = -1;  // feature_config.thinking_budget; -1 = absent
+  std::string thinking_mode;     // feature_config.thinking_mode; empty if absent
+  bool auto_search = false;      // feature_config.auto_search
 };
 
 qp::Result<CompletionRequest> parse_completion_request(std::string_view body);

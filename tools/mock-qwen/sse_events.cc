@@ -210,6 +210,52 @@ void append_search_call(std::string* out, std::string_view query, const EventSty
   end_event(out);
 }
 
+namespace {
+// The mock's search docs: two deterministic sources per search.
+struct MockDoc {
+  const char* url;
+  const char* hostname;
+  const char* title_prefix;
+  const char* snippet;
+};
+constexpr MockDoc kMockDocs[] = {
+    {"https://example.com/mock-search/1", "example.com", "Mock result for ",
+     "A deterministic search result from mock-qwen."},
+    {"https://example.org/mock-search/2?q=1&r=2", "example.org", "Second mock result for ",
+     "Another deterministic search result from mock-qwen."},
+};
+
+void append_doc(std::string* out, const MockDoc& d, std::string_view query, bool info,
+                const Seps& s) {
+  out->push_back('{');
+  str_field(out, "url", d.url, s);
+  out->append(s.comma);
+  std::string title = d.title_prefix;
+  title.append(query);
+  str_field(out, "title", title, s);
+  out->append(s.comma);
+  if (info) {
+    str_field(out, "hostname", d.hostname, s);
+    out->append(s.comma);
+  }
+  str_field(out, "snippet", d.snippet, s);
+  out->append(s.comma);
+  str_field(out, "date", "2025-10-26", s);
+  out->push_back('}');
+}
+
+void append_docs(std::string* out, std::string_view query, bool info, const Seps& s) {
+  out->push_back('[');
+  bool first = true;
+  for (const MockDoc& d : kMockDocs) {
+    if (!first) out->append(s.comma);
+    first = false;
+    append_doc(out, d, query, info, s);
+  }
+  out->push_back(']');
+}
+}  // namespace
+
 void append_search_result(std::string* out, std::string_view query, const EventStyle& style) {
   const Seps& s = seps_for(style);
   begin_choices(out, s);
@@ -230,17 +276,32 @@ void append_search_result(std::string* out, std::string_view query, const EventS
   key(out, "tool_result", s);
   out->push_back('{');
   key(out, "docs", s);
-  out->append("[{");
-  str_field(out, "url", "https://example.com/mock-search/1", s);
+  append_docs(out, query, false, s);
+  out->append("}}}");
+  end_choices(out);
+  variant_response_id(out, style, s);
+  variant_timestamp(out, style, s);
+  end_event(out);
+}
+
+void append_search_info(std::string* out, std::string_view query, const EventStyle& style) {
+  const Seps& s = seps_for(style);
+  begin_choices(out, s);
+  str_field(out, "role", "assistant", s);
   out->append(s.comma);
-  std::string title = "Mock result for ";
-  title.append(query);
-  str_field(out, "title", title, s);
+  str_field(out, "content", "", s);
   out->append(s.comma);
-  str_field(out, "snippet", "A deterministic search result from mock-qwen.", s);
+  str_field(out, "phase", "web_search", s);
   out->append(s.comma);
-  str_field(out, "date", "2025-10-26", s);
-  out->append("}]}}}");
+  str_field(out, "status", "finished", s);
+  out->append(s.comma);
+  str_field(out, "name", "web_search", s);
+  out->append(s.comma);
+  key(out, "extra", s);
+  out->push_back('{');
+  key(out, "web_search_info", s);
+  append_docs(out, query, true, s);
+  out->append("}}");
   end_choices(out);
   variant_response_id(out, style, s);
   variant_timestamp(out, style, s);

@@ -40,9 +40,15 @@ void append_finished(std::string* out, const EventStyle& style);
 // (spec 3.4): summary_title.content = [title], summary_thought.content = thoughts.
 void append_summary(std::string* out, std::string_view title,
                     const std::vector<std::string_view>& thoughts, const EventStyle& style);
-// chat_type "search" (spec 3.5, newer format): the web_search call and its result.
+// chat_type "search" (spec 3.5). Newer format: the web_search function_call
+// delta, then a role "function" result whose extra.tool_result.docs[] holds
+// two deterministic sources (https://example.com/mock-search/1 and
+// https://example.org/mock-search/2?q=1&r=2, titles naming the query).
+// Older format: the same call, then a delta named web_search whose
+// extra.web_search_info[] holds the same two sources (with hostname).
 void append_search_call(std::string* out, std::string_view query, const EventStyle& style);
 void append_search_result(std::string* out, std::string_view query, const EventStyle& style);
+void append_search_info(std::string* out, std::string_view query, const EventStyle& style);
 // 2026 keep-alive: {"response.info":{"action":"keep_alive",…}}.
 void append_keep_alive(std::string* out, std::string_view chat_id, std::string_view response_id,
                        int64_t timestamp_s);

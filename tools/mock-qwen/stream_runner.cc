@@ -300,6 +300,8 @@ void StreamRunner::after_write(Live& s) {
   }
   int64_t delay = s.job.timing.token_delay_ms;
   if (is_content(kind) && !s.content_sent) delay = s.job.timing.first_token_delay_ms;
+  if (kind == EventKind::kSearchResult && s.job.timing.search_delay_ms > 0)
+    delay = s.job.timing.search_delay_ms;
   if (stream.stopped() || kind == EventKind::kDone) delay = 0;
   wait(s, delay);
 }

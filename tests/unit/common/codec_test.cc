@@ -183,6 +183,44 @@ TEST_CASE("every message type round-trips", "[protocol]") {
   }
 }
 
+TEST_CASE("features and sources: left out when unset, round-trip when set", "[protocol]") {
+  JobRequest j = sample_job();
+  std::string plain = encode(j);
+  CHECK(plain.find("features") == std::string::npos);  // older peers see the same bytes
+  JobRequest jd;
+  REQUIRE(decode(plain, &jd).ok());
+  CHECK(jd.features.empty());
+  CHECK(jd.features.thinking == -1);
+
+  j.features.search = true;
+  j.features.thinking = 1;
+  j.features.thinking_budget = 8192;
+  std::string with = encode(j);
+  REQUIRE(decode(with, &jd).ok());
+  CHECK(jd.features.search);
+  CHECK(jd.features.thinking == 1);
+  CHECK(jd.features.thinking_budget == 8192);
+  check_golden("job_request_features", with);
+
+  j.features = JobFeatures{};
+  j.features.thinking = 0;  // explicitly off is not "unset"
+  REQUIRE(decode(encode(j), &jd).ok());
+  CHECK(jd.features.thinking == 0);
+  CHECK_FALSE(jd.features.search);
+
+  JobDone x;
+  x.request_id = "r";
+  CHECK(encode(x).find("sources") == std::string::npos);
+  x.sources = {{"https://example.com/a", "A \"quoted\" title"}, {"https://example.org/b", ""}};
+  JobDone d;
+  REQUIRE(decode(encode(x), &d).ok());
+  REQUIRE(d.sources.size() == 2);
+  CHECK(d.sources[0].url == "https://example.com/a");
+  CHECK(d.sources[0].title == "A \"quoted\" title");
+  CHECK(d.sources[1].title.empty());
+  check_golden("job_done_sources", encode(x));
+}
+
 TEST_CASE("admin fields: optional strings are left out when empty, others round-trip",
           "[protocol]") {
   JobChunk c{"r", "tok", "", {}, {}};

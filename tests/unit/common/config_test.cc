@@ -182,7 +182,9 @@ TEST_CASE("frontend connection and body limits: defaults and file values", "[con
   CHECK(d->frontend.max_connections_per_address == 256);
   CHECK(d->frontend.loopback_exempt);
   CHECK(d->frontend.max_buffered_body_bytes == 256ULL * 1024 * 1024);
+  CHECK(d->frontend.sse_keepalive_ms == 5'000);
   std::string path = write_tmp(R"([frontend]
+sse_keepalive_ms = 250
 header_timeout_ms = 500
 body_timeout_ms = 700
 body_min_bytes_per_s = 0
@@ -200,6 +202,7 @@ max_buffered_body_bytes = 4096
   CHECK(c->frontend.max_connections_per_address == 3);
   CHECK_FALSE(c->frontend.loopback_exempt);
   CHECK(c->frontend.max_buffered_body_bytes == 4096);
+  CHECK(c->frontend.sse_keepalive_ms == 250);
   std::string zero = write_tmp("[frontend]\nmax_connections = 0\n");
   auto z = load_config(zero, env_of({}));
   REQUIRE_FALSE(z.has_value());

@@ -2,6 +2,7 @@
 // chunks from the broker become OpenAI's SSE events or one chat.completion.
 #include "frontend/chat_call.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -257,4 +258,72 @@ TEST_CASE("an operator's cancel ends a stream with a cancelled error event", "[c
   });
   CHECK(obs.status == 503);
   CHECK(obs.error_type == "cancelled");
+}
+
+TEST_CASE("streamed search sources: annotations on the final delta, spanning the answer",
+          "[chat_call][search]") {
+  protocol::JobDone d = done_with("stop");
+  d.sources = {{"https://a.example/1", "A"}};
+  auto r = run(true, {text("h\xc3\xa9"), text("llo")}, d);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body.find("\"delta\":{\"annotations\":[{\"type\":\"url_citation\",\"url_citation\":{"
+                     "\"start_index\":0,\"end_index\":5,\"url\":\"https://a.example/1\","
+                     "\"title\":\"A\"}}]},\"logprobs\":null,\"finish_reason\":\"stop\"") !=
+        std::string::npos);
+  auto n = run(false, {text("h\xc3\xa9"), text("llo")}, d);
+  REQUIRE(n);
+  CHECK(n->body.find("\"annotations\":[{\"type\":\"url_citation\",\"url_citation\":{"
+                     "\"start_index\":0,\"end_index\":5,") != std::string::npos);
+}
+
+TEST_CASE("keep-alive comments during a silence start the stream; output follows",
+          "[chat_call][keepalive]") {
+  ServerFixture f;
+  std::unique_ptr<ChatCall> call;
+  std::atomic<bool> seen{false};
+  bool delivered = false;
+  // Polled on the loop: once the client saw a keep-alive, the job's output arrives.
+  std::function<void()> check = [&] {
+    if (delivered || !seen.load() || !call) return;
+    delivered = true;
+    call->on_chunk(text("late"));
+    call->on_done(done_with("stop"));
+  };
+  uv::Timer poll;
+  f.start({}, [&](Exchange ex) {
+    call = std::make_unique<ChatCall>(ex, "r1", "qwen3-max", true, false, 7);
+    call->start_keepalive(f.loop.get(), 10);
+    uv_timer_init(f.loop.get(), poll.get());
+    poll.get()->data = &check;
+    uv_timer_start(
+        poll.get(),
+        [](uv_timer_t* t) {
+          auto* fn = static_cast<std::function<void()>*>(t->data);
+          if (fn != nullptr) (*fn)();
+        },
+        1, 1);
+  });
+  std::optional<ClientResponse> r;
+  bool saw_comment = false;
+  REQUIRE(f.loop.run_client([&, port = f.port] {
+    TestClient c;
+    if (!c.connect(port)) return;
+    c.send(post());
+    saw_comment = c.read_until(": keep-alive\n\n");
+    seen = true;
+    r = c.read_response();
+  }));
+  poll.reset();
+  call.reset();
+  CHECK(f.finish() == 0);
+  CHECK(saw_comment);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  size_t ka = r->body.find(": keep-alive\n\n");
+  size_t late = r->body.find("\"content\":\"late\"");
+  REQUIRE(ka != std::string::npos);
+  REQUIRE(late != std::string::npos);
+  CHECK(ka < late);
+  CHECK(r->body.find("data: [DONE]") != std::string::npos);
 }

@@ -254,3 +254,54 @@ TEST_CASE("unpaired_surrogate finds only unpaired escapes", "[chat_request]") {
   CHECK(unpaired_surrogate(R"("\ud83d\u0041")") == "\\ud83d");
   CHECK(unpaired_surrogate(R"("\ud83d")") == "\\ud83d");
 }
+
+TEST_CASE("web_search_options turns search on; reasoning_effort sets thinking",
+          "[chat_request][features]") {
+  auto plain = parse(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE(plain.ok);
+  CHECK(plain.req.job.features.empty());
+
+  auto s = parse(
+      R"({"model":"m","web_search_options":{"search_context_size":"low","user_location":{"type":"approximate"}},"messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE(s.ok);
+  CHECK(s.req.job.features.search);
+  CHECK(s.req.job.features.thinking == -1);
+  auto empty_obj =
+      parse(R"({"model":"m","web_search_options":{},"messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE(empty_obj.ok);
+  CHECK(empty_obj.req.job.features.search);
+  auto null_opt = parse(
+      R"({"model":"m","web_search_options":null,"messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE(null_opt.ok);
+  CHECK_FALSE(null_opt.req.job.features.search);
+  auto bad = parse(
+      R"({"model":"m","web_search_options":true,"messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE_FALSE(bad.ok);
+  CHECK(bad.err.param == "web_search_options");
+
+  struct Case {
+    const char* effort;
+    int32_t thinking;
+    int64_t budget;
+  };
+  for (Case c : {Case{"none", 0, 0}, Case{"minimal", 0, 0}, Case{"low", 0, 0},
+                 Case{"medium", 1, kEffortBudgetMedium}, Case{"high", 1, kEffortBudgetHigh},
+                 Case{"xhigh", 1, kEffortBudgetXHigh}}) {
+    auto r = parse(std::string(R"({"model":"m","reasoning_effort":")") + c.effort +
+                   R"(","messages":[{"role":"user","content":"hi"}]})");
+    INFO(c.effort);
+    REQUIRE(r.ok);
+    CHECK(r.req.job.features.thinking == c.thinking);
+    CHECK(r.req.job.features.thinking_budget == c.budget);
+    CHECK_FALSE(r.req.job.features.search);
+  }
+  auto wrong = parse(
+      R"({"model":"m","reasoning_effort":"maximum","messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE_FALSE(wrong.ok);
+  CHECK(wrong.err.param == "reasoning_effort");
+  CHECK(wrong.err.message.find("'maximum'") != std::string::npos);
+  auto wrong_type =
+      parse(R"({"model":"m","reasoning_effort":3,"messages":[{"role":"user","content":"hi"}]})");
+  REQUIRE_FALSE(wrong_type.ok);
+  CHECK(wrong_type.err.param == "reasoning_effort");
+}

@@ -118,6 +118,12 @@ TEST_CASE("models cache TTL and OpenAI list shape", "[models]") {
   CHECK(
       c.list_json() ==
       R"({"object":"list","data":[{"id":"qwen3-max","object":"model","created":1732711466,"owned_by":"qwen"}]})");
+  // Capabilities from the upstream list show as the qwen_capabilities extension.
+  l.models[0].capabilities = {"thinking", "search"};
+  c.store(l, 100);
+  CHECK(
+      c.list_json() ==
+      R"({"object":"list","data":[{"id":"qwen3-max","object":"model","created":1732711466,"owned_by":"qwen","qwen_capabilities":["thinking","search"]}]})");
 }
 
 TEST_CASE("JSON output checks and fence stripping", "[json_output]") {
@@ -152,4 +158,31 @@ TEST_CASE("errors of the HTTP layer map to OpenAI types", "[api_error]") {
   CHECK(transport_error(413, "big").code == qp::Code::kPayloadTooLarge);
   CHECK(transport_error(503, "busy").code == qp::Code::kUnavailable);
   CHECK(std::string(error_type(transport_error(500, "oops"))) == "server_error");
+}
+
+TEST_CASE("search sources become url_citation annotations", "[completion_json][search]") {
+  CompletionJson j("chatcmpl-1", "qwen3-max", 1700000000);
+  std::vector<protocol::SearchSource> sources{{"https://a.example/x?q=1&r=\"2\"", "Été \"A\""},
+                                              {"https://b.example/", ""}};
+  const std::string want =
+      "\"annotations\":[{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":0,"
+      "\"end_index\":5,\"url\":\"https://a.example/x?q=1&r=\\\"2\\\"\",\"title\":\"Été "
+      "\\\"A\\\"\"}},{\"type\":\"url_citation\",\"url_citation\":{\"start_index\":0,"
+      "\"end_index\":5,\"url\":\"https://b.example/\",\"title\":\"\"}}]";
+  // Non-streaming: on the message; end_index counts code points ("héllo" = 5).
+  std::string c = j.completion("héllo", "", "stop", {1, 2, 3}, "", -1, {}, sources);
+  CHECK(c.find("\"refusal\":null," + want + "},\"logprobs\"") != std::string::npos);
+  // Without sources: an empty array, as before.
+  CHECK(j.completion("x", "", "stop", {1, 2, 3}, "").find("\"annotations\":[]") !=
+        std::string::npos);
+  // Streaming: on the final delta, with the streamed content's length.
+  std::string s;
+  j.append_finish_event(&s, "stop", -1, "chat-1", sources, 5);
+  CHECK(s.find("\"delta\":{" + want + "},\"logprobs\":null,\"finish_reason\":\"stop\"}]") !=
+        std::string::npos);
+  s.clear();
+  j.append_finish_event(&s, "stop", -1, "", {}, 5);
+  CHECK(s.find("\"delta\":{},") != std::string::npos);
+  CHECK(count_code_points("") == 0);
+  CHECK(count_code_points("a\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80") == 4);
 }

@@ -227,3 +227,28 @@ TEST_CASE("variant 2026 events carry response_id and timestamp", "[answer_stream
   CHECK(ka.find("\"action\":\"keep_alive\"") != std::string::npos);
   CHECK(test::reassemble(bytes).answer == "hola");
 }
+
+TEST_CASE("search formats: tool_result docs (newer) or web_search_info (older), two sources",
+          "[answer_stream]") {
+  for (auto format : {SearchFormat::kFunctionCall, SearchFormat::kWebSearchInfo}) {
+    auto spec = make_spec("found it");
+    spec.search = true;
+    spec.search_query = "q";
+    spec.search_format = format;
+    AnswerStream s(std::move(spec));
+    std::vector<EventKind> kinds;
+    std::string bytes = drain(s, &kinds);
+    auto r = test::reassemble(bytes);
+    CHECK(r.search_events == 2);
+    CHECK(kinds[2] == EventKind::kSearchResult);
+    CHECK(r.answer == "found it");
+    bool info = format == SearchFormat::kWebSearchInfo;
+    CHECK((bytes.find("\"web_search_info\": [{\"url\": \"https://example.com/mock-search/1\"") !=
+           std::string::npos) == info);
+    CHECK((bytes.find(
+               "\"tool_result\": {\"docs\": [{\"url\": \"https://example.com/mock-search/1\"") !=
+           std::string::npos) == !info);
+    CHECK(bytes.find("\"url\": \"https://example.org/mock-search/2?q=1&r=2\", \"title\": \"Second "
+                     "mock result for q\"") != std::string::npos);
+  }
+}

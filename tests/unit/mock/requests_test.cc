@@ -39,6 +39,9 @@ TEST_CASE("parses the captured completion request", "[requests]") {
   CHECK(r->chat_type == "t2t");
   CHECK_FALSE(r->thinking_enabled);
   CHECK(r->thinking_format == "summary");
+  CHECK(r->thinking_budget == 38912);
+  CHECK(r->thinking_mode == "Fast");
+  CHECK(r->auto_search);
 }
 
 TEST_CASE("parent_id precedence: top level, then message parent_id, then parentId", "[requests]") {

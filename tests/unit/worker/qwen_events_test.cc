@@ -368,3 +368,74 @@ TEST_CASE("events: usage numbers beyond int64 saturate (found by fuzzing)", "[ev
   CHECK(r.usage.input_tokens == std::numeric_limits<int64_t>::max());
   CHECK(r.usage.output_tokens == std::numeric_limits<int64_t>::min());
 }
+
+namespace {
+// Sources of a whole SSE file interpreted at every byte split (1, 7 bytes, all).
+std::vector<qp::protocol::SearchSource> sources_of(const std::string& sse, std::string* content,
+                                                   size_t piece) {
+  SseParser p;
+  QwenEventInterpreter ev;
+  std::string reasoning;
+  EventOutcome o = EventOutcome::kContinue;
+  for (size_t i = 0; i < sse.size(); i += piece) {
+    p.feed(std::string_view(sse).substr(i, piece));
+    std::string_view data;
+    while (o == EventOutcome::kContinue && p.next(&data))
+      o = ev.interpret(data, content, &reasoning);
+  }
+  CHECK(o == EventOutcome::kFinished);
+  CHECK(reasoning.empty());
+  return ev.sources();
+}
+}  // namespace
+
+TEST_CASE("events: search sources, newer function_call / tool_result format", "[events][search]") {
+  std::string sse = read_file(QP_TESTDATA_DIR "/upstream/search-function-call.sse");
+  for (size_t piece : {size_t{1}, size_t{7}, sse.size()}) {
+    std::string content;
+    auto s = sources_of(sse, &content, piece);
+    CHECK(content == "Qwen news.");  // the call and the result are not answer text
+    REQUIRE(s.size() == 2);          // deduplicated, web links only, objects only
+    CHECK(s[0].url == "https://news.example/a");
+    CHECK(s[0].title == "Qwen été news");
+    CHECK(s[1].url == "https://news.example/b?x=1&y=2");
+    CHECK(s[1].title == "B");
+  }
+}
+
+TEST_CASE("events: search sources, older web_search_info format", "[events][search]") {
+  std::string sse = read_file(QP_TESTDATA_DIR "/upstream/search-web-search-info.sse");
+  std::string content;
+  auto s = sources_of(sse, &content, 5);
+  CHECK(content == "Old format.");
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].url == "https://old.example/1");
+  CHECK(s[0].title == "Old one");
+  CHECK(s[1].url == "http://old.example/2");
+}
+
+TEST_CASE("events: search sources are bounded; other tools' docs are not sources",
+          "[events][search]") {
+  Direct d;
+  // A tool result of another built-in tool (not web_search) carries docs too.
+  d.feed(
+      R"({"choices":[{"delta":{"role":"function","content":"","phase":"code_interpreter","status":"finished","name":"code_interpreter","extra":{"tool_result":{"docs":[{"url":"https://x.example/","title":"t"}]}}}}]})");
+  CHECK(d.ev.sources().empty());
+  // Many sources, a huge title: at most kMaxSources, titles cut on a UTF-8 boundary.
+  std::string docs;
+  for (size_t i = 0; i < qp::protocol::kMaxSources + 10; ++i) {
+    if (i > 0) docs += ",";
+    docs += R"({"url":"https://s.example/)" + std::to_string(i) + R"(","title":")" +
+            std::string(qp::protocol::kMaxSourceTitleBytes - 1, 'a') + "\xc3\xa9" + R"("})";
+  }
+  std::string long_url = "https://l.example/" + std::string(qp::protocol::kMaxSourceUrlBytes, 'u');
+  d.feed(
+      R"({"choices":[{"delta":{"role":"assistant","content":"","phase":"web_search","extra":{"web_search_info":[{"url":")" +
+      long_url + R"(","title":"too long"},)" + docs + "]}}}]}");
+  REQUIRE(d.ev.sources().size() == qp::protocol::kMaxSources);
+  CHECK(d.ev.sources()[0].url == "https://s.example/0");  // the over-long URL was skipped
+  CHECK(d.ev.sources()[0].title.size() == qp::protocol::kMaxSourceTitleBytes - 1);
+  CHECK(d.content.empty());
+  d.ev.reset();
+  CHECK(d.ev.sources().empty());
+}

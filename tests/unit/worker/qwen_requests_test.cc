@@ -249,3 +249,49 @@ TEST_CASE("requests: JS Date.toString form", "[requests]") {
   CHECK((s.substr(25, 4) == "GMT+" || s.substr(25, 4) == "GMT-"));
   CHECK(s.find("2026") == 11);
 }
+
+TEST_CASE("requests: features on top of the model variant", "[requests]") {
+  qp::protocol::JobFeatures none;
+  auto v = apply_features(parse_model_variant("qwen3-max"), none);
+  CHECK_FALSE(v.search);
+  CHECK_FALSE(v.thinking);
+  CHECK(apply_features(parse_model_variant("qwen3-vl-plus-thinking"), none).thinking);
+
+  qp::protocol::JobFeatures search;
+  search.search = true;
+  v = apply_features(parse_model_variant("qwen3-max"), search);
+  CHECK(v.search);
+  CHECK(v.upstream_model == "qwen3-max");
+  CHECK(apply_features(parse_model_variant("qwen3-max-search"), none).search);
+
+  qp::protocol::JobFeatures on;
+  on.thinking = 1;
+  CHECK(apply_features(parse_model_variant("qwen3-vl-plus"), on).thinking);
+  qp::protocol::JobFeatures off;
+  off.thinking = 0;  // an explicit "off" (reasoning_effort low) wins over the suffix
+  v = apply_features(parse_model_variant("qwen3-vl-plus-thinking-search"), off);
+  CHECK_FALSE(v.thinking);
+  CHECK(v.search);
+}
+
+TEST_CASE("requests: thinking budget in feature_config", "[requests]") {
+  CompletionParams p;
+  p.chat_id = "c";
+  p.model = "qwen3-vl-plus";
+  p.content = "x";
+  p.thinking = true;
+  simdjson::dom::parser parser;
+  p.thinking_budget = 8192;
+  {
+    auto doc = parse(parser, completion_body(p));
+    CHECK(num(doc, "/messages/0/feature_config/thinking_budget") == 8192);
+    CHECK(boolean(doc, "/messages/0/feature_config/thinking_enabled") == true);
+    CHECK(str(doc, "/messages/0/feature_config/thinking_mode") == "Thinking");
+  }
+  p.thinking_budget = 1'000'000;  // clamped to the models' max thinking length
+  CHECK(num(parse(parser, completion_body(p)), "/messages/0/feature_config/thinking_budget") ==
+        kMaxThinkingBudget);
+  p.thinking_budget = 0;
+  CHECK(num(parse(parser, completion_body(p)), "/messages/0/feature_config/thinking_budget") ==
+        kThinkingBudget);
+}
