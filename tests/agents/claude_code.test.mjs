@@ -34,6 +34,8 @@ before(async () => {
     { match: { contains: `CC-TOOL-${TAG}` },
       reply: `I will run it.\n<tool_call>\n<function=fn_Bash>\n<parameter=command>${COMMAND}</parameter>\n<parameter=description>Write the marker file</parameter>\n</function>\n</tool_call>` },
     { match: { contains: `CC-PLAIN-${TAG}` }, reply: 'Hello from Qwen, Claude Code.' },
+    { match: { contains: `CC-NEXT-${TAG}` }, reply: 'Second answer.' },
+    { match: { contains: `CC-FIRST-${TAG}` }, reply: 'First answer.' },
   ]);
   stack = await startStack({ mock, frontend: { api_key: KEY } });
 });
@@ -43,9 +45,11 @@ after(async () => {
   for (const d of scratches) rmSync(d, { recursive: true, force: true });
 });
 
-function claude(prompt, extraArgs = []) {
-  const { home, cwd } = scratch('claude');
-  scratches.push(home);
+// Runs `claude -p prompt` in a new scratch HOME and directory, or in `dir`
+// (an earlier run's, for `claude -p -c`).
+function claude(prompt, extraArgs = [], dir = null) {
+  const { home, cwd } = dir ?? scratch('claude');
+  if (!dir) scratches.push(home);
   const run = runCli(CLAUDE, ['-p', prompt, '--output-format', 'stream-json', '--verbose', ...extraArgs], {
     home, cwd,
     env: {
@@ -59,7 +63,7 @@ function claude(prompt, extraArgs = []) {
       CLAUDE_CODE_MAX_RETRIES: '0',
     },
   });
-  return run.then((r) => ({ ...r, cwd }));
+  return run.then((r) => ({ ...r, home, cwd }));
 }
 
 // The `result` event Claude Code prints last in stream-json mode.
@@ -130,4 +134,21 @@ test('Claude Code: a Bash tool round; the command runs, its output comes back, t
   assert.equal(second.parent_id, first.response_id);
   assert.doesNotMatch(second.content, new RegExp(`CC-TOOL-${TAG}`), 'only the new message goes upstream');
   assert.equal(second.outcome, 'finished');
+});
+
+test('Claude Code: a follow-up in a new process (claude -p -c) continues the Qwen chat', async () => {
+  const since = await lastSeq();
+  const run1 = await claude(`CC-FIRST-${TAG}: first question`);
+  assert.equal(run1.code, 0, describe(run1));
+  assert.equal(result(run1).result, 'First answer.');
+  const run2 = await claude(`CC-NEXT-${TAG}: second question`, ['-c'], { home: run1.home, cwd: run1.cwd });
+  assert.equal(run2.code, 0, describe(run2));
+  assert.equal(result(run2).result, 'Second answer.');
+  const recs = await recordsSince(since);
+  assert.equal(recs.length, 2, 'one completion per process');
+  const [first, second] = recs;
+  assert.match(first.content, new RegExp(`CC-FIRST-${TAG}`));
+  assert.equal(second.chat_id, first.chat_id, 'the new process continues the same Qwen chat');
+  assert.equal(second.parent_id, first.response_id);
+  assert.doesNotMatch(second.content, new RegExp(`CC-FIRST-${TAG}`), 'only the new message goes upstream');
 });
