@@ -1,14 +1,12 @@
 #include "broker/session_store.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
 
 #include "common/log.h"
+#include "common/sqlite/private_db.h"
 
 namespace qp::broker {
 namespace {
@@ -34,50 +32,8 @@ constexpr const char* kColumns =
 
 std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "out of memory"; }
 
-// The index names upstream chats per conversation: only the service user may
-// read it. SQLite creates a database 0644 (less the umask) and gives its -wal
-// and -shm files the database's mode, so create the database 0600 first, and
-// tighten files an older version left readable.
-void make_private(const std::string& path) {
-  if (path == ":memory:" || path.empty()) return;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
-    ::close(fd);
-  }
-  for (const char* suffix : {"-wal", "-shm"}) {
-    std::string side = path + suffix;
-    struct stat st {};
-    if (::lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-      ::chmod(side.c_str(), 0600);
-    }
-  }
-}
-
-// Opens and initialises; on failure closes and returns the error code.
 int try_open(const std::string& path, sqlite3** out, std::string* error) {
-  make_private(path);
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 2000);
-    char* err = nullptr;
-    rc = sqlite3_exec(db, kSchema, nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) {
-      *error = err != nullptr ? err : sqlite3_errstr(rc);
-      sqlite3_free(err);
-    }
-  } else {
-    *error = errmsg(db);
-  }
-  if (rc != SQLITE_OK) {
-    sqlite3_close(db);
-    return rc;
-  }
-  *out = db;
-  return SQLITE_OK;
+  return sqlite::open_private(path, kSchema, out, error);
 }
 
 std::string text(sqlite3_stmt* st, int col) {
@@ -100,11 +56,8 @@ std::unique_ptr<SessionStore> SessionStore::open(const std::string& path, uint64
   bool persistent = path != ":memory:";
   int rc = try_open(path, &db, &error);
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
-    std::string aside = path + ".corrupt-" + std::to_string(std::time(nullptr));
+    std::string aside = sqlite::set_aside(path, "corrupt");
     QP_ERROR("sessions.corrupt").kv("path", path).kv("moved_to", aside).kv("error", error);
-    std::rename(path.c_str(), aside.c_str());
-    std::remove((path + "-wal").c_str());
-    std::remove((path + "-shm").c_str());
     rc = try_open(path, &db, &error);
   }
   if (rc != SQLITE_OK && persistent) {
@@ -129,13 +82,9 @@ std::unique_ptr<SessionStore> SessionStore::open(const std::string& path, uint64
     // A database of another schema (an older or foreign file): set it aside
     // like a corrupt one rather than fall back to memory on every start.
     store.reset();
-    std::string aside = path + ".unusable-" + std::to_string(std::time(nullptr));
+    std::string aside = sqlite::set_aside(path, "unusable");
     QP_ERROR("sessions.unusable").kv("path", path).kv("moved_to", aside).kv("error", s.message());
-    if (std::rename(path.c_str(), aside.c_str()) != 0) {
-      return open(":memory:", ttl_ms, max_entries);
-    }
-    std::remove((path + "-wal").c_str());
-    std::remove((path + "-shm").c_str());
+    if (aside.empty()) return open(":memory:", ttl_ms, max_entries);
     return open(path, ttl_ms, max_entries);
   }
   QP_INFO("sessions.opened")

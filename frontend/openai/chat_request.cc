@@ -3,86 +3,15 @@
 #include <cmath>
 
 #include "common/conversation/history_key.h"
+#include "frontend/openai/json_fields.h"
 #include "frontend/openai/json_problem.h"
 
 namespace qp::frontend {
 namespace {
 
-using simdjson::ondemand::json_type;
-using simdjson::ondemand::value;
+using namespace fields;  // NOLINT: Ctx and the typed readers
 
 constexpr size_t kMaxStop = 4;
-
-struct Ctx {
-  ApiError* err;
-  bool fail(std::string param, std::string message) {
-    *err = ApiError::invalid(std::move(param), std::move(message));
-    return false;
-  }
-  // A value of the wanted type that simdjson could not read (an unpaired
-  // surrogate escape, a number out of range) gets its own message; any other
-  // failure is a type mismatch.
-  bool bad_value(const std::string& param, const char* want, value v, simdjson::error_code e) {
-    std::string_view raw = v.raw_json_token();
-    std::string why = json_problem(e, param, raw);
-    if (!why.empty()) return fail(param, std::move(why));
-    return wrong_type(param, want, v);
-  }
-  // A structured field (tools…) that the DOM parser refused.
-  bool bad_json(const std::string& param, simdjson::error_code e, std::string fallback) {
-    std::string why = json_problem(e, param, {});
-    return fail(param, why.empty() ? std::move(fallback) : std::move(why));
-  }
-  bool wrong_type(const std::string& param, const char* want, value v) {
-    json_type t;
-    std::string got = v.type().get(t) ? std::string("invalid JSON") : json_type_name(t);
-    return fail(param,
-                "Invalid type for '" + param + "': expected " + want + ", but got " + got + ".");
-  }
-};
-
-bool get_string(Ctx& c, value v, const std::string& param, std::string* out) {
-  std::string_view s;
-  if (auto e = v.get_string().get(s)) return c.bad_value(param, "a string", v, e);
-  out->assign(s);
-  return true;
-}
-
-bool get_bool(Ctx& c, value v, const std::string& param, bool* out) {
-  if (v.get_bool().get(*out)) return c.wrong_type(param, "a boolean", v);
-  return true;
-}
-
-bool get_number(Ctx& c, value v, const std::string& param, double* out) {
-  if (auto e = v.get_double().get(*out)) return c.bad_value(param, "a number", v, e);
-  if (!std::isfinite(*out)) return c.bad_value(param, "a number", v, simdjson::NUMBER_OUT_OF_RANGE);
-  return true;
-}
-
-bool get_int(Ctx& c, value v, const std::string& param, int64_t* out) {
-  double d;
-  if (auto e = v.get_double().get(d)) return c.bad_value(param, "an integer", v, e);
-  if (!std::isfinite(d) || std::fabs(d) > 9e15) {
-    return c.fail(param, "Invalid value for '" + param + "': integer out of range.");
-  }
-  if (d != std::floor(d)) return c.wrong_type(param, "an integer", v);
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
-bool is_null(value v) {
-  bool n = false;
-  return !v.is_null().get(n) && n;
-}
-
-bool range(Ctx& c, const std::string& param, double x, double lo, double hi) {
-  if (x < lo || x > hi) {
-    char b[128];
-    std::snprintf(b, sizeof b, "must be between %g and %g", lo, hi);
-    return c.fail(param, "Invalid value for '" + param + "': " + b + ".");
-  }
-  return true;
-}
 
 // Text of a message's `content`: a string, null, or an array of parts whose
 // text parts are joined with "\n".
@@ -488,12 +417,7 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   if (!job.tools.empty() && !validate_tools(c, job.tools, &tool_names)) return false;
   if (!validate_tool_choice(c, job.tool_choice, tool_names)) return false;
   // The conversation's identity, for continuing it upstream (issue 5).
-  conversation::HistoryDigest digest = conversation::digest_history(job.messages);
-  job.history.key = std::move(digest.key);
-  job.history.new_from = digest.new_from;
-  job.history.state = std::move(digest.state);
-  job.history.system_hash = std::move(digest.system_hash);
-  job.history.tools_hash = conversation::tools_hash(job.tools);
+  conversation::fill_history(&job);
   return true;
 }
 

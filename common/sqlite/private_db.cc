@@ -1,0 +1,69 @@
+#include "common/sqlite/private_db.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace qp::sqlite {
+namespace {
+
+// Only the service user may read these files. SQLite creates a database 0644
+// (less the umask) and gives its -wal and -shm files the database's mode, so
+// create the database 0600 first, and tighten files an older version left
+// readable.
+void make_private(const std::string& path) {
+  if (path == ":memory:" || path.empty()) return;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
+    ::close(fd);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string side = path + suffix;
+    struct stat st {};
+    if (::lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      ::chmod(side.c_str(), 0600);
+    }
+  }
+}
+
+}  // namespace
+
+int open_private(const std::string& path, const char* schema, sqlite3** out, std::string* error) {
+  make_private(path);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 2000);
+    char* err = nullptr;
+    rc = sqlite3_exec(db, schema, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      *error = err != nullptr ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+    }
+  } else {
+    *error = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_close(db);
+    return rc;
+  }
+  *out = db;
+  return SQLITE_OK;
+}
+
+std::string set_aside(const std::string& path, const char* why) {
+  std::string aside = path + "." + why + "-" + std::to_string(std::time(nullptr));
+  if (std::rename(path.c_str(), aside.c_str()) != 0) return {};
+  std::remove((path + "-wal").c_str());
+  std::remove((path + "-shm").c_str());
+  return aside;
+}
+
+}  // namespace qp::sqlite
