@@ -36,6 +36,8 @@ before(async () => {
     { match: { contains: `CX-TOOL-${TAG}` },
       reply: `I will run it.\n<tool_call>\n<function=fn_exec_command>\n<parameter=cmd>${COMMAND}</parameter>\n</function>\n</tool_call>` },
     { match: { contains: `CX-PLAIN-${TAG}` }, reply: 'Hello from Qwen, Codex.' },
+    { match: { contains: `CX-NEXT-${TAG}` }, reply: 'Second answer.' },
+    { match: { contains: `CX-FIRST-${TAG}` }, reply: 'First answer.' },
   ]);
   stack = await startStack({ mock, frontend: { api_key: KEY } });
 });
@@ -45,11 +47,13 @@ after(async () => {
   for (const d of scratches) rmSync(d, { recursive: true, force: true });
 });
 
-function codex(prompt) {
-  const { home, cwd } = scratch('codex');
-  scratches.push(home);
+// Runs `codex exec prompt` in a new scratch HOME and directory, or with
+// `dir` (an earlier run's) `codex exec resume --last prompt`.
+function codex(prompt, dir = null) {
+  const { home, cwd } = dir ?? scratch('codex');
+  if (!dir) scratches.push(home);
   const args = [
-    'exec', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox',
+    'exec', ...(dir ? ['resume', '--last'] : []), '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox',
     '-c', 'model_provider=gw',
     '-c', 'model_providers.gw.name=qwenproxy',
     '-c', `model_providers.gw.base_url=${stack.baseUrl}/v1`,
@@ -61,7 +65,7 @@ function codex(prompt) {
     '-m', 'qwen3-coder-plus',
     prompt,
   ];
-  return runCli(CODEX, args, { home, cwd, env: { GW_KEY: KEY } }).then((r) => ({ ...r, cwd }));
+  return runCli(CODEX, args, { home, cwd, env: { GW_KEY: KEY } }).then((r) => ({ ...r, home, cwd }));
 }
 
 function items(run, type) {
@@ -124,4 +128,21 @@ test('Codex: an exec_command tool round; the command runs, its output comes back
   assert.equal(second.parent_id, first.response_id);
   assert.doesNotMatch(second.content, new RegExp(`CX-TOOL-${TAG}`), 'only the new input goes upstream');
   assert.equal(second.outcome, 'finished');
+});
+
+test('Codex: a follow-up in a new process (codex exec resume --last) continues the Qwen chat', async () => {
+  const since = await lastSeq();
+  const run1 = await codex(`CX-FIRST-${TAG}: first question`);
+  assertCompleted(run1);
+  assert.equal(items(run1, 'agent_message').at(-1)?.text, 'First answer.');
+  const run2 = await codex(`CX-NEXT-${TAG}: second question`, { home: run1.home, cwd: run1.cwd });
+  assertCompleted(run2);
+  assert.equal(items(run2, 'agent_message').at(-1)?.text, 'Second answer.', describe(run2));
+  const recs = await recordsSince(since);
+  assert.equal(recs.length, 2, 'one completion per process');
+  const [first, second] = recs;
+  assert.match(first.content, new RegExp(`CX-FIRST-${TAG}`));
+  assert.equal(second.chat_id, first.chat_id, 'the resumed session continues the same Qwen chat');
+  assert.equal(second.parent_id, first.response_id);
+  assert.doesNotMatch(second.content, new RegExp(`CX-FIRST-${TAG}`), 'only the new message goes upstream');
 });
