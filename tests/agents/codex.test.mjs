@@ -62,6 +62,8 @@ function codex(prompt, dir = null) {
     // A gateway error fails the run at once instead of after retries.
     '-c', 'model_providers.gw.request_max_retries=0',
     '-c', 'model_providers.gw.stream_max_retries=0',
+    // Hermetic: no plugin sync with github.com / chatgpt.com, no analytics.
+    '--disable', 'plugins', '--disable', 'apps', '-c', 'analytics.enabled=false',
     '-m', 'qwen3-coder-plus',
     prompt,
   ];
