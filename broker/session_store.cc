@@ -3,7 +3,6 @@
 #include <sqlite3.h>
 
 #include <cstdio>
-#include <ctime>
 
 #include "common/log.h"
 #include "common/sqlite/private_db.h"
@@ -30,48 +29,20 @@ constexpr const char* kSchema =
 constexpr const char* kColumns =
     "account, chat_id, parent_id, model, system_hash, tools_hash, last_used";
 
-std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "out of memory"; }
+using sqlite::column_text;
+using sqlite::errmsg;
 
-int try_open(const std::string& path, sqlite3** out, std::string* error) {
-  return sqlite::open_private(path, kSchema, out, error);
-}
-
-std::string text(sqlite3_stmt* st, int col) {
-  const unsigned char* p = sqlite3_column_text(st, col);
-  return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
-                                    static_cast<size_t>(sqlite3_column_bytes(st, col)))
-                      : std::string();
-}
-
-void bind(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
+void bind(sqlite3_stmt* st, int i, std::string_view s) { sqlite::bind_text(st, i, s); }
 
 }  // namespace
 
 std::unique_ptr<SessionStore> SessionStore::open(const std::string& path, uint64_t ttl_ms,
                                                  uint64_t max_entries) {
-  sqlite3* db = nullptr;
-  std::string error;
-  bool persistent = path != ":memory:";
-  int rc = try_open(path, &db, &error);
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
-    std::string aside = sqlite::set_aside(path, "corrupt");
-    QP_ERROR("sessions.corrupt").kv("path", path).kv("moved_to", aside).kv("error", error);
-    rc = try_open(path, &db, &error);
-  }
-  if (rc != SQLITE_OK && persistent) {
-    QP_ERROR("sessions.not_persistent")
-        .kv("path", path)
-        .kv("error", error)
-        .kv("effect", "conversations are kept in memory only and lost on restart");
-    persistent = false;
-    rc = try_open(":memory:", &db, &error);
-  }
-  if (rc != SQLITE_OK) {
-    QP_ERROR("sessions.unavailable").kv("error", error);
-    return nullptr;
-  }
+  sqlite::Opened o = sqlite::open_or_memory(
+      path, kSchema, "sessions", "conversations are kept in memory only and lost on restart");
+  if (o.db == nullptr) return nullptr;
+  sqlite3* db = o.db;
+  bool persistent = o.persistent;
   std::unique_ptr<SessionStore> store(
       new SessionStore(db, persistent ? path : ":memory:", persistent, ttl_ms, max_entries));
   if (Status s = store->prepare(); !s.ok()) {
@@ -131,12 +102,12 @@ std::optional<Session> SessionStore::read_row(sqlite3_stmt* st, int64_t now_unix
   std::optional<Session> out;
   if (sqlite3_step(st) == SQLITE_ROW) {
     Session s;
-    s.account = text(st, 0);
-    s.chat_id = text(st, 1);
-    s.parent_id = text(st, 2);
-    s.model = text(st, 3);
-    s.system_hash = text(st, 4);
-    s.tools_hash = text(st, 5);
+    s.account = column_text(st, 0);
+    s.chat_id = column_text(st, 1);
+    s.parent_id = column_text(st, 2);
+    s.model = column_text(st, 3);
+    s.system_hash = column_text(st, 4);
+    s.tools_hash = column_text(st, 5);
     s.last_used_unix_ms = sqlite3_column_int64(st, 6);
     if (now_unix_ms - s.last_used_unix_ms <= static_cast<int64_t>(ttl_ms_)) out = std::move(s);
   }
@@ -192,16 +163,7 @@ void SessionStore::flush() {
   }
 }
 
-uint64_t SessionStore::size() {
-  sqlite3_stmt* st = nullptr;
-  uint64_t n = 0;
-  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM sessions", -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    n = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-  }
-  sqlite3_finalize(st);
-  return n;
-}
+uint64_t SessionStore::size() { return sqlite::count_rows(db_, "sessions"); }
 
 uint64_t SessionStore::evict(int64_t now_unix_ms) {
   flush();

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/log.h"
+
 namespace qp::sqlite {
 namespace {
 
@@ -64,6 +66,55 @@ std::string set_aside(const std::string& path, const char* why) {
   std::remove((path + "-wal").c_str());
   std::remove((path + "-shm").c_str());
   return aside;
+}
+
+Opened open_or_memory(const std::string& path, const char* schema, std::string_view name,
+                      std::string_view effect) {
+  Opened o;
+  std::string error;
+  std::string n(name);
+  o.persistent = path != ":memory:";
+  int rc = open_private(path, schema, &o.db, &error);
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+    std::string aside = set_aside(path, "corrupt");
+    QP_ERROR(n + ".corrupt").kv("path", path).kv("moved_to", aside).kv("error", error);
+    rc = open_private(path, schema, &o.db, &error);
+  }
+  if (rc != SQLITE_OK && o.persistent) {
+    QP_ERROR(n + ".not_persistent").kv("path", path).kv("error", error).kv("effect", effect);
+    o.persistent = false;
+    rc = open_private(":memory:", schema, &o.db, &error);
+  }
+  if (rc != SQLITE_OK) {
+    QP_ERROR(n + ".unavailable").kv("error", error);
+    o.db = nullptr;
+  }
+  return o;
+}
+
+std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "out of memory"; }
+
+std::string column_text(sqlite3_stmt* st, int col) {
+  const unsigned char* p = sqlite3_column_text(st, col);
+  return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
+                                    static_cast<size_t>(sqlite3_column_bytes(st, col)))
+                      : std::string();
+}
+
+void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+
+uint64_t count_rows(sqlite3* db, const char* table) {
+  std::string sql = std::string("SELECT COUNT(*) FROM ") + table;
+  sqlite3_stmt* st = nullptr;
+  uint64_t n = 0;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    n = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+  }
+  sqlite3_finalize(st);
+  return n;
 }
 
 }  // namespace qp::sqlite

@@ -13,52 +13,24 @@ using namespace fields;  // NOLINT: Ctx and the typed readers
 
 constexpr size_t kMaxStop = 4;
 
-// Text of a message's `content`: a string, null, or an array of parts whose
-// text parts are joined with "\n".
+// Text of a message's `content`: a string, null, or an array of parts
+// whose text parts are joined with "\n".
 bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) {
-  json_type t;
-  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
-  if (t == json_type::null) return true;
-  if (t == json_type::string) return get_string(c, v, param, out);
-  if (t != json_type::array) return c.wrong_type(param, "a string or an array of content parts", v);
-  simdjson::ondemand::array arr;
-  if (v.get_array().get(arr)) return c.wrong_type(param, "an array", v);
-  size_t j = 0;
-  for (auto part_r : arr) {
-    std::string pp = param + "[" + std::to_string(j) + "]";
-    simdjson::ondemand::object part;
-    if (part_r.get_object().get(part))
-      return c.fail(pp, "Invalid content part: expected an object.");
-    std::string type, text;
-    bool has_text = false;
-    for (auto f : part) {
-      std::string_view k;
-      if (f.unescaped_key().get(k)) return c.fail(pp, "Invalid JSON in content part.");
-      if (k == "type") {
-        if (!get_string(c, f.value(), pp + ".type", &type)) return false;
-      } else if (k == "text") {
-        if (!get_string(c, f.value(), pp + ".text", &text)) return false;
-        has_text = true;
-      }
-    }
-    if (type == "text" || (type.empty() && has_text)) {
-      if (!has_text) return c.fail(pp + ".text", "Missing required parameter: '" + pp + ".text'.");
-      if (!out->empty()) out->push_back('\n');
-      out->append(text);
-    } else if (type == "image_url" || type == "input_image" || type == "image") {
-      return c.fail(pp,
-                    "Image input is not supported by this gateway yet; send text content only.");
-    } else if (type == "input_audio" || type == "file" || type == "video") {
-      return c.fail(pp,
-                    "Content part type '" + type + "' is not supported; send text content only.");
-    } else if (type == "refusal") {
-      // An assistant refusal part sent back in history: keep nothing.
-    } else {
-      return c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
-    }
-    ++j;
-  }
-  return true;
+  return text_content(
+      c, v, param, out, [&c](const std::string& type, bool has_text, const std::string& pp) {
+        if (type == "text" || (type.empty() && has_text)) return PartUse::kText;
+        if (type == "image_url" || type == "input_image" || type == "image") {
+          c.fail(pp, "Image input is not supported by this gateway yet; send text content only.");
+          return PartUse::kFailed;
+        }
+        if (type == "input_audio" || type == "file" || type == "video") {
+          c.fail(pp, "Content part type '" + type + "' is not supported; send text content only.");
+          return PartUse::kFailed;
+        }
+        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal sent back
+        c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
+        return PartUse::kFailed;
+      });
 }
 
 bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {

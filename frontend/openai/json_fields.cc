@@ -75,4 +75,41 @@ bool raw_json(Ctx& c, value v, const std::string& param, std::string_view* out) 
   return true;
 }
 
+bool text_content(Ctx& c, value v, const std::string& param, std::string* out,
+                  const PartFn& classify) {
+  json_type t;
+  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+  if (t == json_type::null) return true;
+  if (t == json_type::string) return get_string(c, v, param, out);
+  simdjson::ondemand::array arr;
+  if (t != json_type::array || v.get_array().get(arr))
+    return c.wrong_type(param, "a string or an array of content parts", v);
+  size_t j = 0;
+  for (auto part_r : arr) {
+    std::string pp = param + "[" + std::to_string(j++) + "]";
+    simdjson::ondemand::object part;
+    if (part_r.get_object().get(part))
+      return c.fail(pp, "Invalid content part: expected an object.");
+    std::string type, text;
+    bool has_text = false;
+    for (auto f : part) {
+      std::string_view k;
+      if (f.unescaped_key().get(k)) return c.fail(pp, "Invalid JSON in content part.");
+      if (k == "type") {
+        if (!get_string(c, f.value(), pp + ".type", &type)) return false;
+      } else if (k == "text") {
+        if (!get_string(c, f.value(), pp + ".text", &text)) return false;
+        has_text = true;
+      }
+    }
+    PartUse use = classify(type, has_text, pp);
+    if (use == PartUse::kFailed) return false;
+    if (use == PartUse::kSkip) continue;
+    if (!has_text) return c.missing(pp + ".text");
+    if (!out->empty()) out->push_back('\n');
+    out->append(text);
+  }
+  return true;
+}
+
 }  // namespace qp::frontend::fields

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,16 @@ bool get_int(Ctx& c, value v, const std::string& param, int64_t* out);
 bool range(Ctx& c, const std::string& param, double x, double lo, double hi);
 // The JSON text of an object or array value, as written.
 bool raw_json(Ctx& c, value v, const std::string& param, std::string_view* out);
+
+// What a content part is to its reader: text to join, something to drop, or
+// refused (the reader called c.fail()).
+enum class PartUse { kText, kSkip, kFailed };
+// (part type, whether it has `text`, the part's param "content[j]")
+using PartFn = std::function<PartUse(const std::string& type, bool has_text, const std::string&)>;
+// A message's content: null (nothing), a string, or an array of parts
+// {type, text, …} whose text parts (as `classify` says) are joined with "\n"
+// into *out.
+bool text_content(Ctx& c, value v, const std::string& param, std::string* out,
+                  const PartFn& classify);
 
 }  // namespace qp::frontend::fields

@@ -21,44 +21,17 @@ constexpr const char* kSchema =
 
 constexpr int64_t kExpiryIntervalMs = 60'000;
 
-std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "out of memory"; }
-
-std::string text(sqlite3_stmt* st, int col) {
-  const unsigned char* p = sqlite3_column_text(st, col);
-  return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
-                                    static_cast<size_t>(sqlite3_column_bytes(st, col)))
-                      : std::string();
-}
-
-void bind(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-}
+using sqlite::errmsg;
 
 }  // namespace
 
 std::unique_ptr<ResponseStore> ResponseStore::open(const std::string& path, uint64_t ttl_ms,
                                                    uint64_t max_entries) {
-  sqlite3* db = nullptr;
-  std::string error;
-  bool persistent = path != ":memory:";
-  int rc = sqlite::open_private(path, kSchema, &db, &error);
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
-    std::string aside = sqlite::set_aside(path, "corrupt");
-    QP_ERROR("responses.corrupt").kv("path", path).kv("moved_to", aside).kv("error", error);
-    rc = sqlite::open_private(path, kSchema, &db, &error);
-  }
-  if (rc != SQLITE_OK && persistent) {
-    QP_ERROR("responses.not_persistent")
-        .kv("path", path)
-        .kv("error", error)
-        .kv("effect", "stored responses are kept in memory only and lost on restart");
-    persistent = false;
-    rc = sqlite::open_private(":memory:", kSchema, &db, &error);
-  }
-  if (rc != SQLITE_OK) {
-    QP_ERROR("responses.unavailable").kv("error", error);
-    return nullptr;
-  }
+  sqlite::Opened o = sqlite::open_or_memory(
+      path, kSchema, "responses", "stored responses are kept in memory only and lost on restart");
+  if (o.db == nullptr) return nullptr;
+  sqlite3* db = o.db;
+  bool persistent = o.persistent;
   std::unique_ptr<ResponseStore> store(
       new ResponseStore(db, persistent ? path : ":memory:", persistent, ttl_ms, max_entries));
   if (!store->prepare()) {
@@ -125,10 +98,10 @@ uint64_t ResponseStore::run(sqlite3_stmt* st, int64_t arg) {
 
 void ResponseStore::put(std::string_view id, std::string_view response_json,
                         std::string_view items_json, int64_t now_unix_ms) {
-  bind(put_, 1, id);
+  sqlite::bind_text(put_, 1, id);
   sqlite3_bind_int64(put_, 2, now_unix_ms);
-  bind(put_, 3, response_json);
-  bind(put_, 4, items_json);
+  sqlite::bind_text(put_, 3, response_json);
+  sqlite::bind_text(put_, 4, items_json);
   if (sqlite3_step(put_) == SQLITE_DONE) {
     ++count_;
   } else {
@@ -142,11 +115,11 @@ void ResponseStore::put(std::string_view id, std::string_view response_json,
 
 std::optional<StoredResponse> ResponseStore::find(std::string_view id, int64_t now_unix_ms) {
   std::optional<StoredResponse> out;
-  bind(find_, 1, id);
+  sqlite::bind_text(find_, 1, id);
   if (sqlite3_step(find_) == SQLITE_ROW) {
     StoredResponse r;
-    r.response_json = text(find_, 0);
-    r.items_json = text(find_, 1);
+    r.response_json = sqlite::column_text(find_, 0);
+    r.items_json = sqlite::column_text(find_, 1);
     r.created_unix_ms = sqlite3_column_int64(find_, 2);
     if (now_unix_ms - r.created_unix_ms <= static_cast<int64_t>(ttl_ms_)) out = std::move(r);
   }
@@ -167,15 +140,6 @@ uint64_t ResponseStore::evict(int64_t now_unix_ms) {
   return removed;
 }
 
-uint64_t ResponseStore::size() {
-  sqlite3_stmt* st = nullptr;
-  uint64_t n = 0;
-  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM responses", -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    n = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-  }
-  sqlite3_finalize(st);
-  return n;
-}
+uint64_t ResponseStore::size() { return sqlite::count_rows(db_, "responses"); }
 
 }  // namespace qp::frontend::responses

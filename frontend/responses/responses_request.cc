@@ -79,46 +79,18 @@ struct ItemSink {
 // A message's or a function output's content: a string or text parts
 // (input_text, output_text, text) joined with "\n".
 bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) {
-  json_type t;
-  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
-  if (t == json_type::null) return true;
-  if (t == json_type::string) return get_string(c, v, param, out);
-  simdjson::ondemand::array arr;
-  if (t != json_type::array || v.get_array().get(arr))
-    return c.wrong_type(param, "a string or an array of content parts", v);
-  size_t j = 0;
-  for (auto part_r : arr) {
-    std::string pp = at(param, j++);
-    object part;
-    if (part_r.get_object().get(part))
-      return c.fail(pp, "Invalid content part: expected an object.");
-    std::string type, text;
-    bool has_text = false;
-    for (auto f : part) {
-      std::string_view k;
-      if (f.unescaped_key().get(k)) return c.fail(pp, "Invalid JSON in content part.");
-      if (k == "type") {
-        if (!get_string(c, f.value(), pp + ".type", &type)) return false;
-      } else if (k == "text") {
-        if (!get_string(c, f.value(), pp + ".text", &text)) return false;
-        has_text = true;
-      }
-    }
-    if (type == "input_text" || type == "output_text" || type == "text") {
-      if (!has_text) return c.missing(pp + ".text");
-      if (!out->empty()) out->push_back('\n');
-      out->append(text);
-    } else if (type == "input_image" || type == "input_file" || type == "input_audio") {
-      return c.fail(pp, "Content part type '" + type +
-                            "' is not supported by this gateway yet; send text content only.");
-    } else if (type == "refusal") {
-      // An assistant refusal sent back: nothing to keep.
+  return text_content(c, v, param, out, [&c](const std::string& type, bool, const std::string& pp) {
+    if (type == "input_text" || type == "output_text" || type == "text") return PartUse::kText;
+    if (type == "refusal") return PartUse::kSkip;  // an assistant refusal sent back
+    if (type == "input_image" || type == "input_file" || type == "input_audio") {
+      c.fail(pp, "Content part type '" + type +
+                     "' is not supported by this gateway yet; send text content only.");
     } else {
-      return c.fail(pp + ".type", "Invalid value for '" + pp + ".type': '" + type +
-                                      "'. Supported values are: 'input_text' and 'output_text'.");
+      c.fail(pp + ".type", "Invalid value for '" + pp + ".type': '" + type +
+                               "'. Supported values are: 'input_text' and 'output_text'.");
     }
-  }
-  return true;
+    return PartUse::kFailed;
+  });
 }
 
 // Item types of tools this gateway never offers the model: sent back only
