@@ -240,6 +240,9 @@ test('Codex turn: developer prompt, namespace/custom/web_search tools, store:fal
 
   // store:false: nothing to GET, nothing to continue from.
   assert.equal((await get(completed.response.id)).status, 404);
+  const cont = await post({ model: 'qwen3-coder-plus', previous_response_id: completed.response.id, input: 'more' });
+  assert.equal(cont.status, 404);
+  assert.equal((await cont.json()).error.code, 'previous_response_not_found');
 
   // Codex's next turn: the whole history again, with the tool output.
   const turn2 = structuredClone(CODEX_TURN2);
