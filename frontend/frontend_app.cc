@@ -294,7 +294,7 @@ void FrontendApp::handle(http::Exchange ex) {
     return handle_responses(ex, caller);
   }
   if (path.rfind("/v1/responses/", 0) == 0) {
-    if (m != "GET") return method_not_allowed("GET");
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_response_get(ex, std::string_view(path).substr(kResponsesEndpoint.size() + 1),
                                caller);
   }

@@ -96,14 +96,23 @@ uint64_t ResponseStore::run(sqlite3_stmt* st, int64_t arg) {
   return n;
 }
 
-void ResponseStore::put(std::string_view id, std::string_view response_json,
+bool ResponseStore::put(std::string_view id, std::string_view response_json,
                         std::string_view items_json, int64_t now_unix_ms) {
+  if (response_json.size() + items_json.size() > kMaxEntryBytes) {
+    QP_WARN("responses.not_stored")
+        .kv("id", id)
+        .kv("bytes", static_cast<uint64_t>(response_json.size() + items_json.size()))
+        .kv("why", "over the entry size bound");
+    return false;
+  }
+  bool ok = false;
   sqlite::bind_text(put_, 1, id);
   sqlite3_bind_int64(put_, 2, now_unix_ms);
   sqlite::bind_text(put_, 3, response_json);
   sqlite::bind_text(put_, 4, items_json);
   if (sqlite3_step(put_) == SQLITE_DONE) {
     ++count_;
+    ok = true;
   } else {
     QP_WARN("responses.write_failed").kv("op", "put").kv("error", errmsg(db_));
   }
@@ -111,6 +120,7 @@ void ResponseStore::put(std::string_view id, std::string_view response_json,
   sqlite3_clear_bindings(put_);
   if (count_ > max_entries_ || now_unix_ms - last_expiry_unix_ms_ >= kExpiryIntervalMs)
     evict(now_unix_ms);
+  return ok;
 }
 
 std::optional<StoredResponse> ResponseStore::find(std::string_view id, int64_t now_unix_ms) {

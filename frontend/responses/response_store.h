@@ -14,7 +14,10 @@
 // scale a few hundred microseconds, so no worker thread). Bounded: entries
 // older than ttl_ms are not returned and are deleted (at most once a
 // minute, on a write), and beyond max_entries the oldest are deleted at
-// once. A database that cannot be opened is replaced by an in-memory one
+// once. An entry over kMaxEntryBytes (a very long chain of
+// previous_response_id turns) is not stored (logged): a later
+// previous_response_id naming it gets 404, and the client sends the history
+// instead. A database that cannot be opened is replaced by an in-memory one
 // (logged): stored responses are then lost on restart, nothing else.
 //
 // Not thread-safe: the frontend's loop thread only.
@@ -31,6 +34,9 @@ struct sqlite3_stmt;
 
 namespace qp::frontend::responses {
 
+// The largest response + conversation one entry may hold.
+inline constexpr size_t kMaxEntryBytes = 16 << 20;
+
 struct StoredResponse {
   std::string response_json;  // the Response object
   std::string items_json;     // the conversation as input items (JSON array)
@@ -46,8 +52,9 @@ class ResponseStore {
   ResponseStore(const ResponseStore&) = delete;
   ResponseStore& operator=(const ResponseStore&) = delete;
 
-  // Adds (or replaces) `id`, then deletes what is over the bounds.
-  void put(std::string_view id, std::string_view response_json, std::string_view items_json,
+  // Adds (or replaces) `id`, then deletes what is over the bounds; false
+  // (nothing stored) for an entry over kMaxEntryBytes or a failed write.
+  bool put(std::string_view id, std::string_view response_json, std::string_view items_json,
            int64_t now_unix_ms);
   // The entry of `id` if stored and younger than ttl_ms.
   std::optional<StoredResponse> find(std::string_view id, int64_t now_unix_ms);

@@ -62,6 +62,7 @@ before(async () => {
     { match: { contains: 'weather in Paris' }, reply: 'Let me check.\n<tool_call>\n<function=fn_get_weather>\n<parameter=city>Paris</parameter>\n<parameter=days>2</parameter>\n</function>\n</tool_call>' },
     { match: { contains: 'sunny, 24' }, reply: 'It is sunny in Paris, 24 °C.' },
     { match: { contains: 'CODEX-MARKER-1' }, reply: "I'll list them.\n<tool_call>\n<function=fn_exec_command>\n<parameter=cmd>ls -la</parameter>\n</function>\n</tool_call>" },
+    { match: { contains: 'CODEX-NS' }, reply: '<tool_call>\n<function=fn_search_docs>\n<parameter=query>install</parameter>\n</function>\n</tool_call>' },
     { match: { contains: 'README.md' }, reply: 'There are 2 files: README.md and main.c.' },
     { match: { contains: 'think it through' }, reply: 'Thought through.', thinking: 'Step one, then step two.' },
     { match: { contains: 'responses limit test' }, tokens: ['one', ' two', ' three', ' four', ' five'] },
@@ -240,6 +241,9 @@ test('Codex turn: developer prompt, namespace/custom/web_search tools, store:fal
 
   // store:false: nothing to GET, nothing to continue from.
   assert.equal((await get(completed.response.id)).status, 404);
+  const cont = await post({ model: 'qwen3-coder-plus', previous_response_id: completed.response.id, input: 'more' });
+  assert.equal(cont.status, 404);
+  assert.equal((await cont.json()).error.code, 'previous_response_not_found');
 
   // Codex's next turn: the whole history again, with the tool output.
   const turn2 = structuredClone(CODEX_TURN2);
@@ -265,6 +269,22 @@ test('Codex turn: developer prompt, namespace/custom/web_search tools, store:fal
   const third = (await records()).at(-1);
   assert.equal(third.chat_id, first.chat_id);
   assert.equal(third.parent_id, second.response_id);
+});
+
+test("a namespace's function: offered by its name, its call comes back with the namespace (non-streaming)", async () => {
+  const body = structuredClone(CODEX_FIRST);
+  body.stream = false;
+  body.input.at(-1).content[0].text = 'CODEX-NS: how do I install it?';
+  const res = await post(body);
+  assert.equal(res.status, 200);
+  const r = await res.json();
+  conforms('Response', r);
+  assert.equal(r.output.length, 1);
+  assert.equal(r.output[0].type, 'function_call');
+  assert.equal(r.output[0].name, 'search_docs');
+  assert.equal(r.output[0].namespace, 'mcp__docs__');
+  assert.deepEqual(JSON.parse(r.output[0].arguments), { query: 'install' });
+  assert.deepEqual(r.tools.map((t) => t.name), ['exec_command', 'update_plan', 'search_docs'], 'Response.tools: the functions honoured');
 });
 
 test('reasoning.effort: thinking becomes a reasoning item with a summary_text (stream and not)', async () => {

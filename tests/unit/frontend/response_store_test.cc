@@ -33,6 +33,15 @@ TEST_CASE("response store: put, find, TTL") {
   CHECK(store->size() == 0);
 }
 
+TEST_CASE("response store: an entry over the size bound is not stored") {
+  auto store = ResponseStore::open(":memory:", 1000, 10);
+  REQUIRE(store);
+  std::string big(kMaxEntryBytes, 'x');
+  CHECK_FALSE(store->put("resp_big", "{}", big, 1));
+  CHECK_FALSE(store->find("resp_big", 2));
+  CHECK(store->put("resp_small", "{}", "[]", 1));
+}
+
 TEST_CASE("response store: the oldest beyond max_entries are deleted") {
   auto store = ResponseStore::open(":memory:", 1'000'000, 3);
   REQUIRE(store);
