@@ -25,10 +25,10 @@ export QP_BIN_DIR=${QP_BIN_DIR:-$ROOT/build-test/bin/}
 agents=("$@")
 [ ${#agents[@]} -gt 0 ] || agents=(claude codex)
 
-# install NAME PACKAGE VERSION BIN: prints the binary's path, or fails.
+# install_cli NAME PACKAGE VERSION BIN: prints the binary's path, or fails.
 # Installs into a temporary directory renamed into place, so an interrupted
 # install is never taken for a complete one.
-install() {
+install_cli() {
   local name=$1 pkg=$2 version=$3 bin=$4
   local dir="$CACHE/$name-$version"
   if [ ! -x "$dir/node_modules/.bin/$bin" ]; then
@@ -55,13 +55,13 @@ for a in "${agents[@]}"; do
   case "$a" in
     claude)
       if [ -z "${QP_CLAUDE_BIN:-}" ]; then
-        QP_CLAUDE_BIN=$(install claude-code @anthropic-ai/claude-code "$CLAUDE_VERSION" claude) || QP_CLAUDE_BIN=
+        QP_CLAUDE_BIN=$(install_cli claude-code @anthropic-ai/claude-code "$CLAUDE_VERSION" claude) || QP_CLAUDE_BIN=
       fi
       if [ -n "$QP_CLAUDE_BIN" ]; then export QP_CLAUDE_BIN; tests+=("$ROOT/tests/agents/claude_code.test.mjs")
       else skipped+=("Claude Code $CLAUDE_VERSION"); fi ;;
     codex)
       if [ -z "${QP_CODEX_BIN:-}" ]; then
-        QP_CODEX_BIN=$(install codex @openai/codex "$CODEX_VERSION" codex) || QP_CODEX_BIN=
+        QP_CODEX_BIN=$(install_cli codex @openai/codex "$CODEX_VERSION" codex) || QP_CODEX_BIN=
       fi
       if [ -n "$QP_CODEX_BIN" ]; then export QP_CODEX_BIN; tests+=("$ROOT/tests/agents/codex.test.mjs")
       else skipped+=("Codex $CODEX_VERSION"); fi ;;
