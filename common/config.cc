@@ -150,6 +150,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_str(*t, "db_path", w, &c->responses.db_path));
     QP_TRY(read_int(*t, "ttl_ms", w, &c->responses.ttl_ms));
     QP_TRY(read_int(*t, "max_entries", w, &c->responses.max_entries));
+    QP_TRY(read_bool(*t, "web_search", w, &c->responses.web_search));
   }
   if (auto* t = root["worker"].as_table()) {
     std::string w = path + ": worker";
@@ -269,6 +270,14 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));
+  if (env("QP_RESPONSES_WEB_SEARCH", &v)) {
+    if (v == "1" || v == "true")
+      c->responses.web_search = true;
+    else if (v == "0" || v == "false")
+      c->responses.web_search = false;
+    else
+      return bad("environment QP_RESPONSES_WEB_SEARCH", "must be true/false or 1/0");
+  }
   if (env("QP_UPSTREAM_DELETE_CHATS", &v)) {
     if (v == "1" || v == "true")
       c->upstream.delete_chats = true;

@@ -62,6 +62,9 @@ struct ResponsesConfig {
   std::string db_path;            // default {state_dir}/responses.db; ":memory:" = not persisted
   uint64_t ttl_ms = 86'400'000;   // a stored response is forgotten after a day
   uint64_t max_entries = 10'000;  // the oldest beyond this are deleted
+  // A `web_search` tool asks for the model's "-search" variant (Qwen's web
+  // search); false ignores it (Codex offers it on every request).
+  bool web_search = true;
 };
 
 // Per-worker behaviour.

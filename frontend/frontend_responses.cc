@@ -52,6 +52,10 @@ void FrontendApp::handle_responses(http::Exchange ex, const Caller& caller) {
       return reply_error(ex, previous_not_found(r->previous_response_id), rid, {}, &caller);
     stored_items = std::move(prev->items_json);
   }
+  if (r->web_search && !config_.responses.web_search) {
+    r->web_search = false;
+    r->ignored_tools.emplace_back("web_search (responses.web_search is off)");
+  }
   if (!r->ignored_tools.empty()) {
     std::string types;
     for (const auto& t : r->ignored_tools) types.append(types.empty() ? "" : ",").append(t);
