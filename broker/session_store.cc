@@ -1,14 +1,11 @@
 #include "broker/session_store.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 
 #include "common/log.h"
+#include "common/sqlite/private_db.h"
 
 namespace qp::broker {
 namespace {
@@ -32,93 +29,20 @@ constexpr const char* kSchema =
 constexpr const char* kColumns =
     "account, chat_id, parent_id, model, system_hash, tools_hash, last_used";
 
-std::string errmsg(sqlite3* db) { return db != nullptr ? sqlite3_errmsg(db) : "out of memory"; }
+using sqlite::column_text;
+using sqlite::errmsg;
 
-// The index names upstream chats per conversation: only the service user may
-// read it. SQLite creates a database 0644 (less the umask) and gives its -wal
-// and -shm files the database's mode, so create the database 0600 first, and
-// tighten files an older version left readable.
-void make_private(const std::string& path) {
-  if (path == ":memory:" || path.empty()) return;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) ::fchmod(fd, 0600);
-    ::close(fd);
-  }
-  for (const char* suffix : {"-wal", "-shm"}) {
-    std::string side = path + suffix;
-    struct stat st {};
-    if (::lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-      ::chmod(side.c_str(), 0600);
-    }
-  }
-}
-
-// Opens and initialises; on failure closes and returns the error code.
-int try_open(const std::string& path, sqlite3** out, std::string* error) {
-  make_private(path);
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 2000);
-    char* err = nullptr;
-    rc = sqlite3_exec(db, kSchema, nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) {
-      *error = err != nullptr ? err : sqlite3_errstr(rc);
-      sqlite3_free(err);
-    }
-  } else {
-    *error = errmsg(db);
-  }
-  if (rc != SQLITE_OK) {
-    sqlite3_close(db);
-    return rc;
-  }
-  *out = db;
-  return SQLITE_OK;
-}
-
-std::string text(sqlite3_stmt* st, int col) {
-  const unsigned char* p = sqlite3_column_text(st, col);
-  return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
-                                    static_cast<size_t>(sqlite3_column_bytes(st, col)))
-                      : std::string();
-}
-
-void bind(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
+void bind(sqlite3_stmt* st, int i, std::string_view s) { sqlite::bind_text(st, i, s); }
 
 }  // namespace
 
 std::unique_ptr<SessionStore> SessionStore::open(const std::string& path, uint64_t ttl_ms,
                                                  uint64_t max_entries) {
-  sqlite3* db = nullptr;
-  std::string error;
-  bool persistent = path != ":memory:";
-  int rc = try_open(path, &db, &error);
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
-    std::string aside = path + ".corrupt-" + std::to_string(std::time(nullptr));
-    QP_ERROR("sessions.corrupt").kv("path", path).kv("moved_to", aside).kv("error", error);
-    std::rename(path.c_str(), aside.c_str());
-    std::remove((path + "-wal").c_str());
-    std::remove((path + "-shm").c_str());
-    rc = try_open(path, &db, &error);
-  }
-  if (rc != SQLITE_OK && persistent) {
-    QP_ERROR("sessions.not_persistent")
-        .kv("path", path)
-        .kv("error", error)
-        .kv("effect", "conversations are kept in memory only and lost on restart");
-    persistent = false;
-    rc = try_open(":memory:", &db, &error);
-  }
-  if (rc != SQLITE_OK) {
-    QP_ERROR("sessions.unavailable").kv("error", error);
-    return nullptr;
-  }
+  sqlite::Opened o = sqlite::open_or_memory(
+      path, kSchema, "sessions", "conversations are kept in memory only and lost on restart");
+  if (o.db == nullptr) return nullptr;
+  sqlite3* db = o.db;
+  bool persistent = o.persistent;
   std::unique_ptr<SessionStore> store(
       new SessionStore(db, persistent ? path : ":memory:", persistent, ttl_ms, max_entries));
   if (Status s = store->prepare(); !s.ok()) {
@@ -129,13 +53,9 @@ std::unique_ptr<SessionStore> SessionStore::open(const std::string& path, uint64
     // A database of another schema (an older or foreign file): set it aside
     // like a corrupt one rather than fall back to memory on every start.
     store.reset();
-    std::string aside = path + ".unusable-" + std::to_string(std::time(nullptr));
+    std::string aside = sqlite::set_aside(path, "unusable");
     QP_ERROR("sessions.unusable").kv("path", path).kv("moved_to", aside).kv("error", s.message());
-    if (std::rename(path.c_str(), aside.c_str()) != 0) {
-      return open(":memory:", ttl_ms, max_entries);
-    }
-    std::remove((path + "-wal").c_str());
-    std::remove((path + "-shm").c_str());
+    if (aside.empty()) return open(":memory:", ttl_ms, max_entries);
     return open(path, ttl_ms, max_entries);
   }
   QP_INFO("sessions.opened")
@@ -182,12 +102,12 @@ std::optional<Session> SessionStore::read_row(sqlite3_stmt* st, int64_t now_unix
   std::optional<Session> out;
   if (sqlite3_step(st) == SQLITE_ROW) {
     Session s;
-    s.account = text(st, 0);
-    s.chat_id = text(st, 1);
-    s.parent_id = text(st, 2);
-    s.model = text(st, 3);
-    s.system_hash = text(st, 4);
-    s.tools_hash = text(st, 5);
+    s.account = column_text(st, 0);
+    s.chat_id = column_text(st, 1);
+    s.parent_id = column_text(st, 2);
+    s.model = column_text(st, 3);
+    s.system_hash = column_text(st, 4);
+    s.tools_hash = column_text(st, 5);
     s.last_used_unix_ms = sqlite3_column_int64(st, 6);
     if (now_unix_ms - s.last_used_unix_ms <= static_cast<int64_t>(ttl_ms_)) out = std::move(s);
   }
@@ -243,16 +163,7 @@ void SessionStore::flush() {
   }
 }
 
-uint64_t SessionStore::size() {
-  sqlite3_stmt* st = nullptr;
-  uint64_t n = 0;
-  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM sessions", -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    n = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-  }
-  sqlite3_finalize(st);
-  return n;
-}
+uint64_t SessionStore::size() { return sqlite::count_rows(db_, "sessions"); }
 
 uint64_t SessionStore::evict(int64_t now_unix_ms) {
   flush();

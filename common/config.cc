@@ -153,6 +153,13 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "ttl_ms", w, &c->sessions.ttl_ms));
     QP_TRY(read_int(*t, "max_entries", w, &c->sessions.max_entries));
   }
+  if (auto* t = root["responses"].as_table()) {
+    std::string w = path + ": responses";
+    QP_TRY(read_str(*t, "db_path", w, &c->responses.db_path));
+    QP_TRY(read_int(*t, "ttl_ms", w, &c->responses.ttl_ms));
+    QP_TRY(read_int(*t, "max_entries", w, &c->responses.max_entries));
+    QP_TRY(read_bool(*t, "web_search", w, &c->responses.web_search));
+  }
   if (auto* t = root["worker"].as_table()) {
     std::string w = path + ": worker";
     QP_TRY(read_int(*t, "prewarm_chats", w, &c->worker.prewarm_chats));
@@ -246,6 +253,9 @@ Status apply_env(const EnvLookup& env, Config* c) {
   if (env("QP_SESSIONS_DB", &v)) c->sessions.db_path = v;
   QP_TRY(env_u64(env, "QP_SESSION_TTL_MS", &c->sessions.ttl_ms));
   QP_TRY(env_u64(env, "QP_SESSION_MAX_ENTRIES", &c->sessions.max_entries));
+  if (env("QP_RESPONSES_DB", &v)) c->responses.db_path = v;
+  QP_TRY(env_u64(env, "QP_RESPONSES_TTL_MS", &c->responses.ttl_ms));
+  QP_TRY(env_u64(env, "QP_RESPONSES_MAX_ENTRIES", &c->responses.max_entries));
   if (env("QWEN_BASE_URL", &v)) c->upstream.base_url = v;
   if (env("QP_NOTIFY_WEBHOOK_URL", &v)) c->notify.webhook_url = v;
   if (env("QP_ANTHROPIC_DEFAULT_MODEL", &v)) c->anthropic.default_model = v;
@@ -273,6 +283,14 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));
   if (env("QP_UPSTREAM_RECORD_FILE", &v)) c->upstream.record_file = v;
   QP_TRY(env_u64(env, "QP_UPSTREAM_RECORD_MAX_BYTES", &c->upstream.record_max_bytes));
+  if (env("QP_RESPONSES_WEB_SEARCH", &v)) {
+    if (v == "1" || v == "true")
+      c->responses.web_search = true;
+    else if (v == "0" || v == "false")
+      c->responses.web_search = false;
+    else
+      return bad("environment QP_RESPONSES_WEB_SEARCH", "must be true/false or 1/0");
+  }
   if (env("QP_UPSTREAM_DELETE_CHATS", &v)) {
     if (v == "1" || v == "true")
       c->upstream.delete_chats = true;
@@ -372,6 +390,9 @@ Status validate(Config* c) {
   if (c->sessions.db_path.empty()) c->sessions.db_path = c->state_dir + "/sessions.db";
   if (c->sessions.ttl_ms == 0) return bad("sessions.ttl_ms", "must be positive");
   if (c->sessions.max_entries == 0) return bad("sessions.max_entries", "must be positive");
+  if (c->responses.db_path.empty()) c->responses.db_path = c->state_dir + "/responses.db";
+  if (c->responses.ttl_ms == 0) return bad("responses.ttl_ms", "must be positive");
+  if (c->responses.max_entries == 0) return bad("responses.max_entries", "must be positive");
   if (c->worker.prewarm_chats > 64) return bad("worker.prewarm_chats", "must be at most 64");
   if (c->worker.prewarm_models > 16) return bad("worker.prewarm_models", "must be at most 16");
   if (c->broker.frontend_endpoint.empty()) {

@@ -58,6 +58,18 @@ struct SessionConfig {
   uint64_t max_entries = 100'000;  // least recently used beyond this are evicted
 };
 
+// The Responses API's store (frontend/responses/response_store.h): responses
+// created with store:true, for GET /v1/responses/{id} and
+// previous_response_id.
+struct ResponsesConfig {
+  std::string db_path;            // default {state_dir}/responses.db; ":memory:" = not persisted
+  uint64_t ttl_ms = 86'400'000;   // a stored response is forgotten after a day
+  uint64_t max_entries = 10'000;  // the oldest beyond this are deleted
+  // A `web_search` tool asks for the model's "-search" variant (Qwen's web
+  // search); false ignores it (Codex offers it on every request).
+  bool web_search = true;
+};
+
 // Per-worker behaviour.
 struct WorkerConfig {
   // Pre-created upstream chats kept ready per popular model, so a new
@@ -135,6 +147,7 @@ struct Config {
   FrontendConfig frontend;
   BrokerConfig broker;
   SessionConfig sessions;
+  ResponsesConfig responses;
   WorkerConfig worker;
   UpstreamConfig upstream;
   NotifyConfig notify;

@@ -1,5 +1,8 @@
 #include "frontend/api_call.h"
 
+#include "common/log.h"
+#include "frontend/chat_call.h"
+
 namespace qp::frontend {
 
 void ApiCall::observe(RequestObserver* observer, RequestRecord record) {
@@ -64,6 +67,36 @@ void ApiCall::report_end(const RequestOutcome& outcome) {
   RequestObserver* o = observer_;
   observer_ = nullptr;  // exactly once
   o->on_end(record_, outcome);
+}
+
+void ApiCall::start_sse(http::Exchange& ex, const std::string& request_id) {
+  auto h = api_headers(request_id, "text/event-stream; charset=utf-8");
+  h.push_back({"cache-control", "no-cache"});
+  h.push_back({"x-accel-buffering", "no"});
+  ex.start_stream(200, std::move(h));
+}
+
+void ApiCall::respond_error(http::Exchange& ex, const std::string& request_id, int status,
+                            std::string body, const ApiError& error) {
+  auto h = api_headers(request_id, "application/json");
+  if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});
+  ex.respond(status, std::move(h), std::move(body));
+}
+
+void ApiCall::log_done(const std::string& request_id, std::string_view finish_reason,
+                       const protocol::JobDone& done) {
+  QP_INFO("request.done")
+      .kv("request_id", request_id)
+      .kv("finish_reason", finish_reason)
+      .kv("account", done.account)
+      .kv("completion_tokens", done.usage.completion_tokens);
+}
+
+void ApiCall::log_failed(const std::string& request_id, const ApiError& error) {
+  QP_WARN("request.failed")
+      .kv("request_id", request_id)
+      .kv("code", code_name(error.code))
+      .kv("message", error.message);
 }
 
 }  // namespace qp::frontend

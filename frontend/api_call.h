@@ -9,8 +9,10 @@
 // the call is abandoned or destroyed unfinished).
 #pragma once
 
+#include <string>
 #include <string_view>
 
+#include "common/http/server.h"
 #include "frontend/broker_client.h"
 #include "frontend/client_auth.h"
 #include "frontend/openai/api_error.h"
@@ -55,6 +57,18 @@ class ApiCall : public JobSink {
   void report_done(const protocol::JobDone& done, std::string_view finish_reason);
   // An error end: on_end with the status and error type the client gets.
   void report_failure(int http_status, std::string_view error_type, const ApiError& error);
+
+  // What every wire format writes alike:
+  // the SSE response head (200, no caching, no proxy buffering);
+  static void start_sse(http::Exchange& ex, const std::string& request_id);
+  // an error answered before any byte: `status`, the format's `body`, and
+  // Retry-After when the error has one;
+  static void respond_error(http::Exchange& ex, const std::string& request_id, int status,
+                            std::string body, const ApiError& error);
+  // the request.done / request.failed log lines.
+  static void log_done(const std::string& request_id, std::string_view finish_reason,
+                       const protocol::JobDone& done);
+  static void log_failed(const std::string& request_id, const ApiError& error);
 
  private:
   void report_end(const RequestOutcome& outcome);

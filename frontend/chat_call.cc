@@ -20,10 +20,7 @@ ChatCall::ChatCall(http::Exchange exchange, std::string request_id, std::string 
 
 void ChatCall::start_stream() {
   started_ = true;
-  auto h = api_headers(request_id_, "text/event-stream; charset=utf-8");
-  h.push_back({"cache-control", "no-cache"});
-  h.push_back({"x-accel-buffering", "no"});
-  exchange_.start_stream(200, std::move(h));
+  start_sse(exchange_, request_id_);
   out_.clear();
   json_.append_role_event(&out_);
 }
@@ -111,26 +108,17 @@ void ChatCall::on_done(const protocol::JobDone& done) {
     out_.clear();
     exchange_.end();
   }
-  QP_INFO("request.done")
-      .kv("request_id", request_id_)
-      .kv("finish_reason", reason)
-      .kv("account", done.account)
-      .kv("completion_tokens", done.usage.completion_tokens);
+  log_done(request_id_, reason, done);
   report_done(done, reason);
 }
 
 void ChatCall::fail(const ApiError& error) {
   if (!finish()) return;
   keepalive_.reset();
-  QP_WARN("request.failed")
-      .kv("request_id", request_id_)
-      .kv("code", code_name(error.code))
-      .kv("message", error.message);
+  log_failed(request_id_, error);
   report_failure(http_status(error), error_type(error), error);
   if (!started_) {
-    auto h = api_headers(request_id_, "application/json");
-    if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});
-    exchange_.respond(http_status(error), std::move(h), error_json(error));
+    respond_error(exchange_, request_id_, http_status(error), error_json(error), error);
     return;
   }
   // Mid-stream: an error event, then close. Never a fake finish_reason.

@@ -23,6 +23,7 @@ constexpr std::string_view kChatEndpoint = "/v1/chat/completions";
 constexpr std::string_view kMessagesEndpoint = "/v1/messages";
 constexpr std::string_view kCountTokensEndpoint = "/v1/messages/count_tokens";
 constexpr std::string_view kModelsEndpoint = "/v1/models";
+constexpr std::string_view kResponsesEndpoint = "/v1/responses";
 constexpr std::string_view kOtherEndpoint = "other";
 
 // A static route name for metrics labels (never the raw path).
@@ -30,6 +31,7 @@ std::string_view endpoint_name(std::string_view path) {
   if (path == kChatEndpoint) return kChatEndpoint;
   if (path == kMessagesEndpoint) return kMessagesEndpoint;
   if (path == kCountTokensEndpoint) return kCountTokensEndpoint;
+  if (path == kResponsesEndpoint || path.rfind("/v1/responses/", 0) == 0) return kResponsesEndpoint;
   if (path == kModelsEndpoint || path.rfind("/v1/models/", 0) == 0) return kModelsEndpoint;
   return kOtherEndpoint;
 }
@@ -128,6 +130,8 @@ Status FrontendApp::start(int listen_fd) {
       loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
       config_.broker.queue_timeout_ms, [this](const std::string& id) { on_job_finished(id); });
   if (Status s = broker_->start(); !s.ok()) return s;
+  response_store_ = responses::ResponseStore::open(
+      config_.responses.db_path, config_.responses.ttl_ms, config_.responses.max_entries);
   observers_.add(admin_.get());
   admin_->start({broker_.get(), &models_,
                  [this](const std::function<void(const RequestRecord&)>& fn) {
@@ -284,6 +288,15 @@ void FrontendApp::handle(http::Exchange ex) {
   if (anthropic_path(path)) {  // anthropic-version, anthropic-beta and ?beta=true: accepted
     if (m != "POST") return method_not_allowed("POST");
     return handle_messages(ex, caller, path == "/v1/messages/count_tokens");
+  }
+  if (path == kResponsesEndpoint) {
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_responses(ex, caller);
+  }
+  if (path.rfind("/v1/responses/", 0) == 0) {
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
+    return handle_response_get(ex, std::string_view(path).substr(kResponsesEndpoint.size() + 1),
+                               caller);
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");

@@ -28,6 +28,8 @@
 #include "frontend/models_cache.h"
 #include "frontend/openai/chat_request.h"
 #include "frontend/request_observer.h"
+#include "frontend/responses/response_store.h"
+#include "frontend/responses/responses_request.h"
 
 namespace qp::frontend {
 
@@ -63,6 +65,11 @@ class FrontendApp {
   void handle_messages(http::Exchange ex, const Caller& caller, bool count_only);
   void submit_messages(http::Exchange ex, anthropic::MessagesRequest m, const std::string& rid,
                        const Caller& caller);
+  // POST /v1/responses and GET /v1/responses/{id} (OpenAI Responses API).
+  void handle_responses(http::Exchange ex, const Caller& caller);
+  void submit_responses(http::Exchange ex, responses::ResponsesRequest r, const std::string& rid,
+                        const Caller& caller);
+  void handle_response_get(http::Exchange ex, std::string_view id, const Caller& caller);
   // When `model` is not in a fresh model list and a fetch is under way: runs
   // `then` once the list arrives (or answers the fetch's 503) and returns true.
   bool defer_until_models(http::Exchange ex, const std::string& model, const std::string& rid,
@@ -101,6 +108,9 @@ class FrontendApp {
   std::unique_ptr<http::Server> server_;
   ChatRequestParser parser_;
   anthropic::MessagesRequestParser messages_parser_;
+  responses::ResponsesRequestParser responses_parser_;
+  // Before calls_: a ResponsesCall writes finished responses to it.
+  std::unique_ptr<responses::ResponseStore> response_store_;
   ModelsCache models_;
   // Before calls_: a call's KeyLease gives its slot back to auth_.
   // Before calls_: a call reports its end to the observers when destroyed

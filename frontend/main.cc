@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   // that arrives while starting must not kill the process.
   std::signal(SIGHUP, SIG_IGN);
   int exit_code = 0;
-  auto config = qp::process::start("frontend", config_path, {}, &exit_code);
+  auto config = qp::process::start("frontend", config_path, {.uses_state_dir = true}, &exit_code);
   if (!config) return exit_code;
   // systemd socket activation: adopt the first passed socket.
   if (listen_fd < 0 && sd_listen_fds(1) >= 1) listen_fd = SD_LISTEN_FDS_START;

@@ -2,8 +2,9 @@
 # Runs every test (as root): Catch2 unit tests, integration tests that spawn the real
 # processes against the mock upstream, the official-SDK client tests (all built
 # with AddressSanitizer + UndefinedBehaviorSanitizer), the dashboard in headless
-# Chromium (tests/browser), the libFuzzer targets (tests/fuzz) and the installed
-# units under a booted systemd (tests/boot).
+# Chromium (tests/browser), the real Claude Code and Codex CLIs (tests/agents,
+# skipped when they cannot be installed), the libFuzzer targets (tests/fuzz) and
+# the installed units under a booted systemd (tests/boot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh

@@ -177,4 +177,13 @@ std::string tools_hash(std::string_view tools_json) {
   return hex(h.finish());
 }
 
+void fill_history(protocol::JobRequest* job) {
+  HistoryDigest digest = digest_history(job->messages);
+  job->history.key = std::move(digest.key);
+  job->history.new_from = digest.new_from;
+  job->history.state = std::move(digest.state);
+  job->history.system_hash = std::move(digest.system_hash);
+  job->history.tools_hash = tools_hash(job->tools);
+}
+
 }  // namespace qp::conversation

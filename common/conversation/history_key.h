@@ -63,4 +63,9 @@ std::string key_after_reply(std::string_view state_hex, std::string_view content
 // empty for empty input. Invalid JSON hashes as its trimmed text.
 std::string tools_hash(std::string_view tools_json);
 
+// Sets job->history (key, new_from, state, system and tools hashes) from
+// job->messages and job->tools: what every API route does once its request
+// became a JobRequest, so that all of them index conversations alike.
+void fill_history(protocol::JobRequest* job);
+
 }  // namespace qp::conversation

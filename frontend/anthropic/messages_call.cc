@@ -17,10 +17,7 @@ MessagesCall::MessagesCall(uv_loop_t* loop, http::Exchange exchange, std::string
 
 void MessagesCall::start_stream() {
   started_ = true;
-  auto h = api_headers(request_id_, "text/event-stream; charset=utf-8");
-  h.push_back({"cache-control", "no-cache"});
-  h.push_back({"x-accel-buffering", "no"});
-  exchange_.start_stream(200, std::move(h));
+  start_sse(exchange_, request_id_);
   out_.clear();
   events_.append_start(&out_);
   uv_timer_init(loop_, ping_.get());
@@ -71,26 +68,17 @@ void MessagesCall::on_done(const protocol::JobDone& done) {
     flush();
     exchange_.end();
   }
-  QP_INFO("request.done")
-      .kv("request_id", request_id_)
-      .kv("finish_reason", done.finish_reason)
-      .kv("account", done.account)
-      .kv("completion_tokens", done.usage.completion_tokens);
+  log_done(request_id_, done.finish_reason, done);
   report_done(done, done.finish_reason);
 }
 
 void MessagesCall::fail(const ApiError& error) {
   if (!finish()) return;
   ping_.reset();
-  QP_WARN("request.failed")
-      .kv("request_id", request_id_)
-      .kv("code", code_name(error.code))
-      .kv("message", error.message);
+  log_failed(request_id_, error);
   report_failure(status_code(error), error_type_name(error), error);
   if (!started_) {
-    auto h = api_headers(request_id_, "application/json");
-    if (error.retry_after_s > 0) h.push_back({"retry-after", std::to_string(error.retry_after_s)});
-    exchange_.respond(status_code(error), std::move(h), error_body(error));
+    respond_error(exchange_, request_id_, status_code(error), error_body(error), error);
     return;
   }
   MessageEvents::append_error(&out_, error);

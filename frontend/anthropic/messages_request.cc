@@ -563,12 +563,7 @@ bool MessagesRequestParser::parse(std::string_view body, Mode mode, MessagesRequ
   out->input_bytes += job.tools.size();
   job.model = out->requested_model;
   // The conversation's identity, exactly as the OpenAI route computes it.
-  conversation::HistoryDigest digest = conversation::digest_history(job.messages);
-  job.history.key = std::move(digest.key);
-  job.history.new_from = digest.new_from;
-  job.history.state = std::move(digest.state);
-  job.history.system_hash = std::move(digest.system_hash);
-  job.history.tools_hash = conversation::tools_hash(job.tools);
+  conversation::fill_history(&job);
   return true;
 }
 

@@ -3,133 +3,34 @@
 #include <cmath>
 
 #include "common/conversation/history_key.h"
+#include "frontend/openai/json_fields.h"
 #include "frontend/openai/json_problem.h"
 
 namespace qp::frontend {
 namespace {
 
-using simdjson::ondemand::json_type;
-using simdjson::ondemand::value;
+using namespace fields;  // NOLINT: Ctx and the typed readers
 
 constexpr size_t kMaxStop = 4;
 
-struct Ctx {
-  ApiError* err;
-  bool fail(std::string param, std::string message) {
-    *err = ApiError::invalid(std::move(param), std::move(message));
-    return false;
-  }
-  // A value of the wanted type that simdjson could not read (an unpaired
-  // surrogate escape, a number out of range) gets its own message; any other
-  // failure is a type mismatch.
-  bool bad_value(const std::string& param, const char* want, value v, simdjson::error_code e) {
-    std::string_view raw = v.raw_json_token();
-    std::string why = json_problem(e, param, raw);
-    if (!why.empty()) return fail(param, std::move(why));
-    return wrong_type(param, want, v);
-  }
-  // A structured field (tools…) that the DOM parser refused.
-  bool bad_json(const std::string& param, simdjson::error_code e, std::string fallback) {
-    std::string why = json_problem(e, param, {});
-    return fail(param, why.empty() ? std::move(fallback) : std::move(why));
-  }
-  bool wrong_type(const std::string& param, const char* want, value v) {
-    json_type t;
-    std::string got = v.type().get(t) ? std::string("invalid JSON") : json_type_name(t);
-    return fail(param,
-                "Invalid type for '" + param + "': expected " + want + ", but got " + got + ".");
-  }
-};
-
-bool get_string(Ctx& c, value v, const std::string& param, std::string* out) {
-  std::string_view s;
-  if (auto e = v.get_string().get(s)) return c.bad_value(param, "a string", v, e);
-  out->assign(s);
-  return true;
-}
-
-bool get_bool(Ctx& c, value v, const std::string& param, bool* out) {
-  if (v.get_bool().get(*out)) return c.wrong_type(param, "a boolean", v);
-  return true;
-}
-
-bool get_number(Ctx& c, value v, const std::string& param, double* out) {
-  if (auto e = v.get_double().get(*out)) return c.bad_value(param, "a number", v, e);
-  if (!std::isfinite(*out)) return c.bad_value(param, "a number", v, simdjson::NUMBER_OUT_OF_RANGE);
-  return true;
-}
-
-bool get_int(Ctx& c, value v, const std::string& param, int64_t* out) {
-  double d;
-  if (auto e = v.get_double().get(d)) return c.bad_value(param, "an integer", v, e);
-  if (!std::isfinite(d) || std::fabs(d) > 9e15) {
-    return c.fail(param, "Invalid value for '" + param + "': integer out of range.");
-  }
-  if (d != std::floor(d)) return c.wrong_type(param, "an integer", v);
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
-bool is_null(value v) {
-  bool n = false;
-  return !v.is_null().get(n) && n;
-}
-
-bool range(Ctx& c, const std::string& param, double x, double lo, double hi) {
-  if (x < lo || x > hi) {
-    char b[128];
-    std::snprintf(b, sizeof b, "must be between %g and %g", lo, hi);
-    return c.fail(param, "Invalid value for '" + param + "': " + b + ".");
-  }
-  return true;
-}
-
-// Text of a message's `content`: a string, null, or an array of parts whose
-// text parts are joined with "\n".
+// Text of a message's `content`: a string, null, or an array of parts
+// whose text parts are joined with "\n".
 bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) {
-  json_type t;
-  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
-  if (t == json_type::null) return true;
-  if (t == json_type::string) return get_string(c, v, param, out);
-  if (t != json_type::array) return c.wrong_type(param, "a string or an array of content parts", v);
-  simdjson::ondemand::array arr;
-  if (v.get_array().get(arr)) return c.wrong_type(param, "an array", v);
-  size_t j = 0;
-  for (auto part_r : arr) {
-    std::string pp = param + "[" + std::to_string(j) + "]";
-    simdjson::ondemand::object part;
-    if (part_r.get_object().get(part))
-      return c.fail(pp, "Invalid content part: expected an object.");
-    std::string type, text;
-    bool has_text = false;
-    for (auto f : part) {
-      std::string_view k;
-      if (f.unescaped_key().get(k)) return c.fail(pp, "Invalid JSON in content part.");
-      if (k == "type") {
-        if (!get_string(c, f.value(), pp + ".type", &type)) return false;
-      } else if (k == "text") {
-        if (!get_string(c, f.value(), pp + ".text", &text)) return false;
-        has_text = true;
-      }
-    }
-    if (type == "text" || (type.empty() && has_text)) {
-      if (!has_text) return c.fail(pp + ".text", "Missing required parameter: '" + pp + ".text'.");
-      if (!out->empty()) out->push_back('\n');
-      out->append(text);
-    } else if (type == "image_url" || type == "input_image" || type == "image") {
-      return c.fail(pp,
-                    "Image input is not supported by this gateway yet; send text content only.");
-    } else if (type == "input_audio" || type == "file" || type == "video") {
-      return c.fail(pp,
-                    "Content part type '" + type + "' is not supported; send text content only.");
-    } else if (type == "refusal") {
-      // An assistant refusal part sent back in history: keep nothing.
-    } else {
-      return c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
-    }
-    ++j;
-  }
-  return true;
+  return text_content(
+      c, v, param, out, [&c](const std::string& type, bool has_text, const std::string& pp) {
+        if (type == "text" || (type.empty() && has_text)) return PartUse::kText;
+        if (type == "image_url" || type == "input_image" || type == "image") {
+          c.fail(pp, "Image input is not supported by this gateway yet; send text content only.");
+          return PartUse::kFailed;
+        }
+        if (type == "input_audio" || type == "file" || type == "video") {
+          c.fail(pp, "Content part type '" + type + "' is not supported; send text content only.");
+          return PartUse::kFailed;
+        }
+        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal sent back
+        c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
+        return PartUse::kFailed;
+      });
 }
 
 bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
@@ -526,12 +427,7 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   if (!job.tools.empty() && !validate_tools(c, job.tools, &tool_names)) return false;
   if (!validate_tool_choice(c, job.tool_choice, tool_names)) return false;
   // The conversation's identity, for continuing it upstream (issue 5).
-  conversation::HistoryDigest digest = conversation::digest_history(job.messages);
-  job.history.key = std::move(digest.key);
-  job.history.new_from = digest.new_from;
-  job.history.state = std::move(digest.state);
-  job.history.system_hash = std::move(digest.system_hash);
-  job.history.tools_hash = conversation::tools_hash(job.tools);
+  conversation::fill_history(&job);
   return true;
 }
 

@@ -284,3 +284,32 @@ claude-opus = "qwen3-max"
   std::remove(path.c_str());
   std::remove(bad.c_str());
 }
+
+TEST_CASE("responses.*: defaults under the state dir, file values, environment wins, errors",
+          "[config]") {
+  auto c = load_config("", env_of({{"QP_STATE_DIR", "/var/lib/x"}}));
+  REQUIRE(c.has_value());
+  CHECK(c->responses.db_path == "/var/lib/x/responses.db");
+  CHECK(c->responses.ttl_ms == 86'400'000);
+  CHECK(c->responses.max_entries == 10'000);
+  CHECK(c->responses.web_search);
+  std::string path =
+      write_tmp("[responses]\ndb_path = \":memory:\"\nttl_ms = 5000\nmax_entries = 7\n");
+  c = load_config(path, env_of({{"QP_RESPONSES_MAX_ENTRIES", "9"}}));
+  REQUIRE(c.has_value());
+  CHECK(c->responses.db_path == ":memory:");
+  CHECK(c->responses.ttl_ms == 5000);
+  CHECK(c->responses.max_entries == 9);
+  c = load_config("", env_of({{"QP_RESPONSES_DB", "/tmp/r.db"}, {"QP_RESPONSES_TTL_MS", "1"}}));
+  REQUIRE(c.has_value());
+  CHECK(c->responses.db_path == "/tmp/r.db");
+  CHECK(c->responses.ttl_ms == 1);
+  c = load_config("", env_of({{"QP_RESPONSES_WEB_SEARCH", "false"}}));
+  REQUIRE(c.has_value());
+  CHECK_FALSE(c->responses.web_search);
+  CHECK_FALSE(load_config("", env_of({{"QP_RESPONSES_WEB_SEARCH", "maybe"}})).has_value());
+  auto bad = load_config("", env_of({{"QP_RESPONSES_TTL_MS", "0"}}));
+  REQUIRE_FALSE(bad.has_value());
+  CHECK_THAT(bad.error().message(), Catch::Contains("responses.ttl_ms"));
+  std::remove(path.c_str());
+}
