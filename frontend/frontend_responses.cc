@@ -13,7 +13,6 @@ namespace qp::frontend {
 namespace {
 
 constexpr std::string_view kThinkingSuffix = "-thinking";
-constexpr std::string_view kSearchSuffix = "-search";
 constexpr std::string_view kEndpoint = "/v1/responses";
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -76,15 +75,21 @@ void FrontendApp::submit_responses(http::Exchange ex, responses::ResponsesReques
                                    const std::string& rid, const Caller& caller) {
   auto& job = r.job;
   std::string requested = job.model;
-  // reasoning.effort asks for "<model>-thinking", a web_search tool for
-  // "<model>[-thinking]-search", where the model list has that variant.
-  auto try_variant = [&](std::string_view suffix) {
-    if (ends_with(job.model, suffix)) return;
-    std::string variant = job.model + std::string(suffix);
-    if (models_.find(variant) != nullptr && caller.allows_model(variant)) job.model = variant;
-  };
-  if (r.thinking) try_variant(kThinkingSuffix);
-  if (r.web_search) try_variant(kSearchSuffix);
+  // reasoning.effort is JobRequest.features (set by the parser), applied
+  // where the model can think: where the list has its "<model>-thinking"
+  // variant (a key limited to some models must allow that variant), as on
+  // the Anthropic route. A web_search tool offers Qwen's search to the model
+  // (feature_config.auto_search): Codex offers it on every request, and a
+  // forced search chat on every coding turn would be wrong.
+  if (job.features.thinking == 1 && !ends_with(job.model, kThinkingSuffix)) {
+    std::string variant = job.model + std::string(kThinkingSuffix);
+    if (models_.find(variant) == nullptr || !caller.allows_model(variant)) {
+      job.features.thinking = -1;
+      job.features.thinking_budget = 0;
+      r.thinking = false;
+    }
+  }
+  if (r.web_search) job.features.auto_search = true;
   if (models_.fresh(uv_now(loop_)) && models_.find(job.model) == nullptr) {
     return reply_error(
         ex,

@@ -191,6 +191,7 @@ Status ChatCall::begin_completion() {
   p.thinking = variant_.thinking;
   p.thinking_budget = job_.features.thinking_budget;
   p.search = variant_.search;
+  p.auto_search = variant_.auto_search;
   p.fid = fid;
   p.child_id = child;
   p.parent_id = parent_id_;

@@ -42,6 +42,7 @@ ModelVariant parse_model_variant(std::string_view model) {
 
 ModelVariant apply_features(ModelVariant v, const protocol::JobFeatures& f) {
   if (f.search) v.search = true;
+  if (f.auto_search) v.auto_search = true;
   if (f.thinking >= 0) v.thinking = f.thinking > 0;
   return v;
 }
@@ -191,7 +192,7 @@ std::string completion_body(const CompletionParams& p) {
   // "detail" streams the reasoning as think-phase text (R21); the
   // interpreter also understands "summary" events if the site sends them.
   w.field("thinking_format", p.thinking ? "detail" : "summary");
-  w.field("auto_search", p.search);
+  w.field("auto_search", p.search || p.auto_search);
   w.end_object();
   w.key("extra")
       .begin_object()

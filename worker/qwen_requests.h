@@ -34,7 +34,8 @@ enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteC
 struct ModelVariant {
   std::string upstream_model;
   bool thinking = false;
-  bool search = false;
+  bool search = false;       // forced: a "search" chat
+  bool auto_search = false;  // offered: the model decides (JobFeatures.auto_search)
 };
 ModelVariant parse_model_variant(std::string_view model);
 // The request's explicit wishes (protocol::JobFeatures) on top of the
@@ -73,7 +74,8 @@ struct CompletionParams {
   std::string_view content;  // the single user message
   bool thinking = false;
   int64_t thinking_budget = 0;  // > 0: sent, at most kMaxThinkingBudget; 0: kThinkingBudget
-  bool search = false;
+  bool search = false;       // chat_type "search" (and auto_search)
+  bool auto_search = false;  // feature_config.auto_search only
   std::string_view fid;        // client uuid of the user message
   std::string_view child_id;   // client uuid for childrenIds
   std::string_view parent_id;  // empty: null (a new chat)

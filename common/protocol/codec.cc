@@ -52,6 +52,7 @@ void visit(JobFeatures& m, V& v) {
   v("search", m.search);
   v("thinking", m.thinking);
   v("thinking_budget", m.thinking_budget);
+  v("auto_search", m.auto_search);
 }
 template <class V>
 void visit(SearchSource& m, V& v) {

@@ -52,7 +52,10 @@ struct JobFeatures {
   bool search = false;          // web search (chat_type "search"): web_search_options
   int32_t thinking = -1;        // -1: as the model name says; 0: off; 1: on
   int64_t thinking_budget = 0;  // > 0: feature_config.thinking_budget; 0: the worker's default
-  bool empty() const { return !search && thinking < 0 && thinking_budget == 0; }
+  // Web search offered, not forced: the model decides (feature_config.
+  // auto_search; the chat stays a "t2t" chat). A Responses `web_search` tool.
+  bool auto_search = false;
+  bool empty() const { return !search && thinking < 0 && thinking_budget == 0 && !auto_search; }
 };
 
 // One web search source, carried once in DONE (the frontend renders them as

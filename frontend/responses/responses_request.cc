@@ -2,6 +2,7 @@
 
 #include "common/conversation/history_key.h"
 #include "common/json/writer.h"
+#include "frontend/openai/chat_request.h"
 #include "frontend/openai/json_fields.h"
 #include "frontend/responses/responses_tools.h"
 
@@ -197,14 +198,14 @@ bool parse_reasoning(Ctx& c, value v, ResponsesRequest* r) {
     if (is_null(fv)) continue;
     if (k == "effort") {
       if (!get_string(c, fv, "reasoning.effort", &r->reasoning_effort)) return false;
-      const std::string& e = r->reasoning_effort;
-      if (e != "none" && e != "minimal" && e != "low" && e != "medium" && e != "high" &&
-          e != "xhigh") {
+      // The chat route's mapping (docs/api.md "Thinking"): thinking on/off
+      // and Qwen's thinking budget, as JobRequest.features.
+      if (!apply_reasoning_effort(r->reasoning_effort, &r->job.features)) {
         return c.fail("reasoning.effort",
                       "Invalid value for 'reasoning.effort': expected 'none', 'minimal', 'low', "
                       "'medium', 'high' or 'xhigh'.");
       }
-      r->thinking = e != "none" && e != "minimal";
+      r->thinking = r->job.features.thinking == 1;
     } else if (k == "summary" || k == "generate_summary") {
       if (!get_string(c, fv, "reasoning.summary", &r->reasoning_summary)) return false;
     }

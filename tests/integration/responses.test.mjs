@@ -234,7 +234,8 @@ test('Codex turn: developer prompt, namespace/custom/web_search tools, store:fal
   assert.deepEqual(JSON.parse(items[1].arguments), { cmd: 'ls -la' });
   const first = (await records()).slice(before)[0];
   assert.equal(first.model, 'qwen3-coder-plus', 'the upstream model');
-  assert.equal(first.chat_type, 'search', 'the web_search tool asks for Qwen web search');
+  assert.equal(first.chat_type, 't2t', 'an offered web_search tool does not force a search chat');
+  assert.equal(first.auto_search, true, "the web_search tool offers Qwen's search to the model");
   assert.match(first.content, /You are Codex/, 'the developer prompt goes upstream as system text');
   assert.match(first.content, /search_docs/, "a namespace's functions are offered to the model");
   assert.doesNotMatch(first.content, /apply_patch/, 'a custom tool is not offered');
@@ -295,6 +296,7 @@ test('reasoning.effort: thinking becomes a reasoning item with a summary_text (s
   assert.equal(r.output_text, 'Thought through.');
   assert.equal(r.reasoning.effort, 'high');
   assert.equal((await records()).at(-1).thinking_enabled, true);
+  assert.equal((await records()).at(-1).thinking_budget, 24576, "effort 'high': the chat route's budget");
 
   const events = await sse(await post({ ...params, stream: true }));
   assert.deepEqual(shape(events).slice(2, 8), [

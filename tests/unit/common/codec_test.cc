@@ -208,6 +208,12 @@ TEST_CASE("features and sources: left out when unset, round-trip when set", "[pr
   CHECK(jd.features.thinking == 0);
   CHECK_FALSE(jd.features.search);
 
+  j.features = JobFeatures{};
+  j.features.auto_search = true;  // alone is enough to carry the features
+  REQUIRE(decode(encode(j), &jd).ok());
+  CHECK(jd.features.auto_search);
+  CHECK_FALSE(jd.features.search);
+
   JobDone x;
   x.request_id = "r";
   CHECK(encode(x).find("sources") == std::string::npos);

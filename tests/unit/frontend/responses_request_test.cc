@@ -193,7 +193,9 @@ TEST_CASE("responses: fields Codex and the SDK send are accepted") {
   CHECK(
       p.req.job.response_format ==
       R"({"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object"},"strict":true}})");
-  CHECK(p.req.thinking);
+  // effort "low": thinking off, as reasoning_effort on chat completions.
+  CHECK_FALSE(p.req.thinking);
+  CHECK(p.req.job.features.thinking == 0);
   CHECK(p.req.job.temperature == 0.2);
   Parsed none = parse(req(
       R"("x")", R"("reasoning":{"effort":"minimal"},"text":{"format":{"type":"json_object"}},)"));

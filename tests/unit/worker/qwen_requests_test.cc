@@ -272,6 +272,24 @@ TEST_CASE("requests: features on top of the model variant", "[requests]") {
   v = apply_features(parse_model_variant("qwen3-vl-plus-thinking-search"), off);
   CHECK_FALSE(v.thinking);
   CHECK(v.search);
+
+  // Offered, not forced (a Responses web_search tool): auto_search in
+  // feature_config, and the chat stays a "t2t" chat.
+  qp::protocol::JobFeatures offered;
+  offered.auto_search = true;
+  v = apply_features(parse_model_variant("qwen3-max"), offered);
+  CHECK(v.auto_search);
+  CHECK_FALSE(v.search);
+  CompletionParams p;
+  p.chat_id = "c";
+  p.model = "qwen3-max";
+  p.content = "x";
+  p.auto_search = v.auto_search;
+  std::string body = completion_body(p);
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, body);
+  CHECK(boolean(doc, "/messages/0/feature_config/auto_search") == true);
+  CHECK(str(doc, "/messages/0/chat_type") == "t2t");
 }
 
 TEST_CASE("requests: thinking budget in feature_config", "[requests]") {
