@@ -1,5 +1,6 @@
 #include "worker/tools/schema_map.h"
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <utility>
@@ -316,8 +317,19 @@ class Mapper {
       Fields children;
       if (children_of(v, &children) && lift_wanted(s, children)) {
         changed = true;
-        for (auto it = children.rbegin(); it != children.rend(); ++it)
-          work.push_front(std::move(*it));
+        // A group repeated where the schema has no list for it (several
+        // <file> for a flat read_file): the first one counts.
+        std::vector<std::string> seen;
+        Fields keep;
+        for (auto& c : children) {
+          bool group = c.second.kind != Node::Kind::kText || xml_in(c.second.text, &scratch_);
+          if (group && find_property(s, c.first) == nullptr) {
+            if (std::find(seen.begin(), seen.end(), c.first) != seen.end()) continue;
+            seen.push_back(c.first);
+          }
+          keep.push_back(std::move(c));
+        }
+        for (auto it = keep.rbegin(); it != keep.rend(); ++it) work.push_front(std::move(*it));
         continue;
       }
       bool placed = false;
@@ -370,6 +382,7 @@ class Mapper {
   }
 
   size_t steps_ = 0;
+  std::vector<XmlElement> scratch_;
 };
 
 }  // namespace
