@@ -103,7 +103,7 @@ class NativeStream final : public ToolStream {
 
   std::string ws_;       // trailing whitespace not yet output
   std::string call_ws_;  // the whitespace before the call block being read
-  bool holding_;    // must_call(): text waits in held_ until a call arrives
+  bool holding_;         // must_call(): text waits in held_ until a call arrives
   std::string held_;
   bool had_text_ = false;  // some non-blank text was output or held
   int calls_ = 0;

@@ -282,7 +282,9 @@ class Mapper {
     std::vector<std::vector<Node>> values(s.properties.size());
     std::vector<Fields> item(s.properties.size());  // items started by loose item properties
     Fields extra;
-    auto index_of = [&s](const Property* p) { return static_cast<size_t>(p - s.properties.data()); };
+    auto index_of = [&s](const Property* p) {
+      return static_cast<size_t>(p - s.properties.data());
+    };
     auto flush = [&](size_t i) {
       if (item[i].empty()) return;
       Node o;
@@ -418,7 +420,8 @@ bool map_to_schema(const Schema& params, const RawCall& call, RawCall* out) {
     if (!e.is_object()) return false;
     root = from_json(e, 0);
   } else {
-    for (const auto& prm : call.params) root.fields.emplace_back(prm.name, Node::of_text(prm.value));
+    for (const auto& prm : call.params)
+      root.fields.emplace_back(prm.name, Node::of_text(prm.value));
   }
   Mapper m;
   Node fitted = m.fit(params, std::move(root), 0);

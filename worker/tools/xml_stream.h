@@ -105,7 +105,7 @@ class XmlStream final : public ToolStream {
   size_t scanned_ = 0;
   uint64_t erased_ = 0;                   // bytes dropped from the front of buf_ so far
   uint64_t no_closer_until_[2] = {0, 0};  // per Drift kind: no closing tag before this offset
-  bool call_streaming_ = false;  // kCall: too long to hold, streams as it comes
+  bool call_streaming_ = false;           // kCall: too long to hold, streams as it comes
   bool stopped_ = false;
   bool finished_ = false;
 };

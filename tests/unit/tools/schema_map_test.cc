@@ -64,14 +64,15 @@ TEST_CASE("schema map: read_file files[] (v3.37, v3.41) from every form", "[tool
     CHECK(args(r, "read_file", params({{"file", kNested}})) == ranged);
     CHECK(args(r, "read_file", params({{"files", kNested}})) == ranged);
     CHECK(args(r, "read_file", json(R"({"path":"src/a.ts"})")) == one);
-    CHECK(args(r, "read_file", json(R"({"args":{"file":{"path":"src/a.ts","line_range":"1-20"}}})")) ==
-          ranged);
+    CHECK(args(r, "read_file",
+               json(R"({"args":{"file":{"path":"src/a.ts","line_range":"1-20"}}})")) == ranged);
     CHECK(args(r, "read_file", json(R"({"files":[{"path":"src/a.ts","line_ranges":["1-20"]}]})")) ==
           ranged);
     CHECK(args(r, "read_file", json(ranged)) == ranged);
     // Several files, several ranges.
-    CHECK(args(r, "read_file", params({{"args", kTwo}})) ==
-          R"({"files":[{"path":"a.ts","line_ranges":null},{"path":"b.ts","line_ranges":[[5,9],[30,40]]}]})");
+    CHECK(
+        args(r, "read_file", params({{"args", kTwo}})) ==
+        R"({"files":[{"path":"a.ts","line_ranges":null},{"path":"b.ts","line_ranges":[[5,9],[30,40]]}]})");
     CHECK(args(r, "read_file", params({{"path", "a.ts"}, {"path", "b.ts"}})) ==
           R"({"files":[{"path":"a.ts","line_ranges":null},{"path":"b.ts","line_ranges":null}]})");
   }
@@ -99,13 +100,14 @@ TEST_CASE("schema map: read_file flat path (v3.52) from every form", "[tools][sc
 TEST_CASE("schema map: other Roo tools of every release", "[tools][schema_map]") {
   for (const auto& r : kRooReleases) {
     INFO("release " << r);
-    CHECK(args(r, "execute_command", params({{"command", "ls -la"}})).rfind(
-              R"({"command":"ls -la","cwd":null)", 0) == 0);
-    CHECK(args(r, "ask_followup_question",
-               params({{"question", "Which?"},
-                       {"follow_up",
-                        "<suggest>SQLite</suggest><suggest mode=\"code\">Postgres</suggest>"}})) ==
-          R"({"question":"Which?","follow_up":[{"text":"SQLite","mode":null},{"text":"Postgres","mode":"code"}]})");
+    CHECK(args(r, "execute_command", params({{"command", "ls -la"}}))
+              .rfind(R"({"command":"ls -la","cwd":null)", 0) == 0);
+    CHECK(
+        args(r, "ask_followup_question",
+             params({{"question", "Which?"},
+                     {"follow_up",
+                      "<suggest>SQLite</suggest><suggest mode=\"code\">Postgres</suggest>"}})) ==
+        R"({"question":"Which?","follow_up":[{"text":"SQLite","mode":null},{"text":"Postgres","mode":"code"}]})");
     CHECK(args(r, "write_to_file", params({{"path", "a.txt"}, {"content", "<p>x</p>\n"}})) ==
           R"({"path":"a.txt","content":"<p>x</p>\n"})");
     CHECK(args(r, "attempt_completion", params({{"result", "Done."}})) == R"({"result":"Done."})");
@@ -197,7 +199,8 @@ TEST_CASE("regression: Roo's <args><file> call to a files[] schema is not empty"
   for (std::string r : {"3.37", "3.41"}) {
     ToolPlan plan = release_plan(r);
     Outcome o = run_whole(
-        plan, "<read_file>\n<args>\n<file>\n<path>src/app.ts</path>\n</file>\n</args>\n</read_file>");
+        plan,
+        "<read_file>\n<args>\n<file>\n<path>src/app.ts</path>\n</file>\n</args>\n</read_file>");
     INFO(describe(o));
     REQUIRE(o.calls.size() == 1);
     CHECK(o.calls[0].name == "read_file");
