@@ -27,20 +27,29 @@ std::string_view trim(std::string_view s) {
 
 // A value as the model gave it: text (a parameter or a JSON string), another
 // JSON scalar, or a group.
+struct Field;
+
 struct Node {
   enum class Kind : uint8_t { kText, kJson, kObject, kArray };
   Kind kind = Kind::kText;
-  std::string text;                                  // kText; kJson: minified scalar
-  std::vector<std::pair<std::string, Node>> fields;  // kObject (names may repeat)
-  std::vector<Node> items;                           // kArray
+  std::string text;           // kText; kJson: minified scalar
+  std::vector<Field> fields;  // kObject (names may repeat)
+  std::vector<Node> items;    // kArray
 
-  static Node of_text(std::string_view t) {
-    Node n;
-    n.text.assign(t);
-    return n;
-  }
+  static Node of_text(std::string_view t);
 };
-using Fields = std::vector<std::pair<std::string, Node>>;
+struct Field {
+  Field(std::string n, Node v) : first(std::move(n)), second(std::move(v)) {}
+  std::string first;
+  Node second;
+};
+using Fields = std::vector<Field>;
+
+Node Node::of_text(std::string_view t) {
+  Node n;
+  n.text.assign(t);
+  return n;
+}
 
 Node from_json(simdjson::dom::element e, int depth) {
   Node n;
@@ -52,7 +61,8 @@ Node from_json(simdjson::dom::element e, int depth) {
   switch (e.type()) {
     case simdjson::dom::element_type::OBJECT:
       n.kind = Node::Kind::kObject;
-      for (auto f : e.get_object()) n.fields.emplace_back(f.key, from_json(f.value, depth + 1));
+      for (auto f : e.get_object())
+        n.fields.emplace_back(std::string(f.key), from_json(f.value, depth + 1));
       break;
     case simdjson::dom::element_type::ARRAY:
       n.kind = Node::Kind::kArray;
@@ -293,8 +303,8 @@ class Mapper {
       item[i].clear();
       values[i].push_back(std::move(o));
     };
-    std::deque<std::pair<std::string, Node>> work(std::make_move_iterator(fields.begin()),
-                                                  std::make_move_iterator(fields.end()));
+    std::deque<Field> work(std::make_move_iterator(fields.begin()),
+                           std::make_move_iterator(fields.end()));
     while (!work.empty()) {
       auto [name, v] = std::move(work.front());
       work.pop_front();
