@@ -10,6 +10,7 @@ import { startMock, startStack } from './harness.mjs';
 
 const MODEL = 'qwen3-max';
 const ROO_XML_SYSTEM = readFileSync(new URL('../testdata/tools/roo_xml_system_prompt.txt', import.meta.url), 'utf8');
+const ROO_V337_TOOLS = JSON.parse(readFileSync(new URL('../testdata/tools/roo-native-v3.37.json', import.meta.url), 'utf8'));
 const TOOLS = [{
   type: 'function',
   function: {
@@ -33,6 +34,10 @@ before(async () => {
     { match: { contains: 'sunny, 24' }, reply: 'It is sunny in Paris, 24 °C.' },
     // XML mode: a Roo tool call followed by text Roo must not see.
     { match: { contains: 'show me a.txt' }, reply: 'I will read it.\n<read_file>\n<path>a.txt</path>\n</read_file>\nand more text after the call' },
+    // Text that only looks like the start of a call: it must come back byte for byte.
+    { match: { contains: 'mention the markup' }, reply: 'see the <tool_call><function=x> thing' },
+    // Roo's XML call to Roo v3.37's read_file, which declares files[].
+    { match: { contains: 'open app.ts' }, reply: '<read_file>\n<args>\n<file>\n<path>src/app.ts</path>\n<line_range>1-20</line_range>\n</file>\n</args>\n</read_file>' },
     // XML mode: plain text must come back as attempt_completion.
     { match: { contains: 'hello roo' }, reply: 'Hello! How can I help?' },
   ]);
@@ -123,4 +128,36 @@ test('Roo Code XML mode, replayed history with [tool] Result: turns: plain text 
   assert.equal((text.match(/<attempt_completion>/g) || []).length, 1, 'exactly one tool use');
   const last = (await records()).at(-1);
   assert.match(last.content, /\[list_files for '\.'\] Result:/, 'the replayed transcript keeps the tool results');
+});
+
+for (const stream of [false, true]) {
+  test(`text that only looks like a call comes back byte for byte (${stream ? 'streaming' : 'non-streaming'})`, async () => {
+    const messages = [{ role: 'user', content: `mention the markup (${stream ? 's' : 'n'})` }];
+    let content;
+    if (!stream) {
+      const r = await client.chat.completions.create({ model: MODEL, messages, tools: TOOLS });
+      content = r.choices[0].message.content;
+      assert.equal(r.choices[0].message.tool_calls, undefined);
+    } else {
+      const s = await client.chat.completions.create({ model: MODEL, messages, tools: TOOLS, stream: true });
+      content = '';
+      for await (const chunk of s) {
+        assert.equal(chunk.choices[0]?.delta?.tool_calls, undefined);
+        content += chunk.choices[0]?.delta?.content ?? '';
+      }
+    }
+    assert.equal(content, 'see the <tool_call><function=x> thing');
+  });
+}
+
+test("Roo Code v3.37's native read_file (files[]) gets Roo's <args><file> call mapped to its schema", async () => {
+  const r = await client.chat.completions.create({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'open app.ts please' }],
+    tools: ROO_V337_TOOLS,
+  });
+  const calls = r.choices[0].message.tool_calls;
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].function.name, 'read_file');
+  assert.deepEqual(JSON.parse(calls[0].function.arguments), { files: [{ path: 'src/app.ts', line_ranges: [[1, 20]] }] });
 });

@@ -7,6 +7,7 @@
 
 #include "common/json/writer.h"
 #include "worker/tools/json_repair.h"
+#include "worker/tools/schema_map.h"
 #include "worker/tools/xml_fragment.h"
 
 namespace qp::worker::tools {
@@ -247,6 +248,14 @@ class Coercer {
       std::vector<XmlElement> elems;
       if (!t.empty() && t.front() == '<' && parse_xml_elements(t, &elems)) {
         return xml_value(s, elems, out, path, depth + 1);
+      }
+      int64_t first = 0, last = 0;
+      if (s.allows(kTypeArray) && !s.items.empty() && s.items[0].types != 0 &&
+          (s.items[0].types & kTypeString) == 0 && s.items[0].allows(kTypeInteger) &&
+          parse_line_range(t, &first, &last)) {  // "1-20" where an [a, b] pair is expected
+        out->append("[").append(std::to_string(first)).append(",");
+        out->append(std::to_string(last)).append("]");
+        return true;
       }
       if (s.allows(kTypeArray) && !t.empty()) {  // one value where a list is expected
         Schema any;
@@ -517,7 +526,10 @@ class Coercer {
 
 }  // namespace
 
-bool build_arguments(const Tool& tool, const RawCall& call, std::string* json, std::string* error) {
+bool build_arguments(const Tool& tool, const RawCall& given, std::string* json,
+                     std::string* error) {
+  RawCall mapped;
+  const RawCall& call = map_to_schema(tool.parameters, given, &mapped) ? mapped : given;
   Coercer c(tool.strict);
   json->clear();
   const Schema& s = tool.parameters;

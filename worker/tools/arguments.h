@@ -1,11 +1,13 @@
 // Turns a RawCall's arguments into the JSON object text the client's schema
-// asks for, repairing what can be repaired. Pure.
+// asks for, repairing what can be repaired. Pure. The call is first reshaped
+// to the schema (schema_map.h: Roo's `<args><file>…`, flat vs `files[]`).
 //
 // Repairs (each keeps the call; none guesses content):
 //   - values are coerced to the schema's types: "true"/"yes"/"1" → true,
 //     "42" → 42, "4.0" → 4 for integers, 7 → "7" for strings, JSON text →
 //     arrays and objects, objects → JSON text for string parameters
-//     (use_mcp_tool's `arguments`), a single value → a one-item array;
+//     (use_mcp_tool's `arguments`), a single value → a one-item array,
+//     "1-20" → [1,20] where an integer pair is expected;
 //   - XML-looking values become objects/arrays (`<file><path>…</path></file>`);
 //   - almost-JSON is repaired (raw line breaks in strings, trailing commas,
 //     unclosed brackets);

@@ -58,6 +58,11 @@ void MarkdownState::consume(char c) {
   line_start_ = false;
 }
 
+bool MarkdownState::in_inline_code() {
+  end_run();
+  return fence_line_ || inline_len_ != 0;
+}
+
 bool MarkdownState::in_code() {
   end_run();
   return fence_char_ != 0 || fence_line_ || inline_len_ != 0;

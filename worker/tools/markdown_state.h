@@ -1,7 +1,7 @@
 // Tracks whether the answer text is inside Markdown code — a fenced block
 // (``` or ~~~ at the start of a line, up to three spaces in) or an inline
-// code span (`…`, reset at each line break) — so the native parser does not
-// turn a tool tag shown as code into a call. Fed every byte of ordinary text
+// code span (`…`, reset at each line break) — so the parsers do not turn a
+// tool tag shown as inline code into a call. Fed every byte of ordinary text
 // once, in order. Pure.
 #pragma once
 
@@ -19,6 +19,9 @@ class MarkdownState {
   // Whether the next byte, if it is not '`' or '~', would be code. Ends a
   // pending backtick or tilde run first (the byte at hand ends it anyway).
   bool in_code();
+  // Only an inline code span (or a fence's opening/closing line): the
+  // parsers take calls inside fenced blocks, as Roo Code does.
+  bool in_inline_code();
 
  private:
   void end_run();

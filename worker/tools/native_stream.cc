@@ -1,9 +1,12 @@
 #include "worker/tools/native_stream.h"
 
+#include <algorithm>
+
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "worker/tools/arguments.h"
 #include "worker/tools/call_markup.h"
+#include "worker/tools/xml_catalog.h"
 
 namespace qp::worker::tools {
 namespace {
@@ -31,7 +34,7 @@ std::vector<std::string> tag_names_of(const ToolSet& tools) {
 
 bool NativeStream::ToolParams::is_param(std::string_view tool, std::string_view name) const {
   const Tool* t = tools_->find(tool);
-  return t != nullptr && t->parameters.property(name) != nullptr;
+  return t != nullptr && (t->parameters.property(name) != nullptr || is_roo_param_name(name));
 }
 
 NativeStream::NativeStream(const ToolPlan& plan, StreamOptions options)
@@ -48,10 +51,12 @@ std::string_view NativeStream::finish_reason() const {
   return calls_ > 0 ? std::string_view("tool_calls") : std::string_view();
 }
 
-size_t NativeStream::buffered_bytes() const { return buf_.size() + ws_.size() + held_.size(); }
+size_t NativeStream::buffered_bytes() const {
+  return buf_.size() + ws_.size() + call_ws_.size() + held_.size();
+}
 
 size_t NativeStream::max_buffered_bytes() const {
-  return opt_.max_call_bytes + kMaxTagName + kMaxGapAfterTag + 64 + kMaxHeldWhitespace +
+  return opt_.max_call_bytes + kMaxTagName + kMaxGapAfterTag + 64 + 2 * kMaxHeldWhitespace +
          opt_.max_held_text_bytes;
 }
 
@@ -171,7 +176,7 @@ bool NativeStream::text_step(size_t* pos, bool at_end, StreamOutput* out) {
       return false;
     }
     md_.consume(std::string_view(buf_).substr(i, lt - i));
-    if (!md_.in_code()) {
+    if (!md_.in_inline_code()) {
       Match m = call_start_at(lt, at_end);
       if (m == Match::kPartial) {
         emit_text(std::string_view(buf_).substr(start, lt - start), out);
@@ -180,7 +185,8 @@ bool NativeStream::text_step(size_t* pos, bool at_end, StreamOutput* out) {
       }
       if (m == Match::kFull) {
         emit_text(std::string_view(buf_).substr(start, lt - start), out);
-        ws_.clear();  // blanks before a call are dropped
+        call_ws_.swap(ws_);  // blanks before a call: dropped if it is one, else text again
+        ws_.clear();
         *pos = lt;
         state_ = State::kCall;
         return true;
@@ -223,6 +229,7 @@ bool NativeStream::call_step(size_t* pos, bool at_end, StreamOutput* out) {
   if (capped) {  // too long for a call: its first max_call_bytes are text
     out->warnings.push_back("tools.call_as_text: call block longer than max_call_bytes");
     std::string_view text = block.substr(0, opt_.max_call_bytes);
+    restore_call_ws();
     md_.consume(text);
     emit_text(text, out);
     *pos += text.size();
@@ -241,10 +248,12 @@ void NativeStream::end_call(std::string_view inner, std::string_view block, bool
   std::string why;
   bool ok = true;
   if (truncated) {
-    bool cut = kind_ == Kind::kTag ? roo_.in_param() : cut_inside_value(inner);
+    bool cut = kind_ == Kind::kTag ? roo_.cut_in_value(block) : cut_inside_value(inner);
     if (cut) {
       ok = false;
       why = "call cut off inside a value";
+    } else if (kind_ == Kind::kTag) {  // "…src/x.cc</pa": the value is complete
+      inner.remove_suffix(std::min(inner.size(), roo_.partial_close(block)));
     }
   }
   if (ok) {
@@ -266,6 +275,7 @@ void NativeStream::end_call(std::string_view inner, std::string_view block, bool
   if (ok) return;
   out->warnings.push_back("tools.call_as_text: " + why);
   md_.consume(block);
+  restore_call_ws();
   emit_text(block, out);
 }
 
@@ -290,6 +300,7 @@ bool NativeStream::accept(std::vector<RawCall>& calls, StreamOutput* out, std::s
   }
   release_held(out);
   ws_.clear();
+  call_ws_.clear();
   for (auto& [tool, args] : good) {
     add_call(tool->name, std::move(args), out);
     if (plan_.single_call()) {
@@ -309,6 +320,13 @@ void NativeStream::release_held(StreamOutput* out) {
   holding_ = false;
   if (!held_.empty()) out->add_text(held_);
   held_.clear();
+}
+
+void NativeStream::restore_call_ws() {
+  if (call_ws_.empty()) return;
+  call_ws_.append(ws_);
+  ws_.swap(call_ws_);
+  call_ws_.clear();
 }
 
 void NativeStream::emit_text(std::string_view text, StreamOutput* out) {

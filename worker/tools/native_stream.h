@@ -7,18 +7,21 @@
 // ruled out: `<tool_call>`, `<function=N>` and `<N>` (N a tool name, with or
 // without the upstream prefix) count only when the next non-blank byte
 // after the tag is '<', '{' or '[' (so "use the <read_file> tool" in prose
-// stays text), and never inside Markdown code (fenced blocks, inline code
-// spans). Content never starts or ends with whitespace, and the whitespace
-// right before a call is dropped, so it is not left holding line breaks.
+// stays text), and never inside inline code spans; inside fenced blocks
+// they count, as with Roo Code's own parser. Content never starts or ends
+// with whitespace, and the whitespace right before a call is dropped, so it
+// is not left holding line breaks; it is held with the block and output
+// again, byte for byte, when the block turns out not to be a call.
 //
 // Calls. A call block is buffered up to its closing tag (or options'
 // max_call_bytes, beyond which it is text), then parsed (call_markup.h),
 // its name resolved and its arguments checked (arguments.h). A good call is
 // output as two deltas: {index, id, name, arguments:""} and {index,
 // arguments: <the whole JSON>}; arguments are never streamed raw, since they
-// can only be checked once complete. A bad one (unknown tool, arguments that
-// cannot be repaired, a block cut off inside a value) is output as the text
-// it was, with a warning.
+// can only be checked once complete; they are first reshaped to the declared
+// schema (schema_map.h). A bad one (unknown tool, arguments that cannot be
+// repaired, a block cut off inside a value) is output as the text it was,
+// with a warning.
 //
 // tool_choice. With parallel_tool_calls false or a named choice, the first
 // good call ends the answer (stop_upstream()). With "required" or a named
@@ -81,6 +84,7 @@ class NativeStream final : public ToolStream {
   void sink(std::string_view text, StreamOutput* out);
   void add_call(const std::string& name, std::string args, StreamOutput* out);
   void release_held(StreamOutput* out);
+  void restore_call_ws();  // a block that was not a call: its blanks are text again
 
   const ToolPlan& plan_;
   StreamOptions opt_;
@@ -97,8 +101,9 @@ class NativeStream final : public ToolStream {
   size_t scanned_ = 0;     // bytes of the block already searched
   RooScanner roo_;         // kTag
 
-  std::string ws_;  // trailing whitespace not yet output
-  bool holding_;    // must_call(): text waits in held_ until a call arrives
+  std::string ws_;       // trailing whitespace not yet output
+  std::string call_ws_;  // the whitespace before the call block being read
+  bool holding_;         // must_call(): text waits in held_ until a call arrives
   std::string held_;
   bool had_text_ = false;  // some non-blank text was output or held
   int calls_ = 0;

@@ -1,5 +1,7 @@
 #include "worker/tools/roo_scanner.h"
 
+#include <algorithm>
+
 #include "worker/tools/tag_match.h"
 
 namespace qp::worker::tools {
@@ -43,6 +45,18 @@ RooScanner::Step RooScanner::scan(std::string_view text, bool at_end) {
     }
     i = p + 1;
   }
+}
+
+size_t RooScanner::partial_close(std::string_view block) const {
+  if (!in_param()) return 0;
+  for (size_t k = std::min(close_param_.size() - 1, block.size()); k >= 2; --k) {
+    if (block.substr(block.size() - k) == std::string_view(close_param_).substr(0, k)) return k;
+  }
+  return 0;
+}
+
+bool RooScanner::cut_in_value(std::string_view block) const {
+  return in_param() && partial_close(block) == 0;
 }
 
 std::string RooScanner::closing(std::string_view tail) const {

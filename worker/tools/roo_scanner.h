@@ -29,6 +29,12 @@ class RooScanner {
   Step scan(std::string_view text, bool at_end);
 
   bool in_param() const { return !param_.empty(); }
+  // For a block cut off now, whose text so far is `block`: whether the cut
+  // fell inside a value. A block that ends in the start of the value's
+  // closing tag ("…src/x.cc</pa", at least "</") has its value complete.
+  bool cut_in_value(std::string_view block) const;
+  // The length of that closing-tag start at the end of `block` (0: none).
+  size_t partial_close(std::string_view block) const;
   // The text to emit instead of `tail` (the unconsumed rest) to close a block
   // cut off now: tail + "</P>\n</NAME>" in PARAM, tail + "\n</NAME>" in TOOL;
   // a tail that is the start of the expected closing tag is completed

@@ -72,6 +72,10 @@ bool XmlCatalog::has_param(std::string_view name) const {
   return std::find(params.begin(), params.end(), name) != params.end();
 }
 
+bool is_roo_param_name(std::string_view name) {
+  return std::find(kRooParams.begin(), kRooParams.end(), name) != kRooParams.end();
+}
+
 bool is_roo_xml_prompt(std::string_view system_text) {
   return contains(system_text, "<attempt_completion>") &&
          (contains(system_text, "XML-style tags") || contains(system_text, "XML-style tag"));

@@ -36,4 +36,9 @@ bool is_roo_xml_prompt(std::string_view system_text);
 // including attempt_completion. Parameter names: Roo's list.
 XmlCatalog parse_xml_catalog(std::string_view system_text);
 
+// Whether `name` is in Roo Code's parameter-name list (native mode reads a
+// Roo-style `<tool><P>…</P></tool>` block with these names too, so that a
+// `<args>` or flat `<path>` reaches the schema mapping, schema_map.h).
+bool is_roo_param_name(std::string_view name);
+
 }  // namespace qp::worker::tools

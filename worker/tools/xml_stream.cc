@@ -1,5 +1,7 @@
 #include "worker/tools/xml_stream.h"
 
+#include <algorithm>
+
 #include <simdjson.h>
 
 #include "worker/tools/call_markup.h"
@@ -201,9 +203,10 @@ bool XmlStream::undecided_step(size_t* pos, bool at_end, StreamOutput* out) {
     if (m == Match::kFull) {  // a Roo tool call: the text so far stays text
       emit(pending_, out);
       pending_.clear();
-      emit(rest.substr(0, len), out);
       roo_ = RooScanner(name, &params_);
-      *pos = lt + len;
+      opener_len_ = scanned_ = len;
+      call_streaming_ = false;
+      *pos = lt;
       state_ = State::kCall;
       return true;
     }
@@ -230,7 +233,7 @@ bool XmlStream::undecided_step(size_t* pos, bool at_end, StreamOutput* out) {
       partial = partial || t == Match::kPartial;
     }
     if (handled) continue;
-    if (!in_thinking_ && !md_.in_code()) {
+    if (!in_thinking_ && !md_.in_inline_code()) {
       Match d = drift_start_at(rest, at_end);
       // No closing tag follows within reach (an earlier block of this kind
       // found none): scanning for it again from every opener would be
@@ -295,11 +298,49 @@ bool XmlStream::wrapped_step(size_t* pos, bool at_end, StreamOutput* out) {
 }
 
 bool XmlStream::call_step(size_t* pos, bool at_end, StreamOutput* out) {
-  std::string_view rest = std::string_view(buf_).substr(*pos);
+  std::string_view block = std::string_view(buf_).substr(*pos);
+  if (!call_streaming_) {
+    // The call is held until it closes, so that one cut off inside a value
+    // can still become text (a half-written command never runs).
+    // Only the first max_call_bytes count, whatever the split.
+    std::string_view window = block.substr(0, std::min(block.size(), opt_.max_call_bytes));
+    RooScanner::Step s = roo_.scan(window.substr(scanned_), false);
+    scanned_ += s.consumed;
+    if (s.closed) {
+      emit(block.substr(0, scanned_), out);
+      *pos += scanned_;
+      stopped_ = true;
+      state_ = State::kDone;
+      return true;
+    }
+    if (block.size() > opt_.max_call_bytes) {  // too long to hold: it streams from here on
+      out->warnings.push_back("tools.xml_long_call: call longer than max_call_bytes streams");
+      emit(block.substr(0, scanned_), out);
+      *pos += scanned_;
+      call_streaming_ = true;
+      return true;
+    }
+    if (!at_end) return false;
+    if (roo_.cut_in_value(block)) {
+      out->warnings.push_back("tools.xml_truncated_call: cut off inside a value; wrapped as text");
+      pending_.assign(block);
+      wrap_pending(out);
+      emit(kWrapClose, out);
+      *pos = buf_.size();
+      state_ = State::kDone;
+      return true;
+    }
+    out->warnings.push_back("tools.xml_truncated_call: closed at the end of the answer");
+    emit(block.substr(0, scanned_), out);
+    emit(roo_.closing(block.substr(scanned_)), out);
+    *pos = buf_.size();
+    state_ = State::kDone;
+    return true;
+  }
   // Never at_end here: a closing tag cut off at the end is left over, so
   // closing() can complete it instead of repeating it.
-  RooScanner::Step s = roo_.scan(rest, false);
-  emit(rest.substr(0, s.consumed), out);
+  RooScanner::Step s = roo_.scan(block, false);
+  emit(block.substr(0, s.consumed), out);
   *pos += s.consumed;
   if (s.closed) {
     stopped_ = true;

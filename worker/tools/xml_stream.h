@@ -8,9 +8,13 @@
 //
 //   - A model call passes through unchanged, byte for byte (write_to_file
 //     bodies with `<` and `</content>` included); the text before it stays
-//     text. When the call closes, the stream stops (stop_upstream()): Roo
-//     Code runs one tool per message. A call cut off by the end of the
-//     answer is closed (`</param>` and `</tool>` appended) so it parses.
+//     text. The call is held until it closes (up to max_call_bytes; a longer
+//     one streams on), then output, and the stream stops (stop_upstream()):
+//     Roo Code runs one tool per message. A call cut off by the end of the
+//     answer between values (or inside a closing tag) is closed (`</param>`
+//     and `</tool>` appended) so it parses; one cut off inside a value is
+//     text and wrapped like plain text, since Roo Code would run it with the
+//     half-written value (native mode makes it text too).
 //   - Plain text is held back while it may still be the preamble of a call,
 //     up to options' xml_lookahead_bytes. `<thinking>…</thinking>` (or
 //     <think>) at the start passes through at once and does not count. Past
@@ -24,8 +28,8 @@
 //     rarer at the cost of a later first byte for plain answers.
 //   - The model's drift markup (<tool_call>{json}</tool_call>,
 //     <function=N><parameter=P>…) naming a catalogue tool is rewritten as
-//     the equivalent Roo XML call (not inside Markdown code, and not when
-//     the answer ends inside one of its values).
+//     the equivalent Roo XML call (also inside fenced blocks, not inside
+//     inline code, and not when the answer ends inside one of its values).
 //   - A reply of nothing but whitespace stays empty (Roo Code retries empty
 //     replies itself); a reply of nothing but reasoning gets a result that
 //     points to it.
@@ -101,6 +105,7 @@ class XmlStream final : public ToolStream {
   size_t scanned_ = 0;
   uint64_t erased_ = 0;                   // bytes dropped from the front of buf_ so far
   uint64_t no_closer_until_[2] = {0, 0};  // per Drift kind: no closing tag before this offset
+  bool call_streaming_ = false;           // kCall: too long to hold, streams as it comes
   bool stopped_ = false;
   bool finished_ = false;
 };

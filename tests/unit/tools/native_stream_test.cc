@@ -208,3 +208,36 @@ TEST_CASE("the memory bound covers a flood of possible tags", "[tools][native]")
   stream->feed("x", &out);
   CHECK(stream->buffered_bytes() < 64);
 }
+
+TEST_CASE("native: text that only looks like a call comes back byte for byte, at every split",
+          "[tools][native]") {
+  // The blanks before a tag are held with it and released when it is ruled out.
+  const std::vector<std::string> texts = {
+      "see the <tool_call><function=x> thing",
+      "see the <tool_call><function=x> thing\n",
+      "see the  \n <tool_call> <function=nope> and more",
+      "a <function=read_file><parameter=path>x",  // cut inside a value
+      "x \t<read_file><path>y",                   // Roo style, cut inside a value
+      "one <tool_call>{not json at all}</tool_call> two",
+      "use the <read_file> tool",
+  };
+  StreamOptions retry;
+  retry.attempt = 1;
+  for (const auto& plan : {native_plan(), native_plan("", false)}) {
+    for (const auto& t : texts) {
+      Outcome whole = run_whole(plan, t, retry);
+      INFO(t << "\n" << describe(whole));
+      CHECK(whole.calls.empty());
+      std::string want(t);
+      while (!want.empty() && (want.back() == ' ' || want.back() == '\n')) want.pop_back();
+      CHECK(whole.content == want);
+      for (size_t at = 0; at <= t.size(); ++at) CHECK(run_split(plan, t, at, retry) == whole);
+    }
+  }
+  // The blanks before a real call are still dropped.
+  Outcome o = run_whole(native_plan(),
+                        "Reading. \n<tool_call>\n<function=fn_read_file>\n"
+                        "<parameter=path>\na\n</parameter>\n</function>\n</tool_call>");
+  CHECK(o.content == "Reading.");
+  REQUIRE(o.calls.size() == 1);
+}

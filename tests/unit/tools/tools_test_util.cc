@@ -54,6 +54,26 @@ ToolPlan xml_plan() {
   return plan_tools(job).value();
 }
 
+ToolPlan release_plan(const std::string& release) {
+  auto job = base_job();
+  job.tools = testdata("roo-native-v" + release + ".json");
+  job.tool_choice = "\"auto\"";
+  job.messages.insert(job.messages.begin(),
+                      {"system", testdata("roo_native_system_prompt.txt"), "", "", ""});
+  return plan_tools(job).value();
+}
+
+ToolPlan release_xml_plan(const std::string& release) {
+  ToolPlan plan = xml_plan();
+  ToolPlan native = release_plan(release);
+  std::vector<std::string> tools;
+  for (const auto& t : plan.catalog.tools) {
+    if (native.tools.find(t) != nullptr) tools.push_back(t);
+  }
+  plan.catalog.tools = tools;
+  return plan;
+}
+
 std::string describe(const Outcome& o) {
   std::string s = "content=[" + o.content + "]";
   for (const auto& c : o.calls) s += "\ncall " + c.id + " " + c.name + " " + c.arguments;

@@ -21,6 +21,13 @@ ToolPlan native_plan(std::string_view tool_choice = "", bool parallel = true);
 ToolPlan roo_plan();
 ToolPlan xml_plan();
 
+// Roo Code's own native tool set of a release (tests/testdata/tools/
+// roo-native-v<release>.json: "3.37", "3.41", "3.52"), with its system
+// prompt; and the XML plan whose catalogue holds the same tools.
+inline const std::vector<std::string> kRooReleases = {"3.37", "3.41", "3.52"};
+ToolPlan release_plan(const std::string& release);
+ToolPlan release_xml_plan(const std::string& release);
+
 struct Call {
   std::string id, name, arguments;
   bool operator==(const Call&) const = default;

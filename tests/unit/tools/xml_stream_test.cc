@@ -8,24 +8,56 @@
 using namespace qp::worker::tools;
 using namespace qp::worker::tools::test;
 
-TEST_CASE("XML mode streams a call as it comes and stops at its end", "[tools][xml]") {
+TEST_CASE("XML mode holds a call until it closes and stops at its end", "[tools][xml]") {
   ToolPlan plan = xml_plan();
   auto stream = make_tool_stream(plan, {});
   StreamOutput out;
   stream->feed("Let me check.\n<read_file>\n<path>src/", &out);
-  CHECK(out.text() == "Let me check.\n<read_file>\n<path>src/");
+  CHECK(out.text() == "Let me check.\n");
   out.clear();
   stream->feed("a.cc</path>\n</read_fi", &out);
-  CHECK(out.text() == "a.cc</path>\n");
+  CHECK(out.text().empty());
   CHECK_FALSE(stream->stop_upstream());
   out.clear();
   stream->feed("le>\n\nAnd then more.", &out);
-  CHECK(out.text() == "</read_file>");
+  CHECK(out.text() == "<read_file>\n<path>src/a.cc</path>\n</read_file>");
   CHECK(stream->stop_upstream());
   out.clear();
   stream->feed("ignored", &out);
   stream->finish(&out);
   CHECK(out.chunks.empty());
+}
+
+TEST_CASE("XML mode: a call cut off inside a value is text, never run", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  std::string cut = "Cleaning up.\n<execute_command>\n<command>rm -rf build/cach";
+  for (size_t at = 0; at <= cut.size(); ++at) {
+    Outcome o = run_split(plan, cut, at);
+    INFO("split at " << at << "\n" << describe(o));
+    auto blocks = roo_parse(o.content, plan.catalog.tools, plan.catalog.params);
+    REQUIRE(count_tools(blocks) == 1);
+    for (const auto& b : blocks) {
+      if (b.tool) CHECK(b.name == "attempt_completion");
+    }
+    CHECK(o.content.find("rm -rf build/cach") != std::string::npos);
+  }
+  // Cut between values, or inside a closing tag: closed so it parses.
+  Outcome o = run_whole(plan, "<execute_command>\n<command>ls</comm");
+  CHECK(o.content == "<execute_command>\n<command>ls</command>\n</execute_command>");
+}
+
+TEST_CASE("XML mode: a call longer than max_call_bytes streams", "[tools][xml]") {
+  ToolPlan plan = xml_plan();
+  StreamOptions opt;
+  opt.max_call_bytes = 32;
+  auto stream = make_tool_stream(plan, opt);
+  StreamOutput out;
+  stream->feed("<write_to_file>\n<path>a.txt</path>\n<content>\nline one\n", &out);
+  CHECK(out.text() == "<write_to_file>\n<path>a.txt</path>\n<content>\nline one\n");
+  CHECK(out.warnings.size() == 1);
+  out.clear();
+  stream->feed("line two\n", &out);
+  CHECK(out.text() == "line two\n");
 }
 
 TEST_CASE("XML mode holds plain text only up to the lookahead", "[tools][xml]") {
