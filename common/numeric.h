@@ -17,4 +17,13 @@ inline int64_t saturate_to_int64(double d) {
   return static_cast<int64_t>(d);
 }
 
+// a + b, saturated at int64's range (a plain signed overflow is undefined
+// behaviour; upstream token counts may be anything up to INT64_MAX).
+inline int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r))
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  return r;
+}
+
 }  // namespace qp

@@ -377,7 +377,8 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
   }
   if (e.usage.present) {
     usage_ = e.usage;
-    if (usage_.total_tokens == 0) usage_.total_tokens = usage_.input_tokens + usage_.output_tokens;
+    if (usage_.total_tokens == 0)
+      usage_.total_tokens = saturating_add(usage_.input_tokens, usage_.output_tokens);
   }
   // Sources: web_search_info is search-only; tool_result docs count when
   // the result is web_search's (other built-in tools have results too).

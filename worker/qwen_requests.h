@@ -74,11 +74,11 @@ struct CompletionParams {
   std::string_view content;  // the single user message
   bool thinking = false;
   int64_t thinking_budget = 0;  // > 0: sent, at most kMaxThinkingBudget; 0: kThinkingBudget
-  bool search = false;       // chat_type "search" (and auto_search)
-  bool auto_search = false;  // feature_config.auto_search only
-  std::string_view fid;        // client uuid of the user message
-  std::string_view child_id;   // client uuid for childrenIds
-  std::string_view parent_id;  // empty: null (a new chat)
+  bool search = false;          // chat_type "search" (and auto_search)
+  bool auto_search = false;     // feature_config.auto_search only
+  std::string_view fid;         // client uuid of the user message
+  std::string_view child_id;    // client uuid for childrenIds
+  std::string_view parent_id;   // empty: null (a new chat)
   int64_t timestamp_s = 0;
 };
 // POST /api/v2/chat/completions?chat_id= (spec 2.3); timestamps in seconds.

@@ -293,7 +293,22 @@ void pack_value(Packer& p, const T& v) {
     pack_string(p, code_name(v));
   } else if constexpr (std::is_enum_v<T>) {
     p.pack(static_cast<uint64_t>(v));
-  } else if constexpr (std::is_integral_v<T> || std::is_floating_point_v<T>) {
+  } else if constexpr (std::is_floating_point_v<T>) {
+    // msgpack-c packs an integral double as an integer, and its range check
+    // lets 2^64 through to a uint64_t conversion (undefined behaviour; found
+    // by fuzzing). Doubles that large go out as float64 bytes (0xcb) here.
+    double d = static_cast<double>(v);
+    if (d >= 9223372036854775808.0 || d < -9223372036854775808.0) {
+      uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      char buf[9];
+      buf[0] = static_cast<char>(0xcb);
+      for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+      p.pack_bin_body(buf, sizeof buf);  // a body writer appends bytes as they are
+    } else {
+      p.pack(v);
+    }
+  } else if constexpr (std::is_integral_v<T>) {
     p.pack(v);
   } else if constexpr (IsStruct<T>::value) {
     auto& m = const_cast<T&>(v);  // visit() takes non-const; encoding does not modify

@@ -315,6 +315,18 @@ TEST_CASE("metric families ride in worker and broker heartbeats", "[protocol]") 
   CHECK(pd.metrics.empty());
 }
 
+// Found by fuzzing: msgpack-c's integral-double shortcut converted 2^64 to
+// uint64_t (undefined behaviour); such doubles are packed as float64.
+TEST_CASE("doubles at and beyond 2^64 encode as float64 and round-trip", "[protocol]") {
+  for (double d : {18446744073709551616.0, 1e300, -9223372036854775808.0 * 4, 0.5, 3.0}) {
+    JobRequest j = sample_job();
+    j.temperature = d;
+    JobRequest back;
+    REQUIRE(decode(encode(j), &back).ok());
+    CHECK(back.temperature == d);
+  }
+}
+
 TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[protocol]") {
   // {"request_id":"r","future_field":[1,2],"content":"x"}
   std::string bytes =

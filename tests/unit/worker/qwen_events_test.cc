@@ -369,6 +369,16 @@ TEST_CASE("events: usage numbers beyond int64 saturate (found by fuzzing)", "[ev
   CHECK(r.usage.output_tokens == std::numeric_limits<int64_t>::min());
 }
 
+TEST_CASE("events: a total beyond int64 saturates (found by fuzzing)", "[events]") {
+  // total_tokens absent: input + output overflowed (signed overflow, UB).
+  Run r =
+      run("data: {\"choices\":[{\"delta\":{\"content\":\"x\",\"phase\":\"answer\"}}],"
+          "\"usage\":{\"input_tokens\":33,\"output_tokens\":9223372036854775807}}\n\n"
+          "data: {\"choices\":[{\"delta\":{\"content\":\"\",\"status\":\"finished\","
+          "\"phase\":\"answer\"}}]}\n\n");
+  CHECK(r.usage.total_tokens == std::numeric_limits<int64_t>::max());
+}
+
 namespace {
 // Sources of a whole SSE file interpreted at every byte split (1, 7 bytes, all).
 std::vector<qp::protocol::SearchSource> sources_of(const std::string& sse, std::string* content,
