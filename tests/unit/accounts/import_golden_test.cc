@@ -230,3 +230,17 @@ TEST_CASE("the summary never shows a malformed cookie name", "[accounts][import]
   CHECK(summary.find("3 besides the token (cna, aui), 1 with a malformed name") !=
         std::string::npos);
 }
+
+// Found by fuzzing: a cookie value that "[redacted]" contains made the
+// request line's redaction find it again in its own marker, forever.
+TEST_CASE("redacting the request line ends when a secret looks like the marker",
+          "[accounts][import]") {
+  std::string text =
+      ":authority: chat.qwen.ai\n:method: POST\n:path: /api/v2/chats/x_redacted]_y\n" +
+      std::string("cookie: token=") + std::string(kJwt) + "; zz=redacted]\n";
+  auto r = import_credentials(text, ImportFormat::kAuto, "alice", kNow);
+  REQUIRE(r);
+  std::string summary = import_summary(r.value(), "/x/alice.toml", {}, kNow);
+  INFO(summary);
+  CHECK(summary.find("x_[redacted]_y") != std::string::npos);
+}
