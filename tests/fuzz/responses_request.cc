@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (req.job.model.empty()) fuzz::fail("parsed without a model");
   // The canonical items the store would keep parse back into the same messages.
   std::vector<protocol::ChatMessage> again;
-  if (!parser.parse_items(req.input_items, &again, &err)) fuzz::fail("canonical items do not parse");
+  if (!parser.parse_items(req.input_items, &again, &err))
+    fuzz::fail("canonical items do not parse");
   if (again.size() != req.input.size()) fuzz::fail("canonical items give other messages");
   for (size_t i = 0; i < again.size(); ++i) {
     if (again[i].role != req.input[i].role || again[i].content != req.input[i].content ||
