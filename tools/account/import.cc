@@ -1,5 +1,7 @@
 #include "tools/account/import.h"
 
+#include <cctype>
+
 #include "common/accounts/dotenv.h"
 #include "common/strings.h"
 #include "tools/account/capture.h"
@@ -232,6 +234,20 @@ std::string shown_request(std::string line, const AccountConfig& a) {
   return line;
 }
 
+// bx-v is a version ("2.5.31") and is shown as such; anything else is what a
+// mangled paste put there (found by fuzzing: a whole Cookie header, token
+// included, after "bx-v:"), so it is not quoted.
+std::string shown_version(std::string_view v) {
+  if (v.empty()) return "missing";
+  constexpr size_t kMaxVersion = 32;
+  bool version = v.size() <= kMaxVersion;
+  for (char c : v) {
+    version = version && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' ||
+                          c == '-' || c == '_');
+  }
+  return version ? std::string(v) : "found, but not a version number (not shown: check the paste)";
+}
+
 }  // namespace
 
 std::string import_summary(const ImportResult& r, const std::string& path,
@@ -260,7 +276,7 @@ std::string import_summary(const ImportResult& r, const std::string& path,
   out += "\n";
   out += std::string("  bx-umidtoken:  ") + yes(a.bx_umidtoken) + "\n";
   out += std::string("  bx-ua:         ") + yes(a.bx_ua) + "\n";
-  out += "  bx-v:          " + (a.bx_v.empty() ? std::string("missing") : a.bx_v) + "\n";
+  out += "  bx-v:          " + shown_version(a.bx_v) + "\n";
   out += std::string("  User-Agent:    ") + yes(a.user_agent) + "\n";
   if (!kept.empty()) {
     out += "  kept from the previous file:";

@@ -449,7 +449,16 @@ class Coercer {
                        const std::vector<std::pair<std::string_view, std::string_view>>& attrs,
                        std::string_view text, std::string* out, const std::string& path,
                        int depth) {
-    std::vector<RawParam> params;
+    // `json`: the value is JSON already (repeated children made into an
+    // array), not text to convert. A flag, not a marker byte in the value:
+    // the model's text may hold any byte (an in-band \x01 marker let text
+    // through unquoted; found by fuzzing).
+    struct Param {
+      std::string name;
+      std::string value;
+      bool json = false;
+    };
+    std::vector<Param> params;
     std::string text_target;  // the string property the element's own text fills
     if (!trim(text).empty()) {
       for (const auto& p : s.properties) {
@@ -460,8 +469,8 @@ class Coercer {
       }
       if (text_target.empty()) return fail(path, "text where an object is expected");
     }
-    for (const auto& [k, v] : attrs) params.push_back({std::string(k), std::string(v)});
-    if (!text_target.empty()) params.push_back({text_target, std::string(trim(text))});
+    for (const auto& [k, v] : attrs) params.push_back({std::string(k), std::string(v), false});
+    if (!text_target.empty()) params.push_back({text_target, std::string(trim(text)), false});
     // Repeated children of one name become a JSON array text for that property.
     for (const auto& c : children) {
       const Property* prop = s.property(c.name);
@@ -478,24 +487,24 @@ class Coercer {
         std::string v;
         if (!xml_value(prop->schema, same, &v, path + "." + std::string(c.name), depth + 1))
           return false;
-        params.push_back({std::string(c.name), "\x01" + v});  // marked: already JSON
+        params.push_back({std::string(c.name), std::move(v), true});
         continue;
       }
-      params.push_back({std::string(c.name), std::string(c.inner)});
+      params.push_back({std::string(c.name), std::string(c.inner), false});
     }
-    // Build via the params path, treating marked values as ready JSON.
+    // Build via the params path, taking `json` values as they are.
     out->push_back('{');
     bool first = true;
     for (const auto& prop : s.properties) {
-      const RawParam* given = nullptr;
+      const Param* given = nullptr;
       for (const auto& p : params) {
         if (p.name == prop.name) given = &p;
       }
       std::string value;
       std::string sub = path.empty() ? prop.name : path + "." + prop.name;
       if (given != nullptr) {
-        if (!given->value.empty() && given->value[0] == '\x01') {
-          value = given->value.substr(1);
+        if (given->json) {
+          value = given->value;
         } else if (!from_text(prop.schema, given->value, &value, sub, depth + 1)) {
           return false;
         }
@@ -508,8 +517,8 @@ class Coercer {
       first = false;
       append_string(out, p.name);
       out->push_back(':');
-      if (!p.value.empty() && p.value[0] == '\x01')
-        out->append(p.value.substr(1));
+      if (p.json)
+        out->append(p.value);
       else
         append_string(out, p.value);
     }

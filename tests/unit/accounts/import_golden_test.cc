@@ -244,3 +244,21 @@ TEST_CASE("redacting the request line ends when a secret looks like the marker",
   INFO(summary);
   CHECK(summary.find("x_[redacted]_y") != std::string::npos);
 }
+
+// Found by fuzzing: a mangled paste put the whole Cookie header, token
+// included, after "bx-v:", and the summary showed bx-v as it was.
+TEST_CASE("the summary shows bx-v only when it is a version number", "[accounts][import]") {
+  std::string text = ":authority: chat.qwen.ai\n:method: POST\n:path: /api/v2/chats/new\n" +
+                     std::string("cookie: token=") + std::string(kJwt) + "\n";
+  auto plain = import_credentials(text + "bx-v: 2.5.31\n", ImportFormat::kAuto, "alice", kNow);
+  REQUIRE(plain);
+  CHECK(import_summary(plain.value(), "/x/alice.toml", {}, kNow).find("bx-v:          2.5.31\n") !=
+        std::string::npos);
+  auto mangled = import_credentials(text + "bx-v: 2.5.31; token=" + std::string(kJwt) + "\n",
+                                    ImportFormat::kAuto, "alice", kNow);
+  REQUIRE(mangled);
+  std::string summary = import_summary(mangled.value(), "/x/alice.toml", {}, kNow);
+  INFO(summary);
+  CHECK(summary.find(kJwt) == std::string::npos);
+  CHECK(summary.find("bx-v:          found, but not a version number") != std::string::npos);
+}

@@ -193,3 +193,15 @@ TEST_CASE("arguments are always a JSON object, whatever the parameters schema sa
   Tool either = make_tool(R"({"type":["string","object"]})");
   CHECK(ok(either, json(R"({"a":1})")) == R"({"a":1})");
 }
+
+// Found by fuzzing: values built from XML children were marked "already
+// JSON" by a leading \x01 byte, so an item whose text began with that byte
+// went into the arguments unquoted (not JSON).
+TEST_CASE("text that starts with a control byte stays a JSON string", "[tools][arguments]") {
+  Tool t = make_tool(R"({"type":"object","properties":{"q":{"type":"string"},
+      "follow_up":{"type":"array","items":{"type":"object","properties":{
+        "text":{"type":"string"},"mode":{"type":["string","null"]}}}}}})");
+  std::string follow_up = "<suggest mode=\"code\">\x01S</suggest><suggest>two</suggest>";
+  CHECK(ok(t, params({{"q", "q"}, {"follow_up", follow_up}})) ==
+        R"({"q":"q","follow_up":[{"text":"\u0001S","mode":"code"},{"text":"two"}]})");
+}
