@@ -91,7 +91,7 @@ struct UpstreamConfig {
   // First-byte and idle bound of long-running chat types (deep research),
   // whose phases can be silent for minutes; 0 = none.
   uint64_t long_idle_timeout_ms = 600'000;
-  bool delete_chats = false;          // DELETE each upstream chat once it is finished with
+  bool delete_chats = false;  // DELETE each upstream chat once it is finished with
   // Record every upstream exchange, redacted, to this file as JSON lines
   // (docs/recording.md); "{account}" is replaced by the account name.
   // Empty: off.

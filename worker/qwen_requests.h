@@ -72,8 +72,7 @@ std::string js_date_string(std::time_t t);
 
 // POST /api/v2/chats/new (spec 2.2); timestamp in milliseconds; chat_type
 // from chat_type_of().
-std::string new_chat_body(std::string_view model, std::string_view chat_type,
-                          int64_t timestamp_ms);
+std::string new_chat_body(std::string_view model, std::string_view chat_type, int64_t timestamp_ms);
 
 struct CompletionParams {
   std::string_view chat_id;

@@ -36,7 +36,7 @@ EventKind AnswerStream::peek() const {
       return EventKind::kSearchResult;
     case Stage::kResearch:
       return research_steps_[index_].kind == ResearchStep::Kind::kSites ? EventKind::kResearchSites
-                                                                          : EventKind::kResearch;
+                                                                        : EventKind::kResearch;
     case Stage::kThinking:
       return spec_.thinking == ThinkingFormat::kSummary ? EventKind::kSummary : EventKind::kThink;
     case Stage::kAnswer:

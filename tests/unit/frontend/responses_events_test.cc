@@ -106,7 +106,8 @@ TEST_CASE("response events: reasoning, then text, then two function calls") {
   protocol::JobDone d = done("tool_calls");
   d.usage.reasoning_tokens = 3;  // of the 5 output tokens
   ev.append_done(&out, d);
-  CHECK_THAT(out, Catch::Contains(R"("output_tokens":5,"output_tokens_details":{"reasoning_tokens":3})"));
+  CHECK_THAT(
+      out, Catch::Contains(R"("output_tokens":5,"output_tokens_details":{"reasoning_tokens":3})"));
   CHECK(types(out) == V{"response.created",
                         "response.in_progress",
                         "response.output_item.added",

@@ -288,11 +288,13 @@ TEST_CASE("deep research: plan, rounds of goals and sources, then the report wit
   for (auto k : kinds) research_tokens += k == EventKind::kResearch;
   CHECK(std::count(kinds.begin(), kinds.end(), EventKind::kResearchSites) == 2);
   // kResearch covers token steps plus 1 plan end and 2 round ends.
-  CHECK(r.last_output_tokens == research_tokens - 3 + static_cast<int64_t>(count_tokens("The report.")) + 1);
+  CHECK(r.last_output_tokens ==
+        research_tokens - 3 + static_cast<int64_t>(count_tokens("The report.")) + 1);
   CHECK(kinds[1] == EventKind::kResearch);
 }
 
-TEST_CASE("deep research: stop during the research jumps to finished", "[answer_stream][research]") {
+TEST_CASE("deep research: stop during the research jumps to finished",
+          "[answer_stream][research]") {
   auto spec = make_spec("The report.");
   spec.research = true;
   spec.research_topic = "tea";
@@ -309,8 +311,9 @@ TEST_CASE("deep research: stop during the research jumps to finished", "[answer_
 TEST_CASE("deep research: rounds are clamped to 1..8", "[answer_stream][research]") {
   auto count_sites = [](int rounds) {
     auto steps = research_steps("x", rounds);
-    return std::count_if(steps.begin(), steps.end(),
-                         [](const ResearchStep& st) { return st.kind == ResearchStep::Kind::kSites; });
+    return std::count_if(steps.begin(), steps.end(), [](const ResearchStep& st) {
+      return st.kind == ResearchStep::Kind::kSites;
+    });
   };
   CHECK(count_sites(0) == 1);
   CHECK(count_sites(3) == 3);

@@ -606,8 +606,7 @@ TEST_CASE("deep_research: the first turn asks back, the reply in the chat runs t
 
   config(port, R"({"research_rounds":3})");
   Reassembled run = reassemble(
-      complete(port, token, chat,
-               research_body("green tea", "\"" + ask.created_response_id + "\""))
+      complete(port, token, chat, research_body("green tea", "\"" + ask.created_response_id + "\""))
           .body);
   CHECK(run.research_plan.find("Background of green tea") != std::string::npos);
   CHECK(run.research_sites.size() == 6);

@@ -58,8 +58,8 @@ TEST_CASE("models: the captured list", "[models]") {
   CHECK(vl.max_output_tokens == 0);  // the capture has no max_generation_length for it
   CHECK(has(vl, "thinking"));
   CHECK(has(vl, "thinking_budget"));
-  CHECK_FALSE(has(vl, "search"));  // no "search" in its chat_type
-  CHECK(has(vl, "deep_research"));   // but "deep_research"
+  CHECK_FALSE(has(vl, "search"));   // no "search" in its chat_type
+  CHECK(has(vl, "deep_research"));  // but "deep_research"
 
   CHECK(v[2].context_length == 1048576);
   CHECK(v[2].max_output_tokens == 65536);

@@ -93,9 +93,10 @@ TEST_CASE("research: phases are reasoning, the report is content, sites are sour
 
 TEST_CASE("research: the clarifying first turn is a plain answer", "[events][research]") {
   Direct d;
-  CHECK(d.feed(
-            R"({"choices":[{"delta":{"role":"assistant","content":"Which aspects?","phase":"answer","status":"typing"}}],"usage":{"input_tokens":5,"output_tokens":3}})") ==
-        EventOutcome::kContinue);
+  CHECK(
+      d.feed(
+          R"({"choices":[{"delta":{"role":"assistant","content":"Which aspects?","phase":"answer","status":"typing"}}],"usage":{"input_tokens":5,"output_tokens":3}})") ==
+      EventOutcome::kContinue);
   CHECK(d.feed(R"({"choices":[{"delta":{"content":"","status":"finished","phase":"answer"}}]})") ==
         EventOutcome::kFinished);
   CHECK(d.content == "Which aspects?");
@@ -106,12 +107,14 @@ TEST_CASE("research: the clarifying first turn is a plain answer", "[events][res
 
 TEST_CASE("research: a finished plan does not end the stream", "[events][research]") {
   Direct d;
-  CHECK(d.feed(
-            R"({"choices":[{"delta":{"content":"Plan.","phase":"ResearchPlanning","status":"typing"}}]})") ==
-        EventOutcome::kContinue);
-  CHECK(d.feed(
-            R"({"choices":[{"delta":{"content":"","phase":"ResearchPlanning","status":"finished"}}]})") ==
-        EventOutcome::kContinue);
+  CHECK(
+      d.feed(
+          R"({"choices":[{"delta":{"content":"Plan.","phase":"ResearchPlanning","status":"typing"}}]})") ==
+      EventOutcome::kContinue);
+  CHECK(
+      d.feed(
+          R"({"choices":[{"delta":{"content":"","phase":"ResearchPlanning","status":"finished"}}]})") ==
+      EventOutcome::kContinue);
   // A research phase without the break markers still gets its paragraph.
   d.feed(
       R"({"choices":[{"delta":{"content":"Searching.","phase":"WebResearch","status":"typing"}}]})");
