@@ -133,6 +133,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "max_buffered_body_bytes", w, &c->frontend.max_buffered_body_bytes));
     QP_TRY(read_int(*t, "models_cache_ttl_ms", w, &c->frontend.models_cache_ttl_ms));
     QP_TRY(read_int(*t, "request_timeout_ms", w, &c->frontend.request_timeout_ms));
+    QP_TRY(read_int(*t, "long_request_timeout_ms", w, &c->frontend.long_request_timeout_ms));
     QP_TRY(read_int(*t, "sse_keepalive_ms", w, &c->frontend.sse_keepalive_ms));
     QP_TRY(read_str(*t, "api_key", w, &c->frontend.api_key));
     QP_TRY(read_str(*t, "admin_key", w, &c->frontend.admin_key));
@@ -176,6 +177,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "connect_timeout_ms", w, &c->upstream.connect_timeout_ms));
     QP_TRY(read_int(*t, "first_byte_timeout_ms", w, &c->upstream.first_byte_timeout_ms));
     QP_TRY(read_int(*t, "idle_timeout_ms", w, &c->upstream.idle_timeout_ms));
+    QP_TRY(read_int(*t, "long_idle_timeout_ms", w, &c->upstream.long_idle_timeout_ms));
     QP_TRY(read_str(*t, "user_agent", w, &c->upstream.user_agent));
     QP_TRY(read_bool(*t, "delete_chats", w, &c->upstream.delete_chats));
     QP_TRY(read_str(*t, "record_file", w, &c->upstream.record_file));
@@ -281,6 +283,8 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_CONNECT_TIMEOUT_MS", &c->upstream.connect_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_FIRST_BYTE_TIMEOUT_MS", &c->upstream.first_byte_timeout_ms));
   QP_TRY(env_u64(env, "QP_UPSTREAM_IDLE_TIMEOUT_MS", &c->upstream.idle_timeout_ms));
+  QP_TRY(env_u64(env, "QP_UPSTREAM_LONG_IDLE_TIMEOUT_MS", &c->upstream.long_idle_timeout_ms));
+  QP_TRY(env_u64(env, "QP_LONG_REQUEST_TIMEOUT_MS", &c->frontend.long_request_timeout_ms));
   if (env("QP_UPSTREAM_RECORD_FILE", &v)) c->upstream.record_file = v;
   QP_TRY(env_u64(env, "QP_UPSTREAM_RECORD_MAX_BYTES", &c->upstream.record_max_bytes));
   if (env("QP_RESPONSES_WEB_SEARCH", &v)) {

@@ -29,6 +29,9 @@ struct FrontendConfig {
   uint64_t max_buffered_body_bytes = 256ULL * 1024 * 1024;  // all connections; 0 = no limit
   uint64_t models_cache_ttl_ms = 300'000;                   // /v1/models cache
   uint64_t request_timeout_ms = 600'000;                    // whole-request safety net
+  // The safety net of long-running variants (common/model_variants.h: deep
+  // research), whose runs take minutes; 0 = none.
+  uint64_t long_request_timeout_ms = 3'600'000;
   // Streamed chat completions: an SSE comment `: keep-alive` after this
   // long without output (search, first-token wait); 0 = never.
   uint64_t sse_keepalive_ms = 5'000;
@@ -85,7 +88,10 @@ struct UpstreamConfig {
   uint64_t connect_timeout_ms = 10'000;
   uint64_t first_byte_timeout_ms = 60'000;
   uint64_t idle_timeout_ms = 60'000;  // max gap between upstream events
-  bool delete_chats = false;          // DELETE each upstream chat once it is finished with
+  // First-byte and idle bound of long-running chat types (deep research),
+  // whose phases can be silent for minutes; 0 = none.
+  uint64_t long_idle_timeout_ms = 600'000;
+  bool delete_chats = false;  // DELETE each upstream chat once it is finished with
   // Record every upstream exchange, redacted, to this file as JSON lines
   // (docs/recording.md); "{account}" is replaced by the account name.
   // Empty: off.

@@ -8,6 +8,7 @@
 #include "common/json/writer.h"
 #include "common/log.h"
 #include "common/metrics/text_format.h"
+#include "common/model_variants.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
 #include "frontend/anthropic/errors.h"
@@ -387,14 +388,18 @@ bool FrontendApp::defer_until_models(http::Exchange ex, const std::string& model
   return true;
 }
 
+uint64_t FrontendApp::request_timeout_ms(std::string_view model) const {
+  // Deep research runs for minutes: its own, longer safety net.
+  return long_running_model(model) ? config_.frontend.long_request_timeout_ms
+                                   : config_.frontend.request_timeout_ms;
+}
+
 bool FrontendApp::admit_job(http::Exchange& ex, protocol::JobRequest& job, const std::string& rid,
                             const Caller& caller, KeyLease* lease) {
   job.request_id = rid;
   job.created_unix_ms = uv::now_unix_ms();
-  if (config_.frontend.request_timeout_ms > 0) {
-    job.deadline_unix_ms =
-        job.created_unix_ms + static_cast<int64_t>(config_.frontend.request_timeout_ms);
-  }
+  if (uint64_t timeout = request_timeout_ms(job.model); timeout > 0)
+    job.deadline_unix_ms = job.created_unix_ms + static_cast<int64_t>(timeout);
   ApiError err;
   if (!auth_->admit(caller, lease, &err)) {
     QP_INFO("request.rate_limited").kv("request_id", rid).kv("key", caller.id);
@@ -439,8 +444,8 @@ void FrontendApp::launch(http::Exchange ex, const protocol::JobRequest& job,
     deadlines_ms_.erase(rid);
     calls_.erase(it);
   });
-  if (config_.frontend.request_timeout_ms > 0)
-    deadlines_ms_[rid] = uv_now(loop_) + config_.frontend.request_timeout_ms;
+  if (uint64_t timeout = request_timeout_ms(job.model); timeout > 0)
+    deadlines_ms_[rid] = uv_now(loop_) + timeout;
   calls_.emplace(rid, std::move(call));
 }
 

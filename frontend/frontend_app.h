@@ -75,6 +75,9 @@ class FrontendApp {
   bool defer_until_models(http::Exchange ex, const std::string& model, const std::string& rid,
                           std::function<void()> then);
   // Stamps the job (id, times) and takes the caller's slot; false: answered.
+  // The whole-request safety net for a job of this model (longer for
+  // long-running variants such as deep research); 0 = none.
+  uint64_t request_timeout_ms(std::string_view model) const;
   bool admit_job(http::Exchange& ex, protocol::JobRequest& job, const std::string& rid,
                  const Caller& caller, KeyLease* lease);
   RequestRecord make_record(const protocol::JobRequest& job, const std::string& rid,

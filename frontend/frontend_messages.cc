@@ -5,6 +5,7 @@
 // these paths).
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/model_variants.h"
 #include "frontend/anthropic/messages_call.h"
 #include "frontend/frontend_app.h"
 
@@ -78,7 +79,10 @@ void FrontendApp::submit_messages(http::Exchange ex, anthropic::MessagesRequest 
   }
   KeyLease lease;
   if (!admit_job(ex, job, rid, caller, &lease)) return;
-  bool show_thinking = m.thinking && !m.thinking_omitted;
+  // Deep research streams its planning and search steps as reasoning:
+  // thinking blocks, unless the request asked for them to be omitted.
+  bool show_thinking =
+      (m.thinking || has_model_suffix(job.model, kDeepResearchSuffix)) && !m.thinking_omitted;
   anthropic::MessageEvents events("msg_" + rid, m.requested_model,
                                   static_cast<int64_t>(anthropic::estimate_tokens(m.input_bytes)),
                                   show_thinking);

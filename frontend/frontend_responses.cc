@@ -5,6 +5,7 @@
 // responses::ResponsesCall. Errors are OpenAI-shaped.
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/model_variants.h"
 #include "common/uv/handle.h"
 #include "frontend/frontend_app.h"
 #include "frontend/responses/responses_call.h"
@@ -90,6 +91,9 @@ void FrontendApp::submit_responses(http::Exchange ex, responses::ResponsesReques
     }
   }
   if (r.web_search) job.features.auto_search = true;
+  // Deep research streams its planning and search steps as reasoning: the
+  // reasoning summary shows them whatever reasoning.effort says.
+  if (has_model_suffix(job.model, kDeepResearchSuffix)) r.thinking = true;
   if (models_.fresh(uv_now(loop_)) && models_.find(job.model) == nullptr) {
     return reply_error(
         ex,
@@ -108,6 +112,7 @@ void FrontendApp::submit_responses(http::Exchange ex, responses::ResponsesReques
   auto call = std::make_unique<responses::ResponsesCall>(
       ex, rid, job.stream, responses::ResponseEvents(std::move(echo)), store,
       store != nullptr ? std::move(r.input_items) : std::string());
+  call->start_keepalive(loop_, config_.frontend.sse_keepalive_ms);
   call->hold(std::move(lease));
   call->observe(&observers_, make_record(job, rid, caller, kEndpoint));
   launch(ex, job, std::move(call), caller);

@@ -78,7 +78,9 @@ bool parse_one(element m, protocol::ModelInfo* out) {
   if (!meta["chat_type"].get(chat_types)) {
     for (auto t : chat_types) {
       std::string_view s;
-      if (!t.get(s) && s == "search") out->capabilities.emplace_back("search");
+      if (t.get(s)) continue;
+      if (s == "search") out->capabilities.emplace_back("search");
+      if (s == "deep_research") out->capabilities.emplace_back("deep_research");
     }
   }
   auto& c = out->capabilities;
@@ -123,8 +125,10 @@ void add_model_variants(std::vector<protocol::ModelInfo>* models) {
     return std::find(m.capabilities.begin(), m.capabilities.end(), cap) != m.capabilities.end();
   };
   for (size_t i = 0; i < n; ++i) {
-    for (auto [cap, suffix, label] : {std::tuple{"thinking", kThinkingSuffix, " (thinking)"},
-                                      std::tuple{"search", kSearchSuffix, " (web search)"}}) {
+    for (auto [cap, suffix, label] :
+         {std::tuple{"thinking", kThinkingSuffix, " (thinking)"},
+          std::tuple{"search", kSearchSuffix, " (web search)"},
+          std::tuple{"deep_research", kDeepResearchSuffix, " (deep research)"}}) {
       if (!has((*models)[i], cap)) continue;
       protocol::ModelInfo v = (*models)[i];
       v.id += suffix;

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/model_variants.h"
 #include "common/protocol/messages.h"
 #include "common/status.h"
 
@@ -15,7 +16,8 @@ namespace qp::worker {
 // created (info.created_at), context_length (meta.max_context_length),
 // max_output_tokens (meta.max_generation_length) and capabilities: every
 // key of meta.abilities / meta.capabilities whose value is true or a
-// non-zero number, plus "search" when meta.chat_type contains "search".
+// non-zero number, plus "search" and "deep_research" when meta.chat_type
+// contains them.
 // Capabilities are sorted and unique. Entries without an id are skipped.
 // Error (kUpstream) when the body is not JSON or has no model array.
 Result<std::vector<protocol::ModelInfo>> parse_models(std::string_view body);
@@ -24,9 +26,11 @@ Result<std::vector<protocol::ModelInfo>> parse_models(std::string_view body);
 inline constexpr std::string_view kThinkingSuffix = "-thinking";
 inline constexpr std::string_view kSearchSuffix = "-search";
 
-// Appends "<id>-thinking" for models with the "thinking" capability and
-// "<id>-search" for models with "search", so clients can select those
-// modes by model name (see qwen_requests.h parse_model_variant).
+// Appends "<id>-thinking" for models with the "thinking" capability,
+// "<id>-search" for models with "search" and "<id>-deep-research"
+// (kDeepResearchSuffix) for models with "deep_research", so clients can
+// select those modes by model name (see qwen_requests.h
+// parse_model_variant).
 void add_model_variants(std::vector<protocol::ModelInfo>* models);
 
 }  // namespace qp::worker

@@ -100,7 +100,10 @@ Status ChatCall::start() {
         .kv("messages", static_cast<uint64_t>(job_.messages.size() - job_.history.new_from));
     return begin_completion();
   }
-  if (ChatPool* pool = client_->chat_pool()) {
+  // Deep research is rare and long: no pre-created chat (the pool holds
+  // t2t/search chats), and none kept warm for it.
+  ChatPool* pool = variant_.deep_research ? nullptr : client_->chat_pool();
+  if (pool != nullptr) {
     chat_id_ = pool->take(variant_);
     if (WorkerMetrics* m = client_->metrics()) m->count_pool(!chat_id_.empty());
     if (!chat_id_.empty()) {
@@ -118,7 +121,7 @@ Status ChatCall::start_new_chat() {
   new_chat_ = std::make_unique<HttpRequest>(
       client_->multi(),
       client_->make_spec(Endpoint::kNewChat, {},
-                         new_chat_body(variant_.upstream_model, variant_.search, now_ms)),
+                         new_chat_body(variant_.upstream_model, chat_type_of(variant_), now_ms)),
       listener());
   Status s = new_chat_->start();
   if (!s.ok()) phase_ = Phase::kEnded;
@@ -192,15 +195,21 @@ Status ChatCall::begin_completion() {
   p.thinking_budget = job_.features.thinking_budget;
   p.search = variant_.search;
   p.auto_search = variant_.auto_search;
+  p.deep_research = variant_.deep_research;
   p.fid = fid;
   p.child_id = child;
   p.parent_id = parent_id_;
   p.timestamp_s = uv::now_unix_ms() / 1000;
   std::string body = completion_body(p);  // prompt_ is kept for a retry
   phase_ = Phase::kStreaming;
-  completion_ = std::make_unique<HttpRequest>(
-      client_->multi(), client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body)),
-      listener());
+  HttpRequestSpec spec = client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body));
+  if (variant_.deep_research) {
+    // Minutes of research with long silences between events (docs/configuration.md
+    // upstream.long_idle_timeout_ms; 0 = no bound).
+    spec.first_byte_timeout_ms = client_->long_idle_timeout_ms();
+    spec.idle_timeout_ms = client_->long_idle_timeout_ms();
+  }
+  completion_ = std::make_unique<HttpRequest>(client_->multi(), std::move(spec), listener());
   Status s = completion_->start();
   if (!s.ok()) phase_ = Phase::kEnded;
   return s;

@@ -210,6 +210,8 @@ class QwenClient {
   // (safe inside libcurl callbacks). Used when upstream.delete_chats is set.
   void delete_chat_soon(const std::string& chat_id);
   bool delete_chats() const { return upstream_.delete_chats; }
+  // First-byte and idle bound of long-running chat types (deep research).
+  uint64_t long_idle_timeout_ms() const { return upstream_.long_idle_timeout_ms; }
   // Aborts pending background requests (shutdown).
   void abort_background();
   size_t background_requests() const { return stops_.size(); }

@@ -23,6 +23,7 @@ struct EventFields {
   bool has_delta = false;
   bool has_content = false;
   std::string_view role, content, phase, status, name;
+  std::string_view research_goal;  // extra.deep_research.research.researchGoal
 };
 
 // Reads a string value if it is one; other types are left alone.
@@ -97,7 +98,41 @@ struct ExtraOut {
   std::vector<std::string_view>* thoughts;  // summary_thought.content[]
   std::vector<SourceView>* docs;            // tool_result.docs[] (newer search format)
   std::vector<SourceView>* info;            // web_search_info[] (older search format)
+  std::vector<SourceView>* research;        // deep_research webSites[] and references[]
+  std::string_view* research_goal;          // deep_research.research.researchGoal
 };
+
+// extra.deep_research (docs/upstream.md "Deep research"):
+// {"research": {"researchGoal": "…", "webSites": [{url, title, …}]},
+//  "references": [{url, title, …}]}.
+bool read_deep_research(od::value v, const ExtraOut& out) {
+  od::object dr;
+  if (v.get_object().get(dr)) return true;
+  for (auto fr : dr) {
+    od::field f;
+    std::string_view k;
+    if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
+    if (k == "references") {
+      if (!read_docs(f.value(), out.research)) return false;
+      continue;
+    }
+    if (k != "research") continue;
+    od::object r;
+    if (f.value().get_object().get(r)) continue;
+    for (auto rfr : r) {
+      od::field rf;
+      std::string_view rk;
+      if (std::move(rfr).get(rf) || rf.unescaped_key().get(rk)) return false;
+      bool ok = true;
+      if (rk == "researchGoal")
+        ok = opt_string(rf.value(), out.research_goal);
+      else if (rk == "webSites")
+        ok = read_docs(rf.value(), out.research);
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
 
 // extra.summary_thought.content[]: cumulative summary strings;
 // extra.tool_result.docs[] and extra.web_search_info[]: search sources.
@@ -110,6 +145,10 @@ bool read_extra(od::value v, const ExtraOut& out) {
     if (std::move(fr).get(f) || f.unescaped_key().get(k)) return false;
     if (k == "web_search_info") {
       if (!read_docs(f.value(), out.info)) return false;
+      continue;
+    }
+    if (k == "deep_research") {
+      if (!read_deep_research(f.value(), out)) return false;
       continue;
     }
     if (k == "tool_result") {
@@ -217,6 +256,20 @@ bool read_usage(od::value v, StreamUsage* u) {
       ok = opt_int(f.value(), &u->output_tokens);
     } else if (k == "total_tokens") {
       ok = opt_int(f.value(), &u->total_tokens);
+    } else if (k == "output_tokens_details" || k == "completion_tokens_details") {
+      od::object details;
+      if (f.value().get_object().get(details)) continue;
+      for (auto dfr : details) {
+        od::field df;
+        std::string_view dk;
+        if (std::move(dfr).get(df) || df.unescaped_key().get(dk)) return false;
+        if (dk != "reasoning_tokens") continue;
+        od::json_type t;
+        if (df.value().type().get(t)) return false;
+        if (t != od::json_type::number) continue;
+        if (!opt_int(df.value(), &u->reasoning_tokens)) return false;
+        u->reasoning_reported = true;
+      }
     }
     if (!ok) return false;
   }
@@ -278,6 +331,9 @@ void QwenEventInterpreter::reset() {
   thoughts_.clear();
   sources_.clear();
   summary_.clear();
+  reasoning_sent_ = false;
+  research_break_ = false;
+  research_phase_ = 0;
   chat_id_.clear();
   parent_id_.clear();
   response_id_.clear();
@@ -325,8 +381,8 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
   }
   EventFields e;
   thoughts_.clear();
-  std::vector<SourceView> docs, info;  // empty (no allocation) unless the event has sources
-  ExtraOut extra{&thoughts_, &docs, &info};
+  std::vector<SourceView> docs, info, research;  // empty (no allocation) unless sources come
+  ExtraOut extra{&thoughts_, &docs, &info, &research, &e.research_goal};
   for (auto fr : root) {
     od::field f;
     std::string_view k;
@@ -376,7 +432,12 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
     if (!e.response_id.empty()) response_id_.assign(e.response_id);
   }
   if (e.usage.present) {
+    StreamUsage before = usage_;
     usage_ = e.usage;
+    if (!usage_.reasoning_reported) {  // keep what was derived (or reported) so far
+      usage_.reasoning_tokens = before.reasoning_tokens;
+      usage_.reasoning_reported = before.reasoning_reported;
+    }
     if (usage_.total_tokens == 0)
       usage_.total_tokens = saturating_add(usage_.input_tokens, usage_.output_tokens);
   }
@@ -386,7 +447,16 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
   if (e.phase == "web_search" || e.name == "web_search") {
     for (const SourceView& sv : docs) add_source(sv.url, sv.title);
   }
+  for (const SourceView& sv : research) add_source(sv.url, sv.title);
   if (!e.has_delta || e.role == "function") return EventOutcome::kContinue;
+
+  bool think = e.phase == "think" || e.phase == "thinking" || e.phase == "reasoning";
+  uint8_t research_phase = e.phase == "ResearchPlanning" ? 1 : e.phase == "WebResearch" ? 2 : 0;
+  if ((think || research_phase != 0 || e.phase == "thinking_summary") &&
+      !usage_.reasoning_reported) {
+    // Derived reasoning tokens: the output so far, all of it reasoning.
+    usage_.reasoning_tokens = usage_.output_tokens;
+  }
 
   if (e.phase.empty() || e.phase == "answer") {
     if (e.has_content) content->append(e.content);
@@ -394,8 +464,19 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
       finished_ = true;
       return EventOutcome::kFinished;
     }
-  } else if (e.phase == "think" || e.phase == "thinking" || e.phase == "reasoning") {
-    if (e.has_content) reasoning->append(e.content);
+  } else if (think) {
+    if (e.has_content && !e.content.empty()) {
+      reasoning->append(e.content);
+      reasoning_sent_ = true;
+    }
+  } else if (research_phase != 0) {
+    if (research_phase != research_phase_ && research_phase_ != 0) research_break_ = true;
+    research_phase_ = research_phase;
+    append_research(reasoning, e.research_goal);
+    if (e.has_content) append_research(reasoning, e.content);
+    // A step ends: the plan (status finished) or a search round
+    // (WebResultFinished).
+    if (e.status == "finished" || e.status == "WebResultFinished") research_break_ = true;
   } else if (e.phase == "thinking_summary") {
     if (!thoughts_.empty()) {
       std::string full;
@@ -411,9 +492,19 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
         reasoning->append(full);
       }
       summary_ = std::move(full);
+      reasoning_sent_ = true;
     }
   }
+  // KeepAlive (deep research's keep-alive phase) and other phases: no text.
   return EventOutcome::kContinue;
+}
+
+void QwenEventInterpreter::append_research(std::string* reasoning, std::string_view text) {
+  if (text.empty()) return;
+  if (research_break_ && reasoning_sent_) reasoning->append("\n\n");
+  research_break_ = false;
+  reasoning->append(text);
+  reasoning_sent_ = true;
 }
 
 void QwenEventInterpreter::add_source(std::string_view url, std::string_view title) {

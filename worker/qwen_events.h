@@ -10,15 +10,21 @@
 //   3. `usage` (cumulative: the last one wins);
 //   4. choices[0].delta: `answer` (or no phase) text → content; `think`
 //      text → reasoning; `thinking_summary` cumulative
-//      extra.summary_thought.content[] → the new suffix as reasoning; other
-//      phases (web_search, image_gen…) and role "function" are not text;
+//      extra.summary_thought.content[] → the new suffix as reasoning;
+//      deep research (docs/upstream.md "Deep research"): `ResearchPlanning`
+//      text and `WebResearch`'s extra.deep_research.research.researchGoal
+//      (and any text) → reasoning, a blank line between research steps;
+//      `KeepAlive` and other phases (web_search, image_gen…) and role
+//      "function" are not text;
 //   5. status "finished" with phase `answer` ends the answer. A `finished`
 //      in another phase (tool results) does not;
 //   6. web search sources (spec 3.5), in both formats: the newer
 //      `extra.tool_result.docs[]` of a web_search result (role "function",
 //      phase or name web_search) and the older `extra.web_search_info[]`.
 //      Only http(s) URLs, deduplicated, at most protocol::kMaxSources, titles
-//      cut at kMaxSourceTitleBytes. The search phase's `function_call`
+//      cut at kMaxSourceTitleBytes. Deep research's
+//      extra.deep_research.research.webSites[] and
+//      extra.deep_research.references[] are sources too. The search phase's `function_call`
 //      deltas are not answer text: nothing of them reaches content (so the
 //      tool-call layer never sees them).
 // `[DONE]`, keep-alives (`response.info`), events without choices and
@@ -42,6 +48,14 @@ struct StreamUsage {
   int64_t input_tokens = 0;   // → prompt_tokens
   int64_t output_tokens = 0;  // → completion_tokens
   int64_t total_tokens = 0;
+  // → completion_tokens_details.reasoning_tokens. Reported when the usage
+  // carries output_tokens_details.reasoning_tokens (DashScope's field; no
+  // capture shows it from the web API); otherwise derived: the cumulative
+  // output_tokens as of the last reasoning-phase event (think,
+  // thinking_summary, deep research phases), i.e. the tokens spent before
+  // the answer began.
+  int64_t reasoning_tokens = 0;
+  bool reasoning_reported = false;
 };
 
 enum class EventOutcome { kContinue, kFinished, kError };
@@ -73,6 +87,7 @@ class QwenEventInterpreter {
 
  private:
   void add_source(std::string_view url, std::string_view title);
+  void append_research(std::string* reasoning, std::string_view text);
   EventOutcome fail_malformed(std::string_view payload);
   EventOutcome fail_event(std::string_view payload);
 
@@ -80,6 +95,9 @@ class QwenEventInterpreter {
   std::string padded_;                      // payload copy with SIMDJSON_PADDING spare bytes
   std::vector<std::string_view> thoughts_;  // per-event scratch (views into parser_)
   std::string summary_;                     // summary reasoning emitted so far
+  bool reasoning_sent_ = false;             // any reasoning text emitted
+  bool research_break_ = false;             // a research step ended: next text after a blank line
+  uint8_t research_phase_ = 0;              // last research phase: 1 planning, 2 web research
   std::vector<protocol::SearchSource> sources_;
   std::string chat_id_, parent_id_, response_id_;
   StreamUsage usage_;

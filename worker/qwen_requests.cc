@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/json/writer.h"
+#include "common/model_variants.h"
 
 namespace qp::worker {
 namespace {
@@ -22,12 +23,22 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::string_view chat_type(bool search) { return search ? "search" : "t2t"; }
+std::string_view chat_type(bool search, bool deep_research) {
+  return deep_research ? "deep_research" : search ? "search" : "t2t";
+}
 
 }  // namespace
 
+std::string_view chat_type_of(const ModelVariant& v) {
+  return chat_type(v.search, v.deep_research);
+}
+
 ModelVariant parse_model_variant(std::string_view model) {
   ModelVariant v;
+  if (ends_with(model, kDeepResearchSuffix)) {
+    v.deep_research = true;
+    model.remove_suffix(kDeepResearchSuffix.size());
+  }
   if (ends_with(model, "-search")) {
     v.search = true;
     model.remove_suffix(7);
@@ -136,14 +147,15 @@ std::string js_date_string(std::time_t t) {
   return std::string(buf, n);
 }
 
-std::string new_chat_body(std::string_view model, bool search, int64_t timestamp_ms) {
+std::string new_chat_body(std::string_view model, std::string_view chat_type,
+                          int64_t timestamp_ms) {
   std::string out;
   json::Writer w(&out);
   w.begin_object();
   w.field("title", "New Chat");
   w.key("models").begin_array().value(model).end_array();
   w.field("chat_mode", "normal");
-  w.field("chat_type", chat_type(search));
+  w.field("chat_type", chat_type);
   w.field("timestamp", timestamp_ms);
   w.field("project_id", "");
   w.end_object();
@@ -151,7 +163,7 @@ std::string new_chat_body(std::string_view model, bool search, int64_t timestamp
 }
 
 std::string completion_body(const CompletionParams& p) {
-  std::string_view type = chat_type(p.search);
+  std::string_view type = chat_type(p.search, p.deep_research);
   std::string out;
   out.reserve(p.content.size() + 1024);
   json::Writer w(&out);
@@ -186,6 +198,8 @@ std::string completion_body(const CompletionParams& p) {
   w.field("thinking_budget", p.thinking_budget <= 0                   ? kThinkingBudget
                              : p.thinking_budget > kMaxThinkingBudget ? kMaxThinkingBudget
                                                                       : p.thinking_budget);
+  // Every source sends "normal", deep research or not; no other value is
+  // documented (docs/upstream.md "Deep research").
   w.field("research_mode", "normal");
   w.field("auto_thinking", false);
   w.field("thinking_mode", p.thinking ? "Thinking" : "Fast");

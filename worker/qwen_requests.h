@@ -30,18 +30,23 @@ inline constexpr int64_t kMaxThinkingBudget = 81920;
 enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteChat };
 
 // Model-name suffixes select features (R21/GO convention):
-// "<id>-thinking", "<id>-search", "<id>-thinking-search".
+// "<id>-thinking", "<id>-search", "<id>-thinking-search", and
+// "<id>-deep-research" (outermost; it may wrap the others).
 struct ModelVariant {
   std::string upstream_model;
   bool thinking = false;
-  bool search = false;       // forced: a "search" chat
-  bool auto_search = false;  // offered: the model decides (JobFeatures.auto_search)
+  bool search = false;         // forced: a "search" chat
+  bool auto_search = false;    // offered: the model decides (JobFeatures.auto_search)
+  bool deep_research = false;  // a "deep_research" chat (wins over search)
 };
 ModelVariant parse_model_variant(std::string_view model);
 // The request's explicit wishes (protocol::JobFeatures) on top of the
 // suffix: search is on if either asks; an explicit thinking on/off wins
 // over the suffix.
 ModelVariant apply_features(ModelVariant v, const protocol::JobFeatures& f);
+// The chat type of chats/new and of the message (spec 2.3): "deep_research",
+// "search" or "t2t".
+std::string_view chat_type_of(const ModelVariant& v);
 
 // base_url has no trailing slash (load_config strips it). chat_id is
 // percent-encoded into the query where the endpoint takes one.
@@ -65,8 +70,9 @@ std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p);
 // "Fri Apr 24 2026 12:00:00 GMT+0800".
 std::string js_date_string(std::time_t t);
 
-// POST /api/v2/chats/new (spec 2.2); timestamp in milliseconds.
-std::string new_chat_body(std::string_view model, bool search, int64_t timestamp_ms);
+// POST /api/v2/chats/new (spec 2.2); timestamp in milliseconds; chat_type
+// from chat_type_of().
+std::string new_chat_body(std::string_view model, std::string_view chat_type, int64_t timestamp_ms);
 
 struct CompletionParams {
   std::string_view chat_id;
@@ -76,6 +82,7 @@ struct CompletionParams {
   int64_t thinking_budget = 0;  // > 0: sent, at most kMaxThinkingBudget; 0: kThinkingBudget
   bool search = false;          // chat_type "search" (and auto_search)
   bool auto_search = false;     // feature_config.auto_search only
+  bool deep_research = false;   // chat_type "deep_research" (wins over search)
   std::string_view fid;         // client uuid of the user message
   std::string_view child_id;    // client uuid for childrenIds
   std::string_view parent_id;   // empty: null (a new chat)

@@ -414,6 +414,9 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   done.usage.prompt_tokens = result.usage.input_tokens;
   done.usage.completion_tokens = result.usage.output_tokens;
   done.usage.total_tokens = result.usage.total_tokens;
+  // Never more than the output (a derived count is the output so far).
+  done.usage.reasoning_tokens =
+      std::clamp<int64_t>(result.usage.reasoning_tokens, 0, result.usage.output_tokens);
   done.chat_id = result.chat_id;
   done.account = account_.name;
   done.sources = result.sources;
@@ -435,6 +438,7 @@ void Worker::job_done(Job* job, const ChatResult& result) {
       .kv("chunks", job->chunks)
       .kv("prompt_tokens", result.usage.input_tokens)
       .kv("completion_tokens", result.usage.output_tokens)
+      .kv("reasoning_tokens", done.usage.reasoning_tokens)
       .kv("duration_ms", uv_now(loop_) - job->started_ms);
   // Success proves the account healthy, unless the job started before the
   // account went bad (a stream in flight when the quota ran out).

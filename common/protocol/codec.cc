@@ -89,6 +89,7 @@ void visit(Usage& m, V& v) {
   v("prompt_tokens", m.prompt_tokens);
   v("completion_tokens", m.completion_tokens);
   v("total_tokens", m.total_tokens);
+  v.optional("reasoning_tokens", m.reasoning_tokens);
 }
 template <class V>
 void visit(ToolCallDelta& m, V& v) {
@@ -243,8 +244,17 @@ bool omitted(const F& field) {
 }
 
 // v.optional(name, field): a string (or a struct with empty()) left out of
-// the encoding when empty (fields most messages do not need, e.g. on the
-// per-chunk hot path).
+// the encoding when empty, an integer when 0 (fields most messages do not
+// need, e.g. on the per-chunk hot path).
+template <class F>
+bool empty_optional(const F& field) {
+  if constexpr (std::is_integral_v<F>) {
+    return field == 0;
+  } else {
+    return field.empty();
+  }
+}
+
 struct Counter {
   uint32_t n = 0;
   template <class F>
@@ -253,7 +263,7 @@ struct Counter {
   }
   template <class F>
   void optional(const char*, F& field) {
-    if (!field.empty()) ++n;
+    if (!empty_optional(field)) ++n;
   }
 };
 
@@ -271,7 +281,7 @@ struct EncodeVisitor {
   }
   template <class F>
   void optional(const char* name, F& field) {
-    if (!field.empty()) (*this)(name, field);
+    if (!empty_optional(field)) (*this)(name, field);
   }
 };
 

@@ -102,6 +102,10 @@ struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
+  // Of completion_tokens, those spent on reasoning (thinking, deep research
+  // phases): OpenAI's completion_tokens_details.reasoning_tokens. Left out
+  // of the encoding when 0 (older peers: as before the field existed).
+  int64_t reasoning_tokens = 0;
 };
 
 // One OpenAI tool_calls delta (ChatCompletionMessageToolCallChunk). The

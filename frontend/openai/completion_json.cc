@@ -114,8 +114,13 @@ void append_usage_object(std::string* out, const protocol::Usage& u) {
   w.begin_object()
       .field("prompt_tokens", u.prompt_tokens)
       .field("completion_tokens", u.completion_tokens)
-      .field("total_tokens", u.total_tokens)
+      .field("total_tokens", u.total_tokens);
+  // Always present, as OpenAI sends it: 0 for a model that did not reason.
+  w.key("completion_tokens_details")
+      .begin_object()
+      .field("reasoning_tokens", u.reasoning_tokens)
       .end_object();
+  w.end_object();
 }
 
 void CompletionJson::append_usage_event(std::string* out, const protocol::Usage& usage) const {

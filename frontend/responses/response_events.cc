@@ -162,7 +162,10 @@ void ResponseEvents::write_response(std::string* out, std::string_view status,
     w.key("input_tokens_details").begin_object().field("cached_tokens", 0);
     w.field("cache_write_tokens", 0).end_object();
     w.field("output_tokens", output);
-    w.key("output_tokens_details").begin_object().field("reasoning_tokens", 0).end_object();
+    w.key("output_tokens_details")
+        .begin_object()
+        .field("reasoning_tokens", done->usage.reasoning_tokens)
+        .end_object();
     w.field("total_tokens", input + output).end_object();
   }
   if (!echo_.user.empty()) w.field("user", echo_.user);

@@ -25,6 +25,31 @@ void ResponsesCall::start_stream() {
 
 void ResponsesCall::flush() {
   if (out_.empty()) return;
+  wrote_ = true;
+  exchange_.write(std::move(out_));
+  out_.clear();
+}
+
+void ResponsesCall::start_keepalive(uv_loop_t* loop, uint64_t interval_ms) {
+  if (!stream_ || interval_ms == 0 || finished()) return;
+  if (uv_timer_init(loop, keepalive_.get()) != 0) return;
+  keepalive_.get()->data = this;
+  uv_timer_start(
+      keepalive_.get(),
+      [](uv_timer_t* t) {
+        if (t->data != nullptr) static_cast<ResponsesCall*>(t->data)->on_keepalive();
+      },
+      interval_ms, interval_ms);
+}
+
+void ResponsesCall::on_keepalive() {
+  if (finished()) return;
+  if (wrote_) {
+    wrote_ = false;
+    return;
+  }
+  if (!started_) start_stream();  // leaves response.created and .in_progress in out_
+  out_.append(": keep-alive\n\n");
   exchange_.write(std::move(out_));
   out_.clear();
 }
@@ -45,6 +70,7 @@ void ResponsesCall::on_chunk(const protocol::JobChunk& chunk) {
 
 void ResponsesCall::on_done(const protocol::JobDone& done) {
   if (!finish()) return;
+  keepalive_.reset();
   events_.set_completed_at(uv::now_unix_ms() / 1000);
   std::string body;
   if (!stream_) {
@@ -72,6 +98,7 @@ void ResponsesCall::on_done(const protocol::JobDone& done) {
 
 void ResponsesCall::fail(const ApiError& error) {
   if (!finish()) return;
+  keepalive_.reset();
   log_failed(request_id_, error);
   report_failure(http_status(error), error_type(error), error);
   if (!started_) {

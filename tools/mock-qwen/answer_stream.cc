@@ -4,6 +4,7 @@ namespace qp::mock {
 
 AnswerStream::AnswerStream(StreamSpec spec) : spec_(std::move(spec)) {
   usage_.input_tokens = spec_.input_tokens;
+  if (spec_.research) research_steps_ = research_steps(spec_.research_topic, spec_.research_rounds);
   if (spec_.thinking == ThinkingFormat::kSummary) {
     std::string_view text = spec_.thinking_text;
     size_t pos = 0;
@@ -33,6 +34,9 @@ EventKind AnswerStream::peek() const {
       return EventKind::kSearchCall;
     case Stage::kSearchResult:
       return EventKind::kSearchResult;
+    case Stage::kResearch:
+      return research_steps_[index_].kind == ResearchStep::Kind::kSites ? EventKind::kResearchSites
+                                                                        : EventKind::kResearch;
     case Stage::kThinking:
       return spec_.thinking == ThinkingFormat::kSummary ? EventKind::kSummary : EventKind::kThink;
     case Stage::kAnswer:
@@ -55,6 +59,9 @@ void AnswerStream::settle() {
       case Stage::kSearchCall:
       case Stage::kSearchResult:
         if (spec_.search && !stopped_) return;
+        break;
+      case Stage::kResearch:
+        if (index_ < research_steps_.size() && !stopped_) return;
         break;
       case Stage::kThinking: {
         size_t n = spec_.thinking == ThinkingFormat::kDetail    ? spec_.thinking_ends.size()
@@ -109,9 +116,19 @@ EventKind AnswerStream::next(std::string* out, int64_t now_s) {
         append_search_info(out, spec_.search_query, style);
       else
         append_search_result(out, spec_.search_query, style);
-      stage_ = Stage::kThinking;
+      stage_ = Stage::kResearch;
       ++content_events_;
       break;
+    case EventKind::kResearch:
+    case EventKind::kResearchSites: {
+      const ResearchStep& step = research_steps_[index_];
+      if (step.kind == ResearchStep::Kind::kPlan || step.kind == ResearchStep::Kind::kGoal)
+        ++usage_.output_tokens;
+      append_research_step(out, step, spec_.research_topic, usage_, style);
+      ++index_;
+      ++content_events_;
+      break;
+    }
     case EventKind::kThink: {
       uint32_t begin = index_ == 0 ? 0 : spec_.thinking_ends[index_ - 1];
       uint32_t end = spec_.thinking_ends[index_];
@@ -134,8 +151,12 @@ EventKind AnswerStream::next(std::string* out, int64_t now_s) {
       uint32_t begin = index_ == 0 ? 0 : spec_.answer_ends[index_ - 1];
       uint32_t end = spec_.answer_ends[index_];
       ++usage_.output_tokens;
-      append_delta(out, std::string_view(spec_.answer).substr(begin, end - begin), "answer", usage_,
-                   style);
+      std::string_view token = std::string_view(spec_.answer).substr(begin, end - begin);
+      if (spec_.research && index_ == 0) {
+        append_report_delta(out, token, spec_.research_topic, spec_.research_rounds, usage_, style);
+      } else {
+        append_delta(out, token, "answer", usage_, style);
+      }
       ++index_;
       answer_sent_ = index_;
       ++content_events_;

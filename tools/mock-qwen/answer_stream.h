@@ -6,6 +6,7 @@
 // Sequence (spec 3.2–3.5):
 //   response.created
 //   [web_search call, web_search result]          when search
+//   [research steps (research_events.h)]          when research (deep_research)
 //   think deltas | thinking_summary events        when thinking
 //   answer deltas, one token each, cumulative usage
 //   two empty answer deltas, like the capture: the first counts one more
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/mock-qwen/research_events.h"
 #include "tools/mock-qwen/sse_events.h"
 
 namespace qp::mock {
@@ -45,6 +47,11 @@ struct StreamSpec {
   bool search = false;
   std::string search_query;
   SearchFormat search_format = SearchFormat::kFunctionCall;
+  // chat_type "deep_research": the research phases before the answer (the
+  // report), whose first delta carries the references.
+  bool research = false;
+  std::string research_topic;
+  int research_rounds = 2;
   bool variant_2026 = false;
   bool emit_done = false;
   int64_t error_after = -1;  // content events before the mid-stream error; -1 = never
@@ -55,6 +62,8 @@ enum class EventKind : uint8_t {
   kCreated,
   kSearchCall,
   kSearchResult,
+  kResearch,       // a research step (planning, goals, round done)
+  kResearchSites,  // the sources of a search round (after the silent "reading" step)
   kThink,
   kSummary,
   kAnswer,
@@ -94,6 +103,7 @@ class AnswerStream {
     kCreated,
     kSearchCall,
     kSearchResult,
+    kResearch,
     kThinking,
     kAnswer,
     kTrailer,
@@ -108,6 +118,7 @@ class AnswerStream {
 
   StreamSpec spec_;
   std::vector<std::string_view> summary_lines_;  // views into spec_.thinking_text
+  std::vector<ResearchStep> research_steps_;     // empty unless spec_.research
   Stage stage_ = Stage::kCreated;
   size_t index_ = 0;  // position inside the current stage
   size_t answer_sent_ = 0;

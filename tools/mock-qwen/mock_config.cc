@@ -144,6 +144,13 @@ qp::Status apply_config_json(std::string_view json, MockConfig* config, FaultSet
       st = get_int(v, key, 1, &c.backpressure_bytes);
     else if (key == "search_delay_ms")
       st = get_int(v, key, 0, &c.search_delay_ms);
+    else if (key == "research_delay_ms")
+      st = get_int(v, key, 0, &c.research_delay_ms);
+    else if (key == "research_rounds") {
+      st = get_int(v, key, 1, &c.research_rounds);
+      if (st.ok() && c.research_rounds > 8) st = bad("research_rounds must be 1 to 8");
+    } else if (key == "research_clarify")
+      st = get_bool(v, key, &c.research_clarify);
     else if (key == "search_format") {
       std::string_view s;
       if (v.get_string().get(s) || (s != "function_call" && s != "web_search_info"))
@@ -190,6 +197,9 @@ void append_config_json(std::string* out, const MockConfig& c) {
   w.field("backpressure_bytes", c.backpressure_bytes);
   w.field("search_format", c.search_format);
   w.field("search_delay_ms", c.search_delay_ms);
+  w.field("research_delay_ms", c.research_delay_ms);
+  w.field("research_rounds", c.research_rounds);
+  w.field("research_clarify", c.research_clarify);
   w.end_object();
 }
 

@@ -30,6 +30,14 @@ struct MockConfig {
   // tool_result events) or "web_search_info" (the older format).
   std::string search_format = "function_call";
   int64_t search_delay_ms = 0;  // the search phase's duration (before its result event)
+  // chat_type "deep_research" (research_events.h): the silent "reading" step
+  // before each round's sources, the number of search rounds (1..8), and
+  // whether the first turn of a chat asks clarifying questions instead of
+  // researching (as the site does; the reply in the same chat starts the
+  // research).
+  int64_t research_delay_ms = 0;
+  int64_t research_rounds = 2;
+  bool research_clarify = true;
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

@@ -466,6 +466,18 @@ void MockServer::handle_completions(http::Exchange& ex) {
     answer.thinking.clear();
     answer.thinking_ends.clear();
   }
+  // Deep research: the first turn of a chat asks back (research_clarify, as
+  // the site does); a turn with a parent runs the research phases.
+  bool research = c.chat_type == "deep_research" && !hits.empty_answer;
+  std::string_view topic = utf8_prefix(c.content, 80);
+  if (research && config_.research_clarify && parent.empty()) {
+    research = false;
+    answer.reply = "Before I start the research on \"";
+    answer.reply.append(topic).append(
+        "\", which aspects matter most to you, and for which region and period?");
+    answer.reply_ends.clear();
+    tokenize(answer.reply, &answer.reply_ends);
+  }
   std::string user_msg_id = ids_.uuid();
   std::string response_id = ids_.uuid();
   rec.context_messages = parent.empty() ? 0 : ChatStore::path_to(*chat, parent).size();
@@ -542,6 +554,11 @@ void MockServer::handle_completions(http::Exchange& ex) {
     spec.search_format = config_.search_format == "web_search_info" ? SearchFormat::kWebSearchInfo
                                                                     : SearchFormat::kFunctionCall;
   }
+  if (research) {
+    spec.research = true;
+    spec.research_topic = std::string(topic);
+    spec.research_rounds = static_cast<int>(config_.research_rounds);
+  }
   spec.variant_2026 = config_.variant_2026;
   spec.emit_done = config_.emit_done;
   spec.error_after = hits.error_after;
@@ -554,6 +571,7 @@ void MockServer::handle_completions(http::Exchange& ex) {
   job.timing.first_token_delay_ms = first_token_delay;
   job.timing.token_delay_ms = token_delay;
   job.timing.search_delay_ms = config_.search_delay_ms;
+  job.timing.research_delay_ms = config_.research_delay_ms;
   job.timing.keepalive_ms = config_.variant_2026 ? config_.keepalive_ms : 0;
   job.timing.chunk_bytes = static_cast<size_t>(config_.chunk_bytes);
   job.timing.backpressure_bytes = static_cast<size_t>(config_.backpressure_bytes);

@@ -123,6 +123,31 @@ void append_delta(std::string* out, std::string_view content, std::string_view p
   end_event(out);
 }
 
+void append_phase_delta(std::string* out, std::string_view content, std::string_view phase,
+                        std::string_view status, std::string_view extra_json, const Usage* usage,
+                        const EventStyle& style) {
+  const Seps& s = seps_for(style);
+  begin_choices(out, s);
+  str_field(out, "role", "assistant", s);
+  out->append(s.comma);
+  str_field(out, "content", content, s);
+  out->append(s.comma);
+  str_field(out, "phase", phase, s);
+  out->append(s.comma);
+  str_field(out, "status", status, s);
+  if (!extra_json.empty()) {
+    out->append(s.comma);
+    key(out, "extra", s);
+    out->append(extra_json);
+  }
+  out->push_back('}');
+  end_choices(out);
+  variant_response_id(out, style, s);
+  if (usage != nullptr) append_usage(out, *usage, style, s);
+  variant_timestamp(out, style, s);
+  end_event(out);
+}
+
 void append_finished(std::string* out, const EventStyle& style) {
   const Seps& s = seps_for(style);
   begin_choices(out, s);

@@ -33,6 +33,12 @@ void append_created(std::string* out, std::string_view chat_id, std::string_view
 // A typing delta of `phase` ("answer", "think") with cumulative usage.
 void append_delta(std::string* out, std::string_view content, std::string_view phase,
                   const Usage& usage, const EventStyle& style);
+// A delta of any phase and status: role assistant, content, phase, status,
+// then `extra` when extra_json (a JSON object's text) is not empty, then
+// usage when not null. For the deep research phases (research_events.h).
+void append_phase_delta(std::string* out, std::string_view content, std::string_view phase,
+                        std::string_view status, std::string_view extra_json, const Usage* usage,
+                        const EventStyle& style);
 // The final {"delta": {"content": "", "role": "assistant", "status": "finished", "phase":
 // "answer"}}.
 void append_finished(std::string* out, const EventStyle& style);

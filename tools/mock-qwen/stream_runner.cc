@@ -45,7 +45,8 @@ struct StreamRunner::Live {
 namespace {
 
 bool is_content(EventKind k) {
-  return k == EventKind::kSearchCall || k == EventKind::kSearchResult || k == EventKind::kThink ||
+  return k == EventKind::kSearchCall || k == EventKind::kSearchResult ||
+         k == EventKind::kResearch || k == EventKind::kResearchSites || k == EventKind::kThink ||
          k == EventKind::kSummary || k == EventKind::kAnswer || k == EventKind::kTrailer;
 }
 
@@ -302,6 +303,8 @@ void StreamRunner::after_write(Live& s) {
   if (is_content(kind) && !s.content_sent) delay = s.job.timing.first_token_delay_ms;
   if (kind == EventKind::kSearchResult && s.job.timing.search_delay_ms > 0)
     delay = s.job.timing.search_delay_ms;
+  if (kind == EventKind::kResearchSites && s.job.timing.research_delay_ms > 0)
+    delay = s.job.timing.research_delay_ms;
   if (stream.stopped() || kind == EventKind::kDone) delay = 0;
   wait(s, delay);
 }

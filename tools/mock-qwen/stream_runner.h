@@ -41,6 +41,7 @@ struct StreamTiming {
   int64_t first_token_delay_ms = 0;  // before the first content event
   int64_t token_delay_ms = 0;        // before every later event
   int64_t search_delay_ms = 0;       // > 0: before the search result (the search phase)
+  int64_t research_delay_ms = 0;     // > 0: before each research round's sources (silent)
   int64_t keepalive_ms = 0;          // >0: response.info keep-alive during longer waits
   size_t chunk_bytes = 0;            // >0: write events in pieces of this size, one per turn
   size_t backpressure_bytes = 256 * 1024;

@@ -227,6 +227,24 @@ TEST_CASE("features and sources: left out when unset, round-trip when set", "[pr
   check_golden("job_done_sources", encode(x));
 }
 
+TEST_CASE("usage reasoning_tokens: left out when 0, round-trips when set", "[protocol]") {
+  JobDone x;
+  x.request_id = "r";
+  x.has_usage = true;
+  x.usage = {33, 838, 871};
+  std::string plain = encode(x);
+  CHECK(plain.find("reasoning_tokens") == std::string::npos);  // older peers: same bytes
+  JobDone d;
+  REQUIRE(decode(plain, &d).ok());
+  CHECK(d.usage.reasoning_tokens == 0);
+  x.usage.reasoning_tokens = 512;
+  std::string with = encode(x);
+  REQUIRE(decode(with, &d).ok());
+  CHECK(d.usage.reasoning_tokens == 512);
+  CHECK(d.usage.completion_tokens == 838);
+  check_golden("job_done_reasoning_tokens", with);
+}
+
 TEST_CASE("admin fields: optional strings are left out when empty, others round-trip",
           "[protocol]") {
   JobChunk c{"r", "tok", "", {}, {}};

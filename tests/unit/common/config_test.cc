@@ -313,3 +313,24 @@ TEST_CASE("responses.*: defaults under the state dir, file values, environment w
   CHECK_THAT(bad.error().message(), Catch::Contains("responses.ttl_ms"));
   std::remove(path.c_str());
 }
+
+TEST_CASE("long-running bounds: defaults, file values, environment wins", "[config]") {
+  auto d = load_config("", env_of({}));
+  REQUIRE(d.has_value());
+  CHECK(d->frontend.long_request_timeout_ms == 3'600'000);
+  CHECK(d->upstream.long_idle_timeout_ms == 600'000);
+  std::string path = write_tmp(
+      "[frontend]\nlong_request_timeout_ms = 7200000\n[upstream]\nlong_idle_timeout_ms = 0\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->frontend.long_request_timeout_ms == 7'200'000);
+  CHECK(c->upstream.long_idle_timeout_ms == 0);
+  auto e = load_config(path, env_of({{"QP_LONG_REQUEST_TIMEOUT_MS", "5"},
+                                     {"QP_UPSTREAM_LONG_IDLE_TIMEOUT_MS", "6"}}));
+  REQUIRE(e.has_value());
+  CHECK(e->frontend.long_request_timeout_ms == 5);
+  CHECK(e->upstream.long_idle_timeout_ms == 6);
+  auto bad = load_config(path, env_of({{"QP_UPSTREAM_LONG_IDLE_TIMEOUT_MS", "-1"}}));
+  CHECK_FALSE(bad.has_value());
+  std::remove(path.c_str());
+}

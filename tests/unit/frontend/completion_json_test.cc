@@ -29,9 +29,10 @@ TEST_CASE("stream events have OpenAI's exact shape", "[completion_json]") {
   CHECK(s.find("\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}\n\n") !=
         std::string::npos);
   s.clear();
-  j.append_usage_event(&s, {3, 4, 7});
+  j.append_usage_event(&s, {3, 4, 7, 2});
   CHECK(s.find("\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_"
-               "tokens\":7}}") != std::string::npos);
+               "tokens\":7,\"completion_tokens_details\":{\"reasoning_tokens\":2}}}") !=
+        std::string::npos);
 }
 
 TEST_CASE("non-stream completion object", "[completion_json]") {
@@ -43,7 +44,8 @@ TEST_CASE("non-stream completion object", "[completion_json]") {
       "\"system_fingerprint\":\"fp_qwenproxy\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
       "\"assistant\",\"content\":\"hello\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
       "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
-      "\"total_tokens\":3},\"qwen_chat_id\":\"chat-9\"}");
+      "\"total_tokens\":3,\"completion_tokens_details\":{\"reasoning_tokens\":0}},"
+      "\"qwen_chat_id\":\"chat-9\"}");
 }
 
 TEST_CASE("tool call deltas stream as ChatCompletionMessageToolCallChunk", "[completion_json]") {
@@ -80,7 +82,7 @@ TEST_CASE("non-stream completion with tool calls", "[completion_json]") {
         "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"list_files\","
         "\"arguments\":\"{}\"}}],\"refusal\":null,\"annotations\":[]},\"logprobs\":null,"
         "\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
-        "\"total_tokens\":3}}");
+        "\"total_tokens\":3,\"completion_tokens_details\":{\"reasoning_tokens\":0}}}");
   // Text next to the calls stays a string; no calls keeps "" for empty content.
   CHECK(j.completion("Reading.", "", "tool_calls", {}, "", -1, calls)
             .find("\"content\":\"Reading.\",\"tool_calls\":[") != std::string::npos);

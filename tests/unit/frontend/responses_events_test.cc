@@ -103,7 +103,11 @@ TEST_CASE("response events: reasoning, then text, then two function calls") {
   ev.append_chunk(&out, call(0, "call_1", "exec_command", "{\"cmd\":"));
   ev.append_chunk(&out, call(0, "", "", "\"ls\"}"));
   ev.append_chunk(&out, call(1, "call_2", "search_docs", "{}"));
-  ev.append_done(&out, done("tool_calls"));
+  protocol::JobDone d = done("tool_calls");
+  d.usage.reasoning_tokens = 3;  // of the 5 output tokens
+  ev.append_done(&out, d);
+  CHECK_THAT(
+      out, Catch::Contains(R"("output_tokens":5,"output_tokens_details":{"reasoning_tokens":3})"));
   CHECK(types(out) == V{"response.created",
                         "response.in_progress",
                         "response.output_item.added",

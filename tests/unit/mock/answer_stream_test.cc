@@ -1,5 +1,6 @@
 #include "tools/mock-qwen/answer_stream.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -251,4 +252,70 @@ TEST_CASE("search formats: tool_result docs (newer) or web_search_info (older), 
     CHECK(bytes.find("\"url\": \"https://example.org/mock-search/2?q=1&r=2\", \"title\": \"Second "
                      "mock result for q\"") != std::string::npos);
   }
+}
+
+TEST_CASE("deep research: plan, rounds of goals and sources, then the report with references",
+          "[answer_stream][research]") {
+  auto spec = make_spec("The report.");
+  spec.research = true;
+  spec.research_topic = "tea";
+  spec.research_rounds = 2;
+  AnswerStream s(std::move(spec));
+  std::vector<EventKind> kinds;
+  std::string bytes = drain(s, &kinds);
+  auto r = test::reassemble(bytes);
+  CHECK_FALSE(r.parse_error);
+  CHECK(r.research_plan ==
+        "Research plan: 1. Background of tea. 2. Recent developments. 3. Write the report.");
+  CHECK(r.research_goals == "Round 1: find sources on tea.Round 2: find sources on tea.");
+  std::vector<std::string> sites = {
+      "https://example.com/mock-research/1/1", "https://example.com/mock-research/1/2",
+      "https://example.com/mock-research/2/1", "https://example.com/mock-research/2/2"};
+  CHECK(r.research_sites == sites);
+  CHECK(r.references == sites);  // on the report's first delta
+  CHECK(r.answer == "The report.");
+  CHECK(r.finished_events == 1);  // the answer's (the plan's is a research status)
+  CHECK(std::count(r.research_statuses.begin(), r.research_statuses.end(), "finished") == 1);
+  // Statuses: the plan's tokens, its end, then per round goals, sources, end.
+  REQUIRE(r.research_statuses.size() > 4);
+  CHECK(r.research_statuses.front() == "typing");
+  CHECK(std::count(r.research_statuses.begin(), r.research_statuses.end(), "streamingWebResult") ==
+        2);
+  CHECK(std::count(r.research_statuses.begin(), r.research_statuses.end(), "WebResultFinished") ==
+        2);
+  // The plan and goal tokens count in usage, then the report's and the trailer's.
+  int64_t research_tokens = 0;
+  for (auto k : kinds) research_tokens += k == EventKind::kResearch;
+  CHECK(std::count(kinds.begin(), kinds.end(), EventKind::kResearchSites) == 2);
+  // kResearch covers token steps plus 1 plan end and 2 round ends.
+  CHECK(r.last_output_tokens ==
+        research_tokens - 3 + static_cast<int64_t>(count_tokens("The report.")) + 1);
+  CHECK(kinds[1] == EventKind::kResearch);
+}
+
+TEST_CASE("deep research: stop during the research jumps to finished",
+          "[answer_stream][research]") {
+  auto spec = make_spec("The report.");
+  spec.research = true;
+  spec.research_topic = "tea";
+  AnswerStream s(std::move(spec));
+  std::string out;
+  REQUIRE(s.next(&out, 0) == EventKind::kCreated);
+  REQUIRE(s.next(&out, 0) == EventKind::kResearch);
+  s.stop();
+  CHECK(s.next(&out, 0) == EventKind::kFinished);
+  CHECK(s.next(&out, 0) == EventKind::kEnd);
+  CHECK(test::reassemble(out).answer.empty());
+}
+
+TEST_CASE("deep research: rounds are clamped to 1..8", "[answer_stream][research]") {
+  auto count_sites = [](int rounds) {
+    auto steps = research_steps("x", rounds);
+    return std::count_if(steps.begin(), steps.end(), [](const ResearchStep& st) {
+      return st.kind == ResearchStep::Kind::kSites;
+    });
+  };
+  CHECK(count_sites(0) == 1);
+  CHECK(count_sites(3) == 3);
+  CHECK(count_sites(100) == 8);
 }

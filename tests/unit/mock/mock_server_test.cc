@@ -586,3 +586,51 @@ TEST_CASE("slow first byte, dropped stream and 2026 keep-alives during waits", "
     CHECK(a.answer == "You said: wait");
   }
 }
+
+TEST_CASE("deep_research: the first turn asks back, the reply in the chat runs the research",
+          "[mock_server][research]") {
+  MockHarness mock;
+  int port = mock.port();
+  std::string token = token_for("alice");
+  std::string chat = new_chat(port, token);
+  auto research_body = [&](const std::string& content, const std::string& parent) {
+    std::string b = completion_body(chat, content, parent);
+    size_t at = b.find(R"("chat_type":"t2t")");
+    REQUIRE(at != std::string::npos);
+    return b.replace(at, 17, R"("chat_type":"deep_research")");
+  };
+  Reassembled ask = reassemble(complete(port, token, chat, research_body("tea", "null")).body);
+  CHECK(ask.answer.find("Before I start the research on \"tea\"") == 0);
+  CHECK(ask.research_plan.empty());
+  CHECK(ask.research_sites.empty());
+
+  config(port, R"({"research_rounds":3})");
+  Reassembled run = reassemble(
+      complete(port, token, chat, research_body("green tea", "\"" + ask.created_response_id + "\""))
+          .body);
+  CHECK(run.research_plan.find("Background of green tea") != std::string::npos);
+  CHECK(run.research_sites.size() == 6);
+  CHECK(run.references.size() == 6);
+  CHECK(run.answer == "You said: green tea");
+  CHECK(json_string(state(port), "/records/1/chat_type") == "deep_research");
+
+  // Without the clarifying step the first turn researches at once.
+  config(port, R"({"research_clarify":false,"research_rounds":1})");
+  std::string chat2 = new_chat(port, token);
+  chat = chat2;
+  Reassembled once = reassemble(complete(port, token, chat, research_body("tea", "null")).body);
+  CHECK(once.research_sites.size() == 2);
+  CHECK(once.answer == "You said: tea");
+}
+
+TEST_CASE("deep_research knobs are validated", "[mock_server][research]") {
+  MockHarness mock;
+  int port = mock.port();
+  CHECK(http(port, "POST", "/__mock/config", {}, R"({"research_rounds":9})").status == 400);
+  CHECK(http(port, "POST", "/__mock/config", {}, R"({"research_rounds":0})").status == 400);
+  CHECK(http(port, "POST", "/__mock/config", {}, R"({"research_delay_ms":-1})").status == 400);
+  config(port, R"({"research_delay_ms":5,"research_rounds":8,"research_clarify":false})");
+  std::string st = http(port, "GET", "/__mock/config").body;
+  CHECK(json_int(st, "/config/research_rounds") == 8);
+  CHECK(json_int(st, "/config/research_delay_ms") == 5);
+}

@@ -62,8 +62,23 @@ struct Reassembled {
   int error_events = 0;
   int keep_alives = 0;
   int search_events = 0;
+  // Deep research (research_events.h): planning text, research goals, the
+  // rounds' source URLs, the report's reference URLs, and the statuses of
+  // the research phases in order.
+  std::string research_plan, research_goals;
+  std::vector<std::string> research_sites, references, research_statuses;
   bool parse_error = false;
 };
+
+inline void append_urls(simdjson::dom::element delta, const char* pointer,
+                        std::vector<std::string>* out) {
+  simdjson::dom::array arr;
+  if (delta.at_pointer(pointer).get(arr)) return;
+  for (auto v : arr) {
+    std::string_view url;
+    if (!v["url"].get(url)) out->emplace_back(url);
+  }
+}
 
 inline Reassembled reassemble(std::string_view bytes) {
   Reassembled r;
@@ -107,6 +122,19 @@ inline Reassembled reassemble(std::string_view bytes) {
       ++r.search_events;
       continue;
     }
+    if (phase == "ResearchPlanning" || phase == "WebResearch") {
+      r.research_statuses.emplace_back(status);
+      if (phase == "ResearchPlanning") r.research_plan += content;
+      std::string_view goal;
+      if (!delta.at_pointer("/extra/deep_research/research/researchGoal").get(goal))
+        r.research_goals += goal;
+      append_urls(delta, "/extra/deep_research/research/webSites", &r.research_sites);
+      simdjson::dom::element usage;
+      if (!doc["usage"].get(usage) && usage["output_tokens"].get(r.last_output_tokens)) {
+      }
+      continue;
+    }
+    append_urls(delta, "/extra/deep_research/references", &r.references);
     if (status == "finished") {
       ++r.finished_events;
       continue;

@@ -48,8 +48,9 @@ TEST_CASE("models: the captured list", "[models]") {
   CHECK(max.context_length == 262144);
   CHECK(max.max_output_tokens == 32768);
   CHECK(max.created == 1732711466);
-  CHECK(max.capabilities == std::vector<std::string>{"audio", "citations", "document", "mcp",
-                                                     "search", "video", "vision"});
+  CHECK(max.capabilities == std::vector<std::string>{"audio", "citations", "deep_research",
+                                                     "document", "mcp", "search", "video",
+                                                     "vision"});
   CHECK_FALSE(has(max, "thinking"));
 
   const ModelInfo& vl = v[1];
@@ -57,7 +58,8 @@ TEST_CASE("models: the captured list", "[models]") {
   CHECK(vl.max_output_tokens == 0);  // the capture has no max_generation_length for it
   CHECK(has(vl, "thinking"));
   CHECK(has(vl, "thinking_budget"));
-  CHECK_FALSE(has(vl, "search"));  // no "search" in its chat_type
+  CHECK_FALSE(has(vl, "search"));   // no "search" in its chat_type
+  CHECK(has(vl, "deep_research"));  // but "deep_research"
 
   CHECK(v[2].context_length == 1048576);
   CHECK(v[2].max_output_tokens == 65536);
@@ -68,7 +70,7 @@ TEST_CASE("models: abilities as ints and bools; zero and false are absent", "[mo
   auto r = parse_models(R"({"data":[{"id":"m","info":{"meta":{
       "abilities":{"vision":1,"audio":0,"thinking":true,"video":false,"mcp":2.0},
       "capabilities":{"document":true,"citations":false},
-      "chat_type":["t2t","search"],"max_context_length":1000}}}]})");
+      "chat_type":["t2t","search",7,"t2i"],"max_context_length":1000}}}]})");
   REQUIRE(r.has_value());
   REQUIRE(r.value().size() == 1);
   const auto& m = r.value()[0];
@@ -96,7 +98,7 @@ TEST_CASE("models: errors", "[models]") {
   CHECK(parse_models("<html>").error().code() == qp::Code::kUpstream);
 }
 
-TEST_CASE("models: thinking and search variants", "[models]") {
+TEST_CASE("models: thinking, search and deep research variants", "[models]") {
   auto r = parse_models(read_file(QP_TESTDATA_DIR "/upstream/models.json"));
   REQUIRE(r.has_value());
   auto v = r.value();
@@ -108,7 +110,13 @@ TEST_CASE("models: thinking and search variants", "[models]") {
   CHECK(find(v, "qwen3-vl-32b-thinking") != nullptr);
   CHECK(find(v, "qwen3-max-thinking") == nullptr);
   CHECK(find(v, "qwen3-vl-plus-search") == nullptr);
-  CHECK(v.size() == 4 + 4);
+  // Every captured model lists deep_research in its chat_type.
+  for (const char* id : {"qwen3-max", "qwen3-vl-plus", "qwen3-coder-plus", "qwen3-vl-32b"}) {
+    const auto* dr = find(v, std::string(id) + "-deep-research");
+    REQUIRE(dr != nullptr);
+    CHECK(dr->name.find("(deep research)") != std::string::npos);
+  }
+  CHECK(v.size() == 4 + 4 + 4);
 }
 
 TEST_CASE("new chat: the captured answer and bad shapes", "[models]") {

@@ -139,7 +139,7 @@ TEST_CASE("requests: thinking, search and a parent id", "[requests]") {
 
 TEST_CASE("requests: new chat body (spec 2.2), timestamp in ms", "[requests]") {
   simdjson::dom::parser parser;
-  auto doc = parse(parser, new_chat_body("qwen3-max", false, 1761484022218));
+  auto doc = parse(parser, new_chat_body("qwen3-max", "t2t", 1761484022218));
   CHECK(count_keys(doc, "") == 6);
   CHECK(str(doc, "/title") == "New Chat");
   CHECK(str(doc, "/models/0") == "qwen3-max");
@@ -147,7 +147,7 @@ TEST_CASE("requests: new chat body (spec 2.2), timestamp in ms", "[requests]") {
   CHECK(str(doc, "/chat_type") == "t2t");
   CHECK(num(doc, "/timestamp") == 1761484022218);
   CHECK(str(doc, "/project_id").empty());
-  auto search = parse(parser, new_chat_body("m", true, 1));
+  auto search = parse(parser, new_chat_body("m", "search", 1));
   CHECK(str(search, "/chat_type") == "search");
 }
 
@@ -312,4 +312,46 @@ TEST_CASE("requests: thinking budget in feature_config", "[requests]") {
   p.thinking_budget = 0;
   CHECK(num(parse(parser, completion_body(p)), "/messages/0/feature_config/thinking_budget") ==
         kThinkingBudget);
+}
+
+TEST_CASE("requests: the deep research variant", "[requests][research]") {
+  auto dr = parse_model_variant("qwen3-max-deep-research");
+  CHECK(dr.upstream_model == "qwen3-max");
+  CHECK(dr.deep_research);
+  CHECK_FALSE(dr.search);
+  CHECK(chat_type_of(dr) == "deep_research");
+  // Outermost: it may wrap the other suffixes.
+  auto tdr = parse_model_variant("qwen3-vl-plus-thinking-deep-research");
+  CHECK(tdr.upstream_model == "qwen3-vl-plus");
+  CHECK(tdr.thinking);
+  CHECK(tdr.deep_research);
+  // Search asked as well (web_search_options): still a deep research chat.
+  qp::protocol::JobFeatures search;
+  search.search = true;
+  auto both = apply_features(dr, search);
+  CHECK(both.search);
+  CHECK(chat_type_of(both) == "deep_research");
+  CHECK(chat_type_of(parse_model_variant("qwen3-max-search")) == "search");
+  CHECK(chat_type_of(parse_model_variant("qwen3-max")) == "t2t");
+  // Not a suffix by itself, and "-research" alone is not one.
+  CHECK_FALSE(parse_model_variant("-deep-research").deep_research);
+  CHECK_FALSE(parse_model_variant("qwen3-max-research").deep_research);
+
+  simdjson::dom::parser parser;
+  auto chat = parse(parser, new_chat_body("qwen3-max", chat_type_of(dr), 1));
+  CHECK(str(chat, "/chat_type") == "deep_research");
+
+  CompletionParams p;
+  p.chat_id = "c";
+  p.model = "qwen3-max";
+  p.content = "research the history of tea";
+  p.deep_research = true;
+  p.search = true;
+  std::string body = completion_body(p);
+  auto doc = parse(parser, body);
+  CHECK(str(doc, "/messages/0/chat_type") == "deep_research");
+  CHECK(str(doc, "/messages/0/sub_chat_type") == "deep_research");
+  CHECK(str(doc, "/messages/0/extra/meta/subChatType") == "deep_research");
+  CHECK(str(doc, "/messages/0/feature_config/research_mode") == "normal");
+  CHECK(count_keys(doc, "/messages/0/feature_config") == 8);
 }
