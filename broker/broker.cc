@@ -270,26 +270,25 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
     return reject(Code::kInvalidArgument,
                   "request id is longer than " + std::to_string(kMaxRequestIdBytes) + " bytes");
   }
-  protocol::JobRequest req;
-  if (Status s = protocol::decode(env.body(), &req); !s.ok()) {
-    return reject(Code::kProtocol, "malformed job request: " + s.message());
+  // The body stays opaque: routing reads only the ROUTE frame (wire.h).
+  if (env.extra_count() != 1) return reject(Code::kProtocol, "a job needs one ROUTE frame");
+  protocol::JobRoute route;
+  if (Status s = protocol::decode(env.extra(0), &route); !s.ok()) {
+    return reject(Code::kProtocol, "malformed job route: " + s.message());
   }
-  if (req.kind != JobKind::kChat && req.kind != JobKind::kListModels) {
+  if (route.kind != JobKind::kChat && route.kind != JobKind::kListModels) {
     return reject(Code::kInvalidArgument, "unknown job kind");
-  }
-  if (!req.request_id.empty() && req.request_id != rid) {
-    return reject(Code::kInvalidArgument, "the request id frame and the job body disagree");
   }
   if (jobs_.find(rid) != nullptr) {
     return reject(Code::kInvalidArgument, "request id " + rid + " is already in use");
   }
-  Job* job = jobs_.add(rid, frontend, req.kind, now_ms());
-  zmqx::Frames frames = env.take_frames();
-  job->pin_account = req.pin_account;
-  if (req.kind == JobKind::kChat && job->pin_account.empty()) find_session(*job, req);
+  Job* job = jobs_.add(rid, frontend, route.kind, now_ms());
+  job->frames = env.take_frames();
+  job->pin_account = route.pin_account;
+  if (route.kind == JobKind::kChat && job->pin_account.empty()) find_session(*job, route);
 
   Selection sel =
-      workers_.select(req.kind, now_unix_ms(),
+      workers_.select(route.kind, now_unix_ms(),
                       job->has_session ? job->session.account : std::string(), job->pin_account);
   if (sel.action == Selection::Action::kFail) {
     fail_job(rid, sel.code, sel.message, sel.retry_after_s);
@@ -298,11 +297,10 @@ void Broker::handle_job(const std::string& frontend, zmqx::Envelope& env) {
   // FIFO: a job never overtakes queued jobs of its kind, except a pinned
   // one (it never waits: its account is free now or it failed above).
   if (sel.action == Selection::Action::kDispatch &&
-      (queue_.count(req.kind) == 0 || !job->pin_account.empty()) &&
-      send_job(*job, frames, sel.worker, &req)) {
+      (queue_.count(route.kind) == 0 || !job->pin_account.empty()) && send_job(*job, sel.worker)) {
     return;
   }
-  enqueue(*job, std::move(frames));
+  enqueue(*job);
 }
 
 // ADMIN from a frontend (the admin API): drain / resume an account here,
@@ -390,7 +388,7 @@ void Broker::handle_frontend_cancel(const std::string& frontend, zmqx::Envelope&
   send_to_worker(frames, worker);
 }
 
-void Broker::enqueue(Job& job, zmqx::Frames&& frames) {
+void Broker::enqueue(Job& job) {
   const std::string rid = job.request_id;
   const std::string frontend = job.frontend;
   if (!queue_.push(rid, job.kind, now_ms())) {
@@ -405,7 +403,6 @@ void Broker::enqueue(Job& job, zmqx::Frames&& frames) {
     send_error(frontend, rid, Code::kUnavailable, message, kBusyRetryAfterS);
     return;
   }
-  queued_frames_.insert_or_assign(rid, std::move(frames));
   queue_changed_ = true;
   QP_INFO("job.queued")
       .kv("request_id", rid)
@@ -529,7 +526,7 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
   if (cmd == Command::kChunk) {
     if (!job->forwarded) {
       job->forwarded = true;
-      inflight_frames_.erase(job->request_id);
+      zmqx::Frames().swap(job->frames);  // no failover from here on
     }
     QP_DEBUG("job.chunk")
         .kv("request_id", rid)
@@ -562,29 +559,27 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
   if (cmd == Command::kDone) record_session(worker, env);
   forget_job(std::string(rid));
   zmqx::Frames frames = env.take_frames();
+  frames.resize(env.base() + 4);  // a DONE's SESSION frame is the broker's alone
   frames[0].rebuild(frontend.data(), frontend.size());
   send_to_frontend(frames, frontend);
 }
 
-bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
-                      const protocol::JobRequest* decoded) {
+bool Broker::send_job(Job& job, const std::string& worker) {
   auto conversation = BrokerMetrics::Conversation::kNew;
-  if (job.has_session) conversation = attach_continuation(job, frames, worker, decoded);
-  frames[0].rebuild(worker.data(), worker.size());
-  // Kept until the first CHUNK, for failover (the send consumes the frames).
-  // zmq_msg_copy shares the data of large frames (reference-counted): the
-  // job body is not copied.
-  zmqx::Frames copy;
-  if (job.kind == JobKind::kChat && !job.forwarded) {
-    copy.resize(frames.size());
-    for (size_t i = 0; i < frames.size(); ++i) copy[i].copy(frames[i]);
-  }
-  if (!send_to_worker(frames, worker)) {
+  std::string resume;
+  if (job.has_session) conversation = attach_continuation(job, worker, &resume);
+  // The job keeps its frames until its first CHUNK, for failover (the send
+  // consumes what it sends). zmq_msg_copy shares the data of large frames
+  // (reference-counted): the body is not copied.
+  zmqx::Frames out(job.frames.size());
+  for (size_t i = 0; i < job.frames.size(); ++i) out[i].copy(job.frames[i]);
+  out[0].rebuild(worker.data(), worker.size());
+  if (!resume.empty()) out.emplace_back(resume.data(), resume.size());
+  if (!send_to_worker(out, worker)) {
     if (!job.continued_chat.empty()) busy_chats_.erase(job.continued_chat);
     job.continued_chat.clear();
     return false;
   }
-  if (!copy.empty()) inflight_frames_.insert_or_assign(job.request_id, std::move(copy));
   if (job.kind == JobKind::kChat) metrics_.count_conversation(conversation);
   // Capacity is the account's concurrent chats; model-list jobs have their
   // own small limit in the worker and must not block chats.
@@ -606,7 +601,7 @@ bool Broker::send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
 
 // ---- conversations ----------------------------------------------------------
 
-void Broker::find_session(Job& job, const protocol::JobRequest& req) {
+void Broker::find_session(Job& job, const protocol::JobRoute& req) {
   if (sessions_ == nullptr) return;
   const int64_t now = now_unix_ms();
   std::optional<Session> found;
@@ -619,8 +614,8 @@ void Broker::find_session(Job& job, const protocol::JobRequest& req) {
       found->chat_id = req.chat_id;
       found->model = req.model;
     }
-  } else if (!req.history.key.empty()) {
-    found = sessions_->find(req.history.key, now);
+  } else if (!req.history_key.empty()) {
+    found = sessions_->find(req.history_key, now);
     if (found && found->model != req.model) {
       QP_INFO("session.model_changed")
           .kv("request_id", job.request_id)
@@ -632,16 +627,15 @@ void Broker::find_session(Job& job, const protocol::JobRequest& req) {
   }
   QP_DEBUG("session.lookup")
       .kv("request_id", job.request_id)
-      .kv("key", req.history.key.substr(0, 16))
+      .kv("key", req.history_key.substr(0, 16))
       .kv("found", found.has_value());
   if (!found) return;
   job.has_session = true;
   job.session = std::move(*found);
 }
 
-BrokerMetrics::Conversation Broker::attach_continuation(Job& job, zmqx::Frames& frames,
-                                                        const std::string& worker,
-                                                        const protocol::JobRequest* decoded) {
+BrokerMetrics::Conversation Broker::attach_continuation(Job& job, const std::string& worker,
+                                                        std::string* resume) {
   using Conversation = BrokerMetrics::Conversation;
   const WorkerEntry* w = workers_.find(worker);
   std::string reason;
@@ -654,37 +648,19 @@ BrokerMetrics::Conversation Broker::attach_continuation(Job& job, zmqx::Frames& 
     reason = "chat busy with another request";
     mode = Conversation::kForked;
   }
-  const size_t body = frames.size() - 1;
-  protocol::JobRequest req;
-  if (decoded != nullptr) {
-    req = *decoded;
-  } else if (Status s =
-                 protocol::decode(std::string_view(static_cast<const char*>(frames[body].data()),
-                                                   frames[body].size()),
-                                  &req);
-             !s.ok()) {
-    QP_WARN("session.decode_failed").kv("request_id", job.request_id).kv("error", s.message());
-    return Conversation::kReplayed;
-  }
   if (!reason.empty()) {
     QP_INFO("session.replay")
         .kv("request_id", job.request_id)
         .kv("chat_id", job.session.chat_id)
         .kv("reason", reason);
-    if (req.resume.chat_id.empty()) return mode;  // the frames carry no continuation
-    req.resume = {};
-  } else {
-    mode = Conversation::kContinued;
-    req.resume.chat_id = job.session.chat_id;
-    req.resume.parent_id = job.session.parent_id;
-    req.resume.system_hash = job.session.system_hash;
-    req.resume.tools_hash = job.session.tools_hash;
-    job.continued_chat = job.session.chat_id;
-    busy_chats_.emplace(job.session.chat_id, job.request_id);
+    return mode;  // no RESUME frame: the worker starts a new chat
   }
-  std::string encoded = protocol::encode(req);
-  frames[body].rebuild(encoded.data(), encoded.size());
-  return mode;
+  protocol::Continuation c{job.session.chat_id, job.session.parent_id, job.session.system_hash,
+                           job.session.tools_hash};
+  protocol::encode(c, resume);
+  job.continued_chat = job.session.chat_id;
+  busy_chats_.emplace(job.session.chat_id, job.request_id);
+  return Conversation::kContinued;
 }
 
 bool Broker::failover(const std::string& request_id, const std::string& worker,
@@ -696,18 +672,14 @@ bool Broker::failover(const std::string& request_id, const std::string& worker,
     workers_.set_account_health(account, e.account_health, e.health_until_unix_ms);
   }
   Job* job = jobs_.find(request_id);
-  auto saved = inflight_frames_.find(request_id);
   if (job == nullptr || job->kind != JobKind::kChat || job->forwarded ||
-      !job->pin_account.empty() || saved == inflight_frames_.end() ||
-      job->failovers >= kMaxFailovers) {
+      !job->pin_account.empty() || job->frames.empty() || job->failovers >= kMaxFailovers) {
     return false;
   }
   // Only if another account can take it now or soon; else the worker's own
   // error (which says what is wrong with this account) goes to the client.
   Selection sel = workers_.select(JobKind::kChat, now_unix_ms());
   if (sel.action == Selection::Action::kFail) return false;
-  zmqx::Frames frames = std::move(saved->second);
-  inflight_frames_.erase(saved);
   const std::string from_account = job->account;
   detach(*job);
   ++job->failovers;
@@ -721,22 +693,19 @@ bool Broker::failover(const std::string& request_id, const std::string& worker,
       .kv("attempt", job->failovers)
       .kv("error", e.message);
   if (sel.action == Selection::Action::kDispatch && queue_.count(JobKind::kChat) == 0 &&
-      send_job(*job, frames, sel.worker)) {
+      send_job(*job, sel.worker)) {
     return true;
   }
-  enqueue(*job, std::move(frames));
+  enqueue(*job);
   return true;
 }
 
 bool Broker::requeue_lost(const std::string& request_id) {
   Job* job = jobs_.find(request_id);
-  auto saved = inflight_frames_.find(request_id);
-  if (job == nullptr || job->kind != JobKind::kChat || job->forwarded ||
-      saved == inflight_frames_.end() || job->requeues >= kMaxRequeues) {
+  if (job == nullptr || job->kind != JobKind::kChat || job->forwarded || job->frames.empty() ||
+      job->requeues >= kMaxRequeues) {
     return false;
   }
-  zmqx::Frames frames = std::move(saved->second);
-  inflight_frames_.erase(saved);
   const std::string from_account = job->account;
   detach(*job);
   ++job->requeues;
@@ -746,7 +715,7 @@ bool Broker::requeue_lost(const std::string& request_id) {
       .kv("request_id", request_id)
       .kv("from_account", from_account)
       .kv("reason", "worker lost before any output");
-  enqueue(*job, std::move(frames));
+  enqueue(*job);
   return true;
 }
 
@@ -763,10 +732,10 @@ void Broker::detach(Job& job) {
 }
 
 void Broker::record_session(const std::string& worker, const zmqx::Envelope& env) {
-  if (sessions_ == nullptr) return;
-  protocol::JobDone done;
-  if (Status s = protocol::decode(env.body(), &done); !s.ok()) {
-    QP_WARN("session.bad_done").kv("worker", peer_name(worker)).kv("error", s.message());
+  if (sessions_ == nullptr || env.extra_count() == 0) return;
+  protocol::SessionUpdate done;
+  if (Status s = protocol::decode(env.extra(0), &done); !s.ok()) {
+    QP_WARN("session.bad_update").kv("worker", peer_name(worker)).kv("error", s.message());
     return;
   }
   if (done.session_key.empty() || done.chat_id.empty()) return;
@@ -798,11 +767,7 @@ void Broker::forget_job(const std::string& request_id) {
     auto it = busy_chats_.find(job->continued_chat);
     if (it != busy_chats_.end() && it->second == rid) busy_chats_.erase(it);
   }
-  if (queue_.remove(rid)) {
-    queued_frames_.erase(rid);
-    queue_changed_ = true;
-  }
-  inflight_frames_.erase(rid);
+  if (queue_.remove(rid)) queue_changed_ = true;
   jobs_.remove(rid);
 }
 
@@ -951,7 +916,6 @@ void Broker::on_queue_timer() {
   if (stopped_) return;
   for (const QueuedJob& q : queue_.expire(now_ms())) {
     queue_changed_ = true;
-    queued_frames_.erase(q.request_id);
     std::string message = "timed out after " + std::to_string(queue_.timeout_ms()) +
                           " ms waiting for a worker: " + workers_.describe_shortage(now_unix_ms());
     metrics_.count_queue_rejection(/*timeout=*/true);
@@ -1021,11 +985,9 @@ void Broker::dispatch_queue() {
     const std::string rid = q->request_id;
     const JobKind kind = q->kind;
     Job* job = jobs_.find(rid);
-    auto fit = queued_frames_.find(rid);
-    if (job == nullptr || fit == queued_frames_.end()) {
+    if (job == nullptr || job->frames.empty()) {
       QP_ERROR("broker.queue_inconsistent").kv("request_id", rid);  // a bug; do not spin
       queue_.remove(rid);
-      queued_frames_.erase(rid);
       jobs_.remove(rid);
       queue_changed_ = true;
       continue;
@@ -1040,9 +1002,8 @@ void Broker::dispatch_queue() {
       fail_job(rid, sel.code, sel.message, sel.retry_after_s);  // removes it from the queue
       continue;
     }
-    if (send_job(*job, fit->second, sel.worker)) {
+    if (send_job(*job, sel.worker)) {
       queue_.remove(rid);
-      queued_frames_.erase(fit);
       queue_changed_ = true;
     }
   }

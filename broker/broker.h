@@ -136,19 +136,18 @@ class Broker {
   void handle_worker_status(const std::string& worker, const zmqx::Envelope& env);
   void handle_worker_reply(const std::string& worker, zmqx::Envelope& env);
 
-  // Sends the job's frames (frame 0 replaced by the worker's routing id).
-  // On failure the worker is marked dead and the frames are left intact.
-  // `decoded`: the job's body if the caller has it decoded already.
-  bool send_job(Job& job, zmqx::Frames& frames, const std::string& worker,
-                const protocol::JobRequest* decoded = nullptr);
-  // Conversation routing (issue 5): finds the job's session, and at dispatch
-  // turns the job into a continuation when the worker holds the session's
-  // account and its chat is not busy (else it replays: a new chat).
-  void find_session(Job& job, const protocol::JobRequest& req);
+  // Sends a copy of the job's frames (frame 0 replaced by the worker's
+  // routing id; a RESUME frame added if it continues a chat). On failure the
+  // worker is marked dead; the job keeps its frames either way.
+  bool send_job(Job& job, const std::string& worker);
+  // Conversation routing: finds the job's session from its ROUTE, and at
+  // dispatch turns the job into a continuation (a RESUME frame, encoded into
+  // *resume) when the worker holds the session's account and its chat is not
+  // busy (else it replays: a new chat, no RESUME).
+  void find_session(Job& job, const protocol::JobRoute& route);
   // Returns how the dispatch uses the session (for metrics).
-  BrokerMetrics::Conversation attach_continuation(Job& job, zmqx::Frames& frames,
-                                                  const std::string& worker,
-                                                  const protocol::JobRequest* decoded);
+  BrokerMetrics::Conversation attach_continuation(Job& job, const std::string& worker,
+                                                  std::string* resume);
   void record_session(const std::string& worker, const zmqx::Envelope& env);
   // An account failure (rate limit, credentials, WAF) before the job's first
   // CHUNK: marks the account and re-dispatches the job elsewhere (it replays:
@@ -162,7 +161,7 @@ class Broker {
   // Detaches a job from its worker (slot, busy chat, worker and account).
   void detach(Job& job);
   // Queues the job or rejects it with 503 if the queue is full.
-  void enqueue(Job& job, zmqx::Frames&& frames);
+  void enqueue(Job& job);
 
   // Ends a job with an ERROR to its frontend (no message to its worker).
   void fail_job(const std::string& request_id, Code code, const std::string& message,
@@ -204,11 +203,7 @@ class Broker {
   BrokerMetrics metrics_;
   JobTable jobs_;
   JobQueue queue_;
-  // Frames of queued jobs (request id -> the JOB as received), sent as-is on dispatch.
-  std::unordered_map<std::string, zmqx::Frames> queued_frames_;
   SessionStore* sessions_;
-  // Copies of in-flight chat jobs' frames until their first CHUNK, for failover.
-  std::unordered_map<std::string, zmqx::Frames> inflight_frames_;
   // Upstream chats with a generation in flight (Qwen allows one per chat).
   std::unordered_map<std::string, std::string> busy_chats_;  // chat id -> request id
 

@@ -1,4 +1,5 @@
-// Every job the broker currently routes (queued or in flight), keyed by its
+// Every job the broker currently routes (queued or in flight), one record
+// each that owns its frames and routing state, keyed by its
 // request id, plus short-lived tombstones of request ids it has cancelled so
 // that late chunks for them are dropped quietly. Pure bookkeeping; no I/O.
 //
@@ -16,6 +17,7 @@
 
 #include "broker/session_store.h"
 #include "common/protocol/messages.h"
+#include "common/zmq/envelope.h"
 
 namespace qp::broker {
 
@@ -27,7 +29,7 @@ struct Job {
   std::string account;        // that worker's account (for logs)
   int64_t received_ms = 0;    // monotonic
   int64_t dispatched_ms = 0;  // monotonic; 0 while queued
-  // The indexed conversation this chat job may continue (issue 5). Whether
+  // The indexed conversation this chat job may continue. Whether
   // it does is decided at dispatch (same account, chat not busy).
   bool has_session = false;
   Session session;
@@ -35,7 +37,11 @@ struct Job {
   bool forwarded = false;      // a CHUNK reached its frontend: no more failover
   int failovers = 0;           // times re-dispatched after an account failure
   int requeues = 0;            // times re-dispatched after its worker was lost
-  std::string pin_account;     // JobRequest::pin_account: only this account serves it
+  std::string pin_account;     // JobRoute::pin_account: only this account serves it
+  // The JOB as received (frame 0: the frontend's routing id; body and ROUTE
+  // frames untouched), held while it waits and, for a chat job, until its
+  // first CHUNK (failover and requeue send it again); empty after that.
+  zmqx::Frames frames;
 };
 
 class JobTable {

@@ -1,4 +1,4 @@
-// The conversation index (issue 5): conversation key -> the upstream chat
+// The conversation index: conversation key -> the upstream chat
 // that holds that conversation, on which account, and which message to
 // continue from. Owned by the broker because routing depends on it.
 //

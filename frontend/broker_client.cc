@@ -105,7 +105,9 @@ void BrokerClient::hold(Job& job) {
 }
 
 bool BrokerClient::send_job(const std::string& request_id, Job& job) {
-  if (!socket_->send(zmqx::make_frames(Command::kJob, request_id, job.body))) return false;
+  if (!socket_->send(zmqx::make_frames(Command::kJob, request_id, job.body, {job.route}))) {
+    return false;
+  }
   job.sent = true;
   job.wait_deadline_ms = 0;
   return true;
@@ -116,6 +118,7 @@ Status BrokerClient::submit(const protocol::JobRequest& req, JobSink* sink) {
   Job& job = jobs_[req.request_id];
   job.sink = sink;
   protocol::encode(req, &job.body);
+  protocol::encode(protocol::route_of(req), &job.route);
   if (!connected_ || !send_job(req.request_id, job)) {
     if (connected_) mark_disconnected("send failed");
     hold(job);

@@ -74,6 +74,7 @@ class BrokerClient {
   struct Job {
     JobSink* sink = nullptr;
     std::string body;               // encoded JobRequest, kept until the first output
+    std::string route;              // encoded JobRoute (wire.h: the ROUTE frame)
     bool sent = false;              // handed to the current broker
     bool started = false;           // produced output: cannot be re-submitted
     uint64_t wait_deadline_ms = 0;  // while !sent: fail with 503 after this (0 = never)

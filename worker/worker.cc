@@ -225,7 +225,9 @@ void Worker::on_message(zmqx::Frames&& frames) {
       on_broker_heartbeat(env->body());
       break;
     case Command::kJob:
-      on_job(env->request_id(), env->body());
+      // Frames after the body: ROUTE (not needed here), then RESUME if the
+      // broker made the job a continuation (wire.h).
+      on_job(env->request_id(), env->body(), env->extra_count() > 1 ? env->extra(1) : "");
       break;
     case Command::kCancel:
       on_cancel(env->request_id());
@@ -296,9 +298,11 @@ void Worker::on_heartbeat_timer() {
 
 // --- jobs ------------------------------------------------------------------
 
-void Worker::on_job(std::string_view request_id, std::string_view body) {
+void Worker::on_job(std::string_view request_id, std::string_view body, std::string_view resume) {
   protocol::JobRequest req;
-  if (Status s = protocol::decode(body, &req); !s.ok()) {
+  Status s = protocol::decode(body, &req);
+  if (s.ok() && !resume.empty()) s = protocol::decode(resume, &req.resume);
+  if (!s.ok()) {
     QP_WARN("job.bad_request").kv("request_id", request_id).kv("error", s.message());
     if (!request_id.empty())
       send_error(request_id, Code::kProtocol, "malformed JOB: " + s.message());
@@ -351,7 +355,6 @@ void Worker::on_job(std::string_view request_id, std::string_view body) {
   const std::string model = req.model;
   const uint64_t messages = req.messages.size();
   const bool continues = !req.resume.chat_id.empty();
-  Status s;
   if (req.kind == protocol::JobKind::kListModels) {
     job->models = std::make_unique<ModelsCall>(&client_, job.get());
     s = job->models->start();
@@ -420,17 +423,19 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   done.chat_id = result.chat_id;
   done.account = account_.name;
   done.sources = result.sources;
+  protocol::encode(done, &body_);
   if (job->chat && !result.session_key.empty()) {
     const protocol::JobRequest& req = job->chat->request();
-    done.session_key = result.session_key;
-    done.parent_id = result.response_id;
-    done.model = req.model;
-    done.system_hash = req.history.system_hash;
-    done.tools_hash = req.history.tools_hash;
+    protocol::SessionUpdate session{result.session_key,     result.chat_id,
+                                    result.response_id,     account_.name,
+                                    req.model,              req.history.system_hash,
+                                    req.history.tools_hash};
+    protocol::encode(session, &extra_);
     reaper_.touch(result.chat_id);
+    send(Command::kDone, job->request_id, body_, extra_);
+  } else {
+    send(Command::kDone, job->request_id, body_);
   }
-  protocol::encode(done, &body_);
-  send(Command::kDone, job->request_id, body_);
   QP_INFO("job.done")
       .kv("request_id", job->request_id)
       .kv("chat_id", result.chat_id)
@@ -548,14 +553,16 @@ void Worker::abort_jobs(const char* reason) {
 
 // --- status ----------------------------------------------------------------
 
-void Worker::send(Command command, std::string_view request_id, const std::string& body) {
+void Worker::send(Command command, std::string_view request_id, const std::string& body,
+                  std::string_view extra) {
   if (!socket_) {
     QP_DEBUG("broker.send_dropped")
         .kv("command", protocol::command_name(command))
         .kv("request_id", request_id);
     return;
   }
-  socket_->send(zmqx::make_frames(command, request_id, body));
+  socket_->send(extra.empty() ? zmqx::make_frames(command, request_id, body)
+                              : zmqx::make_frames(command, request_id, body, {extra}));
 }
 
 protocol::WorkerStatus Worker::status() const {

@@ -98,7 +98,8 @@ class Worker final : private AccountManager::Listener {
   void schedule_reconnect(uint64_t delay_ms, const char* reason);
   void on_message(zmqx::Frames&& frames);
   void on_broker_heartbeat(std::string_view body);
-  void on_job(std::string_view request_id, std::string_view body);
+  // `resume`: the JOB's RESUME frame (wire.h), empty when it has none.
+  void on_job(std::string_view request_id, std::string_view body, std::string_view resume);
   void on_cancel(std::string_view request_id);
   void on_heartbeat_timer();
 
@@ -115,7 +116,9 @@ class Worker final : private AccountManager::Listener {
   void maybe_drained();  // drain(): shut down (from the loop) once no chat is left
   static void on_drain_timer(uv_timer_t* timer);
 
-  void send(protocol::Command command, std::string_view request_id, const std::string& body);
+  // `extra`: one frame after the body (DONE's SESSION), none when empty.
+  void send(protocol::Command command, std::string_view request_id, const std::string& body,
+            std::string_view extra = {});
   void send_status(protocol::Command command);
   protocol::WorkerStatus status() const;
   void set_health(const char* health, int64_t until_unix_ms, std::string detail = {});
@@ -157,7 +160,8 @@ class Worker final : private AccountManager::Listener {
   bool notified_ready_ = false;
   bool shutting_down_ = false;
   bool draining_ = false;
-  std::string body_;  // reused encode buffer
+  std::string body_;   // reused encode buffer
+  std::string extra_;  // reused encode buffer for a frame after the body
 };
 
 }  // namespace qp::worker

@@ -78,11 +78,28 @@ void visit(JobRequest& m, V& v) {
   v("response_format", m.response_format);
   v("chat_id", m.chat_id);
   v("history", m.history);
-  v("resume", m.resume);
   v("created_unix_ms", m.created_unix_ms);
   v("deadline_unix_ms", m.deadline_unix_ms);
   v.optional("pin_account", m.pin_account);
   v.optional("features", m.features);
+}
+template <class V>
+void visit(JobRoute& m, V& v) {
+  v("kind", m.kind);
+  v("model", m.model);
+  v.optional("history_key", m.history_key);
+  v.optional("chat_id", m.chat_id);
+  v.optional("pin_account", m.pin_account);
+}
+template <class V>
+void visit(SessionUpdate& m, V& v) {
+  v("session_key", m.session_key);
+  v("chat_id", m.chat_id);
+  v("parent_id", m.parent_id);
+  v("account", m.account);
+  v("model", m.model);
+  v("system_hash", m.system_hash);
+  v("tools_hash", m.tools_hash);
 }
 template <class V>
 void visit(Usage& m, V& v) {
@@ -114,11 +131,6 @@ void visit(JobDone& m, V& v) {
   v("usage", m.usage);
   v("chat_id", m.chat_id);
   v("account", m.account);
-  v("session_key", m.session_key);
-  v("parent_id", m.parent_id);
-  v("model", m.model);
-  v("system_hash", m.system_hash);
-  v("tools_hash", m.tools_hash);
   v("stop_sequence", m.stop_sequence);
   v("sources", m.sources);
 }
@@ -491,6 +503,9 @@ QP_CODEC(PeerHello)
 QP_CODEC(BrokerStatus)
 QP_CODEC(ModelList)
 QP_CODEC(AdminCommand)
+QP_CODEC(JobRoute)
+QP_CODEC(Continuation)
+QP_CODEC(SessionUpdate)
 #undef QP_CODEC
 
 std::string_view command_name(Command c) {

@@ -23,6 +23,9 @@ void encode(const PeerHello& m, std::string* out);
 void encode(const BrokerStatus& m, std::string* out);
 void encode(const ModelList& m, std::string* out);
 void encode(const AdminCommand& m, std::string* out);
+void encode(const JobRoute& m, std::string* out);
+void encode(const Continuation& m, std::string* out);
+void encode(const SessionUpdate& m, std::string* out);
 
 Status decode(std::string_view body, JobRequest* out);
 Status decode(std::string_view body, JobChunk* out);
@@ -34,6 +37,9 @@ Status decode(std::string_view body, PeerHello* out);
 Status decode(std::string_view body, BrokerStatus* out);
 Status decode(std::string_view body, ModelList* out);
 Status decode(std::string_view body, AdminCommand* out);
+Status decode(std::string_view body, JobRoute* out);
+Status decode(std::string_view body, Continuation* out);
+Status decode(std::string_view body, SessionUpdate* out);
 
 template <typename T>
 std::string encode(const T& m) {

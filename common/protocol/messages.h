@@ -86,6 +86,8 @@ struct JobRequest {
   std::string response_format;      // OpenAI response_format as JSON text, empty if none
   std::string chat_id;              // optional qwen_chat_id override
   HistoryInfo history;
+  // Not part of the body: the broker sends it in the JOB's RESUME frame
+  // (wire.h) and the worker fills it in after decoding the body.
   Continuation resume;
   int64_t created_unix_ms = 0;
   int64_t deadline_unix_ms = 0;  // 0 = none
@@ -96,6 +98,35 @@ struct JobRequest {
   // web_search_options / reasoning_effort (or Anthropic's thinking). Left out
   // of the encoding when empty.
   JobFeatures features;
+};
+
+// The JOB's ROUTE frame (wire.h): what the broker needs to route a job, so
+// that it never decodes (or copies) the body. Written by the frontend from
+// the same JobRequest it encodes as the body (route_of).
+struct JobRoute {
+  JobKind kind = JobKind::kChat;
+  std::string model;
+  std::string history_key;  // HistoryInfo::key: the session index lookup
+  std::string chat_id;      // JobRequest::chat_id (qwen_chat_id override)
+  std::string pin_account;  // JobRequest::pin_account
+};
+
+inline JobRoute route_of(const JobRequest& r) {
+  return JobRoute{r.kind, r.model, r.history.key, r.chat_id, r.pin_account};
+}
+
+// The DONE's SESSION frame (wire.h), worker -> broker only: the conversation's
+// new state for the broker's session index. The broker removes the frame
+// before it forwards the DONE, so frontends never see it. No frame: nothing
+// to index (e.g. the answer was cut short).
+struct SessionUpdate {
+  std::string session_key;  // key of the request's history plus this reply
+  std::string chat_id;      // upstream chat id
+  std::string parent_id;    // upstream id of this reply: the next turn's parent
+  std::string account;      // account that served the job
+  std::string model;        // the job's model
+  std::string system_hash;  // the job's HistoryInfo hashes
+  std::string tools_hash;
 };
 
 struct Usage {
@@ -139,13 +170,6 @@ struct JobDone {
   Usage usage;
   std::string chat_id;  // upstream chat id
   std::string account;  // account that served the job
-  // The conversation's new state, for the broker's session index. Empty
-  // session_key: nothing to index (e.g. the answer was cut short).
-  std::string session_key;  // key of the request's history plus this reply
-  std::string parent_id;    // upstream id of this reply: the next turn's parent
-  std::string model;        // the job's model
-  std::string system_hash;  // the job's HistoryInfo hashes
-  std::string tools_hash;
   // finish_reason "stop" because this client stop sequence matched (the
   // Anthropic route reports it); empty otherwise. (Added later: older peers
   // ignore it.)

@@ -11,10 +11,25 @@
 // consumes it on send. The request id travels in its own frame so the broker
 // can route chunks without decoding the body (per-chunk hot path).
 //
+// Two commands carry extra frames after the body, so that the broker never
+// decodes (nor re-encodes, nor copies) a job's body:
+//
+//   JOB   ... | body: JobRequest | ROUTE: JobRoute | [RESUME: Continuation]
+//   DONE  ... | body: JobDone    | [SESSION: SessionUpdate]
+//
+//  - ROUTE (frontend -> broker, always; forwarded to the worker unchanged):
+//    what routing needs (kind, model, history key, chat id, pinned account).
+//  - RESUME (broker -> worker, only when the job continues an indexed
+//    upstream chat): the worker reads it into JobRequest::resume.
+//  - SESSION (worker -> broker, only when there is something to index): the
+//    broker records it and removes the frame before forwarding the DONE.
+// The body frame itself is forwarded as the zmq message received.
+//
 // Sockets: the broker binds two ROUTERs, one for frontends (DEALER) and one
 // for workers (DEALER). See docs/architecture.md for the message flow.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -39,6 +54,8 @@ enum class Command : uint8_t {
 };
 
 inline constexpr uint8_t kMaxCommand = 10;
+// Most frames after the body any message may have (ROUTE + RESUME).
+inline constexpr size_t kMaxExtraFrames = 2;
 
 // Liveness: a peer that sent nothing for kLiveness heartbeat intervals is dead.
 inline constexpr uint64_t kDefaultHeartbeatIntervalMs = 1000;

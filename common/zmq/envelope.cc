@@ -4,9 +4,10 @@ namespace qp::zmqx {
 
 Result<Envelope> Envelope::parse(Frames frames, bool routed) {
   size_t base = routed ? 1 : 0;
-  if (frames.size() != base + 4) {
-    return error(Code::kProtocol, "expected " + std::to_string(base + 4) + " frames, got " +
-                                      std::to_string(frames.size()));
+  if (frames.size() < base + 4 || frames.size() > base + 4 + protocol::kMaxExtraFrames) {
+    return error(Code::kProtocol, "expected " + std::to_string(base + 4) + " to " +
+                                      std::to_string(base + 4 + protocol::kMaxExtraFrames) +
+                                      " frames, got " + std::to_string(frames.size()));
   }
   auto version =
       std::string_view(static_cast<const char*>(frames[base].data()), frames[base].size());
@@ -28,14 +29,20 @@ std::string_view Envelope::routing_id() const {
 
 Frames make_frames(protocol::Command command, std::string_view request_id, std::string_view body,
                    std::string_view routing_id) {
+  return make_frames(command, request_id, body, {}, routing_id);
+}
+
+Frames make_frames(protocol::Command command, std::string_view request_id, std::string_view body,
+                   std::initializer_list<std::string_view> extra, std::string_view routing_id) {
   Frames f;
-  f.reserve(5);
+  f.reserve(5 + extra.size());
   if (!routing_id.empty()) f.emplace_back(routing_id.data(), routing_id.size());
   f.emplace_back(protocol::kVersion.data(), protocol::kVersion.size());
   auto c = static_cast<uint8_t>(command);
   f.emplace_back(&c, 1);
   f.emplace_back(request_id.data(), request_id.size());
   f.emplace_back(body.data(), body.size());
+  for (std::string_view x : extra) f.emplace_back(x.data(), x.size());
   return f;
 }
 

@@ -79,8 +79,19 @@ class Peer {
     sock_.set(zmq::sockopt::routing_id, id);
     sock_.connect(endpoint);
   }
+  // A JOB whose body decodes as a JobRequest gets its ROUTE frame, as the
+  // frontend sends it (wire.h); send_frames() sends exactly what it is given.
   void send(Command cmd, const std::string& rid = {}, const std::string& body = {}) {
+    protocol::JobRequest req;
+    if (cmd == Command::kJob && protocol::decode(body, &req).ok()) {
+      return send_frames(cmd, rid, body, {protocol::encode(protocol::route_of(req))});
+    }
     auto frames = qp::zmqx::make_frames(cmd, rid, body);
+    REQUIRE(zmq::send_multipart(sock_, frames));
+  }
+  void send_frames(Command cmd, const std::string& rid, const std::string& body,
+                   std::initializer_list<std::string_view> extra) {
+    auto frames = qp::zmqx::make_frames(cmd, rid, body, extra);
     REQUIRE(zmq::send_multipart(sock_, frames));
   }
   void send_raw(std::vector<std::string> parts) {
@@ -104,6 +115,7 @@ struct Received {
   Command command;
   std::string request_id;
   std::string body;
+  std::vector<std::string> extra;  // frames after the body (ROUTE, RESUME)
 };
 
 class Harness {
@@ -179,8 +191,9 @@ class Harness {
             REQUIRE(env.has_value());
             bool heartbeat = env->command() == Command::kHeartbeat;
             if (heartbeat && want != Command::kHeartbeat) continue;
-            got =
-                Received{env->command(), std::string(env->request_id()), std::string(env->body())};
+            got = Received{env->command(), std::string(env->request_id()),
+                           std::string(env->body()), {}};
+            for (size_t i = 0; i < env->extra_count(); ++i) got->extra.emplace_back(env->extra(i));
             return true;
           }
           return false;

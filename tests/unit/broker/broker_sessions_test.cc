@@ -1,8 +1,8 @@
-// Conversation routing in the real Broker (issue 5): a JOB whose history key
+// Conversation routing in the real Broker: a JOB whose ROUTE's history key
 // is in the SessionStore continues its upstream chat on a worker of the
-// session's account (JobRequest.resume set); a busy chat, a missing or
-// unhealthy account or another model make it replay (no resume); a DONE
-// carrying a session key is indexed.
+// session's account (a RESUME frame after the untouched body); a busy chat, a
+// missing or unhealthy account or another model make it replay (no RESUME);
+// a DONE's SESSION frame is indexed and never reaches the frontend.
 //
 // The harness is broker_harness.h's, with a SessionStore on ":memory:"
 // passed to the Broker.
@@ -64,7 +64,9 @@ class SessionHarness : private StoreHolder, public Harness {
   }
   SessionStore& store() { return *StoreHolder::store; }
 
-  // The JOB `rid` as the worker got it.
+  // The JOB `rid` as the worker got it, with its RESUME frame (if any) read
+  // into `resume` as the worker does. The body and ROUTE frames must be the
+  // frontend's own bytes.
   protocol::JobRequest recv_job(Peer& worker, const std::string& rid) {
     auto m = recv(worker, Command::kJob);
     REQUIRE(m.has_value());
@@ -72,6 +74,10 @@ class SessionHarness : private StoreHolder, public Harness {
     protocol::JobRequest req;
     REQUIRE(protocol::decode(m->body, &req).ok());
     CHECK(req.request_id == rid);
+    CHECK(m->body == protocol::encode(req));
+    REQUIRE((m->extra.size() == 1 || m->extra.size() == 2));
+    CHECK(m->extra[0] == protocol::encode(protocol::route_of(req)));
+    if (m->extra.size() == 2) REQUIRE(protocol::decode(m->extra[1], &req.resume).ok());
     return req;
   }
 
@@ -79,14 +85,21 @@ class SessionHarness : private StoreHolder, public Harness {
     fe.send(Command::kJob, req.request_id, protocol::encode(req));
   }
 
-  // The worker ends `rid` with DONE; returns the body the frontend got.
-  std::string finish(Peer& worker, Peer& fe, const protocol::JobDone& done) {
+  // The worker ends `rid` with DONE (and a SESSION frame when `session` is
+  // given); returns the body the frontend got.
+  std::string finish(Peer& worker, Peer& fe, const protocol::JobDone& done,
+                     const std::optional<protocol::SessionUpdate>& session = std::nullopt) {
     const std::string body = protocol::encode(done);
-    worker.send(Command::kDone, done.request_id, body);
+    if (session) {
+      worker.send_frames(Command::kDone, done.request_id, body, {protocol::encode(*session)});
+    } else {
+      worker.send(Command::kDone, done.request_id, body);
+    }
     auto m = recv(fe, Command::kDone);
     REQUIRE(m.has_value());
     CHECK(m->request_id == done.request_id);
     CHECK(m->body == body);
+    CHECK(m->extra.empty());  // the SESSION frame is the broker's alone
     return m->body;
   }
 
@@ -238,12 +251,9 @@ TEST_CASE("sessions: a DONE with a session key is indexed", "[broker][sessions]"
   const int64_t before = qp::uv::now_unix_ms();
   protocol::JobDone d = done_of("r1", "alice");
   d.chat_id = "chat-9";
-  d.session_key = "key-B";
-  d.parent_id = "resp-9";
-  d.model = "qwen3-max";
-  d.system_hash = "sys-9";
-  d.tools_hash = "tools-9";
-  h.finish(alice, fe, d);
+  h.finish(alice, fe, d,
+           protocol::SessionUpdate{"key-B", "chat-9", "resp-9", "alice", "qwen3-max", "sys-9",
+                                   "tools-9"});
 
   auto s = h.store().find("key-B", qp::uv::now_unix_ms());
   REQUIRE(s);
@@ -351,10 +361,8 @@ TEST_CASE("sessions: an account failure before the first chunk replays on anothe
 
   protocol::JobDone d = done_of("r1", "bob");
   d.chat_id = "chat-b";
-  d.session_key = "key-B";
-  d.parent_id = "resp-b";
-  d.model = "qwen3-max";
-  h.finish(bob, fe, d);  // the frontend saw no error, only this DONE
+  h.finish(bob, fe, d,
+           protocol::SessionUpdate{"key-B", "chat-b", "resp-b", "bob", "qwen3-max", "", ""});  // the frontend saw no error, only this DONE
   auto s = h.store().find("key-B", qp::uv::now_unix_ms());
   REQUIRE(s);
   CHECK(s->account == "bob");

@@ -501,14 +501,21 @@ TEST_CASE("bad requests from a frontend get a clear error", "[broker][io]") {
     auto e = h.recv_error(fe, "");
     CHECK(e.code == Code::kInvalidArgument);
   }
-  SECTION("garbage body") {
+  SECTION("no ROUTE frame") {
     fe.send(Command::kJob, "r1", "\xc1not msgpack");
     auto e = h.recv_error(fe, "r1");
     CHECK(e.code == Code::kProtocol);
-    CHECK(e.message.rfind("malformed job request: ", 0) == 0);
+    CHECK(e.message == "a job needs one ROUTE frame");
   }
-  SECTION("request id frame and body disagree") {
-    fe.send(Command::kJob, "r1", job_body("other"));
+  SECTION("garbage ROUTE frame") {
+    fe.send_frames(Command::kJob, "r1", job_body("r1"), {"\xc1not msgpack"});
+    auto e = h.recv_error(fe, "r1");
+    CHECK(e.code == Code::kProtocol);
+    CHECK(e.message.rfind("malformed job route: ", 0) == 0);
+  }
+  SECTION("unknown kind in the ROUTE frame") {
+    protocol::JobRoute r{static_cast<protocol::JobKind>(7), "m", "", "", ""};
+    fe.send_frames(Command::kJob, "r1", job_body("r1"), {protocol::encode(r)});
     auto e = h.recv_error(fe, "r1");
     CHECK(e.code == Code::kInvalidArgument);
   }

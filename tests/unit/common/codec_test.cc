@@ -35,7 +35,7 @@ JobRequest sample_job() {
   j.history.new_from = 3;
   j.history.state = std::string(64, 'b');
   j.history.system_hash = "s";
-  j.resume.chat_id = "chat-1";
+  j.resume.chat_id = "chat-1";  // not encoded: the RESUME frame carries it
   j.resume.parent_id = "resp-0";
   return j;
 }
@@ -87,8 +87,8 @@ TEST_CASE("JobRequest round-trips", "[protocol]") {
   CHECK(d.history.key == j.history.key);
   CHECK(d.history.new_from == 3);
   CHECK(d.history.state == j.history.state);
-  CHECK(d.resume.chat_id == "chat-1");
-  CHECK(d.resume.parent_id == "resp-0");
+  CHECK(d.resume.chat_id.empty());  // the broker's RESUME frame, not the body
+  CHECK(bytes.find("resume") == std::string::npos);
   CHECK_FALSE(d.parallel_tool_calls);
   check_golden("job_request", bytes);
 }
@@ -126,26 +126,51 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     x.usage = {33, 838, 871};
     x.chat_id = "chat";
     x.account = "alice";
-    x.session_key = "k2";
-    x.parent_id = "resp-1";
-    x.model = "qwen3-max";
-    x.system_hash = "sh";
-    x.tools_hash = "th";
     x.stop_sequence = "END";
     JobDone d;
     REQUIRE(decode(encode(x), &d).ok());
     CHECK(d.stop_sequence == "END");
-    CHECK(d.session_key == "k2");
-    CHECK(d.parent_id == "resp-1");
-    CHECK(d.model == "qwen3-max");
-    CHECK(d.system_hash == "sh");
-    CHECK(d.tools_hash == "th");
     CHECK(d.finish_reason == "length");
     CHECK(d.has_usage);
     CHECK(d.usage.completion_tokens == 838);
     CHECK(d.usage.total_tokens == 871);
     CHECK(d.account == "alice");
     check_golden("job_done", encode(x));
+  }
+  SECTION("route, resume and session frames") {
+    JobRequest j = sample_job();
+    j.chat_id = "chat-9";
+    j.pin_account = "bob";
+    JobRoute r = route_of(j), rd;
+    REQUIRE(decode(encode(r), &rd).ok());
+    CHECK(rd.kind == JobKind::kChat);
+    CHECK(rd.model == j.model);
+    CHECK(rd.history_key == j.history.key);
+    CHECK(rd.chat_id == "chat-9");
+    CHECK(rd.pin_account == "bob");
+    check_golden("job_route", encode(r));
+    // A new conversation's route is small: empty keys are left out.
+    JobRoute fresh{JobKind::kListModels, "m", "", "", ""};
+    CHECK(encode(fresh).size() < 24);
+
+    Continuation c{"chat-1", "resp-0", "sh", "th"}, cd;
+    REQUIRE(decode(encode(c), &cd).ok());
+    CHECK(cd.chat_id == "chat-1");
+    CHECK(cd.parent_id == "resp-0");
+    CHECK(cd.system_hash == "sh");
+    CHECK(cd.tools_hash == "th");
+    check_golden("continuation", encode(c));
+
+    SessionUpdate u{"k2", "chat", "resp-1", "alice", "qwen3-max", "sh", "th"}, ud;
+    REQUIRE(decode(encode(u), &ud).ok());
+    CHECK(ud.session_key == "k2");
+    CHECK(ud.chat_id == "chat");
+    CHECK(ud.parent_id == "resp-1");
+    CHECK(ud.account == "alice");
+    CHECK(ud.model == "qwen3-max");
+    CHECK(ud.system_hash == "sh");
+    CHECK(ud.tools_hash == "th");
+    check_golden("session_update", encode(u));
   }
   SECTION("error") {
     JobError x{"r", Code::kRateLimited, "slow down", 3600, "rate_limited", 99, "empty_response"};

@@ -21,6 +21,23 @@ TEST_CASE("envelope round-trips with and without routing id", "[protocol]") {
   CHECK(r->command() == Command::kJob);
 }
 
+TEST_CASE("envelope carries frames after the body (ROUTE, RESUME, SESSION)", "[protocol]") {
+  auto e = Envelope::parse(make_frames(Command::kJob, "x", "body", {"route", "resume"}, "peer"),
+                           true);
+  REQUIRE(e.has_value());
+  CHECK(e->body() == "body");
+  REQUIRE(e->extra_count() == 2);
+  CHECK(e->extra(0) == "route");
+  CHECK(e->extra(1) == "resume");
+  auto plain = Envelope::parse(make_frames(Command::kChunk, "x", "b"), false);
+  REQUIRE(plain.has_value());
+  CHECK(plain->extra_count() == 0);
+  // More than kMaxExtraFrames after the body is malformed.
+  auto f = make_frames(Command::kJob, "x", "b", {"1", "2"});
+  f.emplace_back("3", 1);
+  CHECK(Envelope::parse(std::move(f), false).error().code() == Code::kProtocol);
+}
+
 TEST_CASE("envelope rejects malformed frames", "[protocol]") {
   SECTION("wrong count") {
     Frames f;

@@ -23,6 +23,7 @@ struct BrokerMsg {
   protocol::Command command;
   std::string request_id;
   std::string body;
+  std::vector<std::string> extra;  // frames after the body (DONE's SESSION)
 };
 
 class FakeBroker {
@@ -35,8 +36,10 @@ class FakeBroker {
     socket_ = std::make_unique<zmqx::UvSocket>(loop, std::move(s), [this](zmqx::Frames&& f) {
       auto env = zmqx::Envelope::parse(std::move(f), true);
       REQUIRE(env.has_value());
-      msgs.push_back({std::string(env->routing_id()), env->command(),
-                      std::string(env->request_id()), std::string(env->body())});
+      BrokerMsg m{std::string(env->routing_id()), env->command(),
+                  std::string(env->request_id()), std::string(env->body()), {}};
+      for (size_t i = 0; i < env->extra_count(); ++i) m.extra.emplace_back(env->extra(i));
+      msgs.push_back(std::move(m));
     });
     REQUIRE(socket_->start().ok());
   }
@@ -52,8 +55,17 @@ class FakeBroker {
     bs.instance = instance;
     send(to, protocol::Command::kHeartbeat, "", protocol::encode(bs));
   }
+  // As the real broker sends it: body, ROUTE, and RESUME when j.resume is set.
   void job(const std::string& to, const protocol::JobRequest& j) {
-    send(to, protocol::Command::kJob, j.request_id, protocol::encode(j));
+    const std::string body = protocol::encode(j);
+    const std::string route = protocol::encode(protocol::route_of(j));
+    if (j.resume.chat_id.empty()) {
+      REQUIRE(socket_->send(zmqx::make_frames(protocol::Command::kJob, j.request_id, body, {route}, to)));
+    } else {
+      const std::string resume = protocol::encode(j.resume);
+      REQUIRE(socket_->send(
+          zmqx::make_frames(protocol::Command::kJob, j.request_id, body, {route, resume}, to)));
+    }
   }
   void cancel(const std::string& to, const std::string& rid) {
     send(to, protocol::Command::kCancel, rid, {});

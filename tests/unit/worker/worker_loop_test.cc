@@ -143,7 +143,9 @@ TEST_CASE("worker: READY carries the account status", "[worker]") {
 TEST_CASE("worker: a chat job streams CHUNKs then DONE", "[worker]") {
   Env env;
   std::string w = env.ready();
-  env.broker->job(w, chat_job("j1"));
+  auto job = chat_job("j1");
+  job.history.state = std::string(64, 'a');  // the frontend's chain value: the reply is indexed
+  env.broker->job(w, job);
   REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kDone, "j1").has_value(); }));
   std::string text;
   std::vector<std::string> accounts;  // per CHUNK
@@ -172,6 +174,15 @@ TEST_CASE("worker: a chat job streams CHUNKs then DONE", "[worker]") {
   CHECK(d.usage.total_tokens == 5);
   CHECK(d.chat_id == kChatId);
   CHECK(d.account == "acct");
+  // The session index update rides in its own SESSION frame (wire.h).
+  REQUIRE(env.broker->msgs[done_at].extra.size() == 1);
+  qp::protocol::SessionUpdate u;
+  REQUIRE(qp::protocol::decode(env.broker->msgs[done_at].extra[0], &u).ok());
+  CHECK(u.chat_id == kChatId);
+  CHECK(u.account == "acct");
+  CHECK(u.model == "qwen3-max");
+  CHECK(u.session_key.size() == 64);
+  CHECK_FALSE(u.parent_id.empty());
   CHECK(env.worker->in_flight() == 0);
   env.finish();
 }
