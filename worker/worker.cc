@@ -426,9 +426,8 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   protocol::encode(done, &body_);
   if (job->chat && !result.session_key.empty()) {
     const protocol::JobRequest& req = job->chat->request();
-    protocol::SessionUpdate session{result.session_key,     result.chat_id,
-                                    result.response_id,     account_.name,
-                                    req.model,              req.history.system_hash,
+    protocol::SessionUpdate session{result.session_key,    result.chat_id, result.response_id,
+                                    account_.name,         req.model,      req.history.system_hash,
                                     req.history.tools_hash};
     protocol::encode(session, &extra_);
     reaper_.touch(result.chat_id);

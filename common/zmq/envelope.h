@@ -50,7 +50,6 @@ Frames make_frames(protocol::Command command, std::string_view request_id, std::
                    std::string_view routing_id = {});
 // The same with frames after the body (at most protocol::kMaxExtraFrames).
 Frames make_frames(protocol::Command command, std::string_view request_id, std::string_view body,
-                   std::initializer_list<std::string_view> extra,
-                   std::string_view routing_id = {});
+                   std::initializer_list<std::string_view> extra, std::string_view routing_id = {});
 
 }  // namespace qp::zmqx

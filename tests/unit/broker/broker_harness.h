@@ -191,8 +191,8 @@ class Harness {
             REQUIRE(env.has_value());
             bool heartbeat = env->command() == Command::kHeartbeat;
             if (heartbeat && want != Command::kHeartbeat) continue;
-            got = Received{env->command(), std::string(env->request_id()),
-                           std::string(env->body()), {}};
+            got = Received{
+                env->command(), std::string(env->request_id()), std::string(env->body()), {}};
             for (size_t i = 0; i < env->extra_count(); ++i) got->extra.emplace_back(env->extra(i));
             return true;
           }

@@ -362,7 +362,8 @@ TEST_CASE("sessions: an account failure before the first chunk replays on anothe
   protocol::JobDone d = done_of("r1", "bob");
   d.chat_id = "chat-b";
   h.finish(bob, fe, d,
-           protocol::SessionUpdate{"key-B", "chat-b", "resp-b", "bob", "qwen3-max", "", ""});  // the frontend saw no error, only this DONE
+           protocol::SessionUpdate{"key-B", "chat-b", "resp-b", "bob", "qwen3-max", "",
+                                   ""});  // the frontend saw no error, only this DONE
   auto s = h.store().find("key-B", qp::uv::now_unix_ms());
   REQUIRE(s);
   CHECK(s->account == "bob");

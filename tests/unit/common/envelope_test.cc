@@ -22,8 +22,8 @@ TEST_CASE("envelope round-trips with and without routing id", "[protocol]") {
 }
 
 TEST_CASE("envelope carries frames after the body (ROUTE, RESUME, SESSION)", "[protocol]") {
-  auto e = Envelope::parse(make_frames(Command::kJob, "x", "body", {"route", "resume"}, "peer"),
-                           true);
+  auto e =
+      Envelope::parse(make_frames(Command::kJob, "x", "body", {"route", "resume"}, "peer"), true);
   REQUIRE(e.has_value());
   CHECK(e->body() == "body");
   REQUIRE(e->extra_count() == 2);

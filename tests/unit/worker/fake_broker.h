@@ -36,8 +36,11 @@ class FakeBroker {
     socket_ = std::make_unique<zmqx::UvSocket>(loop, std::move(s), [this](zmqx::Frames&& f) {
       auto env = zmqx::Envelope::parse(std::move(f), true);
       REQUIRE(env.has_value());
-      BrokerMsg m{std::string(env->routing_id()), env->command(),
-                  std::string(env->request_id()), std::string(env->body()), {}};
+      BrokerMsg m{std::string(env->routing_id()),
+                  env->command(),
+                  std::string(env->request_id()),
+                  std::string(env->body()),
+                  {}};
       for (size_t i = 0; i < env->extra_count(); ++i) m.extra.emplace_back(env->extra(i));
       msgs.push_back(std::move(m));
     });
@@ -60,7 +63,8 @@ class FakeBroker {
     const std::string body = protocol::encode(j);
     const std::string route = protocol::encode(protocol::route_of(j));
     if (j.resume.chat_id.empty()) {
-      REQUIRE(socket_->send(zmqx::make_frames(protocol::Command::kJob, j.request_id, body, {route}, to)));
+      REQUIRE(socket_->send(
+          zmqx::make_frames(protocol::Command::kJob, j.request_id, body, {route}, to)));
     } else {
       const std::string resume = protocol::encode(j.resume);
       REQUIRE(socket_->send(
