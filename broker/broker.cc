@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
 
 namespace qp::broker {
@@ -427,6 +428,10 @@ void Broker::on_worker_message(zmqx::Frames&& frames) {
     case Command::kHeartbeat:
       handle_worker_status(worker, env);
       break;
+    case Command::kChunks:
+      workers_.touch(worker, now_ms());
+      handle_worker_chunks(worker, env);
+      break;
     case Command::kChunk:
     case Command::kDone:
     case Command::kError:
@@ -499,35 +504,77 @@ void Broker::handle_worker_status(const std::string& worker, const zmqx::Envelop
   need_dispatch_ = true;
 }
 
-void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env) {
-  const Command cmd = env.command();
-  const std::string_view rid = env.request_id();
+const std::string* Broker::chunk_destination(const std::string& worker, std::string_view rid) {
   Job* job = jobs_.find(rid);
   if (job == nullptr || job->worker != worker) {
-    if (cmd != Command::kChunk) {
-      // The job ended here already (cancelled, worker given up on): nothing to route.
-      QP_DEBUG("reply.unknown_job")
-          .kv("request_id", rid)
-          .kv("worker", peer_name(worker))
-          .kv("command", protocol::command_name(cmd));
-      jobs_.forget_cancelled(rid);
-      return;
-    }
-    if (jobs_.was_cancelled(rid)) return;  // already told the worker
+    if (jobs_.was_cancelled(rid)) return nullptr;  // already told the worker
     QP_INFO("chunk.unknown_job").kv("request_id", rid).kv("worker", peer_name(worker));
     jobs_.remember_cancelled(rid, now_ms());
     protocol::Cancel c{std::string(rid), "unknown job"};
     auto frames = zmqx::make_frames(Command::kCancel, rid, protocol::encode(c), worker);
     send_to_worker(frames, worker);
+    return nullptr;
+  }
+  if (!job->forwarded) {
+    job->forwarded = true;
+    zmqx::Frames().swap(job->frames);  // no failover from here on
+  }
+  return &job->frontend;
+}
+
+void Broker::handle_worker_chunks(const std::string& worker, zmqx::Envelope& env) {
+  protocol::ChunkBatchReader reader(env.body());
+  protocol::ChunkEntry entry;
+  chunk_routes_.clear();
+  bool whole = true;  // every entry goes to one frontend: forward the message as received
+  while (reader.next(&entry)) {
+    const std::string* frontend = chunk_destination(worker, entry.request_id);
+    if (frontend == nullptr) {
+      whole = false;
+      continue;
+    }
+    if (!chunk_routes_.empty() && *chunk_routes_.front().first != *frontend) whole = false;
+    chunk_routes_.emplace_back(frontend, entry.bytes);
+  }
+  if (reader.malformed()) {
+    QP_WARN("broker.bad_message").kv("side", "worker").kv("error", "malformed CHUNKS batch");
+    whole = false;
+  }
+  QP_DEBUG("job.chunks")
+      .kv("entries", static_cast<uint64_t>(chunk_routes_.size()))
+      .kv("bytes", static_cast<uint64_t>(env.body().size()));
+  if (chunk_routes_.empty()) return;
+  if (whole) {
+    const std::string frontend = *chunk_routes_.front().first;
+    zmqx::Frames frames = env.take_frames();
+    frames[0].rebuild(frontend.data(), frontend.size());
+    send_to_frontend(frames, frontend);
     return;
   }
-
-  const std::string frontend = job->frontend;  // short: no allocation
-  if (cmd == Command::kChunk) {
-    if (!job->forwarded) {
-      job->forwarded = true;
-      zmqx::Frames().swap(job->frames);  // no failover from here on
+  // Split per frontend, copying each entry's bytes (bodies are not decoded);
+  // entries keep their order within each frontend's batch.
+  for (size_t i = 0; i < chunk_routes_.size(); ++i) {
+    const std::string* frontend = chunk_routes_[i].first;
+    if (frontend == nullptr) continue;  // sent with an earlier frontend's batch
+    std::string batch;
+    for (size_t j = i; j < chunk_routes_.size(); ++j) {
+      if (chunk_routes_[j].first == nullptr || *chunk_routes_[j].first != *frontend) continue;
+      batch.append(chunk_routes_[j].second);
+      if (j != i) chunk_routes_[j].first = nullptr;
     }
+    const std::string to = *frontend;
+    auto frames = zmqx::make_frames(Command::kChunks, {}, batch, to);
+    send_to_frontend(frames, to);
+  }
+}
+
+void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env) {
+  const Command cmd = env.command();
+  const std::string_view rid = env.request_id();
+  if (cmd == Command::kChunk) {
+    const std::string* destination = chunk_destination(worker, rid);
+    if (destination == nullptr) return;
+    const std::string frontend = *destination;  // short: no allocation
     QP_DEBUG("job.chunk")
         .kv("request_id", rid)
         .kv("bytes", static_cast<uint64_t>(env.body().size()));
@@ -536,6 +583,17 @@ void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env)
     send_to_frontend(frames, frontend);
     return;
   }
+  Job* job = jobs_.find(rid);
+  if (job == nullptr || job->worker != worker) {
+    // The job ended here already (cancelled, worker given up on): nothing to route.
+    QP_DEBUG("reply.unknown_job")
+        .kv("request_id", rid)
+        .kv("worker", peer_name(worker))
+        .kv("command", protocol::command_name(cmd));
+    jobs_.forget_cancelled(rid);
+    return;
+  }
+  const std::string frontend = job->frontend;  // short: no allocation
 
   std::string error_code;
   std::string error_message;

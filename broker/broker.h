@@ -57,6 +57,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <uv.h>
@@ -135,6 +136,13 @@ class Broker {
   void save_drained();
   void handle_worker_status(const std::string& worker, const zmqx::Envelope& env);
   void handle_worker_reply(const std::string& worker, zmqx::Envelope& env);
+  // CHUNKS (wire.h): forwarded whole when every entry goes to one frontend,
+  // else split per frontend by copying entries; bodies are never decoded.
+  void handle_worker_chunks(const std::string& worker, zmqx::Envelope& env);
+  // The frontend a chunk of `rid` from `worker` goes to (the job is then no
+  // longer failed over), or null for a job that is not this worker's (it is
+  // told to cancel it once).
+  const std::string* chunk_destination(const std::string& worker, std::string_view rid);
 
   // Sends a copy of the job's frames (frame 0 replaced by the worker's
   // routing id; a RESUME frame added if it continues a chat). On failure the
@@ -214,6 +222,8 @@ class Broker {
 
   std::vector<std::string> dead_workers_;    // send failed: fail their jobs in settle()
   std::vector<std::string> dead_frontends_;  // send failed: cancel their jobs in settle()
+  // handle_worker_chunks(): each entry's frontend (null once sent) and bytes.
+  std::vector<std::pair<const std::string*, std::string_view>> chunk_routes_;
   bool need_dispatch_ = false;
   bool accounts_changed_ = false;  // tell the frontends in settle()
   bool queue_changed_ = false;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/protocol/messages.h"
+#include "common/strings.h"
 
 namespace qp::broker {
 
@@ -49,15 +50,11 @@ class JobQueue {
   std::optional<int64_t> next_deadline_ms() const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   size_t limit_;
   uint64_t timeout_ms_;
   size_t list_models_ = 0;
   std::list<QueuedJob> order_;
-  std::unordered_map<std::string, std::list<QueuedJob>::iterator, Hash, std::equal_to<>> index_;
+  strings::StringMap<std::list<QueuedJob>::iterator> index_;
 };
 
 }  // namespace qp::broker

@@ -17,6 +17,7 @@
 
 #include "broker/session_store.h"
 #include "common/protocol/messages.h"
+#include "common/strings.h"
 #include "common/zmq/envelope.h"
 
 namespace qp::broker {
@@ -70,12 +71,8 @@ class JobTable {
   size_t cancelled_size() const { return cancelled_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   template <class V>
-  using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
+  using Map = strings::StringMap<V>;
 
   int64_t tombstone_ttl_ms_;
   Map<Job> jobs_;

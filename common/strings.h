@@ -1,10 +1,22 @@
 // Small string helpers shared by every process. Header-only, ASCII only.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace qp::strings {
+
+// A hash that lets an unordered container of std::string keys be searched
+// with a std::string_view (no temporary string per lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+// std::string -> V, searchable by std::string_view.
+template <class V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 constexpr char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
@@ -20,6 +32,16 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
 }
 
 constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// Space, tab, CR or LF.
+constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+constexpr std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
 
 // `s` without leading and trailing spaces and tabs.
 constexpr std::string_view trim_blanks(std::string_view s) {

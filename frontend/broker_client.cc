@@ -2,6 +2,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
 #include "common/zmq/envelope.h"
 
@@ -214,32 +215,23 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     on_broker_heartbeat(std::move(st));
     return;
   }
-  std::string request_id(env->request_id());
-  auto it = jobs_.find(request_id);
-  if (it == jobs_.end()) {
-    if (cmd == Command::kChunk) {
-      // A job we no longer want (client gone): tell the broker again.
-      protocol::Cancel c{request_id, "unknown request"};
-      protocol::encode(c, &body_);
-      socket_->send(zmqx::make_frames(Command::kCancel, request_id, body_));
-    }
+  if (cmd == Command::kChunks) {
+    protocol::ChunkBatchReader reader(env->body());
+    protocol::ChunkEntry entry;
+    while (reader.next(&entry)) on_chunk(entry.request_id, entry.body);
+    if (reader.malformed()) QP_WARN("broker.bad_message").kv("error", "malformed CHUNKS batch");
     return;
   }
+  if (cmd == Command::kChunk) {
+    on_chunk(env->request_id(), env->body());
+    return;
+  }
+  std::string request_id(env->request_id());
+  auto it = jobs_.find(request_id);
+  if (it == jobs_.end()) return;
   Job& job = it->second;
   JobSink* sink = job.sink;
   switch (cmd) {
-    case Command::kChunk: {
-      if (Status s = protocol::decode(env->body(), &chunk_); !s.ok()) {
-        QP_WARN("broker.bad_chunk").kv("request_id", request_id).kv("error", s.message());
-        return;
-      }
-      if (!job.started) {
-        job.started = true;
-        std::string().swap(job.body);  // no longer re-submittable: free the copy
-      }
-      sink->on_chunk(chunk_);
-      return;
-    }
     case Command::kDone: {
       protocol::JobDone d;
       if (Status s = protocol::decode(env->body(), &d); !s.ok()) {
@@ -275,6 +267,27 @@ void BrokerClient::on_message(zmqx::Frames&& frames) {
     default:
       QP_WARN("broker.unexpected_command").kv("command", protocol::command_name(cmd));
   }
+}
+
+void BrokerClient::on_chunk(std::string_view request_id, std::string_view body) {
+  auto it = jobs_.find(request_id);
+  if (it == jobs_.end()) {
+    // A job we no longer want (client gone): tell the broker again.
+    protocol::Cancel c{std::string(request_id), "unknown request"};
+    protocol::encode(c, &body_);
+    socket_->send(zmqx::make_frames(Command::kCancel, request_id, body_));
+    return;
+  }
+  if (Status s = protocol::decode(body, &chunk_); !s.ok()) {
+    QP_WARN("broker.bad_chunk").kv("request_id", request_id).kv("error", s.message());
+    return;
+  }
+  Job& job = it->second;
+  if (!job.started) {
+    job.started = true;
+    std::string().swap(job.body);  // no longer re-submittable: free the copy
+  }
+  job.sink->on_chunk(chunk_);
 }
 
 }  // namespace qp::frontend

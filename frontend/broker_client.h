@@ -28,6 +28,7 @@
 
 #include "common/protocol/messages.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "common/uv/handle.h"
 #include "common/zmq/uv_socket.h"
 
@@ -81,6 +82,8 @@ class BrokerClient {
   };
 
   void on_message(zmqx::Frames&& frames);
+  // One JobChunk of a CHUNK or of a CHUNKS batch entry.
+  void on_chunk(std::string_view request_id, std::string_view body);
   void on_heartbeat_timer();
   void on_broker_heartbeat(protocol::BrokerStatus status);
   void mark_disconnected(const char* why);
@@ -99,7 +102,7 @@ class BrokerClient {
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer timer_;
   std::string instance_;
-  std::unordered_map<std::string, Job> jobs_;
+  strings::StringMap<Job> jobs_;
   protocol::BrokerStatus status_;
   uint64_t last_heard_ms_ = 0;
   bool connected_ = false;

@@ -9,18 +9,12 @@
 #include "common/accounts/private_file.h"
 #include "common/fs.h"
 #include "common/jwt.h"
+#include "common/strings.h"
 
 namespace qp::worker {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using strings::iequals;
 
 }  // namespace
 

@@ -4,9 +4,12 @@
 #include <utility>
 
 #include "common/numeric.h"
+#include "common/strings.h"
 
 namespace qp::worker {
 namespace {
+
+using strings::trim;
 
 namespace od = simdjson::ondemand;
 
@@ -311,18 +314,6 @@ bool data_has_error(od::value v, bool* out) {
     }
   }
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace

@@ -9,9 +9,12 @@
 #include "common/log.h"
 #include "common/numeric.h"
 #include "common/protocol/messages.h"
+#include "common/strings.h"
 
 namespace qp::worker {
 namespace {
+
+using strings::iequals;
 
 using simdjson::dom::element;
 
@@ -44,13 +47,6 @@ constexpr std::string_view kWafMarkers[] = {
     "滑块验证",
     "完成验证",
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool icontains(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return true;

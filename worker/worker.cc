@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/notify.h"
+#include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
 #include "common/zmq/envelope.h"
 
@@ -190,6 +191,8 @@ void Worker::connect_socket() {
 
 void Worker::drop_socket() {
   if (!socket_) return;
+  chunks_.clear();  // for jobs already aborted: the broker that owned them is gone
+  chunks_turn_.disarm();
   socket_->close();
   // We may be inside this socket's own message handler (DISCONNECT, a
   // broker restart): destroy it on a later loop iteration.
@@ -403,7 +406,34 @@ void Worker::job_delta(Job* job, protocol::JobChunk& chunk) {
   if (++job->chunks == 1) chunk.account = account_.name;
   protocol::encode(chunk, &body_);
   chunk.account.clear();
-  send(Command::kChunk, job->request_id, body_);
+  // Collected: the chunks that become ready in this loop turn leave as one
+  // CHUNKS message at its end (chunks_turn_), never later.
+  const bool first = chunks_.empty();
+  if (!protocol::append_chunk_entry(&chunks_, job->request_id, body_)) {
+    send(Command::kChunk, job->request_id, body_);  // an id too long for a batch entry
+    return;
+  }
+  if (chunks_.size() >= protocol::kChunkBatchTargetBytes) {
+    flush_chunks();
+  } else if (first) {
+    chunks_turn_.arm(
+        loop_,
+        [](void* self) {
+          guarded("worker.flush_exception", [&] { static_cast<Worker*>(self)->flush_chunks(); });
+        },
+        this);
+  }
+}
+
+void Worker::flush_chunks() {
+  chunks_turn_.disarm();
+  if (chunks_.empty()) return;
+  if (socket_) {
+    socket_->send(zmqx::make_frames(Command::kChunks, {}, chunks_));
+  } else {
+    QP_DEBUG("broker.send_dropped").kv("command", "CHUNKS");
+  }
+  chunks_.clear();
 }
 
 void Worker::job_done(Job* job, const ChatResult& result) {
@@ -554,6 +584,7 @@ void Worker::abort_jobs(const char* reason) {
 
 void Worker::send(Command command, std::string_view request_id, const std::string& body,
                   std::string_view extra) {
+  if (!chunks_.empty()) flush_chunks();  // the batch first: chunks precede their job's end
   if (!socket_) {
     QP_DEBUG("broker.send_dropped")
         .kv("command", protocol::command_name(command))

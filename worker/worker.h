@@ -31,6 +31,7 @@
 #include "common/config.h"
 #include "common/protocol/messages.h"
 #include "common/protocol/wire.h"
+#include "common/uv/end_of_turn.h"
 #include "common/uv/handle.h"
 #include "common/zmq/uv_socket.h"
 #include "worker/account_manager.h"
@@ -119,6 +120,10 @@ class Worker final : private AccountManager::Listener {
   // `extra`: one frame after the body (DONE's SESSION), none when empty.
   void send(protocol::Command command, std::string_view request_id, const std::string& body,
             std::string_view extra = {});
+  // Sends the CHUNKS batch collected this loop turn (chunks_), if any. Runs
+  // from chunks_turn_ at the end of the turn, before any other message (so
+  // a job's DONE or ERROR follows its chunks), and when the batch is full.
+  void flush_chunks();
   void send_status(protocol::Command command);
   protocol::WorkerStatus status() const;
   void set_health(const char* health, int64_t until_unix_ms, std::string detail = {});
@@ -160,8 +165,10 @@ class Worker final : private AccountManager::Listener {
   bool notified_ready_ = false;
   bool shutting_down_ = false;
   bool draining_ = false;
-  std::string body_;   // reused encode buffer
-  std::string extra_;  // reused encode buffer for a frame after the body
+  std::string body_;           // reused encode buffer
+  std::string extra_;          // reused encode buffer for a frame after the body
+  std::string chunks_;         // the CHUNKS batch of this loop turn (chunk_batch.h)
+  uv::EndOfTurn chunks_turn_;  // sends chunks_ at the end of the turn
 };
 
 }  // namespace qp::worker

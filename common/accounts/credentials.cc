@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/jwt.h"
+#include "common/strings.h"
 
 namespace qp::accounts {
 namespace {
@@ -49,12 +50,6 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool jwt_charset(std::string_view s) {
   for (char c : s) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -72,9 +67,10 @@ std::string remove_cookie(std::string_view cookies, std::string_view name) {
   while (pos <= cookies.size()) {
     size_t end = cookies.find(';', pos);
     if (end == std::string_view::npos) end = cookies.size();
-    std::string_view part = trim(cookies.substr(pos, end - pos));
+    std::string_view part = strings::trim_blanks(cookies.substr(pos, end - pos));
     size_t eq = part.find('=');
-    std::string_view key = trim(eq == std::string_view::npos ? part : part.substr(0, eq));
+    std::string_view key =
+        strings::trim_blanks(eq == std::string_view::npos ? part : part.substr(0, eq));
     if (!part.empty() && key != name) {
       if (!out.empty()) out += "; ";
       out.append(part);
@@ -120,8 +116,9 @@ Result<CredentialFacts> finalize_credentials(AccountConfig* a, const std::string
       return bad(origin, std::string(f.key) + " is not valid UTF-8 text");
     }
   }
-  a->token = std::string(trim(a->token));
-  if (a->token.rfind("Bearer ", 0) == 0) a->token = std::string(trim(a->token.substr(7)));
+  a->token = std::string(strings::trim_blanks(a->token));
+  if (a->token.rfind("Bearer ", 0) == 0)
+    a->token = std::string(strings::trim_blanks(a->token.substr(7)));
 
   CredentialFacts facts;
   std::string cookie_token = cookie_value(a->cookies, "token");

@@ -18,6 +18,10 @@ constexpr const char* kBusyRetryAfterS = "1";
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
+// Streamed writes smaller than this are collected until the end of the loop
+// turn; larger ones are written at once (copying them would cost more than
+// the syscall they save).
+constexpr size_t kCollectMaxBytes = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 uv_buf_t make_buf(std::string_view s) {
@@ -378,6 +382,7 @@ void Connection::handler_failed(uint64_t exchange_id, const std::string& what) {
     respond(500, {{"Content-Type", ctx_->options.error_content_type}},
             ctx_->error_body(500, "internal server error"));
   } else {
+    flush_output(false);                    // what the handler wrote before it threw still leaves
     close_now("handler threw mid-stream");  // the chunked body cannot be completed
   }
 }
@@ -476,28 +481,69 @@ void Connection::start_stream(int status, const Headers& headers) {
 bool Connection::write(std::string data) {
   if (state_ != State::kOpen || phase_ != Phase::kStreaming || broken_) return false;
   if (data.empty() || body_mode_ == BodyMode::kDiscard) return true;
-  WriteReq* w = acquire_write();
-  w->data = std::move(data);
-  if (body_mode_ == BodyMode::kRaw) {
-    uv_buf_t buf = make_buf(w->data);
-    return submit(w, &buf, 1);
+  if (data.size() >= kCollectMaxBytes) {
+    // Large: written now as its own chunk (no copy), after what was collected.
+    if (!flush_output(false)) return false;
+    out_ = std::move(data);
+    return flush_output(false);
   }
-  // One chunk: size line, the caller's bytes (not copied), CRLF.
-  size_t n = format_chunk_size_line(w->data.size(), w->size_line);
-  uv_buf_t bufs[3] = {uv_buf_init(w->size_line, static_cast<unsigned>(n)), make_buf(w->data),
-                      make_buf(kCrlf)};
-  return submit(w, bufs, 3);
+  // Collected, not written: every write of this loop turn leaves in one chunk
+  // and one syscall at the end of the turn (ServerContext::schedule_flush).
+  if (out_.empty()) {
+    out_ = std::move(data);
+  } else {
+    out_.append(data);
+  }
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    ctx_->schedule_flush(id_);
+  }
+  return true;
+}
+
+void Connection::run_flush() {
+  flush_scheduled_ = false;
+  flush_output(false);
+}
+
+bool Connection::flush_output(bool last) {
+  if (state_ != State::kOpen || phase_ != Phase::kStreaming || broken_) {
+    out_.clear();
+    return false;
+  }
+  const bool chunked = body_mode_ == BodyMode::kChunked;
+  if (out_.empty() && !(last && chunked)) return true;
+  WriteReq* w = acquire_write();
+  w->data.swap(out_);  // out_ takes the request's empty string
+  uv_buf_t bufs[4];
+  unsigned n = 0;
+  if (!w->data.empty()) {
+    if (chunked) {
+      // One chunk: size line, the collected bytes (not copied again), CRLF.
+      size_t len = format_chunk_size_line(w->data.size(), w->size_line);
+      bufs[n++] = uv_buf_init(w->size_line, static_cast<unsigned>(len));
+      bufs[n++] = make_buf(w->data);
+      bufs[n++] = make_buf(kCrlf);
+    } else {
+      bufs[n++] = make_buf(w->data);
+    }
+  }
+  if (last && chunked) bufs[n++] = make_buf(kLastChunk);
+  return submit(w, bufs, n);
 }
 
 void Connection::end() {
   if (state_ != State::kOpen || broken_) return;
   if (phase_ == Phase::kHandler) start_stream(200, {});
   if (state_ != State::kOpen || phase_ != Phase::kStreaming) return;
-  if (body_mode_ == BodyMode::kChunked && !submit_static(kLastChunk)) return;
+  // The collected bytes and the last chunk go in one write.
+  if (!flush_output(true)) return;
   end_exchange();
 }
 
-size_t Connection::queued_bytes() const { return uv_stream_get_write_queue_size(stream()); }
+size_t Connection::queued_bytes() const {
+  return uv_stream_get_write_queue_size(stream()) + out_.size();
+}
 
 void Connection::send_error() {
   const int status = error_status_;
@@ -580,6 +626,7 @@ void Connection::close_now(const char* reason) {
     abort_cb_ = nullptr;
   }
   pending_input_.clear();
+  out_ = std::string();
   // A reset drops unsent bytes and tells the client at once; it needs a
   // connection whose write side was not shut down (else: a plain close).
   if (!reset_ || uv_tcp_close_reset(&tcp_, &Connection::on_close) != 0) {

@@ -78,6 +78,8 @@ class Connection {
 
   // Work postponed by defer(): run by ServerContext on the next loop iteration.
   void run_deferred();
+  // Writes the streamed bytes write() collected this loop turn (ServerContext::schedule_flush).
+  void run_flush();
 
  private:
   enum class State : uint8_t { kOpen, kFinishing, kClosing };
@@ -150,6 +152,9 @@ class Connection {
   // and defers closing it (the caller may be user code).
   bool submit(WriteReq* w, const uv_buf_t* bufs, unsigned nbufs);
   bool submit_static(std::string_view bytes);
+  // Writes out_ as one body chunk (one raw write for HTTP/1.0), followed by the
+  // last chunk if `last`. Returns false if the write could not be started.
+  bool flush_output(bool last);
 
   ServerContext* ctx_;
   const uint64_t id_;
@@ -195,6 +200,10 @@ class Connection {
 
   WriteReq* free_writes_ = nullptr;
   size_t free_count_ = 0;
+  // Streamed body bytes not yet handed to libuv (write() appends; run_flush()
+  // or end() writes them), and whether a flush is scheduled for this turn.
+  std::string out_;
+  bool flush_scheduled_ = false;
 };
 
 }  // namespace qp::http

@@ -4,8 +4,12 @@
 #include <mutex>
 #include <utility>
 
+#include "common/strings.h"
+
 namespace qp::http {
 namespace {
+
+using strings::iequals;
 
 // Per-header overhead counted against max_header_bytes (": " and CRLF), so a
 // flood of empty headers is bounded too.
@@ -15,14 +19,6 @@ constexpr uint64_t kMaxReserve = 256 * 1024;
 RequestParser* self(http_parser* p) { return static_cast<RequestParser*>(p->data); }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 void trim_trailing_space(std::string* s) {
   size_t n = s->size();

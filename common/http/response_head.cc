@@ -6,19 +6,12 @@
 #include <http_parser.h>
 
 #include "common/json/writer.h"
+#include "common/strings.h"
 
 namespace qp::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using strings::iequals;
 
 bool has_forbidden_char(std::string_view s) {
   for (char c : s) {

@@ -76,9 +76,35 @@ void ServerContext::release_address(const std::string& key) {
   if (--it->second == 0) per_address.erase(it);
 }
 
+void ServerContext::schedule_flush(uint64_t id) {
+  if (closing) return;
+  flushes.push_back(id);
+  flush_turn.arm(
+      loop, [](void* self) { static_cast<ServerContext*>(self)->run_flushes(); }, this);
+}
+
+void ServerContext::run_flushes() {
+  flushing.swap(flushes);
+  for (uint64_t conn_id : flushing) {
+    auto it = connections.find(conn_id);
+    if (it == connections.end()) continue;  // closed meanwhile
+    try {
+      it->second->run_flush();
+    } catch (...) {
+      QP_ERROR("http_internal_error").kv("conn", conn_id);
+      if (auto again = connections.find(conn_id); again != connections.end()) {
+        again->second->close_now("internal error");
+      }
+    }
+  }
+  flushing.clear();
+}
+
 void ServerContext::stop_deferred() {
   deferred.clear();
   idle.reset();
+  flushes.clear();
+  flush_turn.close();
 }
 
 struct Server::Impl : ServerContext {

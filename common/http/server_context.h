@@ -11,6 +11,7 @@
 
 #include "common/http/body_budget.h"
 #include "common/http/server.h"
+#include "common/uv/end_of_turn.h"
 #include "common/uv/handle.h"
 
 namespace qp::http {
@@ -63,11 +64,22 @@ struct ServerContext {
   std::vector<uint64_t> deferred;
   qp::uv::Idle idle;
 
+  // Connections with streamed body bytes waiting to be written (see
+  // Connection::write): written once at the end of the loop turn, so every
+  // chunk that became ready in one turn leaves in one write, and a lone chunk
+  // leaves in the turn it arrived in.
+  std::vector<uint64_t> flushes;
+  std::vector<uint64_t> flushing;  // swapped with `flushes` while writing (capacity kept)
+  qp::uv::EndOfTurn flush_turn;
+  void run_flushes();
+
   // options.error_body, or the default JSON body; never throws.
   std::string error_body(int status, std::string_view message) const;
   // Runs Connection::run_deferred() for connection `id` on the next loop iteration.
   void defer(uint64_t id);
-  // Stops deferred work and closes the idle handle (Server::close()).
+  // Has Connection::flush_output() run for connection `id` at the end of this loop turn.
+  void schedule_flush(uint64_t id);
+  // Stops deferred work and pending flushes, and closes their handles (Server::close()).
   void stop_deferred();
 };
 

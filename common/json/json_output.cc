@@ -2,19 +2,12 @@
 
 #include <simdjson.h>
 
+#include "common/strings.h"
+
 namespace qp::json {
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+
+using strings::trim;
 }  // namespace
 
 bool parses_as_json(std::string_view text) {

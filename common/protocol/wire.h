@@ -25,6 +25,13 @@
 //    broker records it and removes the frame before forwarding the DONE.
 // The body frame itself is forwarded as the zmq message received.
 //
+// CHUNKS carries many jobs' chunks in one message (chunk_batch.h): the
+// request id frame is empty and the body frame is a batch of (request id,
+// JobChunk) entries. Workers send the chunks that became ready in one loop
+// turn as one CHUNKS; the broker forwards it whole when every entry goes to
+// one frontend, else splits it per frontend by copying entries (bodies are
+// never decoded). A lone CHUNK (one job) is still understood everywhere.
+//
 // Sockets: the broker binds two ROUTERs, one for frontends (DEALER) and one
 // for workers (DEALER). See docs/architecture.md for the message flow.
 #pragma once
@@ -51,9 +58,10 @@ enum class Command : uint8_t {
   kModels = 9,      // worker -> broker -> frontend: ModelList (last message of a list job)
   kAdmin = 10,      // frontend -> broker: AdminCommand (drain/resume an account);
                     // broker -> worker: AdminCommand (reload). Peers without it drop it.
+  kChunks = 11,     // worker -> broker -> frontend: a batch of JobChunks (chunk_batch.h)
 };
 
-inline constexpr uint8_t kMaxCommand = 10;
+inline constexpr uint8_t kMaxCommand = 11;
 // Most frames after the body any message may have (ROUTE + RESUME).
 inline constexpr size_t kMaxExtraFrames = 2;
 

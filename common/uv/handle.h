@@ -56,6 +56,7 @@ using Signal = Handle<uv_signal_t>;
 using Poll = Handle<uv_poll_t>;
 using Idle = Handle<uv_idle_t>;
 using Async = Handle<uv_async_t>;
+using Check = Handle<uv_check_t>;
 
 // Closes every handle still open on the loop, runs it until empty and closes
 // it. Returns the result of uv_loop_close (0 when nothing leaked).

@@ -5,7 +5,10 @@
 namespace qp::zmqx {
 namespace {
 constexpr int kDrainBudget = 256;  // messages per wake-up before yielding to the loop
-}
+// Frames in the largest common message (routing id, version, command, request
+// id, body, two extra frames).
+constexpr size_t kExpectedFrames = 8;
+}  // namespace
 
 void set_common_options(zmq::socket_t& s) {
   s.set(zmq::sockopt::linger, 0);
@@ -63,6 +66,7 @@ void UvSocket::drain() {
         break;
       }
       Frames frames;
+      frames.reserve(kExpectedFrames);  // one allocation, not 1 → 2 → 4 → 8
       auto n = zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait);
       if (!n) break;
       try {

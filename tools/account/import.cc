@@ -13,21 +13,11 @@
 namespace qp::account_tool {
 namespace {
 
+using strings::trim;
+
 constexpr int64_t kSoonS = 24 * 3600;
 
 Status bad(const std::string& what) { return error(Code::kInvalidArgument, what); }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;

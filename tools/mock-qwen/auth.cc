@@ -2,16 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include "common/strings.h"
 #include "tools/mock-qwen/jwt.h"
 
 namespace qp::mock {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -35,10 +30,10 @@ std::string_view cookie_value(std::string_view cookie_header, std::string_view n
   while (pos < cookie_header.size()) {
     size_t semi = cookie_header.find(';', pos);
     if (semi == std::string_view::npos) semi = cookie_header.size();
-    std::string_view pair = trim(cookie_header.substr(pos, semi - pos));
+    std::string_view pair = strings::trim_blanks(cookie_header.substr(pos, semi - pos));
     size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
-      std::string_view v = trim(pair.substr(eq + 1));
+    if (eq != std::string_view::npos && strings::trim_blanks(pair.substr(0, eq)) == name) {
+      std::string_view v = strings::trim_blanks(pair.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
       return v;
     }
@@ -51,7 +46,7 @@ AuthInfo authenticate(const http::Headers& headers, std::string_view secret, int
   std::string_view bearer, cookie;
   for (const auto& h : headers) {
     if (bearer.empty() && h.name == "authorization" && iequals_prefix(h.value, "bearer ")) {
-      bearer = trim(std::string_view(h.value).substr(7));
+      bearer = strings::trim_blanks(std::string_view(h.value).substr(7));
     } else if (cookie.empty() && h.name == "cookie") {
       cookie = cookie_value(h.value, "token");
     }

@@ -6,12 +6,17 @@
 #include <simdjson.h>
 
 #include "common/json/writer.h"
+#include "common/strings.h"
 #include "worker/tools/json_repair.h"
 #include "worker/tools/schema_map.h"
 #include "worker/tools/xml_fragment.h"
 
 namespace qp::worker::tools {
 namespace {
+
+using strings::iequals;
+using strings::is_space;
+using strings::trim;
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
@@ -23,25 +28,6 @@ constexpr int kMaxDepth = 32;
 // items: without a cap, a crafted schema and value could take seconds.
 constexpr size_t kMaxVisits = size_t{1} << 18;
 constexpr size_t kMaxTextBytes = size_t{64} << 20;
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 void append_string(std::string* out, std::string_view s) { json::append_quoted(out, s); }
 

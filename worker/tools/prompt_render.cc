@@ -2,20 +2,13 @@
 
 #include <simdjson.h>
 
+#include "common/strings.h"
 #include "worker/tools/signature.h"
 
 namespace qp::worker::tools {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
+using strings::trim;
 
 void append_call_block(std::string* out, std::string_view name,
                        const std::vector<std::pair<std::string, std::string>>& params) {

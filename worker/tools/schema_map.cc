@@ -8,22 +8,18 @@
 #include <simdjson.h>
 
 #include "common/json/writer.h"
+#include "common/strings.h"
 #include "worker/tools/json_repair.h"
 #include "worker/tools/xml_fragment.h"
 
 namespace qp::worker::tools {
 namespace {
 
+using strings::is_space;
+using strings::trim;
+
 constexpr int kMaxDepth = 16;
 constexpr size_t kMaxSteps = 8192;  // fields moved per call, all levels together
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // A value as the model gave it: text (a parameter or a JSON string), another
 // JSON scalar, or a group.

@@ -1,5 +1,6 @@
 // In-process tests of the real Broker (harness: broker_harness.h).
 #include "broker_harness.h"
+#include "common/protocol/chunk_batch.h"
 
 using namespace qp::broker::test_support;  // NOLINT: the harness's vocabulary
 
@@ -591,4 +592,87 @@ TEST_CASE("stop ends every job and says goodbye to workers", "[broker][io]") {
   CHECK(c->request_id == "r1");
   REQUIRE(h.recv(w, Command::kDisconnect));
   h.broker().stop();  // idempotent
+}
+
+// ---- CHUNKS batches (wire.h, chunk_batch.h) --------------------------------
+
+namespace {
+std::string batch_of(std::initializer_list<std::pair<std::string, std::string>> entries) {
+  std::string b;
+  for (const auto& [rid, body] : entries) REQUIRE(protocol::append_chunk_entry(&b, rid, body));
+  return b;
+}
+std::vector<std::pair<std::string, std::string>> entries_of(const std::string& batch) {
+  std::vector<std::pair<std::string, std::string>> out;
+  protocol::ChunkBatchReader r(batch);
+  protocol::ChunkEntry e;
+  while (r.next(&e)) out.emplace_back(e.request_id, e.body);
+  REQUIRE_FALSE(r.malformed());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a CHUNKS batch for one frontend is forwarded whole", "[broker][io][chunks]") {
+  Harness h;
+  Peer& w = h.ready_worker("worker-a", worker_status("alice", 4));
+  Peer& fe = h.frontend();
+  fe.send(Command::kJob, "r1", job_body("r1"));
+  fe.send(Command::kJob, "r2", job_body("r2"));
+  REQUIRE(h.recv(w, Command::kJob));
+  REQUIRE(h.recv(w, Command::kJob));
+  const std::string batch = batch_of({{"r1", "a"}, {"r2", opaque_bytes()}, {"r1", "b"}});
+  w.send(Command::kChunks, {}, batch);
+  auto m = h.recv(fe, Command::kChunks);
+  REQUIRE(m);
+  CHECK(m->request_id.empty());
+  CHECK(m->body == batch);  // byte for byte: the broker did not rebuild it
+  // A chunk ends failover: the jobs are now committed to this worker.
+  w.send(Command::kDone, "r1", "d1");
+  REQUIRE(h.recv(fe, Command::kDone));
+}
+
+TEST_CASE("a CHUNKS batch is split per frontend, in order, unknown jobs cancelled",
+          "[broker][io][chunks]") {
+  Harness h;
+  Peer& w = h.ready_worker("worker-a", worker_status("alice", 4));
+  Peer& fe1 = h.frontend("frontend-1");
+  Peer& fe2 = h.frontend("frontend-2");
+  fe1.send(Command::kJob, "a1", job_body("a1"));
+  REQUIRE(h.recv(w, Command::kJob));
+  fe2.send(Command::kJob, "b1", job_body("b1"));
+  REQUIRE(h.recv(w, Command::kJob));
+  fe1.send(Command::kJob, "a2", job_body("a2"));
+  REQUIRE(h.recv(w, Command::kJob));
+  w.send(
+      Command::kChunks, {},
+      batch_of({{"a1", "1"}, {"b1", "2"}, {"ghost", "3"}, {"a2", "4"}, {"b1", "5"}, {"a1", "6"}}));
+  auto m1 = h.recv(fe1, Command::kChunks);
+  REQUIRE(m1);
+  CHECK(entries_of(m1->body) ==
+        std::vector<std::pair<std::string, std::string>>{{"a1", "1"}, {"a2", "4"}, {"a1", "6"}});
+  auto m2 = h.recv(fe2, Command::kChunks);
+  REQUIRE(m2);
+  CHECK(entries_of(m2->body) ==
+        std::vector<std::pair<std::string, std::string>>{{"b1", "2"}, {"b1", "5"}});
+  auto g = h.recv(w, Command::kCancel);
+  REQUIRE(g);
+  CHECK(g->request_id == "ghost");
+}
+
+TEST_CASE("a malformed CHUNKS batch forwards its whole entries and drops the rest",
+          "[broker][io][chunks]") {
+  Harness h;
+  Peer& w = h.ready_worker("worker-a", worker_status("alice", 2));
+  Peer& fe = h.frontend();
+  fe.send(Command::kJob, "r1", job_body("r1"));
+  REQUIRE(h.recv(w, Command::kJob));
+  std::string batch = batch_of({{"r1", "whole"}});
+  batch += std::string("\x02r1\x00\x00\x00\x09tr", 9);  // says 9 body bytes, has 2
+  w.send(Command::kChunks, {}, batch);
+  auto m = h.recv(fe, Command::kChunks);
+  REQUIRE(m);
+  CHECK(entries_of(m->body) == std::vector<std::pair<std::string, std::string>>{{"r1", "whole"}});
+  // The broker is still fine: the job ends normally.
+  w.send(Command::kDone, "r1", "d");
+  REQUIRE(h.recv(fe, Command::kDone));
 }

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <zmq.hpp>
 
+#include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
 #include "common/protocol/messages.h"
 #include "common/protocol/wire.h"
@@ -24,6 +25,7 @@ struct BrokerMsg {
   std::string request_id;
   std::string body;
   std::vector<std::string> extra;  // frames after the body (DONE's SESSION)
+  size_t batch = 0;                // a CHUNK from a CHUNKS batch: its number (1, 2, ...)
 };
 
 class FakeBroker {
@@ -36,6 +38,22 @@ class FakeBroker {
     socket_ = std::make_unique<zmqx::UvSocket>(loop, std::move(s), [this](zmqx::Frames&& f) {
       auto env = zmqx::Envelope::parse(std::move(f), true);
       REQUIRE(env.has_value());
+      if (env->command() == protocol::Command::kChunks) {
+        // Recorded as the CHUNKs the frontend gets once the broker split it.
+        ++chunk_batches;
+        protocol::ChunkBatchReader r(env->body());
+        protocol::ChunkEntry e;
+        while (r.next(&e)) {
+          msgs.push_back(BrokerMsg{std::string(env->routing_id()),
+                                   protocol::Command::kChunk,
+                                   std::string(e.request_id),
+                                   std::string(e.body),
+                                   {}});
+          msgs.back().batch = chunk_batches;
+        }
+        REQUIRE_FALSE(r.malformed());
+        return;
+      }
       BrokerMsg m{std::string(env->routing_id()),
                   env->command(),
                   std::string(env->request_id()),
@@ -104,6 +122,7 @@ class FakeBroker {
   void close() { socket_->close(); }
 
   std::vector<BrokerMsg> msgs;
+  size_t chunk_batches = 0;  // CHUNKS messages received
 
  private:
   std::string endpoint_;

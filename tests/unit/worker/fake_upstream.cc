@@ -151,7 +151,20 @@ void FakeUpstream::on_request(Conn* c) {
                      reason(c->response.status) + "\r\nContent-Type: " + c->response.content_type +
                      "\r\nConnection: close\r\n\r\n";
   c->response.pieces.insert(c->response.pieces.begin(), head);
+  if (c->response.held) {
+    std::string all;
+    for (const auto& piece : c->response.pieces) all += piece;
+    c->response.pieces = {all};
+    held_.push_back(c);
+    return;
+  }
   write_next(c);
+}
+
+void FakeUpstream::release_held() {
+  std::vector<Conn*> held;
+  held.swap(held_);
+  for (Conn* c : held) write_next(c);
 }
 
 void FakeUpstream::write_next(Conn* c) {

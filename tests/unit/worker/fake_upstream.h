@@ -31,6 +31,9 @@ struct FakeResponse {
   uint64_t piece_delay_ms = 0;
   bool hang = false;       // never answer (timeouts)
   bool keep_open = false;  // write the pieces, then neither close nor end
+  // Written only by release_held(), head and pieces in one write, together
+  // with every other held response (their bytes arrive in one loop turn).
+  bool held = false;
 };
 
 class FakeUpstream {
@@ -47,6 +50,10 @@ class FakeUpstream {
   const std::vector<FakeRequest>& requests() const { return requests_; }
   // Closes the listener and every connection.
   void close();
+  // Responses with `held` whose request has arrived.
+  size_t held_count() const { return held_.size(); }
+  // Writes every held response now, one write each.
+  void release_held();
 
  private:
   struct Conn;
@@ -61,6 +68,7 @@ class FakeUpstream {
   int port_ = 0;
   std::list<std::unique_ptr<Conn>> conns_;
   std::vector<FakeRequest> requests_;
+  std::vector<Conn*> held_;
 };
 
 // Runs `loop` until pred() is true or timeout_ms of loop time elapsed (a uv

@@ -54,6 +54,15 @@ FakeResponse upstream(const FakeRequest& r) {
     resp.keep_open = true;
     return resp;
   }
+  if (r.body.find("\"content\":\"held ") != std::string::npos) {
+    // One delta, written when the test releases every held response at once.
+    const std::string text = r.body.find("held 1") != std::string::npos ? "one" : "two";
+    resp.pieces = {"data: {\"choices\":[{\"delta\":{\"content\":\"" + text +
+                   "\",\"phase\":\"answer\"}}]}\n\n"};
+    resp.held = true;
+    resp.keep_open = true;
+    return resp;
+  }
   resp.pieces = {"data: {\"response.created\":{\"chat_id\":\"" + kChatId +
                      "\",\"parent_id\":\"p\",\"response_id\":\"r\"}}\n\n",
                  "data: "
@@ -137,6 +146,49 @@ TEST_CASE("worker: READY carries the account status", "[worker]") {
   CHECK(st.instance.size() == 16);
   CHECK(st.pid == static_cast<int64_t>(::getpid()));
   CHECK(st.started_unix_ms > 0);
+  env.finish();
+}
+
+TEST_CASE("worker: chunks of several jobs ready in one loop turn leave as one CHUNKS batch",
+          "[worker][chunks]") {
+  Env env;
+  std::string w = env.ready();
+  env.broker->job(w, chat_job("h1", "held 1"));
+  env.broker->job(w, chat_job("h2", "held 2"));
+  REQUIRE(run_until(&env.loop, [&] { return env.up->held_count() == 2; }));
+  env.up->release_held();  // both answers arrive before the worker's next poll
+  REQUIRE(run_until(&env.loop, [&] {
+    return env.broker->find(Command::kChunk, "h1").has_value() &&
+           env.broker->find(Command::kChunk, "h2").has_value();
+  }));
+  const Msg& one = env.broker->msgs[*env.broker->find(Command::kChunk, "h1")];
+  const Msg& two = env.broker->msgs[*env.broker->find(Command::kChunk, "h2")];
+  CHECK(one.batch != 0);  // sent as CHUNKS, not CHUNK
+  CHECK(one.batch == two.batch);
+  CHECK(env.broker->chunk_batches == 1);
+  qp::protocol::JobChunk c;
+  REQUIRE(qp::protocol::decode(one.body, &c).ok());
+  CHECK(c.content == "one");
+  REQUIRE(qp::protocol::decode(two.body, &c).ok());
+  CHECK(c.content == "two");
+  env.finish();
+}
+
+TEST_CASE("worker: a job's DONE follows its batched chunks", "[worker][chunks]") {
+  Env env;
+  std::string w = env.ready();
+  env.broker->job(w, chat_job("j0"));
+  REQUIRE(run_until(&env.loop, [&] { return env.broker->find(Command::kDone, "j0").has_value(); }));
+  const size_t done_at = *env.broker->find(Command::kDone, "j0");
+  size_t chunks = 0;
+  for (size_t i = 0; i < env.broker->msgs.size(); ++i) {
+    const Msg& m = env.broker->msgs[i];
+    if (m.command != Command::kChunk) continue;
+    ++chunks;
+    CHECK(m.batch != 0);
+    CHECK(i < done_at);
+  }
+  CHECK(chunks >= 2);  // "Hel" and "lo" arrive in separate reads
   env.finish();
 }
 
