@@ -1,7 +1,7 @@
 // frontend/openai/media_request.h: size mapping and request validation.
 #include "frontend/openai/media_request.h"
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 
 using namespace qp::frontend;
 

@@ -1,7 +1,7 @@
 // frontend/video_store.h: bounds (entries, TTL) and the Video object.
 #include "frontend/video_store.h"
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 
 using namespace qp::frontend;
 

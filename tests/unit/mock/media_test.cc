@@ -1,7 +1,7 @@
 // tools/mock-qwen/media.h: the PNG the mock serves and the size it reads.
 #include "tools/mock-qwen/media.h"
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 
 using namespace qp::mock;
 

@@ -2,7 +2,7 @@
 // parsing, the video task answer and status shapes, base64.
 #include "worker/media_requests.h"
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 #include <simdjson.h>
 
 using namespace qp::worker;
