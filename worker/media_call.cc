@@ -12,11 +12,17 @@
 namespace qp::worker {
 namespace {
 
+// The upstream model of "<model>-image" / "<model>-video"; <model> may be
+// a listed variant ("qwen3-vl-plus-thinking"): its suffixes go too (image
+// and video chats neither think nor search).
 std::string strip_variant(std::string_view model) {
   for (std::string_view s : {kImageSuffix, kVideoSuffix}) {
-    if (has_model_suffix(model, s)) return std::string(model.substr(0, model.size() - s.size()));
+    if (has_model_suffix(model, s)) {
+      model.remove_suffix(s.size());
+      break;
+    }
   }
-  return std::string(model);
+  return parse_model_variant(model).upstream_model;
 }
 
 }  // namespace

@@ -72,6 +72,13 @@ bool parse_common(std::string_view body, MediaRequest* out, ApiError* err, bool 
       if (out->response_format != "url" && out->response_format != "b64_json")
         return c.fail("response_format", "Invalid value: '" + out->response_format +
                                              "'. Supported values are: 'url' and 'b64_json'.");
+    } else if (!video && key == "stream") {
+      bool stream = false;
+      if (!fields::get_bool(c, v, "stream", &stream)) return false;
+      if (stream)
+        return c.fail("stream",
+                      "Streaming image generation (partial images) is not supported: Qwen "
+                      "sends the finished image only. Leave 'stream' unset.");
     } else if (video && key == "stream") {
       if (!fields::get_bool(c, v, "stream", &out->stream)) return false;
     }  // everything else (quality, style, seconds, ...) is ignored: Qwen decides

@@ -85,6 +85,14 @@ test('images.generate (b64_json, n=2, default model): the worker downloads and e
   assert.equal((await records()).filter((x) => x.chat_type === 't2i').length, 2);
 });
 
+test('images on a listed variant (qwen3-vl-plus-thinking): the upstream model is the base model', async () => {
+  await setup();
+  const r = await client.images.generate({ model: 'qwen3-vl-plus-thinking', prompt: 'a boat' });
+  assert.match(r.data[0].url, /img-\d+-8x8\.png/);
+  const rec = (await records()).find((x) => x.chat_type === 't2i');
+  assert.equal(rec.model, 'qwen3-vl-plus');
+});
+
 test('images: a size Qwen does not offer, n out of range, a model that cannot â†’ 400 OpenAI errors', async () => {
   await setup();
   for (const [body, param] of [
@@ -92,6 +100,7 @@ test('images: a size Qwen does not offer, n out of range, a model that cannot â†
     [{ prompt: 'x', size: '2:1' }, 'size'],
     [{ prompt: 'x', n: 9 }, 'n'],
     [{ prompt: 'x', response_format: 'webp' }, 'response_format'],
+    [{ prompt: 'x', stream: true }, 'stream'],
   ]) {
     await assert.rejects(client.images.generate(body), (e) => {
       assert.equal(e.status, 400, JSON.stringify(body));

@@ -51,6 +51,9 @@ TEST_CASE("parse_image_request: defaults, bounds and errors", "[media]") {
   CHECK_FALSE(parse_image_request(R"({"prompt":""})", &r, &e));
   CHECK_FALSE(parse_image_request(R"({"prompt":7})", &r, &e));
   CHECK_FALSE(parse_image_request("{", &r, &e));
+  CHECK_FALSE(parse_image_request(R"({"prompt":"p","stream":true})", &r, &e));
+  CHECK(e.param == "stream");
+  CHECK(parse_image_request(R"({"prompt":"p","stream":false})", &r, &e));
 }
 
 TEST_CASE("parse_video_request: sizes, stream, seconds ignored", "[media]") {
