@@ -156,11 +156,31 @@ void MediaCall::on_new_chat(HttpResult& result) {
     if (!is_error_json(result.body) && !has_waf_marker(result.body))
       return fail(UpstreamFailure{Code::kUpstream, id.error().message(), 0, nullptr});
   }
+  if (retry_item(result.body)) return;
   fail(classify_response(result.status, result.content_type, result.body));
+}
+
+bool MediaCall::retry_item(std::string_view body) {
+  RetryCause cause = retry_cause(body);
+  RetryDecision d = decide_retry(cause, /*forwarded=*/false, &retries_);
+  if (d.action == RetryAction::kFail) return false;
+  QP_INFO("upstream.retry")
+      .kv("request_id", job_.request_id)
+      .kv("cause", retry_cause_name(cause))
+      .kv("action", "new_chat");
+  if (WorkerMetrics* m = client_->metrics()) {
+    m->count_error(classify_response(200, "application/json", body), false);
+    m->count_retry(cause);
+  }
+  stream_error_ = false;
+  error_event_.clear();
+  check(next_item());
+  return true;
 }
 
 void MediaCall::on_image_end(HttpResult& result) {
   if (stream_error_) {
+    if (!error_event_.empty() && retry_item(error_event_)) return;
     UpstreamFailure f =
         error_event_.empty()
             ? UpstreamFailure{Code::kUpstream, "Qwen's image stream is malformed", 0, nullptr}
@@ -168,8 +188,10 @@ void MediaCall::on_image_end(HttpResult& result) {
     return fail(f);
   }
   if (result.failure) return fail(*result.failure);
-  if (!result.streamed)
+  if (!result.streamed) {
+    if (retry_item(result.body)) return;
     return fail(classify_response(result.status, result.content_type, result.body));
+  }
   sse_.finish();
   std::string_view data;
   while (sse_.next(&data)) {
@@ -195,6 +217,7 @@ void MediaCall::on_task(HttpResult& result) {
     QP_INFO("upstream.video_task").kv("request_id", job_.request_id).kv("task_id", task_id_);
     return poll_now();
   }
+  if (retry_item(result.body)) return;
   fail(classify_response(result.status, result.content_type, result.body));
 }
 

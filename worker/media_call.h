@@ -11,11 +11,12 @@
 //     task id → GET /api/v1/tasks/status/<id> every poll interval until the
 //     task ends (bounded by the job's deadline) → [b64_json: download]
 //
-// Each finished item is forwarded at once as a markdown CHUNK (chat
-// completions show it as content), and all of them are in the
-// ChatResult's `media` at the end. Same handler contract as ChatCall
-// (qwen_client.h): no callback after a terminal one or after cancel().
-// Thread: the loop's thread only.
+// An upstream error that retry_policy.h retries in a new chat ("Internal
+// error", a busy or missing chat) restarts the current item from chats/new,
+// within the policy's bounds per job. Each finished item is forwarded at once as a markdown CHUNK
+// (chat completions show it as content), and all of them are in the ChatResult's `media` at the
+// end. Same handler contract as ChatCall (qwen_client.h): no callback after a terminal one or after
+// cancel(). Thread: the loop's thread only.
 #pragma once
 
 #include <memory>
@@ -26,6 +27,7 @@
 #include "common/uv/handle.h"
 #include "worker/http_request.h"
 #include "worker/qwen_client.h"
+#include "worker/retry_policy.h"
 #include "worker/sse_parser.h"
 
 namespace qp::worker {
@@ -63,6 +65,9 @@ class MediaCall final : private HttpRequest::Listener {
   // The item's URL is known: download it (b64_json) or finish it.
   void got_url(std::string url);
   void item_done();
+  // Restarts the current item in a new chat if `body` is a retryable error
+  // and the policy allows it; false: fail.
+  bool retry_item(std::string_view body);
   void fail(const UpstreamFailure& failure);
   void fail_status(const Status& s);
   void check(Status s) {
@@ -91,6 +96,7 @@ class MediaCall final : private HttpRequest::Listener {
   bool stream_error_ = false;
   std::string error_event_;
   std::vector<protocol::MediaItem> items_;
+  RetryState retries_;
   uv::Timer poll_timer_;
 };
 

@@ -231,3 +231,23 @@ TEST_CASE("media call: t2v polls the task until success, or fails with Qwen's re
     env.finish();
   }
 }
+
+TEST_CASE("media call: Qwen's Internal error is retried once in a new chat", "[media]") {
+  int completions = 0;
+  Env env([&](const FakeRequest& r) {
+    if (r.target == "/api/v2/chats/new") return new_chat_ok();
+    if (++completions == 1)
+      return json(
+          R"({"success":false,"request_id":"r","data":{"code":"Bad_Request","details":"Internal error"}})");
+    return sse({image_events("https://cdn.qwenlm.ai/y.png")});
+  });
+  Recorder rec;
+  env.call = std::make_unique<MediaCall>(env.client.get(), job("qwen3-max-image"), &rec);
+  REQUIRE(env.call->start().ok());
+  REQUIRE(run_until(&env.loop, [&] { return rec.terminal > 0; }));
+  REQUIRE(rec.done);
+  CHECK(rec.done->media.at(0).url == "https://cdn.qwenlm.ai/y.png");
+  CHECK(completions == 2);
+  CHECK(env.up->requests().size() == 4);  // chats/new twice
+  env.finish();
+}
