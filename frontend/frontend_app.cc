@@ -34,6 +34,10 @@ std::string_view endpoint_name(std::string_view path) {
   if (path == kCountTokensEndpoint) return kCountTokensEndpoint;
   if (path == kResponsesEndpoint || path.rfind("/v1/responses/", 0) == 0) return kResponsesEndpoint;
   if (path == kModelsEndpoint || path.rfind("/v1/models/", 0) == 0) return kModelsEndpoint;
+  for (std::string_view media : {"/v1/images/generations", "/v1/images/edits", "/v1/videos"}) {
+    if (path == media) return media;
+  }
+  if (path.rfind("/v1/videos/", 0) == 0) return "/v1/videos";
   return kOtherEndpoint;
 }
 

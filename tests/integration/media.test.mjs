@@ -111,6 +111,9 @@ test('images: a size Qwen does not offer, n out of range, a model that cannot â†
   }
   await assert.rejects(client.images.generate({ model: 'no-such-model', prompt: 'x' }), (e) => e.status === 404);
   assert.equal((await records()).length, 0, 'nothing went upstream');
+  const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text();
+  assert.ok(metrics.split('\n').some((l) => l.startsWith('qwenproxy_requests_total{') &&
+    l.includes('endpoint="/v1/images/generations"') && l.includes('status="400"')), 'the 400s are counted under their route');
 });
 
 test('/v1/images/edits: 501 with an OpenAI-shaped error', async () => {
