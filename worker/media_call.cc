@@ -143,11 +143,10 @@ void MediaCall::on_new_chat(HttpResult& result) {
                      std::string("Accept: text/event-stream"),
                      std::string("Accept: application/json, text/plain, */*"));
       } else {
-        // Image generation is silent for a while: the long first-byte bound.
-        spec.first_byte_timeout_ms =
-            std::max<uint64_t>(spec.first_byte_timeout_ms, client_->long_idle_timeout_ms());
-        spec.idle_timeout_ms =
-            std::max<uint64_t>(spec.idle_timeout_ms, client_->long_idle_timeout_ms());
+        // Image generation is silent for a while: the bounds of the
+        // long-running variants (upstream.long_idle_timeout_ms; 0 = none).
+        spec.first_byte_timeout_ms = client_->long_idle_timeout_ms();
+        spec.idle_timeout_ms = client_->long_idle_timeout_ms();
         sse_ = SseParser();
         finished_ = false;
       }
