@@ -97,11 +97,11 @@ void ChatCall::on_done(const protocol::JobDone& done) {
   if (!stream_) {
     exchange_.respond(200, api_headers(request_id_, "application/json"),
                       json_.completion(content, reasoning_, reason, done.usage, done.chat_id,
-                                       json_valid, tool_calls_, done.sources));
+                                       json_valid, tool_calls_, done.sources, done.media));
   } else {
     if (!started_) start_stream();
-    json_.append_finish_event(&out_, reason, json_valid, done.chat_id, done.sources,
-                              content_chars_);
+    json_.append_finish_event(&out_, reason, json_valid, done.chat_id, done.sources, content_chars_,
+                              done.media);
     if (include_usage_) json_.append_usage_event(&out_, done.usage);
     CompletionJson::append_done_event(&out_);
     exchange_.write(std::move(out_));

@@ -34,6 +34,10 @@ std::string_view endpoint_name(std::string_view path) {
   if (path == kCountTokensEndpoint) return kCountTokensEndpoint;
   if (path == kResponsesEndpoint || path.rfind("/v1/responses/", 0) == 0) return kResponsesEndpoint;
   if (path == kModelsEndpoint || path.rfind("/v1/models/", 0) == 0) return kModelsEndpoint;
+  for (std::string_view media : {"/v1/images/generations", "/v1/images/edits", "/v1/videos"}) {
+    if (path == media) return media;
+  }
+  if (path.rfind("/v1/videos/", 0) == 0) return "/v1/videos";
   return kOtherEndpoint;
 }
 
@@ -298,6 +302,22 @@ void FrontendApp::handle(http::Exchange ex) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
     return handle_response_get(ex, std::string_view(path).substr(kResponsesEndpoint.size() + 1),
                                caller);
+  }
+  if (path == "/v1/images/generations") {
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_images(ex, caller);
+  }
+  if (path == "/v1/images/edits") {
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_image_edits(ex, caller);
+  }
+  if (path == "/v1/videos") {
+    if (m != "POST") return method_not_allowed("POST");
+    return handle_videos(ex, caller);
+  }
+  if (path.rfind("/v1/videos/", 0) == 0) {
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
+    return handle_video_get(ex, std::string_view(path).substr(11), caller);
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");

@@ -27,9 +27,11 @@
 #include "frontend/keys_file_watch.h"
 #include "frontend/models_cache.h"
 #include "frontend/openai/chat_request.h"
+#include "frontend/openai/media_request.h"
 #include "frontend/request_observer.h"
 #include "frontend/responses/response_store.h"
 #include "frontend/responses/responses_request.h"
+#include "frontend/video_store.h"
 
 namespace qp::frontend {
 
@@ -70,6 +72,16 @@ class FrontendApp {
   void submit_responses(http::Exchange ex, responses::ResponsesRequest r, const std::string& rid,
                         const Caller& caller);
   void handle_response_get(http::Exchange ex, std::string_view id, const Caller& caller);
+  // Images and video (frontend_media.cc).
+  void handle_images(http::Exchange ex, const Caller& caller);
+  void handle_image_edits(http::Exchange ex, const Caller& caller);
+  void handle_videos(http::Exchange ex, const Caller& caller);
+  void handle_video_get(http::Exchange ex, std::string_view id, const Caller& caller);
+  void submit_media(http::Exchange ex, MediaRequest r, const std::string& rid, const Caller& caller,
+                    bool video);
+  // The job's "<model>-image" / "<model>-video" for the requested model.
+  bool resolve_media_model(std::string_view requested, bool video, std::string* job_model,
+                           ApiError* err) const;
   // When `model` is not in a fresh model list and a fetch is under way: runs
   // `then` once the list arrives (or answers the fetch's 503) and returns true.
   bool defer_until_models(http::Exchange ex, const std::string& model, const std::string& rid,
@@ -122,6 +134,7 @@ class FrontendApp {
   RequestObservers observers_;
   std::unique_ptr<admin::AdminApi> admin_;  // an observer: before calls_
   std::unique_ptr<ClientAuth> auth_;
+  VideoStore videos_;  // async POST /v1/videos (frontend memory, bounded)
   std::unique_ptr<KeysFileWatch> keys_watch_;
   std::unordered_map<std::string, std::unique_ptr<ApiCall>> calls_;
   std::unordered_map<std::string, uint64_t> deadlines_ms_;  // request id -> loop time

@@ -81,6 +81,8 @@ bool parse_one(element m, protocol::ModelInfo* out) {
       if (t.get(s)) continue;
       if (s == "search") out->capabilities.emplace_back("search");
       if (s == "deep_research") out->capabilities.emplace_back("deep_research");
+      if (s == "t2i") out->capabilities.emplace_back("image_generation");
+      if (s == "t2v") out->capabilities.emplace_back("video_generation");
     }
   }
   auto& c = out->capabilities;
@@ -128,7 +130,9 @@ void add_model_variants(std::vector<protocol::ModelInfo>* models) {
     for (auto [cap, suffix, label] :
          {std::tuple{"thinking", kThinkingSuffix, " (thinking)"},
           std::tuple{"search", kSearchSuffix, " (web search)"},
-          std::tuple{"deep_research", kDeepResearchSuffix, " (deep research)"}}) {
+          std::tuple{"deep_research", kDeepResearchSuffix, " (deep research)"},
+          std::tuple{"image_generation", kImageSuffix, " (image generation)"},
+          std::tuple{"video_generation", kVideoSuffix, " (video generation)"}}) {
       if (!has((*models)[i], cap)) continue;
       protocol::ModelInfo v = (*models)[i];
       v.id += suffix;

@@ -17,7 +17,8 @@ namespace qp::worker {
 // max_output_tokens (meta.max_generation_length) and capabilities: every
 // key of meta.abilities / meta.capabilities whose value is true or a
 // non-zero number, plus "search" and "deep_research" when meta.chat_type
-// contains them.
+// contains them, and "image_generation" / "video_generation" when it
+// contains "t2i" / "t2v".
 // Capabilities are sorted and unique. Entries without an id are skipped.
 // Error (kUpstream) when the body is not JSON or has no model array.
 Result<std::vector<protocol::ModelInfo>> parse_models(std::string_view body);
@@ -28,7 +29,8 @@ inline constexpr std::string_view kSearchSuffix = "-search";
 
 // Appends "<id>-thinking" for models with the "thinking" capability,
 // "<id>-search" for models with "search" and "<id>-deep-research"
-// (kDeepResearchSuffix) for models with "deep_research", so clients can
+// (kDeepResearchSuffix) for models with "deep_research", "<id>-image" and
+// "<id>-video" for image_generation / video_generation, so clients can
 // select those modes by model name (see qwen_requests.h
 // parse_model_variant).
 void add_model_variants(std::vector<protocol::ModelInfo>* models);

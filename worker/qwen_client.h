@@ -52,6 +52,8 @@ struct ChatResult {
   std::string stop_sequence;
   // Web search sources (bounded by the event interpreter).
   std::vector<protocol::SearchSource> sources;
+  // Generated images / videos (MediaCall, media_call.h).
+  std::vector<protocol::MediaItem> media;
 };
 
 class ChatHandler {

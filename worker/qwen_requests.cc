@@ -79,6 +79,9 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
     case Endpoint::kDeleteChat:  // DELETE /api/v2/chats/<chat_id> (spec 2.5)
       url += "/api/v2/chats/";
       break;
+    case Endpoint::kTaskStatus:  // GET /api/v1/tasks/status/<task_id> (spec 2.7)
+      url += "/api/v1/tasks/status/";
+      break;
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : chat_id) {
@@ -116,6 +119,7 @@ std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
     case Endpoint::kCompletion:
     case Endpoint::kStop:
     case Endpoint::kDeleteChat:
+    case Endpoint::kTaskStatus:
       referer += "/c/";
       referer += p.chat_id;
       break;

@@ -27,7 +27,9 @@ inline constexpr int64_t kThinkingBudget = 38912;
 // The largest budget sent: models' max_thinking_generation_length (spec 2.1).
 inline constexpr int64_t kMaxThinkingBudget = 81920;
 
-enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteChat };
+// kTaskStatus: GET /api/v1/tasks/status/<task_id> (video tasks, spec 2.7;
+// the id goes where the others take the chat id).
+enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteChat, kTaskStatus };
 
 // Model-name suffixes select features (R21/GO convention):
 // "<id>-thinking", "<id>-search", "<id>-thinking-search", and

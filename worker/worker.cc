@@ -8,10 +8,12 @@
 #include "common/accounts/credentials.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/model_variants.h"
 #include "common/notify.h"
 #include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
 #include "common/zmq/envelope.h"
+#include "worker/media_call.h"
 
 namespace qp::worker {
 
@@ -24,6 +26,7 @@ struct Worker::Job final : ChatHandler, ModelsHandler {
   protocol::JobKind kind = protocol::JobKind::kChat;
   std::unique_ptr<ChatCall> chat;
   std::unique_ptr<ModelsCall> models;
+  std::unique_ptr<MediaCall> media;  // image / video variants
   uint64_t started_ms = 0;
   uint64_t health_epoch = 0;  // Worker::health_epoch_ when the job started
   uint64_t chunks = 0;
@@ -32,6 +35,7 @@ struct Worker::Job final : ChatHandler, ModelsHandler {
   void cancel() {
     if (chat) chat->cancel();
     if (models) models->cancel();
+    if (media) media->cancel();
   }
   void on_chat_delta(protocol::JobChunk& chunk) override { worker->job_delta(this, chunk); }
   void on_chat_done(const ChatResult& result) override { worker->job_done(this, result); }
@@ -361,6 +365,9 @@ void Worker::on_job(std::string_view request_id, std::string_view body, std::str
   if (req.kind == protocol::JobKind::kListModels) {
     job->models = std::make_unique<ModelsCall>(&client_, job.get());
     s = job->models->start();
+  } else if (media_model(req.model)) {
+    job->media = std::make_unique<MediaCall>(&client_, std::move(req), job.get());
+    s = job->media->start();
   } else {
     job->chat = std::make_unique<ChatCall>(&client_, std::move(req), job.get());
     s = job->chat->start();
@@ -453,6 +460,7 @@ void Worker::job_done(Job* job, const ChatResult& result) {
   done.chat_id = result.chat_id;
   done.account = account_.name;
   done.sources = result.sources;
+  done.media = result.media;
   protocol::encode(done, &body_);
   if (job->chat && !result.session_key.empty()) {
     const protocol::JobRequest& req = job->chat->request();

@@ -31,6 +31,8 @@ const char* endpoint_label(Endpoint e) {
       return "stop";
     case Endpoint::kDeleteChat:
       return "delete_chat";
+    case Endpoint::kTaskStatus:
+      return "task_status";
   }
   return "other";
 }
@@ -40,7 +42,7 @@ WorkerMetrics::WorkerMetrics() {
       registry_.counter("qwenproxy_upstream_calls_total",
                         "HTTP requests the worker started upstream, by endpoint.", {"endpoint"});
   for (auto e : {Endpoint::kModels, Endpoint::kModelsV2, Endpoint::kNewChat, Endpoint::kCompletion,
-                 Endpoint::kStop, Endpoint::kDeleteChat}) {
+                 Endpoint::kStop, Endpoint::kDeleteChat, Endpoint::kTaskStatus}) {
     calls_.push_back(&calls.with({endpoint_label(e)}));
   }
   errors_ = &registry_.counter("qwenproxy_upstream_errors_total",

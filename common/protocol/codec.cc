@@ -61,6 +61,20 @@ void visit(SearchSource& m, V& v) {
 }
 
 template <class V>
+void visit(JobMedia& m, V& v) {
+  v.optional("size", m.size);
+  v.optional("n", m.n);
+  v.optional("response_format", m.response_format);
+}
+template <class V>
+void visit(MediaItem& m, V& v) {
+  v("kind", m.kind);
+  v("url", m.url);
+  v.optional("b64_json", m.b64_json);
+  v.optional("mime", m.mime);
+}
+
+template <class V>
 void visit(JobRequest& m, V& v) {
   v("request_id", m.request_id);
   v("kind", m.kind);
@@ -82,6 +96,7 @@ void visit(JobRequest& m, V& v) {
   v("deadline_unix_ms", m.deadline_unix_ms);
   v.optional("pin_account", m.pin_account);
   v.optional("features", m.features);
+  v.optional("media", m.media);
 }
 template <class V>
 void visit(JobRoute& m, V& v) {
@@ -133,6 +148,7 @@ void visit(JobDone& m, V& v) {
   v("account", m.account);
   v("stop_sequence", m.stop_sequence);
   v("sources", m.sources);
+  v("media", m.media);
 }
 template <class V>
 void visit(JobError& m, V& v) {

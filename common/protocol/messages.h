@@ -69,6 +69,26 @@ inline constexpr size_t kMaxSources = 32;
 inline constexpr size_t kMaxSourceUrlBytes = 2048;
 inline constexpr size_t kMaxSourceTitleBytes = 512;
 
+// Image / video generation (docs/api.md "Images and video"): set on jobs of
+// the "<model>-image" (Qwen chat type t2i) and "<model>-video" (t2v)
+// variants. Left out of the encoding when unset (older peers: as before
+// the field existed). The frontend validates; the worker bounds again.
+struct JobMedia {
+  std::string size;             // Qwen's aspect ratio ("1:1", "16:9", ...); empty: "1:1"
+  int32_t n = 0;                // images to generate; 0: 1
+  std::string response_format;  // "url" (default) | "b64_json" (the worker downloads it)
+  bool empty() const { return size.empty() && n == 0 && response_format.empty(); }
+};
+inline constexpr int32_t kMaxImagesPerJob = 4;
+
+// One generated image or video, carried once in DONE.
+struct MediaItem {
+  std::string kind;      // "image" | "video"
+  std::string url;       // Qwen's (signed, expiring) URL
+  std::string b64_json;  // response_format b64_json: the downloaded bytes, base64
+  std::string mime;      // the download's content type (b64_json only)
+};
+
 struct JobRequest {
   std::string request_id;
   JobKind kind = JobKind::kChat;
@@ -98,6 +118,8 @@ struct JobRequest {
   // web_search_options / reasoning_effort (or Anthropic's thinking). Left out
   // of the encoding when empty.
   JobFeatures features;
+  // Image / video generation parameters. Left out of the encoding when empty.
+  JobMedia media;
 };
 
 // The JOB's ROUTE frame (wire.h): what the broker needs to route a job, so
@@ -179,6 +201,8 @@ struct JobDone {
   // they are rendered once, on the message or the final delta, and the
   // per-chunk path stays as small as before. Left out when empty.
   std::vector<SearchSource> sources;
+  // Generated images / videos (image and video variants). Left out when empty.
+  std::vector<MediaItem> media;
 };
 
 struct JobError {

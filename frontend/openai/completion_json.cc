@@ -72,6 +72,18 @@ int64_t count_code_points(std::string_view text) {
   return n;
 }
 
+void append_media(std::string* out, const std::vector<protocol::MediaItem>& media) {
+  out->append("\"qwen_media\":");
+  json::Writer w(out);
+  w.begin_array();
+  for (const auto& m : media) {
+    w.begin_object().field("type", m.kind).field("url", m.url);
+    if (!m.b64_json.empty()) w.field("b64_json", m.b64_json);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 void append_annotations(std::string* out, const std::vector<protocol::SearchSource>& sources,
                         int64_t content_chars) {
   out->append("\"annotations\":[");
@@ -94,9 +106,14 @@ void append_annotations(std::string* out, const std::vector<protocol::SearchSour
 void CompletionJson::append_finish_event(std::string* out, std::string_view finish_reason,
                                          int json_valid, std::string_view qwen_chat_id,
                                          const std::vector<protocol::SearchSource>& sources,
-                                         int64_t content_chars) const {
+                                         int64_t content_chars,
+                                         const std::vector<protocol::MediaItem>& media) const {
   out->append(chunk_prefix_);
   if (!sources.empty()) append_annotations(out, sources, content_chars);
+  if (!media.empty()) {
+    if (!sources.empty()) out->push_back(',');
+    append_media(out, media);
+  }
   out->append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(out, finish_reason);
   out->append("}]");
@@ -135,7 +152,8 @@ std::string CompletionJson::completion(std::string_view content, std::string_vie
                                        std::string_view finish_reason, const protocol::Usage& usage,
                                        std::string_view qwen_chat_id, int json_valid,
                                        const std::vector<ToolCall>& tool_calls,
-                                       const std::vector<protocol::SearchSource>& sources) const {
+                                       const std::vector<protocol::SearchSource>& sources,
+                                       const std::vector<protocol::MediaItem>& media) const {
   std::string out;
   out.reserve(256 + content.size() + reasoning.size());
   append_head(&out, id_, "chat.completion", created_, model_);
@@ -161,6 +179,10 @@ std::string CompletionJson::completion(std::string_view content, std::string_vie
   }
   out.append(",\"refusal\":null,");
   append_annotations(&out, sources, count_code_points(content));
+  if (!media.empty()) {
+    out.push_back(',');
+    append_media(&out, media);
+  }
   out.append("},\"logprobs\":null,\"finish_reason\":");
   json::append_quoted(&out, finish_reason);
   out.append("}],\"usage\":");

@@ -43,7 +43,8 @@ class CompletionJson {
   void append_finish_event(std::string* out, std::string_view finish_reason, int json_valid = -1,
                            std::string_view qwen_chat_id = {},
                            const std::vector<protocol::SearchSource>& sources = {},
-                           int64_t content_chars = 0) const;
+                           int64_t content_chars = 0,
+                           const std::vector<protocol::MediaItem>& media = {}) const;
   // `data: {chunk with choices:[] and usage}\n\n` (stream_options.include_usage)
   void append_usage_event(std::string* out, const protocol::Usage& usage) const;
   static void append_done_event(std::string* out) { out->append("data: [DONE]\n\n"); }
@@ -55,7 +56,8 @@ class CompletionJson {
                          std::string_view finish_reason, const protocol::Usage& usage,
                          std::string_view qwen_chat_id, int json_valid = -1,
                          const std::vector<ToolCall>& tool_calls = {},
-                         const std::vector<protocol::SearchSource>& sources = {}) const;
+                         const std::vector<protocol::SearchSource>& sources = {},
+                         const std::vector<protocol::MediaItem>& media = {}) const;
 
  private:
   std::string chunk_prefix_;  // `{"id":…,"choices":[{"index":0,"delta":{` … up to the delta body
@@ -72,6 +74,11 @@ void append_usage_object(std::string* out, const protocol::Usage& u);
 // content_chars, its length in Unicode code points, as OpenAI counts).
 void append_annotations(std::string* out, const std::vector<protocol::SearchSource>& sources,
                         int64_t content_chars);
+
+// Extension field of the image / video variants (docs/api.md "Images and
+// video"): `"qwen_media":[{"type":"image","url":…},…]` on the message or
+// the final delta.
+void append_media(std::string* out, const std::vector<protocol::MediaItem>& media);
 
 // Unicode code points in UTF-8 text (bytes that are not continuation bytes).
 int64_t count_code_points(std::string_view text);

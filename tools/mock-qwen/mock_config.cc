@@ -146,6 +146,10 @@ qp::Status apply_config_json(std::string_view json, MockConfig* config, FaultSet
       st = get_int(v, key, 0, &c.search_delay_ms);
     else if (key == "research_delay_ms")
       st = get_int(v, key, 0, &c.research_delay_ms);
+    else if (key == "image_delay_ms")
+      st = get_int(v, key, 0, &c.image_delay_ms);
+    else if (key == "video_duration_ms")
+      st = get_int(v, key, 0, &c.video_duration_ms);
     else if (key == "research_rounds") {
       st = get_int(v, key, 1, &c.research_rounds);
       if (st.ok() && c.research_rounds > 8) st = bad("research_rounds must be 1 to 8");
@@ -198,6 +202,8 @@ void append_config_json(std::string* out, const MockConfig& c) {
   w.field("search_format", c.search_format);
   w.field("search_delay_ms", c.search_delay_ms);
   w.field("research_delay_ms", c.research_delay_ms);
+  w.field("image_delay_ms", c.image_delay_ms);
+  w.field("video_duration_ms", c.video_duration_ms);
   w.field("research_rounds", c.research_rounds);
   w.field("research_clarify", c.research_clarify);
   w.end_object();

@@ -38,6 +38,11 @@ struct MockConfig {
   int64_t research_delay_ms = 0;
   int64_t research_rounds = 2;
   bool research_clarify = true;
+  // chat_types "t2i" and "t2v" (media.h): the wait before the image_gen
+  // delta that carries the image URL, and how long a video task runs
+  // before its status turns to success.
+  int64_t image_delay_ms = 0;
+  int64_t video_duration_ms = 3000;
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

@@ -151,6 +151,16 @@ void MockServer::route(http::Exchange& ex) {
     ex.respond(200, json_headers(), R"({"success":true,"data":{}})");
     return;
   }
+  if (starts_with(p, "/api/v1/tasks/status/")) {  // video tasks (media.h)
+    Caller caller;
+    if (method_is("GET") && identify(ex, &caller))
+      media_.task_status(ex, p.substr(21), caller.owner, uv::now_unix_ms());
+    return;
+  }
+  if (starts_with(p, "/cdn/mock-media/")) {  // generated media (media.h)
+    if (method_is("GET")) media_.serve_file(ex, p.substr(16));
+    return;
+  }
   if (!starts_with(p, "/api/") && (m == "PUT" || m == "GET")) {
     handle_oss(ex);
     return;
@@ -458,6 +468,14 @@ void MockServer::handle_completions(http::Exchange& ex) {
   // Accepted.
   ++quota_used_[owner];
   ++state_.counters.completions_started;
+  if (c.chat_type == "t2i" || c.chat_type == "t2v") {  // media.h
+    media_.respond(
+        ex,
+        MediaCompletion{c.chat_type, chat_id, ids_.uuid(), ids_.uuid(), completion_size(req.body),
+                        owner, config_.image_delay_ms, config_.video_duration_ms},
+        uv::now_unix_ms());
+    return;
+  }
   Answer answer = rules_.answer(c.content, c.model, c.thinking_enabled,
                                 static_cast<size_t>(config_.echo_max_bytes));
   if (hits.empty_answer) {  // the model generated nothing: the stream carries no text

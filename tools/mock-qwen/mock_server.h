@@ -10,6 +10,8 @@
 //   POST /api/v2/chat/completions/stop?chat_id=
 //   GET  /api/v2/chats/?page=, GET|DELETE /api/v2/chats/<id>
 //   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken
+//   GET  /api/v1/tasks/status/<id>               video task (media.h)
+//   GET  /cdn/mock-media/<file>                  generated images / videos (media.h)
 //   PUT  /<any other path>                        fake OSS sink (GET reads it back)
 //   /__mock/{state,reset,config,rules,hold,release,token,health}
 #pragma once
@@ -29,6 +31,7 @@
 #include "tools/mock-qwen/delay_queue.h"
 #include "tools/mock-qwen/faults.h"
 #include "tools/mock-qwen/ids.h"
+#include "tools/mock-qwen/media.h"
 #include "tools/mock-qwen/mock_config.h"
 #include "tools/mock-qwen/mock_state.h"
 #include "tools/mock-qwen/models.h"
@@ -111,6 +114,7 @@ class MockServer {
   // Declaration order matters: the server is destroyed first, and its
   // on_abort callbacks still find the runner and the delay queue alive.
   DelayQueue delays_;
+  MediaMock media_{&ids_, &delays_};  // t2i / t2v (media.h)
   StreamRunner runner_;
   std::unique_ptr<http::Server> server_;
   bool closed_ = false;

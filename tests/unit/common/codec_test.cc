@@ -453,3 +453,35 @@ TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {
     SUCCEED();
   }
 }
+
+TEST_CASE("media: left out when unset, round-trips when set", "[protocol]") {
+  JobRequest j = sample_job();
+  std::string plain = encode(j);
+  CHECK(plain.find("media") == std::string::npos);  // older peers see the same bytes
+  j.media.size = "16:9";
+  j.media.n = 2;
+  j.media.response_format = "b64_json";
+  std::string with = encode(j);
+  JobRequest jd;
+  REQUIRE(decode(with, &jd).ok());
+  CHECK(jd.media.size == "16:9");
+  CHECK(jd.media.n == 2);
+  CHECK(jd.media.response_format == "b64_json");
+  check_golden("job_request_media", with);
+
+  JobDone x;
+  x.request_id = "r";
+  CHECK(encode(x).find("media") == std::string::npos);
+  x.media = {{"image", "https://cdn.example/a.png?Expires=1", "iVBORw0K", "image/png"},
+             {"video", "https://cdn.example/v.mp4", "", ""}};
+  JobDone d;
+  REQUIRE(decode(encode(x), &d).ok());
+  REQUIRE(d.media.size() == 2);
+  CHECK(d.media[0].kind == "image");
+  CHECK(d.media[0].url == "https://cdn.example/a.png?Expires=1");
+  CHECK(d.media[0].b64_json == "iVBORw0K");
+  CHECK(d.media[0].mime == "image/png");
+  CHECK(d.media[1].kind == "video");
+  CHECK(d.media[1].b64_json.empty());
+  check_golden("job_done_media", encode(x));
+}

@@ -1,6 +1,7 @@
 #include "frontend/openai/completion_json.h"
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 
 #include "frontend/models_cache.h"
 #include "frontend/openai/api_error.h"
@@ -187,4 +188,34 @@ TEST_CASE("search sources become url_citation annotations", "[completion_json][s
   CHECK(s.find("\"delta\":{},") != std::string::npos);
   CHECK(count_code_points("") == 0);
   CHECK(count_code_points("a\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80") == 4);
+}
+
+TEST_CASE("qwen_media on the message and on the final delta, with and without annotations",
+          "[media]") {
+  CompletionJson j("chatcmpl-1", "qwen3-max-image", 1);
+  std::vector<protocol::MediaItem> media = {{"image", "https://cdn/a.png?x=\"1\"", "", ""}};
+  std::vector<protocol::SearchSource> sources = {{"https://example.com", "E"}};
+  for (bool with_sources : {false, true}) {
+    const auto& src = with_sources ? sources : std::vector<protocol::SearchSource>{};
+    std::string out;
+    j.append_finish_event(&out, "stop", -1, {}, src, 5, media);
+    REQUIRE(out.rfind("data: ", 0) == 0);
+    simdjson::dom::parser p;
+    simdjson::dom::element e;
+    REQUIRE_FALSE(p.parse(out.substr(6, out.size() - 8)).get(e));
+    auto delta = e["choices"].at(0)["delta"];
+    CHECK(std::string_view(delta["qwen_media"].at(0)["type"]) == "image");
+    CHECK(std::string_view(delta["qwen_media"].at(0)["url"]) == "https://cdn/a.png?x=\"1\"");
+    CHECK(delta["annotations"].error() ==
+          (with_sources ? simdjson::SUCCESS : simdjson::NO_SUCH_FIELD));
+
+    std::string full = j.completion("![image](u)", "", "stop", {}, {}, -1, {}, src, media);
+    simdjson::dom::parser p2;
+    REQUIRE_FALSE(p2.parse(full).get(e));
+    CHECK(std::string_view(e["choices"].at(0)["message"]["qwen_media"].at(0)["url"]) ==
+          "https://cdn/a.png?x=\"1\"");
+  }
+  std::string plain;
+  j.append_finish_event(&plain, "stop");
+  CHECK(plain.find("qwen_media") == std::string::npos);
 }

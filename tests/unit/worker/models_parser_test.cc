@@ -49,7 +49,8 @@ TEST_CASE("models: the captured list", "[models]") {
   CHECK(max.max_output_tokens == 32768);
   CHECK(max.created == 1732711466);
   CHECK(max.capabilities == std::vector<std::string>{"audio", "citations", "deep_research",
-                                                     "document", "mcp", "search", "video",
+                                                     "document", "image_generation", "mcp",
+                                                     "search", "video", "video_generation",
                                                      "vision"});
   CHECK_FALSE(has(max, "thinking"));
 
@@ -74,8 +75,8 @@ TEST_CASE("models: abilities as ints and bools; zero and false are absent", "[mo
   REQUIRE(r.has_value());
   REQUIRE(r.value().size() == 1);
   const auto& m = r.value()[0];
-  CHECK(m.capabilities ==
-        std::vector<std::string>{"document", "mcp", "search", "thinking", "vision"});
+  CHECK(m.capabilities == std::vector<std::string>{"document", "image_generation", "mcp", "search",
+                                                   "thinking", "vision"});
   CHECK(m.name == "m");  // falls back to the id
   CHECK(m.context_length == 1000);
 }
@@ -116,7 +117,14 @@ TEST_CASE("models: thinking, search and deep research variants", "[models]") {
     REQUIRE(dr != nullptr);
     CHECK(dr->name.find("(deep research)") != std::string::npos);
   }
-  CHECK(v.size() == 4 + 4 + 4);
+  // t2i and t2v too: the -image and -video variants.
+  for (const char* id : {"qwen3-max", "qwen3-vl-plus", "qwen3-coder-plus", "qwen3-vl-32b"}) {
+    REQUIRE(find(v, std::string(id) + "-image") != nullptr);
+    CHECK(find(v, std::string(id) + "-image")->name.find("(image generation)") !=
+          std::string::npos);
+    REQUIRE(find(v, std::string(id) + "-video") != nullptr);
+  }
+  CHECK(v.size() == 4 + 4 + 4 + 4 + 4);
 }
 
 TEST_CASE("new chat: the captured answer and bad shapes", "[models]") {

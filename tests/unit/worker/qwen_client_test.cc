@@ -420,7 +420,8 @@ TEST_CASE("client: models fall back to /api/v2/models/", "[client]") {
   REQUIRE(call.start().ok());
   REQUIRE(run_until(&env.loop, [&] { return rec.models || rec.error; }));
   REQUIRE(rec.models.has_value());
-  CHECK(rec.models->size() == 12);  // 4 models + 4 thinking/search + 4 deep research variants
+  // 4 models + 4 thinking/search + 4 deep research + 4 image + 4 video variants
+  CHECK(rec.models->size() == 20);
   REQUIRE(env.up->requests().size() == 2);
   CHECK(env.up->requests()[1].target == "/api/v2/models/");
   CHECK(env.up->requests()[1].method == "GET");
