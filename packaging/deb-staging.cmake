@@ -21,3 +21,26 @@ set(_overrides "${CPACK_TEMPORARY_DIRECTORY}/usr/share/lintian/overrides")
 file(MAKE_DIRECTORY "${_overrides}")
 file(COPY_FILE "${CPACK_QP_LINTIAN_OVERRIDES}" "${_overrides}/qwenproxy")
 file(CHMOD "${_overrides}/qwenproxy" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+
+# Manual pages (Debian policy 12.1: every program in /usr/bin has one), made
+# from each program's --help by help2man, compressed with gzip -9n.
+set(_man "${CPACK_TEMPORARY_DIRECTORY}/usr/share/man/man1")
+file(MAKE_DIRECTORY "${_man}")
+foreach(_entry IN LISTS CPACK_QP_MANPAGES)
+  string(REPLACE "=" ";" _entry "${_entry}")
+  list(GET _entry 0 _prog)
+  list(GET _entry 1 _name)
+  execute_process(
+    COMMAND help2man --no-info --no-discard-stderr --version-string=${CPACK_PACKAGE_VERSION}
+            --section=1 --source=qwenproxy --name=${_name} --include=${CPACK_QP_MANPAGE_INCLUDE}
+            --output=${_man}/${_prog}.1 ${CPACK_TEMPORARY_DIRECTORY}/usr/bin/${_prog}
+    RESULT_VARIABLE _rc ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "deb-staging: help2man ${_prog}: ${_err}")
+  endif()
+  execute_process(COMMAND gzip -9n "${_man}/${_prog}.1" RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "deb-staging: gzip ${_prog}.1")
+  endif()
+  file(CHMOD "${_man}/${_prog}.1.gz" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endforeach()

@@ -124,7 +124,15 @@ expect() { # MODE PATH (relative to the root)
   mode=$(stat -c %a "$X/$2" 2>/dev/null) || { not_ok "/$2 is missing"; return; }
   if [ "$mode" = "$1" ]; then ok "/$2 ($mode)"; else not_ok "/$2 has mode $mode, expected $1"; fi
 }
-for b in "${BINARIES[@]}"; do expect 755 "usr/bin/$b"; done
+for b in "${BINARIES[@]}"; do
+  expect 755 "usr/bin/$b"
+  expect 644 "usr/share/man/man1/$b.1.gz"
+done
+manpages_ok() { # made from each program's own --help: its options are in the page
+  zcat "$X/usr/share/man/man1/qp-worker.1.gz" | grep -q -- '--account' &&
+    zcat "$X/usr/share/man/man1/qwenproxy.1.gz" | grep -q '^\.SH "\?SEE ALSO'
+}
+check "the manual pages are the programs' (qp-worker.1 documents --account)" manpages_ok
 stripped() { # no .symtab: CPack stripped the binaries
   local b
   for b in "${BINARIES[@]}"; do
