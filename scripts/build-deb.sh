@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Debian package: a Release tree in build-deb/ (never build/,
-# which scripts/up.sh and the boot test use) with Debian's hardening flags
-# (dpkg-buildflags), packed by CPack's DEB generator (packaging/CMakeLists.txt)
-# into build-deb/qwenproxy_<version>_<arch>.deb. Prints the package's path as
-# its last line. Install it with `sudo apt install ./build-deb/qwenproxy_*.deb`
-# (README, "Install on a server"; docs/deployment.md).
+# which scripts/up.sh uses) with Debian's hardening flags (dpkg-buildflags),
+# packed by CPack's DEB generator (packaging/CMakeLists.txt) into
+# build-deb/qwenproxy_<version>_<arch>.deb. Prints the package's absolute
+# path as its last line. Install it with
+# `sudo apt install ./build-deb/qwenproxy_*.deb` (README, "Install on a
+# server"; docs/deployment.md, "Install the Debian package"). Used by
+# tests/package and tests/boot.
 #
 #   QP_DEB_BUILD_DIR  build directory (default build-deb)
 set -euo pipefail
@@ -29,6 +31,6 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DQP_BUILD_TESTS=OFF \
 cmake --build "$BUILD" -j"$(nproc)"
 rm -f "$BUILD"/qwenproxy_*.deb
 (cd "$BUILD" && cpack -G DEB >cpack.log 2>&1) || { cat "$BUILD/cpack.log" >&2; exit 1; }
-deb=$(ls "$BUILD"/qwenproxy_*.deb)
+deb=$(realpath "$BUILD"/qwenproxy_*.deb)
 echo "build-deb: built $deb"
 echo "$deb"
