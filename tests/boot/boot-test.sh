@@ -541,4 +541,18 @@ check "after the reboot the socket is up ($(prop qwenproxy-frontend.socket SubSt
 wait_until 30 chat_ok "after the reboot"
 check "after the reboot a request is served" chat_ok "after the reboot"
 
+# ---------------------------------------------------------------------------
+# 10. docs/deployment.md "Purge": prerm stops every running qwenproxy unit,
+#     postrm deletes the configuration, accounts, state and enablement links.
+
+if [ "$INSTALL" = deb ]; then
+  purge() { C dpkg --purge qwenproxy >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; return 1; }; }
+  check "dpkg --purge qwenproxy while the service runs" purge
+  check "no qwenproxy unit is running after the purge" nothing_running
+  check "/etc/qwenproxy (with the accounts), /var/lib/qwenproxy and the programs are gone" \
+    C sh -c '! [ -e /etc/qwenproxy ] && ! [ -e /var/lib/qwenproxy ] && ! [ -e /usr/bin/qp-worker ]'
+  check "the links made by systemctl enable are gone" \
+    C sh -c '! ls -d /etc/systemd/system/*.wants/qwenproxy* >/dev/null 2>&1'
+fi
+
 finish
