@@ -13,6 +13,9 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       # The boot test (tests/boot/boot-test.sh): a Debian root file system,
       # booted with systemd-nspawn and driven with nsenter; jq reads JSON.
       mmdebstrap systemd-container util-linux jq
+      # The Debian package (scripts/build-deb.sh, tests/package): dpkg-shlibdeps
+      # and dpkg-buildflags, help2man for the manual pages, lintian to check the .deb.
+      dpkg-dev lintian help2man
       clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for tests/fuzz
       ccache
       prometheus  # promtool, to check the /metrics exposition

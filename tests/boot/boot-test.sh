@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The installed service under a real, booted systemd.
 #
-# Builds (and caches) a Debian 12 root file system with mmdebstrap, installs
-# this build into it exactly as docs/deployment.md says (`cmake --install`,
-# systemd-sysusers, systemd-tmpfiles, account import, systemctl enable), boots
-# it with systemd-nspawn (-b, private network) and drives it with nsenter. The
-# upstream is mock-qwen, run as a unit inside the container.
+# Builds (and caches) a Debian 12 root file system with mmdebstrap, boots it
+# with systemd-nspawn (-b, private network), drives it with nsenter and
+# follows docs/deployment.md: installs the Debian package with dpkg inside
+# the running container (its postinst makes the user and the directories,
+# and starts nothing), or, with QP_BOOT_INSTALL=cmake, installs the build
+# tree with `cmake --install` and runs systemd-sysusers and systemd-tmpfiles
+# as the guide's "Install from the source tree" says; then account import,
+# systemctl enable, and the rest. The upstream is mock-qwen, run as a unit
+# inside the container.
 #
 # Every check prints "ok - …" or "not ok - …"; the last line is
 # "N passed, N failed". Exit status 0 only when every check passed. A machine
@@ -13,7 +17,9 @@
 # test never skips itself.
 #
 # Usage: tests/boot/boot-test.sh            (as root)
-#   QP_BOOT_BUILD_DIR  build to install (default: build/, configured like scripts/up.sh)
+#   QP_BOOT_INSTALL    deb (default): the package from scripts/build-deb.sh (build-deb/);
+#                      cmake: `cmake --install` of a build in build/, configured like scripts/up.sh
+#   QP_BOOT_BUILD_DIR  an existing build to use (not built again; with deb, its .deb is used)
 #   QP_BOOT_CACHE      where root file systems are cached (default /var/cache/qwenproxy-boot-test)
 #   QP_BOOT_KEEP=1     keep the container's directory and logs after the run
 #   QP_BOOT_UNITS_FROM=REV  install the systemd/ units of git revision REV instead of the
@@ -21,7 +27,12 @@
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${QP_BOOT_BUILD_DIR:-$SRC/build}
+INSTALL=${QP_BOOT_INSTALL:-deb}
+case $INSTALL in
+  deb) BUILD=${QP_BOOT_BUILD_DIR:-$SRC/build-deb} ;;
+  cmake) BUILD=${QP_BOOT_BUILD_DIR:-$SRC/build} ;;
+  *) echo "boot-test: QP_BOOT_INSTALL must be deb or cmake, not '$INSTALL'"; exit 1 ;;
+esac
 CACHE=${QP_BOOT_CACHE:-/var/cache/qwenproxy-boot-test}
 SUITE=bookworm
 # systemd itself, and curl and procps for the checks made inside the
@@ -103,9 +114,18 @@ finish() {
 trap 'failed=$((failed + 1)); say "not ok - interrupted"; finish' INT TERM
 
 # ---------------------------------------------------------------------------
-# 1. The build (the same configuration as scripts/up.sh) and the root file system.
+# 1. The build (the Debian package, or the same configuration as
+#    scripts/up.sh) and the root file system.
 
-if [ -z "${QP_BOOT_BUILD_DIR:-}" ]; then
+DEB=
+if [ "$INSTALL" = deb ]; then
+  if [ -z "${QP_BOOT_BUILD_DIR:-}" ]; then
+    QP_DEB_BUILD_DIR=$BUILD "$SRC/scripts/build-deb.sh" >"$WORK/build.log" 2>&1 ||
+      { tail -n 30 "$WORK/build.log"; die "scripts/build-deb.sh"; }
+  fi
+  DEB=$(ls "$BUILD"/qwenproxy_*.deb 2>/dev/null | head -n1)
+  [ -s "$DEB" ] || die "no qwenproxy_*.deb in $BUILD"
+elif [ -z "${QP_BOOT_BUILD_DIR:-}" ]; then
   launcher=()
   command -v ccache >/dev/null 2>&1 &&
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
@@ -145,14 +165,14 @@ mkdir -p "$ROOTFS"
 tar -C "$ROOTFS" --numeric-owner -xf "$tarball" || die "unpack $tarball"
 
 # ---------------------------------------------------------------------------
-# 2. Install as docs/deployment.md "Build and install" says. The build was
-#    configured with the default prefix (/usr/local): installing with
-#    --prefix /usr must give units that name /usr/bin.
+# 2. Install from the source tree as docs/deployment.md "Install from the
+#    source tree" says (the package is installed after the boot, in 4). The
+#    build was configured with the default prefix (/usr/local): installing
+#    with --prefix /usr must give units that name /usr/bin.
 
-DESTDIR=$ROOTFS cmake --install "$BUILD" --prefix /usr >"$WORK/install.log" 2>&1 ||
-  { cat "$WORK/install.log"; die "cmake --install"; }
-if [ -n "${QP_BOOT_UNITS_FROM:-}" ]; then
-  # Old units, substituted the way the old CMakeLists.txt did.
+# Old units, substituted the way the old CMakeLists.txt did.
+old_units() {
+  [ -n "${QP_BOOT_UNITS_FROM:-}" ] || return 0
   for unit in qwenproxy-broker.service qwenproxy-frontend.service qwenproxy-frontend.socket \
               'qwenproxy-worker@.service'; do
     git -C "$SRC" show "$QP_BOOT_UNITS_FROM:systemd/$unit.in" |
@@ -160,9 +180,19 @@ if [ -n "${QP_BOOT_UNITS_FROM:-}" ]; then
           -e 's|@QP_DOCDIR@|/usr/share/doc/qwenproxy|g' >"$ROOTFS/usr/lib/systemd/system/$unit"
   done
   say "boot-test: units from $QP_BOOT_UNITS_FROM"
+}
+units_name_usr_bin() {
+  check "installed units name the install prefix (ExecStart=/usr/bin/…)" \
+    grep -q '^ExecStart=/usr/bin/qp-worker ' "$ROOTFS/usr/lib/systemd/system/qwenproxy-worker@.service"
+}
+if [ "$INSTALL" = cmake ]; then
+  DESTDIR=$ROOTFS cmake --install "$BUILD" --prefix /usr >"$WORK/install.log" 2>&1 ||
+    { cat "$WORK/install.log"; die "cmake --install"; }
+  old_units
+  units_name_usr_bin
+else
+  cp "$DEB" "$ROOTFS/root/" || die "copy $DEB into the container"
 fi
-check "installed units name the install prefix (ExecStart=/usr/bin/…)" \
-  grep -q '^ExecStart=/usr/bin/qp-worker ' "$ROOTFS/usr/lib/systemd/system/qwenproxy-worker@.service"
 
 # The test's own upstream: mock-qwen as a unit (not part of the product).
 cat >"$ROOTFS/etc/systemd/system/mock-qwen.service" <<EOF
@@ -177,7 +207,9 @@ DynamicUser=yes
 [Install]
 WantedBy=multi-user.target
 EOF
-ln -s /etc/systemd/system/mock-qwen.service "$ROOTFS/etc/systemd/system/multi-user.target.wants/mock-qwen.service"
+# With the package, /usr/bin/mock-qwen only comes with it: enabled after the install (4).
+[ "$INSTALL" = deb ] ||
+  ln -s /etc/systemd/system/mock-qwen.service "$ROOTFS/etc/systemd/system/multi-user.target.wants/mock-qwen.service"
 
 # Credentials a browser would give: "Copy as cURL" of a completions request.
 TOKEN1=$("$BUILD/bin/mock-qwen" mint-token --user alice --secret "$SECRET") || die "mint-token"
@@ -237,17 +269,35 @@ booted() { C systemctl is-system-running --wait >/dev/null 2>&1 || [ "$(C system
 wait_until 60 find_leader || die "the container did not start (systemd-nspawn: $(tail -n 3 "$CONSOLE"))"
 wait_until 90 booted || die "the container's systemd did not finish booting: $(C systemctl is-system-running 2>&1)"
 ok "a Debian 12 container booted systemd $(C systemctl --version | head -n1 | cut -d' ' -f2)"
-wait_until 30 C systemctl is-active --quiet mock-qwen.service || die "mock-qwen.service did not start"
 
 # ---------------------------------------------------------------------------
 # 4. docs/deployment.md, step by step.
 
-C systemd-sysusers >/dev/null 2>&1
-check "systemd-sysusers created the qwenproxy user" C id qwenproxy
-C systemd-tmpfiles --create qwenproxy.conf >/dev/null 2>&1
-check "systemd-tmpfiles made /etc/qwenproxy/accounts owned by qwenproxy" \
-  test "$(C stat -c %U:%a /etc/qwenproxy/accounts)" = qwenproxy:700
-C systemctl daemon-reload
+if [ "$INSTALL" = deb ]; then
+  # "Install the Debian package", on the running system: postinst makes the
+  # user and the directories, reloads systemd, and starts nothing.
+  dpkg_install() { C dpkg -i "/root/$(basename "$DEB")" >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log"; return 1; }; }
+  check "dpkg -i $(basename "$DEB") in the running container" dpkg_install
+  check "postinst created the qwenproxy user" C id qwenproxy
+  check "postinst (tmpfiles) made /etc/qwenproxy/accounts owned by qwenproxy" \
+    test "$(C stat -c %U:%a /etc/qwenproxy/accounts)" = qwenproxy:700
+  nothing_running() { [ -z "$(C systemctl list-units --no-legend --plain --state=active,activating 'qwenproxy*')" ]; }
+  check "the package started no unit" nothing_running
+  check "the package enabled no unit (qwenproxy.target: $(C systemctl is-enabled qwenproxy.target 2>&1))" \
+    test "$(C systemctl is-enabled qwenproxy.target 2>&1) $(C systemctl is-enabled qwenproxy-frontend.socket 2>&1)" = "disabled disabled"
+  old_units
+  [ -z "${QP_BOOT_UNITS_FROM:-}" ] || C systemctl daemon-reload
+  units_name_usr_bin
+  C systemctl enable --now mock-qwen.service >/dev/null 2>&1
+else
+  C systemd-sysusers >/dev/null 2>&1
+  check "systemd-sysusers created the qwenproxy user" C id qwenproxy
+  C systemd-tmpfiles --create qwenproxy.conf >/dev/null 2>&1
+  check "systemd-tmpfiles made /etc/qwenproxy/accounts owned by qwenproxy" \
+    test "$(C stat -c %U:%a /etc/qwenproxy/accounts)" = qwenproxy:700
+  C systemctl daemon-reload
+fi
+wait_until 30 C systemctl is-active --quiet mock-qwen.service || die "mock-qwen.service did not start"
 # "Configure": the upstream is the mock; an API key as the guide recommends.
 C sed -i -e "s|^# base_url = .*|base_url = \"http://127.0.0.1:$MOCK_PORT\"|" \
   -e "s|^# api_key = .*|api_key = \"$API_KEY\"|" /etc/qwenproxy/qwenproxy.toml
@@ -490,5 +540,19 @@ done
 check "after the reboot the socket is up ($(prop qwenproxy-frontend.socket SubState))" socket_up
 wait_until 30 chat_ok "after the reboot"
 check "after the reboot a request is served" chat_ok "after the reboot"
+
+# ---------------------------------------------------------------------------
+# 10. docs/deployment.md "Purge": prerm stops every running qwenproxy unit,
+#     postrm deletes the configuration, accounts, state and enablement links.
+
+if [ "$INSTALL" = deb ]; then
+  purge() { C dpkg --purge qwenproxy >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; return 1; }; }
+  check "dpkg --purge qwenproxy while the service runs" purge
+  check "no qwenproxy unit is running after the purge" nothing_running
+  check "/etc/qwenproxy (with the accounts), /var/lib/qwenproxy and the programs are gone" \
+    C sh -c '! [ -e /etc/qwenproxy ] && ! [ -e /var/lib/qwenproxy ] && ! [ -e /usr/bin/qp-worker ]'
+  check "the links made by systemctl enable are gone" \
+    C sh -c '! ls -d /etc/systemd/system/*.wants/qwenproxy* >/dev/null 2>&1'
+fi
 
 finish
