@@ -144,6 +144,14 @@ Status Broker::start() {
       loop_, std::move(*wsock), [this](zmqx::Frames&& f) { on_worker_message(std::move(f)); });
   if (Status s = frontend_socket_->start(); !s.ok()) return s;
   if (Status s = worker_socket_->start(); !s.ok()) return s;
+  if (wplan->tcp) {
+    // libzmq closes a worker link whose heartbeats time out: probe the
+    // workers then rather than at the next tick (the failed send names it).
+    worker_watch_ = std::make_unique<zmqx::DisconnectWatch>(
+        loop_, context_, "broker-workers",
+        [this] { guarded("worker_link_closed", [&] { on_worker_link_closed(); }); });
+    if (Status s = worker_watch_->start(worker_socket_->socket()); !s.ok()) return s;
+  }
 
   uv_timer_init(loop_, tick_timer_.get());
   tick_timer_.get()->data = this;
@@ -201,6 +209,7 @@ void Broker::stop() {
         .kv("jobs_ended", static_cast<uint64_t>(ended))
         .kv("workers", workers_.size());
   }
+  if (worker_watch_) worker_watch_->close();
   for (auto* sock : {frontend_socket_.get(), worker_socket_.get()}) {
     if (sock == nullptr) continue;
     try {
@@ -899,6 +908,13 @@ void Broker::send_status(const std::string& peer, bool to_worker, const std::str
   } else {
     send_to_frontend(frames, peer);
   }
+}
+
+void Broker::on_worker_link_closed() {
+  if (stopped_) return;
+  const std::string body = status_body();
+  for (const std::string& w : workers_.ids()) send_status(w, /*to_worker=*/true, body);
+  settle();
 }
 
 void Broker::heartbeat_all() {

@@ -79,6 +79,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "common/uv/handle.h"
+#include "common/zmq/disconnect_watch.h"
 #include "common/zmq/envelope.h"
 #include "common/zmq/uv_socket.h"
 
@@ -191,6 +192,9 @@ class Broker {
   // `with_metrics`: the body for frontends (BrokerStatus::metrics filled).
   std::string status_body(bool with_metrics = false);
   void heartbeat_all();
+  // A tcp:// worker link was closed (zmqx::DisconnectWatch): a HEARTBEAT to
+  // every worker finds which one is gone (ROUTER_MANDATORY) and acts on it.
+  void on_worker_link_closed();
 
   // End-of-event work: acts on peers found dead, dispatches queued jobs when
   // something changed, re-arms the queue timer.
@@ -220,6 +224,7 @@ class Broker {
   std::unique_ptr<ZapHandler> zap_;  // only with CurveZMQ; outlives the sockets
   std::unique_ptr<zmqx::UvSocket> frontend_socket_;
   std::unique_ptr<zmqx::UvSocket> worker_socket_;
+  std::unique_ptr<zmqx::DisconnectWatch> worker_watch_;  // tcp:// worker links only
   uv::Timer tick_timer_;
   uv::Timer queue_timer_;
 
