@@ -13,7 +13,9 @@
 //  4. a link cut mid-stream (`ip link set down`) is detected within 3
 //     heartbeats, the client gets a clear error event, new requests go to
 //     the other worker, and the worker rejoins when the link comes back;
-//  5. the capture of the broker's link (tcpdump on its veth) shows the
+//  5. replay and failover work across hosts: a conversation continues its
+//     upstream chat natively, a rate-limited account's job moves to the other;
+//  6. the capture of the broker's link (tcpdump on its veth) shows the
 //     CurveZMQ handshake and none of the prompts, answers or upstream
 //     tokens in clear.
 import { test, before, after } from 'node:test';
@@ -261,7 +263,42 @@ test('4. a link cut mid-stream: detected within 3 heartbeats, a clear error, fai
   console.log(`# link cut: broker detected it after ${detectMs} ms, client error after ${errorMs} ms (heartbeat ${HB} ms); rejoined ${rejoinMs} ms after the link came back`);
 });
 
-test('5. nothing in clear on the broker link: no prompt, answer or upstream token', async () => {
+test('5. replay and failover across hosts: a conversation continues natively, a rate-limited account fails over', async () => {
+  // Three turns of one conversation, each sent with the whole history: the broker continues the
+  // upstream chat on whichever remote worker holds it.
+  const history = [];
+  for (let i = 1; i <= 3; i++) {
+    history.push({ role: 'user', content: `conversation turn ${i} ${SECRET}` });
+    const r = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages: history }),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    history.push(JSON.parse(text).choices[0].message);
+  }
+  const recs = (await mock.state()).records.filter((r) => r.content.startsWith('conversation turn'));
+  assert.equal(recs.length, 3);
+  for (let i = 1; i < 3; i++) {
+    assert.equal(recs[i].chat_id, recs[0].chat_id, `turn ${i + 1} continues the same upstream chat`);
+    assert.equal(recs[i].parent_id, recs[i - 1].response_id, `turn ${i + 1} chains to the previous reply`);
+  }
+
+  // Alice is rate limited: a request that lands on her moves to bob before any output.
+  await mock.config({ add_faults: [{ kind: 'rate_limited', scope: 'user', user: 'alice', count: 10, num: 2 }] });
+  const from = broker.err.count();
+  let failedOver = false;
+  for (let i = 0; i < 6 && !failedOver; i++) {
+    const r = await call(baseUrl, ask(`failover ${i}`, i % 2 === 0)).result;
+    assert.equal(r.kind, 'complete', `failover ${i}: ${r.why}`);
+    assert.equal(await servedBy(`failover ${i}`), 'bob');
+    failedOver = broker.err.lines.slice(from).some((l) => /event=job\.failover .*from_account=alice/.test(l));
+  }
+  assert.ok(failedOver, 'a job moved from alice to bob');
+  await mock.config({ clear_faults: true });
+});
+
+test('6. nothing in clear on the broker link: no prompt, answer or upstream token', async () => {
   // Let tcpdump flush (-U writes each packet), then stop it.
   await new Promise((resolve) => { capture.once('exit', resolve); capture.kill('SIGINT'); });
   const pcap = readFileSync(join(DIR, 'broker-link.pcap'));
