@@ -6,6 +6,9 @@
 // key every kRefusalLogIntervalMs, so a peer retrying with a wrong key cannot
 // flood the log).
 //
+// libzmq ends a refused client's session (no automatic retry); the worker's
+// own reconnect brings it back, and it is admitted once its key is listed.
+//
 // The authorised keys are read at start(), where any problem is a startup
 // error; later, the directory is read again whenever its modification time
 // changes (a key file added, removed or renamed), and problems are logged.

@@ -73,6 +73,23 @@ TEST_CASE("broker curve: only a worker with an authorised key registers") {
   CHECK(h.worker_entry("w-plain") == nullptr);
 }
 
+TEST_CASE("broker curve: a key added to the directory lets that peer in, without a restart") {
+  CurveSetup keys;
+  Harness h(keys.config());
+  Peer& stranger = h.worker("w-later", keys.client(keys.stranger));
+  stranger.send(Command::kReady, {}, protocol::encode(worker_status("carol", 1)));
+  h.run_until([] { return false; }, 300);
+  REQUIRE(h.broker().workers_for_test() == 0);
+  // Authorise it (the directory changes). A refused client does not retry
+  // by itself (libzmq ends the session); the worker's own reconnect, here a
+  // new socket, is admitted.
+  std::ofstream(keys.dir + "/authorized/carol.pub")
+      << qp::zmqx::public_key_file_text("carol", keys.stranger);
+  Peer& again = h.worker("w-later-2", keys.client(keys.stranger));
+  again.send(Command::kReady, {}, protocol::encode(worker_status("carol", 1)));
+  REQUIRE(h.run_until([&] { return h.worker_entry("w-later-2") != nullptr; }));
+}
+
 TEST_CASE("broker curve: start fails clearly without keys or with an unsafe key file") {
   CurveSetup keys;
   uv_loop_t loop;
