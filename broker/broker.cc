@@ -912,6 +912,13 @@ void Broker::send_status(const std::string& peer, bool to_worker, const std::str
 
 void Broker::on_worker_link_closed() {
   if (stopped_) return;
+  // Refused handshakes close connections too: at most one probe per quarter
+  // heartbeat, so a stranger reconnecting in a loop cannot make the broker
+  // flood its workers (a link missed here is found by the next tick).
+  const int64_t now = now_ms();
+  if (last_probe_ms_ >= 0 && now - last_probe_ms_ < static_cast<int64_t>(config_.heartbeat_ms / 4))
+    return;
+  last_probe_ms_ = now;
   const std::string body = status_body();
   for (const std::string& w : workers_.ids()) send_status(w, /*to_worker=*/true, body);
   settle();

@@ -225,6 +225,7 @@ class Broker {
   std::unique_ptr<zmqx::UvSocket> frontend_socket_;
   std::unique_ptr<zmqx::UvSocket> worker_socket_;
   std::unique_ptr<zmqx::DisconnectWatch> worker_watch_;  // tcp:// worker links only
+  int64_t last_probe_ms_ = -1;                           // on_worker_link_closed()
   uv::Timer tick_timer_;
   uv::Timer queue_timer_;
 
