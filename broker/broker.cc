@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
+#include "common/zmq/link_security.h"
 
 namespace qp::broker {
 namespace {
@@ -98,13 +99,33 @@ Status Broker::start() {
     Status s = fs::ensure_ipc_directory(*ep);
     if (!s.ok()) return s;
   }
-  auto bind = [&](const std::string& endpoint, const char* what,
+  // tcp:// links: CurveZMQ with the ZAP handler, or refused (link_security.h).
+  const std::vector<zmqx::KeySetting> keys = {
+      {"broker.curve_secret_key_file", config_.curve_secret_key_file},
+      {"broker.authorized_keys_dir", config_.authorized_keys_dir}};
+  auto fplan = zmqx::plan_link(config_.frontend_endpoint, "broker.frontend_endpoint", keys,
+                               config_.allow_plaintext_tcp);
+  if (!fplan) return fplan.error();
+  auto wplan = zmqx::plan_link(config_.worker_endpoint, "broker.worker_endpoint", keys,
+                               config_.allow_plaintext_tcp);
+  if (!wplan) return wplan.error();
+  zmqx::CurveKeypair own;
+  if (fplan->curve || wplan->curve) {
+    auto loaded = zmqx::load_secret_key(config_.curve_secret_key_file);
+    if (!loaded) return loaded.error();
+    own = std::move(*loaded);
+    zap_ = std::make_unique<ZapHandler>(loop_, context_, config_.authorized_keys_dir);
+    if (Status s = zap_->start(); !s.ok()) return s;
+  }
+  const zmqx::LinkTiming timing = zmqx::link_timing(config_);
+  auto bind = [&](const std::string& endpoint, const char* what, const zmqx::LinkPlan& plan,
                   std::string* bound) -> Result<zmq::socket_t> {
     try {
       zmq::socket_t s(context_, zmq::socket_type::router);
       zmqx::set_common_options(s);
       s.set(zmq::sockopt::router_mandatory, 1);
       s.set(zmq::sockopt::router_handover, 1);
+      zmqx::apply_server_link(s, plan, timing, own, std::string(what) + "s");
       s.bind(endpoint);
       *bound = s.get(zmq::sockopt::last_endpoint);
       return s;
@@ -113,9 +134,9 @@ Status Broker::start() {
                                   ": " + e.what());
     }
   };
-  auto fsock = bind(config_.frontend_endpoint, "frontend", &frontend_endpoint_);
+  auto fsock = bind(config_.frontend_endpoint, "frontend", *fplan, &frontend_endpoint_);
   if (!fsock) return fsock.error();
-  auto wsock = bind(config_.worker_endpoint, "worker", &worker_endpoint_);
+  auto wsock = bind(config_.worker_endpoint, "worker", *wplan, &worker_endpoint_);
   if (!wsock) return wsock.error();
 
   frontend_socket_ = std::make_unique<zmqx::UvSocket>(
@@ -124,6 +145,14 @@ Status Broker::start() {
       loop_, std::move(*wsock), [this](zmqx::Frames&& f) { on_worker_message(std::move(f)); });
   if (Status s = frontend_socket_->start(); !s.ok()) return s;
   if (Status s = worker_socket_->start(); !s.ok()) return s;
+  if (wplan->tcp) {
+    // libzmq closes a worker link whose heartbeats time out: probe the
+    // workers then rather than at the next tick (the failed send names it).
+    worker_watch_ = std::make_unique<zmqx::DisconnectWatch>(
+        loop_, context_, "broker-workers",
+        [this] { guarded("worker_link_closed", [&] { on_worker_link_closed(); }); });
+    if (Status s = worker_watch_->start(worker_socket_->socket()); !s.ok()) return s;
+  }
 
   uv_timer_init(loop_, tick_timer_.get());
   tick_timer_.get()->data = this;
@@ -142,6 +171,12 @@ Status Broker::start() {
       .kv("instance", instance_)
       .kv("frontend_endpoint", frontend_endpoint_)
       .kv("worker_endpoint", worker_endpoint_)
+      .kv("frontend_security", !fplan->tcp    ? "local"
+                               : fplan->curve ? "curve"
+                                              : "plaintext")
+      .kv("worker_security", !wplan->tcp    ? "local"
+                             : wplan->curve ? "curve"
+                                            : "plaintext")
       .kv("heartbeat_ms", config_.heartbeat_ms)
       .kv("queue_limit", config_.queue_limit)
       .kv("queue_timeout_ms", config_.queue_timeout_ms);
@@ -175,6 +210,7 @@ void Broker::stop() {
         .kv("jobs_ended", static_cast<uint64_t>(ended))
         .kv("workers", workers_.size());
   }
+  if (worker_watch_) worker_watch_->close();
   for (auto* sock : {frontend_socket_.get(), worker_socket_.get()}) {
     if (sock == nullptr) continue;
     try {
@@ -184,6 +220,7 @@ void Broker::stop() {
     }
     sock->close();
   }
+  if (zap_) zap_->close();
   tick_timer_.reset();
   queue_timer_.reset();
   dead_workers_.clear();
@@ -929,6 +966,20 @@ void Broker::send_status(const std::string& peer, bool to_worker, const std::str
   } else {
     send_to_frontend(frames, peer);
   }
+}
+
+void Broker::on_worker_link_closed() {
+  if (stopped_) return;
+  // Refused handshakes close connections too: at most one probe per quarter
+  // heartbeat, so a stranger reconnecting in a loop cannot make the broker
+  // flood its workers (a link missed here is found by the next tick).
+  const int64_t now = now_ms();
+  if (last_probe_ms_ >= 0 && now - last_probe_ms_ < static_cast<int64_t>(config_.heartbeat_ms / 4))
+    return;
+  last_probe_ms_ = now;
+  const std::string body = status_body();
+  for (const std::string& w : workers_.ids()) send_status(w, /*to_worker=*/true, body);
+  settle();
 }
 
 void Broker::heartbeat_all() {

@@ -18,6 +18,13 @@
 // use ZMQ_ROUTER_HANDOVER, so a restarted peer that reuses an explicit
 // routing id takes over its old slot.
 //
+// A tcp:// endpoint is a CurveZMQ server (common/zmq/link_security.h) whose
+// clients are vetted by the ZAP handler (zap_handler.h: the keys in
+// broker.authorized_keys_dir); start() refuses plain tcp:// unless
+// allow_plaintext_tcp is set and the address is loopback. A peer whose link
+// drops and comes back gets a new routing id: to the broker it is a lost
+// peer (its jobs handled as below) and then a new one.
+//
 // Peer failures detected while handling one event (a failed send) are only
 // recorded; they are acted on at the end of the event (settle()), so no
 // handler ever runs inside another.
@@ -69,9 +76,11 @@
 #include "broker/job_table.h"
 #include "broker/session_store.h"
 #include "broker/worker_registry.h"
+#include "broker/zap_handler.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "common/uv/handle.h"
+#include "common/zmq/disconnect_watch.h"
 #include "common/zmq/envelope.h"
 #include "common/zmq/uv_socket.h"
 
@@ -100,8 +109,10 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Creates ipc directories, binds both ROUTERs and starts the timers.
-  // Errors (kIo) name the endpoint and the reason.
+  // Creates ipc directories, loads the CurveZMQ keys and starts the ZAP
+  // handler (tcp:// only), binds both ROUTERs and starts the timers. Errors
+  // (kIo, kInvalidArgument for keys and plain tcp) name the endpoint or file
+  // and the reason.
   Status start();
   // Ends every job (ERROR kUnavailable to its frontend, CANCEL to its worker),
   // sends DISCONNECT to every worker, closes the sockets (with a short linger
@@ -189,6 +200,9 @@ class Broker {
   // `with_metrics`: the body for frontends (BrokerStatus::metrics filled).
   std::string status_body(bool with_metrics = false);
   void heartbeat_all();
+  // A tcp:// worker link was closed (zmqx::DisconnectWatch): a HEARTBEAT to
+  // every worker finds which one is gone (ROUTER_MANDATORY) and acts on it.
+  void on_worker_link_closed();
 
   // End-of-event work: acts on peers found dead, dispatches queued jobs when
   // something changed, re-arms the queue timer.
@@ -215,8 +229,11 @@ class Broker {
   // Upstream chats with a generation in flight (Qwen allows one per chat).
   std::unordered_map<std::string, std::string> busy_chats_;  // chat id -> request id
 
+  std::unique_ptr<ZapHandler> zap_;  // only with CurveZMQ; outlives the sockets
   std::unique_ptr<zmqx::UvSocket> frontend_socket_;
   std::unique_ptr<zmqx::UvSocket> worker_socket_;
+  std::unique_ptr<zmqx::DisconnectWatch> worker_watch_;  // tcp:// worker links only
+  int64_t last_probe_ms_ = -1;                           // on_worker_link_closed()
   uv::Timer tick_timer_;
   uv::Timer queue_timer_;
 

@@ -139,6 +139,8 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_str(*t, "admin_key", w, &c->frontend.admin_key));
     QP_TRY(read_str(*t, "keys_file", w, &c->frontend.keys_file));
     c->frontend.keys_file = relative_to(path, c->frontend.keys_file);
+    QP_TRY(read_str(*t, "curve_secret_key_file", w, &c->frontend.curve_secret_key_file));
+    c->frontend.curve_secret_key_file = relative_to(path, c->frontend.curve_secret_key_file);
   }
   if (auto* t = root["broker"].as_table()) {
     std::string w = path + ": broker";
@@ -147,6 +149,17 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "queue_limit", w, &c->broker.queue_limit));
     QP_TRY(read_int(*t, "queue_timeout_ms", w, &c->broker.queue_timeout_ms));
     QP_TRY(read_int(*t, "heartbeat_ms", w, &c->broker.heartbeat_ms));
+    QP_TRY(read_bool(*t, "allow_plaintext_tcp", w, &c->broker.allow_plaintext_tcp));
+    QP_TRY(read_str(*t, "curve_secret_key_file", w, &c->broker.curve_secret_key_file));
+    c->broker.curve_secret_key_file = relative_to(path, c->broker.curve_secret_key_file);
+    QP_TRY(read_str(*t, "curve_public_key_file", w, &c->broker.curve_public_key_file));
+    c->broker.curve_public_key_file = relative_to(path, c->broker.curve_public_key_file);
+    QP_TRY(read_str(*t, "authorized_keys_dir", w, &c->broker.authorized_keys_dir));
+    c->broker.authorized_keys_dir = relative_to(path, c->broker.authorized_keys_dir);
+    QP_TRY(read_int(*t, "link_heartbeat_ms", w, &c->broker.link_heartbeat_ms));
+    QP_TRY(read_int(*t, "link_timeout_ms", w, &c->broker.link_timeout_ms));
+    QP_TRY(read_int(*t, "reconnect_ivl_ms", w, &c->broker.reconnect_ivl_ms));
+    QP_TRY(read_int(*t, "reconnect_ivl_max_ms", w, &c->broker.reconnect_ivl_max_ms));
   }
   if (auto* t = root["sessions"].as_table()) {
     std::string w = path + ": sessions";
@@ -167,6 +180,8 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "prewarm_models", w, &c->worker.prewarm_models));
     QP_TRY(read_int(*t, "prewarm_ttl_ms", w, &c->worker.prewarm_ttl_ms));
     QP_TRY(read_str(*t, "default_model", w, &c->worker.default_model));
+    QP_TRY(read_str(*t, "curve_secret_key_file", w, &c->worker.curve_secret_key_file));
+    c->worker.curve_secret_key_file = relative_to(path, c->worker.curve_secret_key_file);
   }
   if (auto* t = root["notify"].as_table()) {
     QP_TRY(read_str(*t, "webhook_url", path + ": notify", &c->notify.webhook_url));
@@ -252,6 +267,21 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_QUEUE_LIMIT", &c->broker.queue_limit));
   QP_TRY(env_u64(env, "QP_QUEUE_TIMEOUT_MS", &c->broker.queue_timeout_ms));
   QP_TRY(env_u64(env, "QP_HEARTBEAT_MS", &c->broker.heartbeat_ms));
+  if (env("QP_ALLOW_PLAINTEXT_TCP", &v)) {
+    if (v == "1" || v == "true")
+      c->broker.allow_plaintext_tcp = true;
+    else if (v == "0" || v == "false")
+      c->broker.allow_plaintext_tcp = false;
+    else
+      return bad("environment QP_ALLOW_PLAINTEXT_TCP", "must be true/false or 1/0");
+  }
+  if (env("QP_BROKER_CURVE_SECRET_KEY_FILE", &v)) c->broker.curve_secret_key_file = v;
+  if (env("QP_BROKER_CURVE_PUBLIC_KEY_FILE", &v)) c->broker.curve_public_key_file = v;
+  if (env("QP_AUTHORIZED_KEYS_DIR", &v)) c->broker.authorized_keys_dir = v;
+  if (env("QP_WORKER_CURVE_SECRET_KEY_FILE", &v)) c->worker.curve_secret_key_file = v;
+  if (env("QP_FRONTEND_CURVE_SECRET_KEY_FILE", &v)) c->frontend.curve_secret_key_file = v;
+  QP_TRY(env_u64(env, "QP_LINK_HEARTBEAT_MS", &c->broker.link_heartbeat_ms));
+  QP_TRY(env_u64(env, "QP_LINK_TIMEOUT_MS", &c->broker.link_timeout_ms));
   if (env("QP_SESSIONS_DB", &v)) c->sessions.db_path = v;
   QP_TRY(env_u64(env, "QP_SESSION_TTL_MS", &c->sessions.ttl_ms));
   QP_TRY(env_u64(env, "QP_SESSION_MAX_ENTRIES", &c->sessions.max_entries));
@@ -389,6 +419,14 @@ Status validate(Config* c) {
   if (c->frontend.port < 0 || c->frontend.port > 65535)
     return bad("frontend.port", "must be 0..65535");
   if (c->broker.heartbeat_ms < 10) return bad("broker.heartbeat_ms", "must be at least 10");
+  if (c->broker.link_heartbeat_ms != 0 && c->broker.link_heartbeat_ms < 10)
+    return bad("broker.link_heartbeat_ms", "must be 0 (= heartbeat_ms) or at least 10");
+  if (c->broker.link_timeout_ms > 6'553'500)
+    return bad("broker.link_timeout_ms", "must be at most 6553500 (ZMQ_HEARTBEAT_TTL)");
+  if (c->broker.reconnect_ivl_ms == 0) return bad("broker.reconnect_ivl_ms", "must be positive");
+  if (c->broker.reconnect_ivl_max_ms != 0 &&
+      c->broker.reconnect_ivl_max_ms < c->broker.reconnect_ivl_ms)
+    return bad("broker.reconnect_ivl_max_ms", "must be 0 or at least reconnect_ivl_ms");
   if (c->frontend.max_connections == 0)
     return bad("frontend.max_connections", "must be at least 1");
   if (c->sessions.db_path.empty()) c->sessions.db_path = c->state_dir + "/sessions.db";

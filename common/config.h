@@ -44,6 +44,8 @@ struct FrontendConfig {
   // `$CONFIGURATION_DIRECTORY/keys/keys.toml` (systemd), else
   // `{state_dir}/keys.toml`.
   std::string keys_file;
+  // This frontend's CurveZMQ secret key, for a tcp:// broker.frontend_endpoint.
+  std::string curve_secret_key_file;
 };
 
 struct BrokerConfig {
@@ -52,6 +54,19 @@ struct BrokerConfig {
   uint64_t queue_limit = 256;     // jobs waiting for a worker before 503
   uint64_t queue_timeout_ms = 30'000;
   uint64_t heartbeat_ms = 1000;
+  // Links over tcp:// (common/zmq/link_security.h, docs/deployment.md
+  // "Remote workers"). Plain tcp:// is refused unless this is set and the
+  // address is loopback.
+  bool allow_plaintext_tcp = false;
+  std::string curve_secret_key_file;  // the broker's own key (qp-broker)
+  std::string curve_public_key_file;  // the broker's public key (workers, frontends)
+  std::string authorized_keys_dir;    // NAME.pub per peer the broker admits
+  // ZMQ_HEARTBEAT_IVL (0 = heartbeat_ms / 2), ZMQ_HEARTBEAT_TIMEOUT and _TTL
+  // (0 = 2 x the link heartbeat), ZMQ_RECONNECT_IVL(_MAX) of tcp:// links.
+  uint64_t link_heartbeat_ms = 0;
+  uint64_t link_timeout_ms = 0;
+  uint64_t reconnect_ivl_ms = 100;
+  uint64_t reconnect_ivl_max_ms = 5000;
 };
 
 // The broker's conversation index (issue 5): upstream chat per history key.
@@ -81,6 +96,8 @@ struct WorkerConfig {
   uint32_t prewarm_models = 2;              // how many of the most used models get a pool
   uint64_t prewarm_ttl_ms = 1'800'000;      // an unused pre-created chat is replaced after this
   std::string default_model = "qwen3-max";  // warmed before any request names a model
+  // This worker's CurveZMQ secret key, for a tcp:// broker.worker_endpoint.
+  std::string curve_secret_key_file;
 };
 
 struct UpstreamConfig {

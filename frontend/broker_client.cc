@@ -31,6 +31,7 @@ Status BrokerClient::start() {
     s.set(zmq::sockopt::immediate, 1);
     s.set(zmq::sockopt::reconnect_ivl, 50);
     s.set(zmq::sockopt::reconnect_ivl_max, 1000);
+    zmqx::apply_peer_link(s, link_);  // tcp://: its own reconnect intervals, curve
     s.connect(endpoint_);
     socket_ = std::make_unique<zmqx::UvSocket>(
         loop_, std::move(s), [this](zmqx::Frames&& f) { on_message(std::move(f)); });

@@ -30,6 +30,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
+#include "common/zmq/link_security.h"
 #include "common/zmq/uv_socket.h"
 
 namespace qp::frontend {
@@ -52,6 +53,9 @@ class BrokerClient {
                uint64_t wait_ms, FinishedFn on_finished);
   ~BrokerClient();
 
+  // How to reach the broker over tcp:// (CurveZMQ keys, heartbeats); before
+  // start(). Default: a local (ipc://, inproc://) link.
+  void set_link(zmqx::PeerLink link) { link_ = std::move(link); }
   Status start();
   void close();
 
@@ -99,6 +103,7 @@ class BrokerClient {
   uint64_t heartbeat_ms_;
   uint64_t wait_ms_;
   FinishedFn on_finished_;
+  zmqx::PeerLink link_;
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer timer_;
   std::string instance_;

@@ -134,6 +134,11 @@ Status FrontendApp::start(int listen_fd) {
   broker_ = std::make_unique<BrokerClient>(
       loop_, zmq_ctx_, config_.broker.frontend_endpoint, config_.broker.heartbeat_ms,
       config_.broker.queue_timeout_ms, [this](const std::string& id) { on_job_finished(id); });
+  auto link = zmqx::load_peer_link(config_, config_.broker.frontend_endpoint,
+                                   "broker.frontend_endpoint", "frontend.curve_secret_key_file",
+                                   config_.frontend.curve_secret_key_file);
+  if (!link) return link.error();
+  broker_->set_link(std::move(*link));
   if (Status s = broker_->start(); !s.ok()) return s;
   response_store_ = responses::ResponseStore::open(
       config_.responses.db_path, config_.responses.ttl_ms, config_.responses.max_entries);

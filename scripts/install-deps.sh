@@ -19,7 +19,10 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers for tests/fuzz
       ccache
       prometheus  # promtool, to check the /metrics exposition
-      chromium)   # the dashboard's browser test (driven by playwright-core)
+      chromium   # the dashboard's browser test (driven by playwright-core)
+      # The remote-workers test (tests/system/remote_workers.sh): network
+      # namespaces and veth pairs, and a capture of the broker's link.
+      iproute2 tcpdump)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 

@@ -3,8 +3,9 @@
 # processes against the mock upstream, the official-SDK client tests (all built
 # with AddressSanitizer + UndefinedBehaviorSanitizer), the dashboard in headless
 # Chromium (tests/browser), the real Claude Code and Codex CLIs (tests/agents,
-# skipped when they cannot be installed), the libFuzzer targets (tests/fuzz) and
-# the installed units under a booted systemd (tests/boot).
+# skipped when they cannot be installed), the libFuzzer targets (tests/fuzz),
+# the installed units under a booted systemd (tests/boot) and remote workers
+# over CurveZMQ in network namespaces (tests/system).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh

@@ -111,6 +111,11 @@ Worker::~Worker() {
 }
 
 Status Worker::start() {
+  auto link =
+      zmqx::load_peer_link(config_, config_.broker.worker_endpoint, "broker.worker_endpoint",
+                           "worker.curve_secret_key_file", config_.worker.curve_secret_key_file);
+  if (!link) return link.error();
+  link_ = std::move(*link);
   Status s = multi_.init();
   if (!s.ok()) return s;
   if (!config_.upstream.record_file.empty()) {
@@ -161,6 +166,7 @@ void Worker::connect_socket() {
   try {
     zmq::socket_t s(ctx_, zmq::socket_type::dealer);
     zmqx::set_common_options(s);
+    zmqx::apply_peer_link(s, link_);
     s.connect(config_.broker.worker_endpoint);
     socket_ = std::make_unique<zmqx::UvSocket>(
         loop_, std::move(s), [this](zmqx::Frames&& frames) { on_message(std::move(frames)); });

@@ -33,6 +33,7 @@
 #include "common/protocol/wire.h"
 #include "common/uv/end_of_turn.h"
 #include "common/uv/handle.h"
+#include "common/zmq/link_security.h"
 #include "common/zmq/uv_socket.h"
 #include "worker/account_manager.h"
 #include "worker/chat_pool.h"
@@ -147,6 +148,7 @@ class Worker final : private AccountManager::Listener {
   ChatPool pool_;
   ChatReaper reaper_;
   NoticeSender notices_;  // operator notices: log + webhook (notice_sender.h)
+  zmqx::PeerLink link_;   // how to reach the broker (curve keys for tcp://)
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer heartbeat_timer_;
   uv::Timer reconnect_timer_;

@@ -14,7 +14,7 @@ export const BIN = process.env.QP_BIN_DIR || new URL('../../build-test/bin/', im
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 // Collects a child's output lines and lets tests wait for a matching line.
-class Lines {
+export class Lines {
   constructor(stream, echoPrefix) {
     this.lines = [];
     this.waiters = [];

@@ -11,6 +11,7 @@
 
 #include "tools/account/cli.h"
 #include "tools/keys/commands.h"
+#include "tools/keys/curve_keys.h"
 #include "tools/launcher/launcher.h"
 
 #ifndef QP_VERSION
@@ -93,6 +94,7 @@ int run_cli(int argc, char** argv) {
   add_version_command(app, &action);
   account_tool::add_account_command(app, &action);
   keys_tool::add_keys_command(app, &action);
+  keys_tool::add_curve_keys_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -40,7 +40,8 @@ inline qp::BrokerConfig test_config() {
   qp::BrokerConfig c;
   c.frontend_endpoint = "tcp://127.0.0.1:*";
   c.worker_endpoint = "tcp://127.0.0.1:*";
-  c.heartbeat_ms = 1000;  // tests that need expiry lower it
+  c.allow_plaintext_tcp = true;  // loopback only (common/zmq/link_security.h)
+  c.heartbeat_ms = 1000;         // tests that need expiry lower it
   c.queue_limit = 16;
   c.queue_timeout_ms = 30'000;
   return c;
@@ -73,10 +74,13 @@ inline std::string job_body(const std::string& rid,
 // One DEALER playing a frontend or a worker.
 class Peer {
  public:
-  Peer(zmq::context_t& ctx, const std::string& endpoint, const std::string& id)
+  // `setup` sets further options before connecting (e.g. CurveZMQ keys).
+  Peer(zmq::context_t& ctx, const std::string& endpoint, const std::string& id,
+       const std::function<void(zmq::socket_t&)>& setup = {})
       : sock_(ctx, zmq::socket_type::dealer) {
     sock_.set(zmq::sockopt::linger, 0);
     sock_.set(zmq::sockopt::routing_id, id);
+    if (setup) setup(sock_);
     sock_.connect(endpoint);
   }
   // A JOB whose body decodes as a JobRequest gets its ROUTE frame, as the
@@ -141,8 +145,9 @@ class Harness {
     peers_.push_back(std::make_unique<Peer>(ctx_, broker_->frontend_endpoint(), id));
     return *peers_.back();
   }
-  Peer& worker(const std::string& id = "worker-a") {
-    peers_.push_back(std::make_unique<Peer>(ctx_, broker_->worker_endpoint(), id));
+  Peer& worker(const std::string& id = "worker-a",
+               const std::function<void(zmq::socket_t&)>& setup = {}) {
+    peers_.push_back(std::make_unique<Peer>(ctx_, broker_->worker_endpoint(), id, setup));
     return *peers_.back();
   }
   // Registers a worker and waits until the broker knows it.

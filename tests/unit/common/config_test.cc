@@ -334,3 +334,50 @@ TEST_CASE("long-running bounds: defaults, file values, environment wins", "[conf
   CHECK_FALSE(bad.has_value());
   std::remove(path.c_str());
 }
+
+TEST_CASE("CurveZMQ settings: relative paths, environment, link bounds", "[config]") {
+  std::string path = write_tmp(R"(
+[broker]
+worker_endpoint = "tcp://10.0.0.1:5556"
+allow_plaintext_tcp = true
+curve_secret_key_file = "curve/broker.key"
+curve_public_key_file = "/etc/q/broker.pub"
+authorized_keys_dir = "curve/authorized"
+link_heartbeat_ms = 250
+link_timeout_ms = 900
+reconnect_ivl_ms = 50
+reconnect_ivl_max_ms = 2000
+[worker]
+curve_secret_key_file = "curve/w.key"
+[frontend]
+curve_secret_key_file = "curve/f.key"
+)");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->broker.allow_plaintext_tcp);
+  CHECK(c->broker.curve_secret_key_file == "/tmp/curve/broker.key");
+  CHECK(c->broker.curve_public_key_file == "/etc/q/broker.pub");
+  CHECK(c->broker.authorized_keys_dir == "/tmp/curve/authorized");
+  CHECK(c->worker.curve_secret_key_file == "/tmp/curve/w.key");
+  CHECK(c->frontend.curve_secret_key_file == "/tmp/curve/f.key");
+  CHECK(c->broker.link_heartbeat_ms == 250);
+  CHECK(c->broker.link_timeout_ms == 900);
+  CHECK(c->broker.reconnect_ivl_ms == 50);
+  CHECK(c->broker.reconnect_ivl_max_ms == 2000);
+
+  auto e = load_config(path, env_of({{"QP_ALLOW_PLAINTEXT_TCP", "0"},
+                                     {"QP_WORKER_CURVE_SECRET_KEY_FILE", "/k/w2.key"},
+                                     {"QP_AUTHORIZED_KEYS_DIR", "/k/auth"}}));
+  REQUIRE(e.has_value());
+  CHECK_FALSE(e->broker.allow_plaintext_tcp);
+  CHECK(e->worker.curve_secret_key_file == "/k/w2.key");
+  CHECK(e->broker.authorized_keys_dir == "/k/auth");
+  CHECK_FALSE(load_config(path, env_of({{"QP_ALLOW_PLAINTEXT_TCP", "yes"}})).has_value());
+  std::remove(path.c_str());
+
+  std::string bad = write_tmp("[broker]\nreconnect_ivl_ms = 500\nreconnect_ivl_max_ms = 100\n");
+  auto b = load_config(bad, env_of({}));
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().message().find("broker.reconnect_ivl_max_ms") != std::string::npos);
+  std::remove(bad.c_str());
+}

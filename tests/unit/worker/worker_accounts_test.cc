@@ -66,6 +66,7 @@ struct Env {
     up = std::make_unique<FakeUpstream>(&loop, [this](const FakeRequest& r) { return answer(r); });
     broker = std::make_unique<FakeBroker>(&loop, *ctx);
     config.broker.worker_endpoint = broker->endpoint();
+    config.broker.allow_plaintext_tcp = true;  // loopback (common/zmq/link_security.h)
     config.broker.heartbeat_ms = 50;
     config.upstream.base_url = up->base_url();
     config.worker.prewarm_chats = 0;

@@ -93,6 +93,7 @@ struct Env {
     up = std::make_unique<FakeUpstream>(&loop, upstream);
     broker = std::make_unique<FakeBroker>(&loop, *ctx);
     config.broker.worker_endpoint = broker->endpoint();
+    config.broker.allow_plaintext_tcp = true;  // loopback (common/zmq/link_security.h)
     config.broker.heartbeat_ms = heartbeat_ms;
     config.upstream.base_url = up->base_url();
     config.worker.prewarm_chats = 0;  // the tests count upstream requests
