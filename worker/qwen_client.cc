@@ -134,6 +134,7 @@ void ChatCall::cancel() {
   phase_ = Phase::kEnded;
   if (new_chat_) new_chat_->abort();
   if (completion_) completion_->abort();
+  if (upload_) upload_->cancel();
   if (retry_timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(retry_timer_.get());
   if (generating && !chat_id_.empty()) client_->stop_generation(chat_id_);
   release_chat();
@@ -178,7 +179,34 @@ void ChatCall::start_completion() {
   if (!s.ok()) fail(internal_failure(s));
 }
 
+bool ChatCall::upload_first(Status* s) {
+  if (uploaded_) return false;
+  std::vector<const protocol::Attachment*> items;
+  size_t from = continuing_ ? job_.history.new_from : 0;
+  for (size_t i = from; i < job_.messages.size(); ++i) {
+    for (const auto& a : job_.messages[i].attachments) items.push_back(&a);
+  }
+  if (items.empty()) {
+    uploaded_ = true;
+    return false;
+  }
+  upload_ = std::make_unique<UploadCall>(client_, request_id_, std::move(items),
+                                         [this](const UpstreamFailure* f) { on_uploaded(f); });
+  *s = upload_->start();
+  if (!s->ok()) phase_ = Phase::kEnded;
+  return true;
+}
+
+void ChatCall::on_uploaded(const UpstreamFailure* failure) {
+  if (phase_ == Phase::kEnded) return;
+  if (failure != nullptr) return fail(*failure);
+  uploaded_ = true;
+  media_ = upload_->media();
+  start_completion();
+}
+
 Status ChatCall::begin_completion() {
+  if (Status s; upload_first(&s)) return s;
   if (tools_on()) {
     tools::StreamOptions options;
     options.attempt = tool_attempt_;
@@ -200,6 +228,7 @@ Status ChatCall::begin_completion() {
   p.child_id = child;
   p.parent_id = parent_id_;
   p.timestamp_s = uv::now_unix_ms() / 1000;
+  p.media = &media_;
   std::string body = completion_body(p);  // prompt_ is kept for a retry
   phase_ = Phase::kStreaming;
   HttpRequestSpec spec = client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body));
@@ -729,7 +758,8 @@ HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
   hp.request_uuid = uuid;
   hp.timezone = tz;
   HttpRequestSpec spec;
-  spec.post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop;
+  spec.post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
+              e == Endpoint::kSts;
   spec.url = endpoint_url(e, upstream_.base_url, chat_id);
   spec.headers = build_headers(e, hp);
   spec.cookies = account_.cookies;

@@ -38,6 +38,11 @@ struct MockConfig {
   int64_t research_delay_ms = 0;
   int64_t research_rounds = 2;
   bool research_clarify = true;
+  // Uploads (spec 2.6, sts.cc): getstsToken answers in the wrapped form
+  // {success, data} instead of the flat one; the OSS stand-in answers this
+  // many PUTs with 500 before it accepts any (retry tests).
+  bool sts_wrapped = false;
+  int64_t oss_fail_puts = 0;
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

@@ -458,8 +458,9 @@ void MockServer::handle_completions(http::Exchange& ex) {
   // Accepted.
   ++quota_used_[owner];
   ++state_.counters.completions_started;
-  Answer answer = rules_.answer(c.content, c.model, c.thinking_enabled,
-                                static_cast<size_t>(config_.echo_max_bytes));
+  // Images and files (spec 2.6): the model "sees" what the OSS stand-in holds.
+  Answer answer = rules_.answer(prompt_with_media(c.content, c.media, oss_), c.model,
+                                c.thinking_enabled, static_cast<size_t>(config_.echo_max_bytes));
   if (hits.empty_answer) {  // the model generated nothing: the stream carries no text
     answer.reply.clear();
     answer.reply_ends.clear();

@@ -9,8 +9,9 @@
 //   POST /api/v2/chat/completions?chat_id=       SSE stream or stream:false JSON
 //   POST /api/v2/chat/completions/stop?chat_id=
 //   GET  /api/v2/chats/?page=, GET|DELETE /api/v2/chats/<id>
-//   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken
-//   PUT  /<any other path>                        fake OSS sink (GET reads it back)
+//   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken (sts.cc)
+//   PUT  /<any other path>                        OSS stand-in: verifies the V1
+//                                                 signature, stores (GET reads back)
 //   /__mock/{state,reset,config,rules,hold,release,token,health}
 #pragma once
 
@@ -32,6 +33,7 @@
 #include "tools/mock-qwen/mock_config.h"
 #include "tools/mock-qwen/mock_state.h"
 #include "tools/mock-qwen/models.h"
+#include "tools/mock-qwen/oss_store.h"
 #include "tools/mock-qwen/stream_runner.h"
 #include "tools/mock-qwen/users.h"
 
@@ -106,8 +108,8 @@ class MockServer {
   IdGenerator ids_;
   const ModelCatalog& models_;
   std::unordered_map<std::string, int64_t> quota_used_;
-  std::unordered_map<std::string, std::string> oss_objects_;
-  size_t oss_bytes_ = 0;
+  OssStore oss_;     // the OSS stand-in (sts.cc)
+  int64_t oss_failures_ = 0;  // PUTs answered 500 so far under config_.oss_fail_puts
   // Declaration order matters: the server is destroyed first, and its
   // on_abort callbacks still find the runner and the delay queue alive.
   DelayQueue delays_;
