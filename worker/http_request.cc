@@ -79,9 +79,9 @@ Status HttpRequest::start() {
   }
   if (spec_.recorder != nullptr) {
     const char* method = !spec_.custom_method.empty() ? spec_.custom_method.c_str()
-                         : !spec_.upload.empty()       ? "PUT"
-                         : spec_.post                  ? "POST"
-                                                       : "GET";
+                         : !spec_.upload.empty()      ? "PUT"
+                         : spec_.post                 ? "POST"
+                                                      : "GET";
     record_ = spec_.recorder->begin(method, spec_.url, spec_.headers, spec_.body);
     if (record_) {
       curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpRequest::header_cb);

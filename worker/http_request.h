@@ -116,7 +116,7 @@ class HttpRequest final : public CurlTransfer {
   EasyPtr easy_;
   uv::Timer timer_;
   std::string body_;
-  size_t upload_sent_ = 0;  // bytes of spec_.upload handed to curl
+  size_t upload_sent_ = 0;                          // bytes of spec_.upload handed to curl
   std::unique_ptr<record::ExchangeRecord> record_;  // while recording this exchange
   uint64_t started_ms_ = 0;
   uint64_t last_data_ms_ = 0;

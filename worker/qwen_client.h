@@ -161,7 +161,7 @@ class ChatCall final : private HttpRequest::Listener {
   std::unique_ptr<HttpRequest> new_chat_;
   std::unique_ptr<HttpRequest> completion_;
   std::unique_ptr<UploadCall> upload_;
-  bool uploaded_ = false;        // media_ holds the message's content items
+  bool uploaded_ = false;  // media_ holds the message's content items
   std::vector<MediaItem> media_;
   SseParser sse_;
   QwenEventInterpreter events_;

@@ -194,7 +194,8 @@ std::string completion_body(const CompletionParams& p) {
   if (p.media != nullptr && !p.media->empty()) {
     w.key("content").begin_array();
     w.begin_object().field("type", "text").field("text", p.content).end_object();
-    for (const auto& m : *p.media) w.begin_object().field("type", m.type).field(m.type, m.url).end_object();
+    for (const auto& m : *p.media)
+      w.begin_object().field("type", m.type).field(m.type, m.url).end_object();
     w.end_array();
   } else {
     w.field("content", p.content);

@@ -33,7 +33,7 @@ enum class RetryCause {
   kChatInProgress,
   kParentMissing,
   kChatMissing,
-  kEmptyAnswer,  // not read from a body: ChatCall sees the answer end with nothing in it
+  kEmptyAnswer,   // not read from a body: ChatCall sees the answer end with nothing in it
   kUploadFailed,  // not read from a body: UploadCall's STS or PUT step failed
 };
 
@@ -74,7 +74,7 @@ inline constexpr int kMaxParentMissingRetries = 1;
 inline constexpr int kMaxChatMissingRetries = 1;
 inline constexpr int kMaxEmptyAnswerRetries = 1;
 inline constexpr int kMaxUploadRetries = 2;
-inline constexpr uint64_t kUploadBaseDelayMs = 500;  // doubled per retry
+inline constexpr uint64_t kUploadBaseDelayMs = 500;      // doubled per retry
 inline constexpr uint64_t kInProgressBaseDelayMs = 200;  // doubled per retry
 inline constexpr uint64_t kInProgressMaxDelayMs = 2000;
 

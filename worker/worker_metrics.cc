@@ -54,9 +54,9 @@ WorkerMetrics::WorkerMetrics() {
   retries_ =
       &registry_.counter("qwenproxy_upstream_retries_total",
                          "Upstream attempts retried invisibly to the client, by cause.", {"cause"});
-  for (auto c : {RetryCause::kInternalError, RetryCause::kChatInProgress,
-                 RetryCause::kParentMissing, RetryCause::kChatMissing, RetryCause::kEmptyAnswer,
-                 RetryCause::kUploadFailed}) {
+  for (auto c :
+       {RetryCause::kInternalError, RetryCause::kChatInProgress, RetryCause::kParentMissing,
+        RetryCause::kChatMissing, RetryCause::kEmptyAnswer, RetryCause::kUploadFailed}) {
     retries_->with({retry_cause_name(c)});
   }
   pool_hits_ = &registry_

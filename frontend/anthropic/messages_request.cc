@@ -100,8 +100,8 @@ bool optional_field(Ctx& c, object& obj, std::string_view key, const std::string
 }
 
 bool refuse_media(Ctx& c, const std::string& param, const std::string& type) {
-  return c.fail(param, param + ": content blocks of type '" + type +
-                           "' are only accepted in user messages.");
+  return c.fail(
+      param, param + ": content blocks of type '" + type + "' are only accepted in user messages.");
 }
 
 // An image or document block {source: {type: base64|url|text, media_type,

@@ -49,20 +49,25 @@ bool Builder::add(const MediaInput& in, protocol::Attachment* out, Refusal* why)
   out->kind = what;
   out->name = std::string(in.filename.substr(0, kMaxNameBytes));
   std::string_view payload = in.base64;
-  if (!in.url.empty()) {
-    if (is_http_url(in.url)) {
-      if (in.url.size() > kMaxUrlBytes) {
+  std::string_view url = in.url;
+  // file_data is a data: URL in OpenAI's examples, or bare base64.
+  if (url.empty() && payload.size() >= 5 && strings::iequals(payload.substr(0, 5), "data:")) {
+    url = payload;
+  }
+  if (!url.empty()) {
+    if (is_http_url(url)) {
+      if (url.size() > kMaxUrlBytes) {
         why->message = "The " + std::string(what) + " URL is too long (at most " +
                        std::to_string(kMaxUrlBytes) + " bytes).";
         why->code = "invalid_image_url";
         return false;
       }
-      out->url = std::string(in.url);
-      out->digest = media::sha256_hex(in.url);
+      out->url = std::string(url);
+      out->digest = media::sha256_hex(url);
       return true;
     }
     media::DataUrl d;
-    if (!media::parse_data_url(in.url, &d)) {
+    if (!media::parse_data_url(url, &d)) {
       why->message = "Invalid " + std::string(what) +
                      " URL: expected an http(s) URL or a base64 data URL "
                      "(data:<type>;base64,<data>).";
@@ -72,7 +77,7 @@ bool Builder::add(const MediaInput& in, protocol::Attachment* out, Refusal* why)
     payload = d.payload;
   }
   uint64_t max_bytes = in.image ? config_.max_image_bytes : config_.max_file_bytes;
-  if (!in.raw.empty() && in.url.empty()) {
+  if (!in.raw.empty() && url.empty()) {
     payload = {};
     out->bytes.data.assign(in.raw.substr(0, max_bytes + 1));
   } else if (payload.size() / 4 * 3 > max_bytes + 3) {  // checked before decoding anything

@@ -5,8 +5,8 @@
 #include "common/conversation/history_key.h"
 #include "frontend/attachments/attachments.h"
 #include "frontend/openai/json_fields.h"
-#include "frontend/openai/media_parts.h"
 #include "frontend/openai/json_problem.h"
+#include "frontend/openai/media_parts.h"
 
 namespace qp::frontend {
 namespace {
@@ -20,23 +20,23 @@ constexpr size_t kMaxStop = 4;
 // message's attachments.
 bool parse_content(Ctx& c, value v, const std::string& param, attachments::Builder& b,
                    protocol::ChatMessage* m) {
-  return text_content(c, v, param, &m->content,
-                      [&](const std::string& type, bool has_text, const std::string& pp,
-                          const PartMedia& media) {
-                        if (type == "text" || (type.empty() && has_text)) return PartUse::kText;
-                        if (type == "image_url" || type == "input_image" || type == "image")
-                          return add_media_part(c, b, true, media, pp, m);
-                        if (type == "file" || type == "input_file")
-                          return add_media_part(c, b, false, media, pp, m);
-                        if (type == "input_audio" || type == "video") {
-                          c.fail(pp, "Content part type '" + type +
-                                         "' is not supported; send text, images or files.");
-                          return PartUse::kFailed;
-                        }
-                        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal
-                        c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
-                        return PartUse::kFailed;
-                      });
+  return text_content(
+      c, v, param, &m->content,
+      [&](const std::string& type, bool has_text, const std::string& pp, const PartMedia& media) {
+        if (type == "text" || (type.empty() && has_text)) return PartUse::kText;
+        if (type == "image_url" || type == "input_image" || type == "image")
+          return add_media_part(c, b, true, media, pp, m);
+        if (type == "file" || type == "input_file")
+          return add_media_part(c, b, false, media, pp, m);
+        if (type == "input_audio" || type == "video") {
+          c.fail(pp,
+                 "Content part type '" + type + "' is not supported; send text, images or files.");
+          return PartUse::kFailed;
+        }
+        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal
+        c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
+        return PartUse::kFailed;
+      });
 }
 
 bool parse_message(Ctx& c, value v, size_t i, attachments::Builder& b, protocol::ChatMessage* m) {

@@ -65,8 +65,7 @@ using PartFn = std::function<PartUse(const std::string& type, bool has_text, con
                                      const PartMedia& media)>;
 // Reads one media field `key` of a content part into *m (nested objects of
 // image_url and file included).
-bool read_part_media(Ctx& c, std::string_view key, value v, const std::string& param,
-                     PartMedia* m);
+bool read_part_media(Ctx& c, std::string_view key, value v, const std::string& param, PartMedia* m);
 // A message's content: null (nothing), a string, or an array of parts
 // {type, text, …} whose text parts (as `classify` says) are joined with "\n"
 // into *out.

@@ -21,7 +21,7 @@ struct ItemSink {
   json::Writer* items;  // nullptr: no items wanted (stored history)
   uint64_t* bytes;
   attachments::Builder* media = nullptr;  // null: no media accepted (stored history)
-  bool open_assistant = false;  // the last message is an assistant's that calls may join
+  bool open_assistant = false;            // the last message is an assistant's that calls may join
 
   void message(const std::string& role, std::string text,
                std::vector<protocol::Attachment> files = {}) {
@@ -84,29 +84,25 @@ struct ItemSink {
 // sink takes them.
 bool parse_content(Ctx& c, value v, const std::string& param, ItemSink& sink,
                    protocol::ChatMessage* m) {
-  return text_content(c, v, param, &m->content,
-                      [&](const std::string& type, bool, const std::string& pp,
-                          const PartMedia& media) {
-                        if (type == "input_text" || type == "output_text" || type == "text")
-                          return PartUse::kText;
-                        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal
-                        if ((type == "input_image" || type == "input_file") &&
-                            sink.media != nullptr) {
-                          return add_media_part(c, *sink.media, type == "input_image", media,
-                                                pp, m);
-                        }
-                        if (type == "input_image" || type == "input_file" ||
-                            type == "input_audio") {
-                          c.fail(pp, "Content part type '" + type +
-                                         "' is not supported here; send text, images or files.");
-                        } else {
-                          c.fail(pp + ".type", "Invalid value for '" + pp + ".type': '" + type +
-                                                   "'. Supported values are: 'input_text', "
-                                                   "'input_image', 'input_file' and "
-                                                   "'output_text'.");
-                        }
-                        return PartUse::kFailed;
-                      });
+  return text_content(
+      c, v, param, &m->content,
+      [&](const std::string& type, bool, const std::string& pp, const PartMedia& media) {
+        if (type == "input_text" || type == "output_text" || type == "text") return PartUse::kText;
+        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal
+        if ((type == "input_image" || type == "input_file") && sink.media != nullptr) {
+          return add_media_part(c, *sink.media, type == "input_image", media, pp, m);
+        }
+        if (type == "input_image" || type == "input_file" || type == "input_audio") {
+          c.fail(pp, "Content part type '" + type +
+                         "' is not supported here; send text, images or files.");
+        } else {
+          c.fail(pp + ".type", "Invalid value for '" + pp + ".type': '" + type +
+                                   "'. Supported values are: 'input_text', "
+                                   "'input_image', 'input_file' and "
+                                   "'output_text'.");
+        }
+        return PartUse::kFailed;
+      });
 }
 
 // Item types of tools this gateway never offers the model: sent back only

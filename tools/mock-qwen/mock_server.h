@@ -108,7 +108,7 @@ class MockServer {
   IdGenerator ids_;
   const ModelCatalog& models_;
   std::unordered_map<std::string, int64_t> quota_used_;
-  OssStore oss_;     // the OSS stand-in (sts.cc)
+  OssStore oss_;              // the OSS stand-in (sts.cc)
   int64_t oss_failures_ = 0;  // PUTs answered 500 so far under config_.oss_fail_puts
   // Declaration order matters: the server is destroyed first, and its
   // on_abort callbacks still find the runner and the delay queue alive.

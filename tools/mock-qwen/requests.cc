@@ -84,8 +84,8 @@ qp::Status parse_content(od::value v, CompletionRequest* r) {
       }
     }
     if (!have_text) {
-      for (auto& [k, v] : fields) {
-        if (k == part_type) r->media.emplace_back(part_type, std::move(v));
+      for (auto& [name, value] : fields) {
+        if (name == part_type) r->media.emplace_back(part_type, std::move(value));
       }
     }
     if (have_text) {
