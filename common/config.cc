@@ -205,6 +205,7 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_int(*t, "record_max_bytes", w, &c->upstream.record_max_bytes));
     QP_TRY(read_str(*t, "oss_endpoint", w, &c->upstream.oss_endpoint));
     QP_TRY(read_int(*t, "upload_timeout_ms", w, &c->upstream.upload_timeout_ms));
+    QP_TRY(read_int(*t, "long_input_bytes", w, &c->upstream.long_input_bytes));
   }
   if (auto* t = root["attachments"].as_table()) QP_TRY(read_attachments(*t, path, c));
   if (auto* t = root["anthropic"].as_table()) {
@@ -310,6 +311,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_LONG_REQUEST_TIMEOUT_MS", &c->frontend.long_request_timeout_ms));
   if (env("QP_UPSTREAM_RECORD_FILE", &v)) c->upstream.record_file = v;
   if (env("QP_UPSTREAM_OSS_ENDPOINT", &v)) c->upstream.oss_endpoint = v;
+  QP_TRY(env_u64(env, "QP_UPSTREAM_LONG_INPUT_BYTES", &c->upstream.long_input_bytes));
   QP_TRY(env_u64(env, "QP_UPSTREAM_RECORD_MAX_BYTES", &c->upstream.record_max_bytes));
   if (env("QP_RESPONSES_WEB_SEARCH", &v)) {
     if (v == "1" || v == "true")

@@ -103,6 +103,10 @@ struct UpstreamConfig {
   // host STS names, https://{bucket}.{region}.aliyuncs.com.
   std::string oss_endpoint;
   uint64_t upload_timeout_ms = 120'000;  // one STS request or OSS PUT, whole transfer
+  // Long inputs (docs/upstream.md "Long inputs"): a new chat's prompt longer
+  // than this goes as a text file (history and system text) plus the latest
+  // turn inline. 0 = off.
+  uint64_t long_input_bytes = 0;
   std::string user_agent =
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/141.0.0.0 Safari/537.36";

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/uv/handle.h"
 #include "worker/chat_pool.h"
+#include "worker/long_input.h"
 #include "worker/models_parser.h"
 #include "worker/new_chat_parser.h"
 #include "worker/prompt_builder.h"
@@ -86,7 +87,31 @@ std::string ChatCall::compose(std::string body, bool with_tools) const {
   return with_format(std::move(out), job_.response_format);
 }
 
-std::string ChatCall::replay_prompt() const { return compose(build_prompt(job_.messages), true); }
+std::string ChatCall::replay_prompt() {
+  std::string full = compose(build_prompt(job_.messages), true);
+  size_t limit = client_->long_input_bytes();
+  if (limit == 0 || full.size() <= limit) return full;
+  LongInputSplit split = split_long_input(job_.messages);
+  if (split.context.empty()) return full;  // a lone message stays inline
+  std::string file;
+  if (plan_.mode == tools::ToolMode::kNative) {
+    file = tools::render_tool_section(plan_);
+    if (!file.empty()) file.append("\n\n");
+  }
+  file.append(split.context);
+  QP_DEBUG("upstream.long_input")
+      .kv("request_id", request_id_)
+      .kv("prompt_bytes", static_cast<uint64_t>(full.size()))
+      .kv("file_bytes", static_cast<uint64_t>(file.size()));
+  context_file_ = protocol::Attachment{};
+  context_file_.kind = "file";
+  context_file_.mime = "text/plain";
+  context_file_.name = kContextFileName;
+  context_file_.bytes.data = std::move(file);
+  uploaded_ = false;  // (again, for a replay after a failed continuation)
+  media_.clear();
+  return compose(long_input_message(split.latest), /*with_tools=*/false);
+}
 
 ChatCall::~ChatCall() = default;  // the requests abort their transfers
 
@@ -182,6 +207,7 @@ void ChatCall::start_completion() {
 bool ChatCall::upload_first(Status* s) {
   if (uploaded_) return false;
   std::vector<const protocol::Attachment*> items;
+  if (!context_file_.bytes.empty()) items.push_back(&context_file_);
   size_t from = continuing_ ? job_.history.new_from : 0;
   for (size_t i = from; i < job_.messages.size(); ++i) {
     for (const auto& a : job_.messages[i].attachments) items.push_back(&a);

@@ -118,8 +118,10 @@ class ChatCall final : private HttpRequest::Listener {
   // done; true: the upload runs and calls begin_completion() when done.
   bool upload_first(Status* s);
   void on_uploaded(const UpstreamFailure* failure);
-  // The whole history as one message (new chats, replays).
-  std::string replay_prompt() const;
+  // The whole history as one message (new chats, replays); past
+  // upstream.long_input_bytes, the history goes into context_file_ and the
+  // message keeps the latest turn (worker/long_input.h).
+  std::string replay_prompt();
   // Schedules a retry for `cause` if the policy allows one; false: fail.
   bool retry(RetryCause cause, const UpstreamFailure& failure);
   void on_retry_timer();
@@ -163,6 +165,7 @@ class ChatCall final : private HttpRequest::Listener {
   std::unique_ptr<UploadCall> upload_;
   bool uploaded_ = false;  // media_ holds the message's content items
   std::vector<MediaItem> media_;
+  protocol::Attachment context_file_;  // long inputs: the history as a text file; empty: none
   SseParser sse_;
   QwenEventInterpreter events_;
   protocol::JobChunk chunk_;  // pending deltas, reused
@@ -226,6 +229,7 @@ class QwenClient {
   const std::string& oss_endpoint() const { return upstream_.oss_endpoint; }
   uint64_t upload_timeout_ms() const { return upstream_.upload_timeout_ms; }
   uint64_t connect_timeout_ms() const { return upstream_.connect_timeout_ms; }
+  uint64_t long_input_bytes() const { return upstream_.long_input_bytes; }
   // Aborts pending background requests (shutdown).
   void abort_background();
   size_t background_requests() const { return stops_.size(); }

@@ -43,6 +43,9 @@ struct MockConfig {
   // many PUTs with 500 before it accepts any (retry tests).
   bool sts_wrapped = false;
   int64_t oss_fail_puts = 0;
+  // Long inputs: a completion whose message text is longer than this is a
+  // Bad_Request (0 = no limit). The real limit is not known (docs/upstream.md).
+  int64_t max_message_bytes = 0;
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

@@ -145,6 +145,10 @@ void MockServer::route(http::Exchange& ex) {
     if (method_is("POST")) handle_sts(ex);
     return;
   }
+  if (p == "/api/v2/files/parse") {
+    if (method_is("POST")) handle_file_parse(ex);
+    return;
+  }
   if (p == "/api/v2/configs" || p == "/api/v2/configs/setting-config" ||
       p == "/api/v2/users/status" || p == "/api/v2/tts/config") {
     // Guest warm-up endpoints (spec 2.7).
@@ -424,6 +428,11 @@ void MockServer::handle_completions(http::Exchange& ex) {
   }
   if (c.role != "user") {
     bad_request("Invalid input message role must be user.");  // invented
+    return;
+  }
+  if (config_.max_message_bytes > 0 &&
+      c.content.size() > static_cast<size_t>(config_.max_message_bytes)) {
+    bad_request("Invalid input message content is too long.");  // invented (docs/mock-qwen.md)
     return;
   }
   if (!query_chat.empty() && !c.chat_id.empty() && query_chat != c.chat_id) {

@@ -10,6 +10,7 @@
 //   POST /api/v2/chat/completions/stop?chat_id=
 //   GET  /api/v2/chats/?page=, GET|DELETE /api/v2/chats/<id>
 //   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken (sts.cc)
+//   POST /api/v2/files/parse                     {file_id} of a stored object (sts.cc)
 //   PUT  /<any other path>                        OSS stand-in: verifies the V1
 //                                                 signature, stores (GET reads back)
 //   /__mock/{state,reset,config,rules,hold,release,token,health}
@@ -84,6 +85,7 @@ class MockServer {
   void handle_chat_delete(http::Exchange& ex, std::string_view chat_id);
   void handle_sts(http::Exchange& ex);
   void handle_oss(http::Exchange& ex);
+  void handle_file_parse(http::Exchange& ex);
 
   // Admin API.
   void handle_admin(http::Exchange& ex, std::string_view what);

@@ -50,7 +50,13 @@ std::string OssStore::put(std::string_view key,
   if (bytes_ + body.size() > kMaxBytes) return "EntityTooLarge";
   bytes_ += body.size();
   objects_[std::string(key)] = std::move(body);
+  if (stored_ids_.size() < kMaxGrants) stored_ids_[g.file_id] = std::string(key);
   return {};
+}
+
+bool OssStore::has_file_id(std::string_view file_id) const {
+  auto it = stored_ids_.find(std::string(file_id));
+  return it != stored_ids_.end() && objects_.count(it->second) > 0;
 }
 
 const std::string* OssStore::find(std::string_view key) const {
@@ -73,6 +79,7 @@ void OssStore::clear() {
   grants_.clear();
   grant_order_.clear();
   objects_.clear();
+  stored_ids_.clear();
   bytes_ = 0;
 }
 

@@ -43,6 +43,8 @@ class OssStore {
                   std::string_view content_md5, std::string_view content_type,
                   std::string_view date, std::string_view authorization, std::string body);
 
+  // True once the object of grant `file_id` was stored.
+  bool has_file_id(std::string_view file_id) const;
   // The bytes stored at `key`, or null.
   const std::string* find(std::string_view key) const;
   // "image/png 37x23", "application/pdf 1234 bytes", … for the object that
@@ -56,7 +58,8 @@ class OssStore {
   static constexpr size_t kMaxBytes = 64 * 1024 * 1024;  // all objects together
   std::unordered_map<std::string, StsIssue> grants_;     // by access_key_id
   std::deque<std::string> grant_order_;
-  std::unordered_map<std::string, std::string> objects_;  // key -> bytes
+  std::unordered_map<std::string, std::string> objects_;     // key -> bytes
+  std::unordered_map<std::string, std::string> stored_ids_;  // file_id -> key
   size_t bytes_ = 0;
 };
 

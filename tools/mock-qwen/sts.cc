@@ -5,6 +5,8 @@
 // OSS.
 #include <string>
 
+#include <simdjson.h>
+
 #include "common/ids.h"
 #include "common/json/writer.h"
 #include "common/log.h"
@@ -70,6 +72,30 @@ void MockServer::handle_sts(http::Exchange& ex) {
   oss_.remember(std::move(issue));
   // Flat (R21, GO) by default; the older wrapped form on request (spec 2.6).
   ex.respond(200, json_headers(), config_.sts_wrapped ? ok_envelope(rid, grant) : grant);
+}
+
+// The document parse step peers call after an upload (docs/upstream.md,
+// "Long inputs"). Its shape is not documented anywhere read: {file_id} in,
+// {success, data:{status:"success"}} out once the object was PUT.
+void MockServer::handle_file_parse(http::Exchange& ex) {
+  Caller caller;
+  if (!identify(ex, &caller)) return;
+  std::string rid = ids_.uuid();
+  std::string file_id;
+  {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view id;
+    const std::string& body = ex.request().body;
+    if (!parser.parse(body.data(), body.size()).get(doc) && !doc["file_id"].get(id))
+      file_id.assign(id);
+  }
+  if (file_id.empty() || !oss_.has_file_id(file_id)) {
+    ex.respond(200, json_headers(),
+               error_envelope(rid, kBadRequest, "Invalid input file_id is not exist."));
+    return;
+  }
+  ex.respond(200, json_headers(), ok_envelope(rid, R"({"status":"success"})"));
 }
 
 void MockServer::handle_oss(http::Exchange& ex) {

@@ -544,6 +544,13 @@ TEST_CASE("STS token and the OSS stand-in, which verifies the signature", "[mock
     CHECK(put(good, in.headers[0].second).status == 200);
     Response get = http(port, "GET", "/" + file_path);
     CHECK(get.body == "12345");
+    // The parse step answers for a stored object only.
+    Response parsed = http(port, "POST", "/api/v2/files/parse", auth_headers(token),
+                           R"({"file_id":")" + json_string(sts.body, "/file_id") + R"("})");
+    CHECK(json_string(parsed.body, "/data/status") == "success");
+    Response unknown =
+        http(port, "POST", "/api/v2/files/parse", auth_headers(token), R"({"file_id":"nope"})");
+    CHECK(json_string(unknown.body, "/data/code") == "Bad_Request");
   }
   // The wrapped form on request.
   config(port, R"({"sts_wrapped":true})");
@@ -559,7 +566,7 @@ TEST_CASE("the model answers with what the OSS stand-in holds", "[mock_server]")
       {"image", "http://127.0.0.1:1/u/x.png?Expires=1"}, {"image", "https://e.com/cat.png"}};
   CHECK(qp::mock::prompt_with_media("look", media, store) ==
         "look\n[image: http://127.0.0.1:1/u/x.png?Expires=1]\n[image: https://e.com/cat.png]");
-  CHECK(qp::mock::describe_bytes("GIF89a\x05\x00\x03\x00") == "image/gif 5x3");
+  CHECK(qp::mock::describe_bytes(std::string("GIF89a\x05\x00\x03\x00", 10)) == "image/gif 5x3");
   CHECK(qp::mock::describe_bytes("%PDF-1.4 x") == "application/pdf 10 bytes");
 }
 
