@@ -558,6 +558,9 @@ void ChatCall::on_retry_timer() {
           .kv("reason", "upstream refused the continuation");
       continuing_ = false;
       parent_id_.clear();
+      // The new chat gets every message's images and files, not only the new ones.
+      uploaded_ = false;
+      media_.clear();
       prompt_ = replay_prompt();
     }
     Status s = start_new_chat();

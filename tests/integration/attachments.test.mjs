@@ -171,6 +171,22 @@ test('a conversation with an image continues natively (the image counts by conte
   assert.equal(third.attachments, 1);
 });
 
+test('a continued chat that is gone is replayed in a new chat with the earlier images', async () => {
+  await mock.reset();
+  const first = { role: 'user', content: [{ type: 'text', text: 'remember this' }, imagePart(dataUrl('image/png', IMG))] };
+  const r1 = await client.chat.completions.create({ model: MODEL, messages: [first] });
+  const chat = (await records()).at(-1).chat_id;
+  const del = await fetch(`${mock.url}/api/v2/chats/${chat}`, { method: 'DELETE', headers: { authorization: `Bearer ${mock.token('alice')}` } });
+  assert.equal(del.status, 200);
+  const r2 = await client.chat.completions.create({ model: MODEL, messages: [first, r1.choices[0].message, { role: 'user', content: 'what was it?' }] });
+  const recs = await records();
+  const last = recs.at(-1);
+  assert.notEqual(last.chat_id, chat, 'a new chat');
+  assert.equal(last.attachments, 1, 'the first turn\'s image is sent again');
+  assert.match(r2.choices[0].message.content, /what was it\?/);
+  assert.match(r2.choices[0].message.content, /\[image: image\/png 37x23\]$/);
+});
+
 test('Anthropic Messages: image and document blocks, and errors in its shape', async () => {
   await mock.reset();
   const headers = { 'anthropic-version': '2023-06-01', 'x-api-key': 'unused' };
