@@ -101,6 +101,26 @@ std::string relative_to(const std::string& config_path, const std::string& p) {
   return dir_of(config_path) + "/" + p;
 }
 
+Status read_attachments(const toml::table& t, const std::string& path, Config* c) {
+  std::string w = path + ": attachments";
+  auto& a = c->attachments;
+  QP_TRY(read_int(t, "max_image_bytes", w, &a.max_image_bytes));
+  QP_TRY(read_int(t, "max_images", w, &a.max_images));
+  QP_TRY(read_int(t, "max_file_bytes", w, &a.max_file_bytes));
+  QP_TRY(read_int(t, "max_files", w, &a.max_files));
+  if (const toml::node* n = t.get("types")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) return bad(w + ".types", "must be an array of MIME type names");
+    a.types.clear();
+    for (const auto& item : *arr) {
+      auto s = item.value<std::string>();
+      if (!s) return bad(w + ".types", "must be an array of MIME type names");
+      a.types.push_back(*s);
+    }
+  }
+  return Status();
+}
+
 Status apply_file(const std::string& path, Config* c) {
   toml::table root;
   try {
@@ -198,7 +218,11 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_str(*t, "record_file", w, &c->upstream.record_file));
     c->upstream.record_file = relative_to(path, c->upstream.record_file);
     QP_TRY(read_int(*t, "record_max_bytes", w, &c->upstream.record_max_bytes));
+    QP_TRY(read_str(*t, "oss_endpoint", w, &c->upstream.oss_endpoint));
+    QP_TRY(read_int(*t, "upload_timeout_ms", w, &c->upstream.upload_timeout_ms));
+    QP_TRY(read_int(*t, "long_input_bytes", w, &c->upstream.long_input_bytes));
   }
+  if (auto* t = root["attachments"].as_table()) QP_TRY(read_attachments(*t, path, c));
   if (auto* t = root["anthropic"].as_table()) {
     std::string w = path + ": anthropic";
     QP_TRY(read_str(*t, "default_model", w, &c->anthropic.default_model));
@@ -316,6 +340,8 @@ Status apply_env(const EnvLookup& env, Config* c) {
   QP_TRY(env_u64(env, "QP_UPSTREAM_LONG_IDLE_TIMEOUT_MS", &c->upstream.long_idle_timeout_ms));
   QP_TRY(env_u64(env, "QP_LONG_REQUEST_TIMEOUT_MS", &c->frontend.long_request_timeout_ms));
   if (env("QP_UPSTREAM_RECORD_FILE", &v)) c->upstream.record_file = v;
+  if (env("QP_UPSTREAM_OSS_ENDPOINT", &v)) c->upstream.oss_endpoint = v;
+  QP_TRY(env_u64(env, "QP_UPSTREAM_LONG_INPUT_BYTES", &c->upstream.long_input_bytes));
   QP_TRY(env_u64(env, "QP_UPSTREAM_RECORD_MAX_BYTES", &c->upstream.record_max_bytes));
   if (env("QP_RESPONSES_WEB_SEARCH", &v)) {
     if (v == "1" || v == "true")
@@ -457,6 +483,11 @@ Status validate(Config* c) {
   }
   while (!c->upstream.base_url.empty() && c->upstream.base_url.back() == '/')
     c->upstream.base_url.pop_back();
+  if (std::string& o = c->upstream.oss_endpoint; !o.empty()) {
+    if (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
+      return bad("upstream.oss_endpoint", "must start with http:// or https://");
+    while (o.back() == '/') o.pop_back();
+  }
   for (size_t i = 0; i < c->accounts.size(); ++i) {
     const auto& a = c->accounts[i];
     std::string w = "accounts[" + std::to_string(i) + "]";

@@ -17,7 +17,8 @@ namespace qp {
 struct FrontendConfig {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port (tests)
-  uint64_t max_body_bytes = 8 * 1024 * 1024;
+  // Large enough for a few base64 images (docs/configuration.md, [attachments]).
+  uint64_t max_body_bytes = 20 * 1024 * 1024;
   uint64_t idle_timeout_ms = 60'000;  // keep-alive idle connections
   // Slow clients and resource limits (http::ServerOptions has the contract).
   uint64_t header_timeout_ms = 10'000;                      // whole request head
@@ -114,9 +115,31 @@ struct UpstreamConfig {
   // Empty: off.
   std::string record_file;
   uint64_t record_max_bytes = 100ull * 1024 * 1024;  // recording stops past this file size
+  // Alibaba OSS endpoint for uploads (images, files), "scheme://host[:port]";
+  // the object goes to {oss_endpoint}/{file_path}. Empty (real use): the
+  // host STS names, https://{bucket}.{region}.aliyuncs.com.
+  std::string oss_endpoint;
+  uint64_t upload_timeout_ms = 120'000;  // one STS request or OSS PUT, whole transfer
+  // Long inputs (docs/upstream.md "Long inputs"): a new chat's prompt longer
+  // than this goes as a text file (history and system text) plus the latest
+  // turn inline. 0 = off.
+  uint64_t long_input_bytes = 0;
   std::string user_agent =
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/141.0.0.0 Safari/537.36";
+};
+
+// Images and files in requests (issue 16; frontend/attachments.h). Types
+// are judged from the bytes, never from the client's label.
+struct AttachmentsConfig {
+  uint64_t max_image_bytes = 10 * 1024 * 1024;  // decoded bytes per image
+  uint64_t max_images = 8;                      // images per request
+  uint64_t max_file_bytes = 10 * 1024 * 1024;   // decoded bytes per file
+  uint64_t max_files = 4;                       // files per request
+  // Accepted sniffed types (MIME names). Images: png, jpeg, webp, gif;
+  // files: pdf, text.
+  std::vector<std::string> types = {"image/png", "image/jpeg",      "image/webp",
+                                    "image/gif", "application/pdf", "text/plain"};
 };
 
 // Operator notices (common/notices.h): each worker posts its account's
@@ -175,6 +198,7 @@ struct Config {
   UpstreamConfig upstream;
   NotifyConfig notify;
   AnthropicConfig anthropic;
+  AttachmentsConfig attachments;
   std::vector<AccountConfig> accounts;
 
   const AccountConfig* find_account(const std::string& name) const;

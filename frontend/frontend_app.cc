@@ -120,6 +120,9 @@ FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
       admin_(std::make_unique<admin::AdminApi>(loop, config_)),
       auth_(
           std::make_unique<ClientAuth>(config_.frontend.api_key, [loop] { return uv_now(loop); })) {
+  parser_.set_attachments(config_.attachments);
+  messages_parser_.set_attachments(config_.attachments);
+  responses_parser_.set_attachments(config_.attachments);
   observers_.add(&metrics_);
   metrics_.registry().on_collect([this] {
     metrics_.in_flight().set(static_cast<double>(calls_.size()));
@@ -388,6 +391,7 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
                                 "model", "model_not_found", 0},
                        rid, {}, &caller);
   }
+  if (refuse_non_vision(ex, chat.job, rid, caller)) return;
   KeyLease lease;
   if (!admit_job(ex, chat.job, rid, caller, &lease)) return;
   auto call = std::make_unique<ChatCall>(ex, rid, chat.job.model, chat.job.stream,
@@ -396,6 +400,18 @@ void FrontendApp::submit_chat(http::Exchange ex, ChatRequest chat, const std::st
   call->hold(std::move(lease));
   call->observe(&observers_, make_record(chat.job, rid, caller, "/v1/chat/completions"));
   launch(ex, chat.job, std::move(call), caller);
+}
+
+bool FrontendApp::refuse_non_vision(http::Exchange& ex, const protocol::JobRequest& job,
+                                    const std::string& rid, const Caller& caller) {
+  if (!models_.has() || !attachments::has_images(job)) return false;
+  std::string why = attachments::vision_refusal(models_.list(), job.model);
+  if (why.empty()) return false;
+  reply_error(ex,
+              ApiError{Code::kInvalidArgument, std::move(why), "model",
+                       std::string(attachments::kNotVisionCode), 0},
+              rid, job.model, &caller);
+  return true;
 }
 
 bool FrontendApp::defer_until_models(http::Exchange ex, const std::string& model,

@@ -84,6 +84,10 @@ class FrontendApp {
                            ApiError* err) const;
   // When `model` is not in a fresh model list and a fetch is under way: runs
   // `then` once the list arrives (or answers the fetch's 503) and returns true.
+  // An image for a model whose capabilities lack vision: answers 400
+  // model_not_vision_capable (naming the models that have it), true.
+  bool refuse_non_vision(http::Exchange& ex, const protocol::JobRequest& job,
+                         const std::string& rid, const Caller& caller);
   bool defer_until_models(http::Exchange ex, const std::string& model, const std::string& rid,
                           std::function<void()> then);
   // Stamps the job (id, times) and takes the caller's slot; false: answered.

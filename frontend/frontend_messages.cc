@@ -77,6 +77,7 @@ void FrontendApp::submit_messages(http::Exchange ex, anthropic::MessagesRequest 
                                 "model", "model_not_found", 0},
                        rid, {}, &caller);
   }
+  if (refuse_non_vision(ex, job, rid, caller)) return;
   KeyLease lease;
   if (!admit_job(ex, job, rid, caller, &lease)) return;
   // Deep research streams its planning and search steps as reasoning:

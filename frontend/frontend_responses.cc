@@ -102,6 +102,7 @@ void FrontendApp::submit_responses(http::Exchange ex, responses::ResponsesReques
                  "model", "model_not_found", 0},
         rid, {}, &caller);
   }
+  if (refuse_non_vision(ex, job, rid, caller)) return;
   KeyLease lease;
   if (!admit_job(ex, job, rid, caller, &lease)) return;
   int64_t input_tokens = static_cast<int64_t>((r.input_bytes + 3) / 4);

@@ -1,6 +1,8 @@
 #include "worker/http_request.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <exception>
 
 #include "common/log.h"
@@ -43,7 +45,13 @@ Status HttpRequest::start() {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_.get());
   if (!spec_.cookies.empty()) curl_easy_setopt(e, CURLOPT_COOKIE, spec_.cookies.c_str());
   if (!spec_.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
-  if (spec_.post) {
+  if (!spec_.upload.empty()) {
+    upload_sent_ = 0;
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);  // PUT
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, &HttpRequest::read_cb);
+    curl_easy_setopt(e, CURLOPT_READDATA, this);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(spec_.upload.size()));
+  } else if (spec_.post) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec_.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec_.body.size()));
@@ -70,8 +78,10 @@ Status HttpRequest::start() {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec_.total_timeout_ms));
   }
   if (spec_.recorder != nullptr) {
-    const char* method =
-        !spec_.custom_method.empty() ? spec_.custom_method.c_str() : (spec_.post ? "POST" : "GET");
+    const char* method = !spec_.custom_method.empty() ? spec_.custom_method.c_str()
+                         : !spec_.upload.empty()      ? "PUT"
+                         : spec_.post                 ? "POST"
+                                                      : "GET";
     record_ = spec_.recorder->begin(method, spec_.url, spec_.headers, spec_.body);
     if (record_) {
       curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpRequest::header_cb);
@@ -158,6 +168,15 @@ size_t HttpRequest::header_cb(char* data, size_t size, size_t n, void* userp) {
     QP_ERROR("upstream.header_exception");  // recording must never fail the transfer
   }
   return size * n;
+}
+
+size_t HttpRequest::read_cb(char* data, size_t size, size_t n, void* userp) {
+  auto* self = static_cast<HttpRequest*>(userp);
+  std::string_view rest = self->spec_.upload.substr(self->upload_sent_);
+  size_t len = std::min(rest.size(), size * n);
+  std::memcpy(data, rest.data(), len);  // curl's own buffer: the one copy of the upload
+  self->upload_sent_ += len;
+  return len;
 }
 
 size_t HttpRequest::write_cb(char* data, size_t size, size_t n, void* userp) {

@@ -50,6 +50,10 @@ struct HttpRequestSpec {
   std::string cookies;               // full Cookie header value; empty: none
   std::string proxy;                 // CURLOPT_PROXY (the account's); empty: libcurl's default
   std::string body;                  // POST body
+  // PUT body (uploads): sent from this view through a read callback, never
+  // copied. REQUIRES: the bytes outlive the request. Non-empty: the request
+  // is a PUT (CURLOPT_UPLOAD) and `post`/`body` are ignored.
+  std::string_view upload;
   uint64_t connect_timeout_ms = 10'000;
   uint64_t first_byte_timeout_ms = 60'000;  // 0 = none
   uint64_t idle_timeout_ms = 60'000;        // 0 = none
@@ -95,6 +99,7 @@ class HttpRequest final : public CurlTransfer {
  private:
   static size_t write_cb(char* data, size_t size, size_t n, void* userp);
   static size_t header_cb(char* data, size_t size, size_t n, void* userp);
+  static size_t read_cb(char* data, size_t size, size_t n, void* userp);
   // Ends the recording of this exchange (no-op when not recording).
   void record_end(const char* outcome, std::string_view error);
   size_t on_write(std::string_view bytes);
@@ -111,6 +116,7 @@ class HttpRequest final : public CurlTransfer {
   EasyPtr easy_;
   uv::Timer timer_;
   std::string body_;
+  size_t upload_sent_ = 0;                          // bytes of spec_.upload handed to curl
   std::unique_ptr<record::ExchangeRecord> record_;  // while recording this exchange
   uint64_t started_ms_ = 0;
   uint64_t last_data_ms_ = 0;

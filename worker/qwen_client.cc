@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/uv/handle.h"
 #include "worker/chat_pool.h"
+#include "worker/long_input.h"
 #include "worker/models_parser.h"
 #include "worker/new_chat_parser.h"
 #include "worker/prompt_builder.h"
@@ -86,7 +87,31 @@ std::string ChatCall::compose(std::string body, bool with_tools) const {
   return with_format(std::move(out), job_.response_format);
 }
 
-std::string ChatCall::replay_prompt() const { return compose(build_prompt(job_.messages), true); }
+std::string ChatCall::replay_prompt() {
+  std::string full = compose(build_prompt(job_.messages), true);
+  size_t limit = client_->long_input_bytes();
+  if (limit == 0 || full.size() <= limit) return full;
+  LongInputSplit split = split_long_input(job_.messages);
+  if (split.context.empty()) return full;  // a lone message stays inline
+  std::string file;
+  if (plan_.mode == tools::ToolMode::kNative) {
+    file = tools::render_tool_section(plan_);
+    if (!file.empty()) file.append("\n\n");
+  }
+  file.append(split.context);
+  QP_DEBUG("upstream.long_input")
+      .kv("request_id", request_id_)
+      .kv("prompt_bytes", static_cast<uint64_t>(full.size()))
+      .kv("file_bytes", static_cast<uint64_t>(file.size()));
+  context_file_ = protocol::Attachment{};
+  context_file_.kind = "file";
+  context_file_.mime = "text/plain";
+  context_file_.name = kContextFileName;
+  context_file_.bytes.data = std::move(file);
+  uploaded_ = false;  // (again, for a replay after a failed continuation)
+  media_.clear();
+  return compose(long_input_message(split.latest), /*with_tools=*/false);
+}
 
 ChatCall::~ChatCall() = default;  // the requests abort their transfers
 
@@ -134,6 +159,7 @@ void ChatCall::cancel() {
   phase_ = Phase::kEnded;
   if (new_chat_) new_chat_->abort();
   if (completion_) completion_->abort();
+  if (upload_) upload_->cancel();
   if (retry_timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(retry_timer_.get());
   if (generating && !chat_id_.empty()) client_->stop_generation(chat_id_);
   release_chat();
@@ -178,7 +204,35 @@ void ChatCall::start_completion() {
   if (!s.ok()) fail(internal_failure(s));
 }
 
+bool ChatCall::upload_first(Status* s) {
+  if (uploaded_) return false;
+  std::vector<const protocol::Attachment*> items;
+  if (!context_file_.bytes.empty()) items.push_back(&context_file_);
+  size_t from = continuing_ ? job_.history.new_from : 0;
+  for (size_t i = from; i < job_.messages.size(); ++i) {
+    for (const auto& a : job_.messages[i].attachments) items.push_back(&a);
+  }
+  if (items.empty()) {
+    uploaded_ = true;
+    return false;
+  }
+  upload_ = std::make_unique<UploadCall>(client_, request_id_, std::move(items),
+                                         [this](const UpstreamFailure* f) { on_uploaded(f); });
+  *s = upload_->start();
+  if (!s->ok()) phase_ = Phase::kEnded;
+  return true;
+}
+
+void ChatCall::on_uploaded(const UpstreamFailure* failure) {
+  if (phase_ == Phase::kEnded) return;
+  if (failure != nullptr) return fail(*failure);
+  uploaded_ = true;
+  media_ = upload_->media();
+  start_completion();
+}
+
 Status ChatCall::begin_completion() {
+  if (Status s; upload_first(&s)) return s;
   if (tools_on()) {
     tools::StreamOptions options;
     options.attempt = tool_attempt_;
@@ -200,6 +254,7 @@ Status ChatCall::begin_completion() {
   p.child_id = child;
   p.parent_id = parent_id_;
   p.timestamp_s = uv::now_unix_ms() / 1000;
+  p.media = &media_;
   std::string body = completion_body(p);  // prompt_ is kept for a retry
   phase_ = Phase::kStreaming;
   HttpRequestSpec spec = client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body));
@@ -503,6 +558,9 @@ void ChatCall::on_retry_timer() {
           .kv("reason", "upstream refused the continuation");
       continuing_ = false;
       parent_id_.clear();
+      // The new chat gets every message's images and files, not only the new ones.
+      uploaded_ = false;
+      media_.clear();
       prompt_ = replay_prompt();
     }
     Status s = start_new_chat();
@@ -729,7 +787,8 @@ HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
   hp.request_uuid = uuid;
   hp.timezone = tz;
   HttpRequestSpec spec;
-  spec.post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop;
+  spec.post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
+              e == Endpoint::kSts;
   spec.url = endpoint_url(e, upstream_.base_url, chat_id);
   spec.headers = build_headers(e, hp);
   spec.cookies = account_.cookies;

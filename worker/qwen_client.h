@@ -33,6 +33,7 @@
 #include "worker/stop_filter.h"
 #include "worker/tools/tool_plan.h"
 #include "worker/tools/tool_stream.h"
+#include "worker/upload_call.h"
 #include "worker/upstream_errors.h"
 
 namespace qp::worker {
@@ -113,8 +114,16 @@ class ChatCall final : private HttpRequest::Listener {
   Status start_new_chat();
   void start_completion();
   Status begin_completion();
-  // The whole history as one message (new chats, replays).
-  std::string replay_prompt() const;
+  // The images and files the message carries (new chat: every message's;
+  // continuation: the new messages'), uploaded once per call before the
+  // first completion (worker/upload_call.h). False: none to upload, or
+  // done; true: the upload runs and calls begin_completion() when done.
+  bool upload_first(Status* s);
+  void on_uploaded(const UpstreamFailure* failure);
+  // The whole history as one message (new chats, replays); past
+  // upstream.long_input_bytes, the history goes into context_file_ and the
+  // message keeps the latest turn (worker/long_input.h).
+  std::string replay_prompt();
   // Schedules a retry for `cause` if the policy allows one; false: fail.
   bool retry(RetryCause cause, const UpstreamFailure& failure);
   void on_retry_timer();
@@ -155,6 +164,10 @@ class ChatCall final : private HttpRequest::Listener {
   Phase phase_ = Phase::kIdle;
   std::unique_ptr<HttpRequest> new_chat_;
   std::unique_ptr<HttpRequest> completion_;
+  std::unique_ptr<UploadCall> upload_;
+  bool uploaded_ = false;  // media_ holds the message's content items
+  std::vector<MediaItem> media_;
+  protocol::Attachment context_file_;  // long inputs: the history as a text file; empty: none
   SseParser sse_;
   QwenEventInterpreter events_;
   protocol::JobChunk chunk_;  // pending deltas, reused
@@ -214,6 +227,11 @@ class QwenClient {
   bool delete_chats() const { return upstream_.delete_chats; }
   // First-byte and idle bound of long-running chat types (deep research).
   uint64_t long_idle_timeout_ms() const { return upstream_.long_idle_timeout_ms; }
+  // Uploads (worker/upload_call.h): the OSS override and the bounds.
+  const std::string& oss_endpoint() const { return upstream_.oss_endpoint; }
+  uint64_t upload_timeout_ms() const { return upstream_.upload_timeout_ms; }
+  uint64_t connect_timeout_ms() const { return upstream_.connect_timeout_ms; }
+  uint64_t long_input_bytes() const { return upstream_.long_input_bytes; }
   // Aborts pending background requests (shutdown).
   void abort_background();
   size_t background_requests() const { return stops_.size(); }

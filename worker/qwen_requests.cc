@@ -79,9 +79,12 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
     case Endpoint::kDeleteChat:  // DELETE /api/v2/chats/<chat_id> (spec 2.5)
       url += "/api/v2/chats/";
       break;
-    case Endpoint::kTaskStatus:  // GET /api/v1/tasks/status/<task_id> (spec 2.7)
+    case Endpoint::kTaskStatus:  // GET /api/v1/tasks/status/<task_id>
       url += "/api/v1/tasks/status/";
       break;
+    case Endpoint::kSts:
+      url += "/api/v1/files/getstsToken";
+      return url;
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : chat_id) {
@@ -97,7 +100,8 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
 }
 
 std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
-  bool post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop;
+  bool post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
+              e == Endpoint::kSts;
   std::vector<std::string> h;
   h.reserve(20);
   h.push_back(header("Accept", e == Endpoint::kCompletion ? "text/event-stream"
@@ -114,6 +118,7 @@ std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
       referer += "/";
       break;
     case Endpoint::kNewChat:
+    case Endpoint::kSts:
       referer += "/c/new-chat";
       break;
     case Endpoint::kCompletion:
@@ -190,7 +195,15 @@ std::string completion_body(const CompletionParams& p) {
   parent("parentId");
   w.key("childrenIds").begin_array().value(p.child_id).end_array();
   w.field("role", "user");
-  w.field("content", p.content);
+  if (p.media != nullptr && !p.media->empty()) {
+    w.key("content").begin_array();
+    w.begin_object().field("type", "text").field("text", p.content).end_object();
+    for (const auto& m : *p.media)
+      w.begin_object().field("type", m.type).field(m.type, m.url).end_object();
+    w.end_array();
+  } else {
+    w.field("content", p.content);
+  }
   w.field("user_action", "chat");
   w.key("files").begin_array().end_array();
   w.field("timestamp", p.timestamp_s);

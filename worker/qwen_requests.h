@@ -27,9 +27,19 @@ inline constexpr int64_t kThinkingBudget = 38912;
 // The largest budget sent: models' max_thinking_generation_length (spec 2.1).
 inline constexpr int64_t kMaxThinkingBudget = 81920;
 
-// kTaskStatus: GET /api/v1/tasks/status/<task_id> (video tasks, spec 2.7;
-// the id goes where the others take the chat id).
-enum class Endpoint { kModels, kModelsV2, kNewChat, kCompletion, kStop, kDeleteChat, kTaskStatus };
+// kTaskStatus: GET /api/v1/tasks/status/<task_id> (video tasks; the id goes
+// where the others take the chat id). kSts: POST /api/v1/files/getstsToken
+// (uploads, docs/upstream.md "Images and files in"; worker/upload_requests.h).
+enum class Endpoint {
+  kModels,
+  kModelsV2,
+  kNewChat,
+  kCompletion,
+  kStop,
+  kDeleteChat,
+  kTaskStatus,
+  kSts,
+};
 
 // Model-name suffixes select features (R21/GO convention):
 // "<id>-thinking", "<id>-search", "<id>-thinking-search", and
@@ -76,6 +86,12 @@ std::string js_date_string(std::time_t t);
 // from chat_type_of().
 std::string new_chat_body(std::string_view model, std::string_view chat_type, int64_t timestamp_ms);
 
+// One content item besides the text (spec 2.3 `content` array).
+struct MediaItem {
+  std::string type;  // "image" | "file"
+  std::string url;
+};
+
 struct CompletionParams {
   std::string_view chat_id;
   std::string_view model;    // upstream model id (variant suffix removed)
@@ -89,8 +105,13 @@ struct CompletionParams {
   std::string_view child_id;    // client uuid for childrenIds
   std::string_view parent_id;   // empty: null (a new chat)
   int64_t timestamp_s = 0;
+  // Uploaded or passed-through images and files of this message (spec 2.6
+  // step 3); null or empty: `content` is the plain string.
+  const std::vector<MediaItem>* media = nullptr;
 };
 // POST /api/v2/chat/completions?chat_id= (spec 2.3); timestamps in seconds.
+// With p.media, `content` is an array: the text item, then one
+// {"type":"image","image":url} / {"type":"file","file":url} item each.
 std::string completion_body(const CompletionParams& p);
 
 // POST /api/v2/chat/completions/stop?chat_id= (spec 2.4).

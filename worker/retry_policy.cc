@@ -104,6 +104,12 @@ RetryDecision decide_retry(RetryCause cause, bool forwarded, RetryState* state) 
       ++state->empty_answer;
       d.action = RetryAction::kNewChat;
       return d;
+    case RetryCause::kUploadFailed:
+      if (state->upload >= kMaxUploadRetries) return d;
+      d.delay_ms = kUploadBaseDelayMs << state->upload;
+      ++state->upload;
+      d.action = RetryAction::kRetryUpload;
+      return d;
     case RetryCause::kChatInProgress: {
       if (state->in_progress >= kMaxInProgressRetries) return d;
       uint64_t delay = kInProgressBaseDelayMs << state->in_progress;
@@ -130,6 +136,8 @@ const char* retry_cause_name(RetryCause cause) {
       return "chat_missing";
     case RetryCause::kEmptyAnswer:
       return "empty_answer";
+    case RetryCause::kUploadFailed:
+      return "upload_failed";
   }
   return "none";
 }

@@ -13,7 +13,10 @@
 //   "…chat… not exist" (a continued chat that is gone or belongs to another
 //   account)                    → once, in a new chat;
 //   an empty answer (the stream finished without any content, reasoning or
-//   tool call)                  → once, in a new chat.
+//   tool call)                  → once, in a new chat;
+//   an upload (STS token or OSS PUT) that failed for a reason other than
+//   the account's state         → twice, after 500 ms and 1 s, the upload
+//                                 again from a new STS token.
 // A new chat after a continuation replays the whole history (issue 5).
 // Everything else (rate limits, WAF, auth, timeouts, drops) is not retried:
 // those are account or transport states a second try would not change.
@@ -30,7 +33,8 @@ enum class RetryCause {
   kChatInProgress,
   kParentMissing,
   kChatMissing,
-  kEmptyAnswer,  // not read from a body: ChatCall sees the answer end with nothing in it
+  kEmptyAnswer,   // not read from a body: ChatCall sees the answer end with nothing in it
+  kUploadFailed,  // not read from a body: UploadCall's STS or PUT step failed
 };
 
 // Reads the error `code`/`details` of an upstream error body (the JSON
@@ -43,6 +47,7 @@ enum class RetryAction {
   kFail,          // give up: report the failure
   kNewChat,       // start again from chats/new (parent null)
   kStopAndRetry,  // POST …/completions/stop, then retry in the same chat
+  kRetryUpload,   // the upload again, from a new STS token
 };
 
 struct RetryDecision {
@@ -57,8 +62,9 @@ struct RetryState {
   int parent_missing = 0;
   int chat_missing = 0;
   int empty_answer = 0;
+  int upload = 0;
   int total() const {
-    return internal_error + in_progress + parent_missing + chat_missing + empty_answer;
+    return internal_error + in_progress + parent_missing + chat_missing + empty_answer + upload;
   }
 };
 
@@ -67,6 +73,8 @@ inline constexpr int kMaxInProgressRetries = 3;
 inline constexpr int kMaxParentMissingRetries = 1;
 inline constexpr int kMaxChatMissingRetries = 1;
 inline constexpr int kMaxEmptyAnswerRetries = 1;
+inline constexpr int kMaxUploadRetries = 2;
+inline constexpr uint64_t kUploadBaseDelayMs = 500;      // doubled per retry
 inline constexpr uint64_t kInProgressBaseDelayMs = 200;  // doubled per retry
 inline constexpr uint64_t kInProgressMaxDelayMs = 2000;
 

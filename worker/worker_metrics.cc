@@ -33,6 +33,8 @@ const char* endpoint_label(Endpoint e) {
       return "delete_chat";
     case Endpoint::kTaskStatus:
       return "task_status";
+    case Endpoint::kSts:
+      return "sts";
   }
   return "other";
 }
@@ -42,7 +44,7 @@ WorkerMetrics::WorkerMetrics() {
       registry_.counter("qwenproxy_upstream_calls_total",
                         "HTTP requests the worker started upstream, by endpoint.", {"endpoint"});
   for (auto e : {Endpoint::kModels, Endpoint::kModelsV2, Endpoint::kNewChat, Endpoint::kCompletion,
-                 Endpoint::kStop, Endpoint::kDeleteChat, Endpoint::kTaskStatus}) {
+                 Endpoint::kStop, Endpoint::kDeleteChat, Endpoint::kTaskStatus, Endpoint::kSts}) {
     calls_.push_back(&calls.with({endpoint_label(e)}));
   }
   errors_ = &registry_.counter("qwenproxy_upstream_errors_total",
@@ -54,8 +56,9 @@ WorkerMetrics::WorkerMetrics() {
   retries_ =
       &registry_.counter("qwenproxy_upstream_retries_total",
                          "Upstream attempts retried invisibly to the client, by cause.", {"cause"});
-  for (auto c : {RetryCause::kInternalError, RetryCause::kChatInProgress,
-                 RetryCause::kParentMissing, RetryCause::kChatMissing, RetryCause::kEmptyAnswer}) {
+  for (auto c :
+       {RetryCause::kInternalError, RetryCause::kChatInProgress, RetryCause::kParentMissing,
+        RetryCause::kChatMissing, RetryCause::kEmptyAnswer, RetryCause::kUploadFailed}) {
     retries_->with({retry_cause_name(c)});
   }
   pool_hits_ = &registry_

@@ -117,12 +117,23 @@ void hash_tool_calls(Hasher* h, std::string_view json) {
 }
 
 Digest chain(const Digest& prev, std::string_view role, std::string_view content,
-             std::string_view tool_calls) {
+             std::string_view tool_calls,
+             const std::vector<protocol::Attachment>* attachments = nullptr) {
   Hasher h;
   h.raw(prev.data(), prev.size());
   h.field(role);
   h.field(trim(content));
   if (role == "assistant") hash_tool_calls(&h, tool_calls);
+  // Images and files count by content hash (issue 16), so the same image
+  // sent again continues the conversation; a message without any hashes as
+  // before.
+  if (attachments != nullptr) {
+    for (const auto& a : *attachments) {
+      h.field("attachment");
+      h.field(a.kind);
+      h.field(a.digest);
+    }
+  }
   return h.finish();
 }
 
@@ -142,7 +153,7 @@ HistoryDigest digest_history(const std::vector<protocol::ChatMessage>& messages)
       system.field(trim(m.content));
       continue;
     }
-    state = chain(state, m.role, m.content, m.tool_calls);
+    state = chain(state, m.role, m.content, m.tool_calls, &m.attachments);
     if (m.role == "assistant") {
       last_assistant = i;
       at_assistant = state;

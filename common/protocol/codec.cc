@@ -23,12 +23,24 @@ using Packer = msgpack::packer<StringBuffer>;
 // ---- field lists --------------------------------------------------------
 
 template <class V>
+void visit(Attachment& m, V& v) {
+  v("kind", m.kind);
+  v.optional("mime", m.mime);
+  v.optional("name", m.name);
+  v.optional("url", m.url);
+  v.optional("bytes", m.bytes);
+  v.optional("digest", m.digest);
+  v.optional("width", m.width);
+  v.optional("height", m.height);
+}
+template <class V>
 void visit(ChatMessage& m, V& v) {
   v("role", m.role);
   v("content", m.content);
   v("name", m.name);
   v("tool_call_id", m.tool_call_id);
   v("tool_calls", m.tool_calls);
+  v("attachments", m.attachments);  // an empty array is left out
 }
 template <class V>
 void visit(HistoryInfo& m, V& v) {
@@ -322,6 +334,9 @@ template <class T>
 void pack_value(Packer& p, const T& v) {
   if constexpr (std::is_same_v<T, std::string>) {
     pack_string(p, v);
+  } else if constexpr (std::is_same_v<T, Bytes>) {
+    p.pack_bin(static_cast<uint32_t>(v.data.size()));
+    p.pack_bin_body(v.data.data(), static_cast<uint32_t>(v.data.size()));
   } else if constexpr (std::is_same_v<T, bool>) {
     if (v)
       p.pack_true();
@@ -424,6 +439,13 @@ Status unpack_value(const msgpack::object& o, T* out, const char* name) {
       out->clear();
     else
       return type_error(name, "a string");
+  } else if constexpr (std::is_same_v<T, Bytes>) {
+    if (o.type == object_type::BIN)
+      out->data.assign(o.via.bin.ptr, o.via.bin.size);
+    else if (o.type == object_type::STR)
+      out->data.assign(o.via.str.ptr, o.via.str.size);
+    else
+      return type_error(name, "bytes");
   } else if constexpr (std::is_same_v<T, bool>) {
     if (o.type != object_type::BOOLEAN) return type_error(name, "a boolean");
     *out = o.via.boolean;

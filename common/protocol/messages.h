@@ -13,12 +13,36 @@
 
 namespace qp::protocol {
 
+// Raw bytes, encoded as a MessagePack bin (not str: no UTF-8 promise).
+struct Bytes {
+  std::string data;
+  bool empty() const { return data.empty(); }
+};
+
+// An image or file the client sent with a message (issue 16), validated by
+// the frontend (frontend/attachments.h): either the bytes, whose type was
+// sniffed from them (common/media), or an http(s) URL that goes to Qwen as
+// it is. The worker uploads the bytes (worker/upload_call.h).
+struct Attachment {
+  std::string kind;    // "image" | "file"
+  std::string mime;    // sniffed: image/png|jpeg|webp|gif, application/pdf, text/plain; URL: ""
+  std::string name;    // file name for the upload; may be empty
+  std::string url;     // http(s) URL passed through; empty when bytes are set
+  Bytes bytes;         // the content; empty when url is set
+  std::string digest;  // hex SHA-256 of the bytes (or of the URL): part of the history key
+  uint32_t width = 0;  // images with bytes: pixels, from the header
+  uint32_t height = 0;
+};
+
 struct ChatMessage {
   std::string role;          // system | user | assistant | tool
   std::string content;       // text; content-part arrays are joined by the frontend
   std::string name;          // optional
   std::string tool_call_id;  // role == tool
   std::string tool_calls;    // role == assistant: the OpenAI tool_calls array as JSON text
+  // Images and files of a user message, in order (left out when empty:
+  // older peers see the same bytes).
+  std::vector<Attachment> attachments = {};
 };
 
 enum class JobKind : uint8_t { kChat = 0, kListModels = 1 };

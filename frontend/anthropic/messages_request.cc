@@ -6,6 +6,7 @@
 
 #include "common/conversation/history_key.h"
 #include "common/json/writer.h"
+#include "frontend/attachments/attachments.h"
 #include "frontend/openai/json_problem.h"
 
 namespace qp::frontend::anthropic {
@@ -99,8 +100,53 @@ bool optional_field(Ctx& c, object& obj, std::string_view key, const std::string
 }
 
 bool refuse_media(Ctx& c, const std::string& param, const std::string& type) {
-  return c.fail(param, param + ": content blocks of type '" + type +
-                           "' are not supported by this gateway yet; send text only.");
+  return c.fail(
+      param, param + ": content blocks of type '" + type + "' are only accepted in user messages.");
+}
+
+// An image or document block {source: {type: base64|url|text, media_type,
+// data|url}} → an attachment (frontend/attachments.h).
+bool parse_media_block(Ctx& c, object& block, const std::string& bp, const std::string& type,
+                       attachments::Builder& b, std::vector<protocol::Attachment>* out) {
+  value sv;
+  bool found;
+  if (!optional_field(c, block, "source", bp, &sv, &found)) return false;
+  if (!found) return c.missing(bp + ".source");
+  object src;
+  if (sv.get_object().get(src)) return c.wrong_type(bp + ".source", "an object", sv);
+  std::string sp = bp + ".source";
+  std::string source_type;
+  if (!block_type(c, src, sp, &source_type)) return false;
+  attachments::MediaInput in;
+  in.image = type == "image";
+  value v;
+  auto view = [&](const char* key, std::string_view* dst) {
+    if (!optional_field(c, src, key, sp, &v, &found)) return false;
+    if (!found) return c.missing(sp + "." + key);
+    if (auto e = v.get_string().get(*dst)) return c.bad_value(sp + "." + key, "a string", v, e);
+    return true;
+  };
+  if (source_type == "base64") {
+    if (!view("data", &in.base64)) return false;
+  } else if (source_type == "url") {
+    if (!view("url", &in.url)) return false;
+    if (in.url.rfind("http", 0) != 0) {
+      return c.fail(sp + ".url", sp + ".url: expected an http(s) URL.");
+    }
+  } else if (source_type == "text" && !in.image) {
+    if (!view("data", &in.raw)) return false;
+  } else {
+    return c.fail(sp + ".type", sp + ".type: source type '" + source_type +
+                                    "' is not supported; use base64 or url" +
+                                    (in.image ? "." : " (or text)."));
+  }
+  attachments::Refusal why;
+  out->emplace_back();
+  if (!b.add(in, &out->back(), &why)) {
+    *c.err = ApiError{Code::kInvalidArgument, bp + ": " + why.message, bp, why.code, 0};
+    return false;
+  }
+  return true;
 }
 
 void join(std::string* out, std::string_view text) {
@@ -197,7 +243,7 @@ bool parse_tool_result(Ctx& c, object& block, const std::string& bp, MessageSink
   return true;
 }
 
-bool parse_message(Ctx& c, value v, size_t i, MessageSink& sink) {
+bool parse_message(Ctx& c, value v, size_t i, MessageSink& sink, attachments::Builder& media) {
   std::string p = "messages." + std::to_string(i);
   object obj;
   if (v.get_object().get(obj)) return c.wrong_type(p, "an object", v);
@@ -231,6 +277,7 @@ bool parse_message(Ctx& c, value v, size_t i, MessageSink& sink) {
   if (t != json_type::array || cv.get_array().get(arr))
     return c.wrong_type(p + ".content", "a string or an array of content blocks", cv);
   std::string text, tool_calls;
+  std::vector<protocol::Attachment> files;
   json::Writer calls(&tool_calls);
   bool any_call = false, any_result = false;
   size_t j = 0;
@@ -262,6 +309,8 @@ bool parse_message(Ctx& c, value v, size_t i, MessageSink& sink) {
       if (!parse_tool_result(c, block, bp, sink)) return false;
     } else if (type == "thinking" || type == "redacted_thinking") {
       // Thinking sent back: not part of the prompt (as reasoning_content).
+    } else if ((type == "image" || type == "document") && role == "user") {
+      if (!parse_media_block(c, block, bp, type, media, &files)) return false;
     } else if (type == "image" || type == "document" || type == "search_result") {
       return refuse_media(c, bp, type);
     } else if (type == "server_tool_use" || type == "web_search_tool_result" ||
@@ -281,9 +330,11 @@ bool parse_message(Ctx& c, value v, size_t i, MessageSink& sink) {
       m.tool_calls = std::move(tool_calls);
     }
     *sink.bytes += m.content.size() + m.tool_calls.size();
-  } else if (!text.empty() || !any_result) {
-    sink.add("user").content = std::move(text);
-    *sink.bytes += sink.out->back().content.size();
+  } else if (!text.empty() || !any_result || !files.empty()) {
+    auto& m = sink.add("user");
+    m.content = std::move(text);
+    m.attachments = std::move(files);
+    *sink.bytes += m.content.size();
   }
   return true;
 }
@@ -489,6 +540,7 @@ bool MessagesRequestParser::parse(std::string_view body, Mode mode, MessagesRequ
   std::vector<std::string> tool_names;
   ToolChoice tool_choice;
   MessageSink sink{&job.messages, &out->input_bytes};
+  attachments::Builder media(*attachments_);
   for (auto field : root) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return malformed();
@@ -508,7 +560,7 @@ bool MessagesRequestParser::parse(std::string_view body, Mode mode, MessagesRequ
       for (auto mv : arr) {
         value m;
         if (mv.get(m)) return malformed();
-        if (!parse_message(c, m, i++, sink)) return false;
+        if (!parse_message(c, m, i++, sink, media)) return false;
       }
       has_messages = i > 0;
       if (i == 0) return c.fail("messages", "messages: at least one message is required.");

@@ -19,7 +19,9 @@
 //    {function}|none, disable_parallel_tool_use to parallel_tool_calls;
 //  - `thinking` enabled|adaptive asks for the model's thinking variant
 //    (chosen by the frontend, which knows the model list); disabled does not.
-// Images and documents are refused (400) until images are supported.
+//  - user `image` blocks (base64 or url source) and `document` blocks
+//    (base64, url or text source) become attachments of the user message
+//    (frontend/attachments/attachments.h); elsewhere they are refused.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,7 @@
 
 #include "common/config.h"
 #include "common/protocol/messages.h"
+#include "frontend/attachments/attachments.h"
 #include "frontend/openai/api_error.h"
 
 namespace qp::frontend::anthropic {
@@ -59,8 +62,11 @@ class MessagesRequestParser {
   enum class Mode { kMessages, kCountTokens };  // count_tokens: max_tokens not required
   // Parses `body`. On failure returns false and fills *err (400).
   bool parse(std::string_view body, Mode mode, MessagesRequest* out, ApiError* err);
+  // The [attachments] limits (default: built-in). REQUIRES: outlives the parser.
+  void set_attachments(const AttachmentsConfig& config) { attachments_ = &config; }
 
  private:
+  const AttachmentsConfig* attachments_ = &attachments::default_config();
   simdjson::ondemand::parser parser_;
   std::string padded_;  // body copy with SIMDJSON_PADDING spare bytes, reused
 };

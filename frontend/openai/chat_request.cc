@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "common/conversation/history_key.h"
+#include "frontend/attachments/attachments.h"
 #include "frontend/openai/json_fields.h"
 #include "frontend/openai/json_problem.h"
+#include "frontend/openai/media_parts.h"
 
 namespace qp::frontend {
 namespace {
@@ -14,26 +16,30 @@ using namespace fields;  // NOLINT: Ctx and the typed readers
 constexpr size_t kMaxStop = 4;
 
 // Text of a message's `content`: a string, null, or an array of parts
-// whose text parts are joined with "\n".
-bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) {
+// whose text parts are joined with "\n"; image and file parts become the
+// message's attachments.
+bool parse_content(Ctx& c, value v, const std::string& param, attachments::Builder& b,
+                   protocol::ChatMessage* m) {
   return text_content(
-      c, v, param, out, [&c](const std::string& type, bool has_text, const std::string& pp) {
+      c, v, param, &m->content,
+      [&](const std::string& type, bool has_text, const std::string& pp, const PartMedia& media) {
         if (type == "text" || (type.empty() && has_text)) return PartUse::kText;
-        if (type == "image_url" || type == "input_image" || type == "image") {
-          c.fail(pp, "Image input is not supported by this gateway yet; send text content only.");
+        if (type == "image_url" || type == "input_image" || type == "image")
+          return add_media_part(c, b, true, media, pp, m);
+        if (type == "file" || type == "input_file")
+          return add_media_part(c, b, false, media, pp, m);
+        if (type == "input_audio" || type == "video") {
+          c.fail(pp,
+                 "Content part type '" + type + "' is not supported; send text, images or files.");
           return PartUse::kFailed;
         }
-        if (type == "input_audio" || type == "file" || type == "video") {
-          c.fail(pp, "Content part type '" + type + "' is not supported; send text content only.");
-          return PartUse::kFailed;
-        }
-        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal sent back
+        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal
         c.fail(pp + ".type", "Invalid content part type '" + type + "'.");
         return PartUse::kFailed;
       });
 }
 
-bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
+bool parse_message(Ctx& c, value v, size_t i, attachments::Builder& b, protocol::ChatMessage* m) {
   std::string p = "messages[" + std::to_string(i) + "]";
   simdjson::ondemand::object obj;
   if (v.get_object().get(obj)) return c.wrong_type(p, "an object", v);
@@ -46,7 +52,7 @@ bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
       if (!get_string(c, fv, p + ".role", &m->role)) return false;
       has_role = true;
     } else if (k == "content") {
-      if (!parse_content(c, fv, p + ".content", &m->content)) return false;
+      if (!parse_content(c, fv, p + ".content", b, m)) return false;
       has_content = true;
     } else if (k == "name") {
       if (!is_null(fv) && !get_string(c, fv, p + ".name", &m->name)) return false;
@@ -74,6 +80,9 @@ bool parse_message(Ctx& c, value v, size_t i, protocol::ChatMessage* m) {
     return c.fail(p + ".role", "Invalid value for '" + p + ".role': '" + r +
                                    "'. Supported values are: 'system', 'developer', 'user', "
                                    "'assistant', 'tool' and 'function'.");
+  }
+  if (!m->attachments.empty() && m->role != "user") {
+    return c.fail(p + ".content", "Images and files are only accepted in user messages.");
   }
   if (!has_content && m->role != "assistant") {
     return c.fail(p + ".content", "Missing required parameter: '" + p + ".content'.");
@@ -269,6 +278,7 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   if (doc.get_object().get(root)) return malformed();
 
   auto& job = out->job;
+  attachments::Builder media(*attachments_);
   bool has_model = false, has_messages = false;
   int64_t max_tokens = 0, max_completion_tokens = 0;
   for (auto field : root) {
@@ -286,7 +296,7 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
         value m;
         if (mv.get(m)) return malformed();
         job.messages.emplace_back();
-        if (!parse_message(c, m, i++, &job.messages.back())) return false;
+        if (!parse_message(c, m, i++, media, &job.messages.back())) return false;
       }
       has_messages = true;
     } else if (key == "stream") {

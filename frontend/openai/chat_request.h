@@ -10,7 +10,9 @@
 
 #include <simdjson.h>
 
+#include "common/config.h"
 #include "common/protocol/messages.h"
+#include "frontend/attachments/attachments.h"
 #include "frontend/openai/api_error.h"
 
 namespace qp::frontend {
@@ -35,8 +37,11 @@ class ChatRequestParser {
   // Parses `body`. On failure returns false and fills *err (400 with param).
   // REQUIRES: body stays alive during the call only; the result owns copies.
   bool parse(std::string_view body, ChatRequest* out, ApiError* err);
+  // The [attachments] limits (default: built-in). REQUIRES: outlives the parser.
+  void set_attachments(const AttachmentsConfig& config) { attachments_ = &config; }
 
  private:
+  const AttachmentsConfig* attachments_ = &attachments::default_config();
   simdjson::ondemand::parser parser_;
   std::string padded_;  // body copy with SIMDJSON_PADDING spare bytes, reused
 };

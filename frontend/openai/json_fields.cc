@@ -75,6 +75,43 @@ bool raw_json(Ctx& c, value v, const std::string& param, std::string_view* out) 
   return true;
 }
 
+namespace {
+
+bool view_string(Ctx& c, value v, const std::string& param, std::string_view* out) {
+  if (is_null(v)) return true;
+  if (auto e = v.get_string().get(*out)) return c.bad_value(param, "a string", v, e);
+  return true;
+}
+
+}  // namespace
+
+bool read_part_media(Ctx& c, std::string_view key, value v, const std::string& param,
+                     PartMedia* m) {
+  if (key == "file_data") return view_string(c, v, param, &m->data);
+  if (key == "filename") return view_string(c, v, param, &m->filename);
+  if (key == "file_url") return view_string(c, v, param, &m->url);
+  if (key == "file_id") return view_string(c, v, param, &m->file_id);
+  json_type t;
+  if (v.type().get(t)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+  if (t == json_type::null) return true;
+  if (key == "image_url" && t == json_type::string) return view_string(c, v, param, &m->url);
+  simdjson::ondemand::object obj;
+  if (t != json_type::object || v.get_object().get(obj))
+    return c.wrong_type(param, key == "image_url" ? "an object or a string" : "an object", v);
+  for (auto f : obj) {
+    std::string_view k;
+    if (f.unescaped_key().get(k)) return c.fail(param, "Invalid JSON in '" + param + "'.");
+    std::string p = param + "." + std::string(k);
+    if (key == "image_url" && k == "url") {
+      if (!view_string(c, f.value(), p, &m->url)) return false;
+    } else if (key == "file" && (k == "file_data" || k == "filename" || k == "file_id")) {
+      if (!read_part_media(c, k, f.value(), p, m)) return false;
+    }
+    // image_url.detail and others: accepted and ignored.
+  }
+  return true;
+}
+
 bool text_content(Ctx& c, value v, const std::string& param, std::string* out,
                   const PartFn& classify) {
   json_type t;
@@ -92,6 +129,7 @@ bool text_content(Ctx& c, value v, const std::string& param, std::string* out,
       return c.fail(pp, "Invalid content part: expected an object.");
     std::string type, text;
     bool has_text = false;
+    PartMedia media;
     for (auto f : part) {
       std::string_view k;
       if (f.unescaped_key().get(k)) return c.fail(pp, "Invalid JSON in content part.");
@@ -100,9 +138,12 @@ bool text_content(Ctx& c, value v, const std::string& param, std::string* out,
       } else if (k == "text") {
         if (!get_string(c, f.value(), pp + ".text", &text)) return false;
         has_text = true;
+      } else if (k == "image_url" || k == "file" || k == "file_data" || k == "filename" ||
+                 k == "file_url" || k == "file_id") {
+        if (!read_part_media(c, k, f.value(), pp + "." + std::string(k), &media)) return false;
       }
     }
-    PartUse use = classify(type, has_text, pp);
+    PartUse use = classify(type, has_text, pp, media);
     if (use == PartUse::kFailed) return false;
     if (use == PartUse::kSkip) continue;
     if (!has_text) return c.missing(pp + ".text");

@@ -50,8 +50,22 @@ bool raw_json(Ctx& c, value v, const std::string& param, std::string_view* out);
 // What a content part is to its reader: text to join, something to drop, or
 // refused (the reader called c.fail()).
 enum class PartUse { kText, kSkip, kFailed };
-// (part type, whether it has `text`, the part's param "content[j]")
-using PartFn = std::function<PartUse(const std::string& type, bool has_text, const std::string&)>;
+// The media fields of a content part (views into the parser's buffers):
+// OpenAI chat `image_url` (a string or {url}) and `file` {file_data,
+// filename, file_id}; Responses `image_url`, `file_data`, `filename`,
+// `file_url`, `file_id` at the part's top level.
+struct PartMedia {
+  std::string_view url;
+  std::string_view data;  // base64
+  std::string_view filename;
+  std::string_view file_id;
+};
+// (part type, whether it has `text`, the part's param "content[j]", media)
+using PartFn = std::function<PartUse(const std::string& type, bool has_text, const std::string&,
+                                     const PartMedia& media)>;
+// Reads one media field `key` of a content part into *m (nested objects of
+// image_url and file included).
+bool read_part_media(Ctx& c, std::string_view key, value v, const std::string& param, PartMedia* m);
 // A message's content: null (nothing), a string, or an array of parts
 // {type, text, …} whose text parts (as `classify` says) are joined with "\n"
 // into *out.

@@ -4,6 +4,7 @@
 #include "common/json/writer.h"
 #include "frontend/openai/chat_request.h"
 #include "frontend/openai/json_fields.h"
+#include "frontend/openai/media_parts.h"
 #include "frontend/responses/responses_tools.h"
 
 namespace qp::frontend::responses {
@@ -19,9 +20,11 @@ struct ItemSink {
   std::vector<protocol::ChatMessage>* msgs;
   json::Writer* items;  // nullptr: no items wanted (stored history)
   uint64_t* bytes;
-  bool open_assistant = false;  // the last message is an assistant's that calls may join
+  attachments::Builder* media = nullptr;  // null: no media accepted (stored history)
+  bool open_assistant = false;            // the last message is an assistant's that calls may join
 
-  void message(const std::string& role, std::string text) {
+  void message(const std::string& role, std::string text,
+               std::vector<protocol::Attachment> files = {}) {
     if (items != nullptr) {
       items->begin_object().field("type", "message").field("role", role);
       items->field("content", text).end_object();
@@ -30,6 +33,7 @@ struct ItemSink {
     protocol::ChatMessage m;
     m.role = role == "developer" ? "system" : role;
     m.content = std::move(text);
+    m.attachments = std::move(files);
     open_assistant = m.role == "assistant";
     msgs->push_back(std::move(m));
   }
@@ -75,20 +79,30 @@ struct ItemSink {
 };
 
 // A message's or a function output's content: a string or text parts
-// (input_text, output_text, text) joined with "\n".
-bool parse_content(Ctx& c, value v, const std::string& param, std::string* out) {
-  return text_content(c, v, param, out, [&c](const std::string& type, bool, const std::string& pp) {
-    if (type == "input_text" || type == "output_text" || type == "text") return PartUse::kText;
-    if (type == "refusal") return PartUse::kSkip;  // an assistant refusal sent back
-    if (type == "input_image" || type == "input_file" || type == "input_audio") {
-      c.fail(pp, "Content part type '" + type +
-                     "' is not supported by this gateway yet; send text content only.");
-    } else {
-      c.fail(pp + ".type", "Invalid value for '" + pp + ".type': '" + type +
-                               "'. Supported values are: 'input_text' and 'output_text'.");
-    }
-    return PartUse::kFailed;
-  });
+// (input_text, output_text, text) joined with "\n"; input_image and
+// input_file parts become attachments (frontend/attachments.h) where the
+// sink takes them.
+bool parse_content(Ctx& c, value v, const std::string& param, ItemSink& sink,
+                   protocol::ChatMessage* m) {
+  return text_content(
+      c, v, param, &m->content,
+      [&](const std::string& type, bool, const std::string& pp, const PartMedia& media) {
+        if (type == "input_text" || type == "output_text" || type == "text") return PartUse::kText;
+        if (type == "refusal") return PartUse::kSkip;  // an assistant refusal
+        if ((type == "input_image" || type == "input_file") && sink.media != nullptr) {
+          return add_media_part(c, *sink.media, type == "input_image", media, pp, m);
+        }
+        if (type == "input_image" || type == "input_file" || type == "input_audio") {
+          c.fail(pp, "Content part type '" + type +
+                         "' is not supported here; send text, images or files.");
+        } else {
+          c.fail(pp + ".type", "Invalid value for '" + pp + ".type': '" + type +
+                                   "'. Supported values are: 'input_text', "
+                                   "'input_image', 'input_file' and "
+                                   "'output_text'.");
+        }
+        return PartUse::kFailed;
+      });
 }
 
 // Item types of tools this gateway never offers the model: sent back only
@@ -105,7 +119,9 @@ bool foreign_item(std::string_view type) {
 bool parse_item(Ctx& c, value v, const std::string& p, ItemSink& sink) {
   object obj;
   if (v.get_object().get(obj)) return c.wrong_type(p, "an object", v);
-  std::string type, role, content, call_id, name, ns, arguments_text;
+  std::string type, role, call_id, name, ns, arguments_text;
+  protocol::ChatMessage parsed;  // content and attachments
+  std::string& content = parsed.content;
   std::string_view arguments;
   bool has_role = false, has_content = false, has_call_id = false, has_name = false,
        has_arguments = false, has_output = false;
@@ -119,10 +135,10 @@ bool parse_item(Ctx& c, value v, const std::string& p, ItemSink& sink) {
       if (!get_string(c, fv, p + ".role", &role)) return false;
       has_role = true;
     } else if (k == "content") {
-      if (!parse_content(c, fv, p + ".content", &content)) return false;
+      if (!parse_content(c, fv, p + ".content", sink, &parsed)) return false;
       has_content = true;
     } else if (k == "output") {
-      if (!parse_content(c, fv, p + ".output", &content)) return false;
+      if (!parse_content(c, fv, p + ".output", sink, &parsed)) return false;
       has_output = true;
     } else if (k == "call_id") {
       if (!get_string(c, fv, p + ".call_id", &call_id)) return false;
@@ -148,7 +164,9 @@ bool parse_item(Ctx& c, value v, const std::string& p, ItemSink& sink) {
                                      "and 'developer'.");
     }
     if (!has_content) return c.missing(p + ".content");
-    sink.message(role, std::move(content));
+    if (!parsed.attachments.empty() && role != "user")
+      return c.fail(p + ".content", "Images and files are only accepted in user messages.");
+    sink.message(role, std::move(content), std::move(parsed.attachments));
   } else if (type == "function_call") {
     if (!has_call_id) return c.missing(p + ".call_id");
     if (!has_name) return c.missing(p + ".name");
@@ -157,6 +175,8 @@ bool parse_item(Ctx& c, value v, const std::string& p, ItemSink& sink) {
   } else if (type == "function_call_output") {
     if (!has_call_id) return c.missing(p + ".call_id");
     if (!has_output) return c.missing(p + ".output");
+    if (!parsed.attachments.empty())
+      return c.fail(p + ".output", "Images and files are only accepted in user messages.");
     sink.output(call_id, std::move(content));
   } else if (type.empty()) {
     return c.missing(p + ".type");
@@ -301,7 +321,8 @@ bool ResponsesRequestParser::parse(std::string_view body, ResponsesRequest* out,
   ToolChoice tool_choice;
   json::Writer items(&out->input_items);
   items.begin_array();
-  ItemSink sink{&out->input, &items, &out->input_bytes};
+  attachments::Builder media(*attachments_);
+  ItemSink sink{&out->input, &items, &out->input_bytes, &media};
   for (auto field : root) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return malformed();

@@ -37,6 +37,7 @@
 #include <simdjson.h>
 
 #include "common/protocol/messages.h"
+#include "frontend/attachments/attachments.h"
 #include "frontend/openai/api_error.h"
 
 namespace qp::frontend::responses {
@@ -77,8 +78,11 @@ class ResponsesRequestParser {
   // messages; false (with *err) if they do not parse.
   bool parse_items(std::string_view items_json, std::vector<protocol::ChatMessage>* out,
                    ApiError* err);
+  // The [attachments] limits (default: built-in). REQUIRES: outlives the parser.
+  void set_attachments(const AttachmentsConfig& config) { attachments_ = &config; }
 
  private:
+  const AttachmentsConfig* attachments_ = &attachments::default_config();
   simdjson::ondemand::parser parser_;
   std::string padded_;  // body copy with SIMDJSON_PADDING spare bytes, reused
 };

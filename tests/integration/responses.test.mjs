@@ -335,7 +335,7 @@ test('typed errors: OpenAI-shaped bodies with param and code', async () => {
     [{ model: 'qwen3-max' }, 400, 'input'],
     [{ model: 'qwen3-max', input: 7 }, 400, 'input'],
     [{ model: 'qwen3-max', input: [{ role: 'robot', content: 'x' }] }, 400, 'input[0].role'],
-    [{ model: 'qwen3-max', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/y.png' }] }] }, 400, 'input[0].content[0]'],
+    [{ model: 'qwen3-max', input: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] }, 400, 'input[0].content[0]'],
     [{ model: 'qwen3-max', input: 'x', tools: [{ type: 'function' }] }, 400, 'tools[0].name'],
     [{ model: 'qwen3-max', input: 'x', tool_choice: { type: 'function', name: 'nope' } }, 400, 'tool_choice.name'],
     [{ model: 'qwen3-max', input: 'x', max_output_tokens: 0 }, 400, 'max_output_tokens'],

@@ -155,6 +155,12 @@ qp::Status apply_config_json(std::string_view json, MockConfig* config, FaultSet
       if (st.ok() && c.research_rounds > 8) st = bad("research_rounds must be 1 to 8");
     } else if (key == "research_clarify")
       st = get_bool(v, key, &c.research_clarify);
+    else if (key == "sts_wrapped")
+      st = get_bool(v, key, &c.sts_wrapped);
+    else if (key == "oss_fail_puts")
+      st = get_int(v, key, 0, &c.oss_fail_puts);
+    else if (key == "max_message_bytes")
+      st = get_int(v, key, 0, &c.max_message_bytes);
     else if (key == "search_format") {
       std::string_view s;
       if (v.get_string().get(s) || (s != "function_call" && s != "web_search_info"))
@@ -206,6 +212,9 @@ void append_config_json(std::string* out, const MockConfig& c) {
   w.field("video_duration_ms", c.video_duration_ms);
   w.field("research_rounds", c.research_rounds);
   w.field("research_clarify", c.research_clarify);
+  w.field("sts_wrapped", c.sts_wrapped);
+  w.field("oss_fail_puts", c.oss_fail_puts);
+  w.field("max_message_bytes", c.max_message_bytes);
   w.end_object();
 }
 

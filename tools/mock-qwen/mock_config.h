@@ -43,6 +43,14 @@ struct MockConfig {
   // before its status turns to success.
   int64_t image_delay_ms = 0;
   int64_t video_duration_ms = 3000;
+  // Uploads (spec 2.6, sts.cc): getstsToken answers in the wrapped form
+  // {success, data} instead of the flat one; the OSS stand-in answers this
+  // many PUTs with 500 before it accepts any (retry tests).
+  bool sts_wrapped = false;
+  int64_t oss_fail_puts = 0;
+  // Long inputs: a completion whose message text is longer than this is a
+  // Bad_Request (0 = no limit). The real limit is not known (docs/upstream.md).
+  int64_t max_message_bytes = 0;
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

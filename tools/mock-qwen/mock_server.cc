@@ -145,6 +145,10 @@ void MockServer::route(http::Exchange& ex) {
     if (method_is("POST")) handle_sts(ex);
     return;
   }
+  if (p == "/api/v2/files/parse") {
+    if (method_is("POST")) handle_file_parse(ex);
+    return;
+  }
   if (p == "/api/v2/configs" || p == "/api/v2/configs/setting-config" ||
       p == "/api/v2/users/status" || p == "/api/v2/tts/config") {
     // Guest warm-up endpoints (spec 2.7).
@@ -436,6 +440,11 @@ void MockServer::handle_completions(http::Exchange& ex) {
     bad_request("Invalid input message role must be user.");  // invented
     return;
   }
+  if (config_.max_message_bytes > 0 &&
+      c.content.size() > static_cast<size_t>(config_.max_message_bytes)) {
+    bad_request("Invalid input message content is too long.");  // invented (docs/mock-qwen.md)
+    return;
+  }
   if (!query_chat.empty() && !c.chat_id.empty() && query_chat != c.chat_id) {
     bad_request("Invalid input chat_id does not match the query.");  // invented
     return;
@@ -476,8 +485,9 @@ void MockServer::handle_completions(http::Exchange& ex) {
         uv::now_unix_ms());
     return;
   }
-  Answer answer = rules_.answer(c.content, c.model, c.thinking_enabled,
-                                static_cast<size_t>(config_.echo_max_bytes));
+  // Images and files (docs/mock-qwen.md): the model "sees" what the OSS stand-in holds.
+  Answer answer = rules_.answer(prompt_with_media(c.content, c.media, oss_), c.model,
+                                c.thinking_enabled, static_cast<size_t>(config_.echo_max_bytes));
   if (hits.empty_answer) {  // the model generated nothing: the stream carries no text
     answer.reply.clear();
     answer.reply_ends.clear();

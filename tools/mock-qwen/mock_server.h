@@ -9,10 +9,12 @@
 //   POST /api/v2/chat/completions?chat_id=       SSE stream or stream:false JSON
 //   POST /api/v2/chat/completions/stop?chat_id=
 //   GET  /api/v2/chats/?page=, GET|DELETE /api/v2/chats/<id>
-//   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken
+//   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken (sts.cc)
+//   POST /api/v2/files/parse                     {file_id} of a stored object (sts.cc)
 //   GET  /api/v1/tasks/status/<id>               video task (media.h)
 //   GET  /cdn/mock-media/<file>                  generated images / videos (media.h)
-//   PUT  /<any other path>                        fake OSS sink (GET reads it back)
+//   PUT  /<any other path>                        OSS stand-in: verifies the V1
+//                                                 signature, stores (GET reads back)
 //   /__mock/{state,reset,config,rules,hold,release,token,health}
 #pragma once
 
@@ -35,6 +37,7 @@
 #include "tools/mock-qwen/mock_config.h"
 #include "tools/mock-qwen/mock_state.h"
 #include "tools/mock-qwen/models.h"
+#include "tools/mock-qwen/oss_store.h"
 #include "tools/mock-qwen/stream_runner.h"
 #include "tools/mock-qwen/users.h"
 
@@ -85,6 +88,7 @@ class MockServer {
   void handle_chat_delete(http::Exchange& ex, std::string_view chat_id);
   void handle_sts(http::Exchange& ex);
   void handle_oss(http::Exchange& ex);
+  void handle_file_parse(http::Exchange& ex);
 
   // Admin API.
   void handle_admin(http::Exchange& ex, std::string_view what);
@@ -109,8 +113,8 @@ class MockServer {
   IdGenerator ids_;
   const ModelCatalog& models_;
   std::unordered_map<std::string, int64_t> quota_used_;
-  std::unordered_map<std::string, std::string> oss_objects_;
-  size_t oss_bytes_ = 0;
+  OssStore oss_;              // the OSS stand-in (sts.cc)
+  int64_t oss_failures_ = 0;  // PUTs answered 500 so far under config_.oss_fail_puts
   // Declaration order matters: the server is destroyed first, and its
   // on_abort callbacks still find the runner and the delay queue alive.
   DelayQueue delays_;

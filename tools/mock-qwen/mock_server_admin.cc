@@ -42,8 +42,8 @@ void MockServer::handle_admin(http::Exchange& ex, std::string_view what) {
     chats_.clear();
     faults_.clear();
     quota_used_.clear();
-    oss_objects_.clear();
-    oss_bytes_ = 0;
+    oss_.clear();
+    oss_failures_ = 0;
     config_ = initial_config_;
     rules_ = initial_rules_;
     state_.set_max_records(static_cast<size_t>(config_.max_records));

@@ -68,12 +68,24 @@ qp::Status parse_content(od::value v, CompletionRequest* r) {
     if (part.get_object().get(obj)) return bad("Invalid input message content.");
     std::string_view text;
     bool have_text = false;
+    std::string part_type;
+    std::vector<std::pair<std::string, std::string>> fields;  // other string fields
     for (auto field : obj) {
       std::string_view key;
       if (field.unescaped_key().get(key)) return bad("Invalid input message content.");
       if (key == "text") {
         if (field.value().get_string().get(text)) return bad("Invalid input message content.");
         have_text = true;
+      } else {
+        std::string_view value;
+        if (field.value().get_string().get(value)) continue;
+        if (key == "type") part_type.assign(value);
+        fields.emplace_back(std::string(key), std::string(value));
+      }
+    }
+    if (!have_text) {
+      for (auto& [name, value] : fields) {
+        if (name == part_type) r->media.emplace_back(part_type, std::move(value));
       }
     }
     if (have_text) {

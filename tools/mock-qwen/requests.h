@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -27,6 +29,8 @@ struct CompletionRequest {
   std::string role;
   std::string content;  // string content, or the text parts joined with "\n"
   int attachments = 0;  // non-text content parts (images, videos)
+  // Of those, {"type": T, T: url} items in order: (T, url).
+  std::vector<std::pair<std::string, std::string>> media;
   std::string chat_type = "t2t";
   bool thinking_enabled = false;
   std::string thinking_format;   // "", "detail", "summary"

@@ -485,3 +485,40 @@ TEST_CASE("media: left out when unset, round-trips when set", "[protocol]") {
   CHECK(d.media[1].b64_json.empty());
   check_golden("job_done_media", encode(x));
 }
+
+TEST_CASE("attachments: bytes as bin, left out when none", "[protocol]") {
+  JobRequest j = sample_job();
+  CHECK(encode(j).find("attachments") == std::string::npos);  // older peers: same bytes
+  Attachment img;
+  img.kind = "image";
+  img.mime = "image/png";
+  img.name = "image.png";
+  img.bytes.data = std::string("\x89PNG\r\n\x1a\n\x00\xff", 10);
+  img.digest = "d1";
+  img.width = 37;
+  img.height = 23;
+  Attachment url;
+  url.kind = "image";
+  url.url = "https://example.com/cat.png";
+  url.digest = "d2";
+  j.messages[1].attachments = {img, url};
+  std::string bytes = encode(j);
+  // The bytes travel as a MessagePack bin 8 (0xc4, length 10), not a str.
+  CHECK(bytes.find(std::string("\xc4\x0a\x89PNG", 6)) != std::string::npos);
+  JobRequest d;
+  REQUIRE(decode(bytes, &d).ok());
+  REQUIRE(d.messages[1].attachments.size() == 2);
+  const Attachment& a = d.messages[1].attachments[0];
+  CHECK(a.kind == "image");
+  CHECK(a.mime == "image/png");
+  CHECK(a.name == "image.png");
+  CHECK(a.bytes.data == img.bytes.data);
+  CHECK(a.digest == "d1");
+  CHECK(a.width == 37);
+  CHECK(a.height == 23);
+  CHECK(a.url.empty());
+  CHECK(d.messages[1].attachments[1].url == url.url);
+  CHECK(d.messages[1].attachments[1].bytes.empty());
+  CHECK(d.messages[0].attachments.empty());
+  check_golden("job_request_attachments", bytes);
+}

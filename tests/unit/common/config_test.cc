@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -379,5 +381,39 @@ curve_secret_key_file = "curve/f.key"
   auto b = load_config(bad, env_of({}));
   REQUIRE_FALSE(b.has_value());
   CHECK(b.error().message().find("broker.reconnect_ivl_max_ms") != std::string::npos);
+}
+
+TEST_CASE("[attachments], upstream.oss_endpoint and long_input_bytes", "[config]") {
+  auto none = load_config("", env_of({}));
+  REQUIRE(none.has_value());
+  CHECK(none->frontend.max_body_bytes == 20ull * 1024 * 1024);
+  CHECK(none->attachments.max_image_bytes == 10ull * 1024 * 1024);
+  CHECK(none->attachments.max_images == 8);
+  CHECK(none->attachments.types.size() == 6);
+  CHECK(none->upstream.oss_endpoint.empty());
+  CHECK(none->upstream.long_input_bytes == 0);
+  std::string path = write_tmp(
+      "[upstream]\noss_endpoint = \"http://127.0.0.1:9/\"\nlong_input_bytes = 4000\n"
+      "[attachments]\nmax_image_bytes = 1000\nmax_images = 2\nmax_files = 1\n"
+      "types = [\"image/png\"]\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK(c->upstream.oss_endpoint == "http://127.0.0.1:9");  // trailing slash dropped
+  CHECK(c->upstream.long_input_bytes == 4000);
+  CHECK(c->attachments.max_image_bytes == 1000);
+  CHECK(c->attachments.max_images == 2);
+  CHECK(c->attachments.max_files == 1);
+  CHECK(c->attachments.types == std::vector<std::string>{"image/png"});
+  auto e = load_config(path, env_of({{"QP_UPSTREAM_OSS_ENDPOINT", "https://oss.example"},
+                                     {"QP_UPSTREAM_LONG_INPUT_BYTES", "9"}}));
+  REQUIRE(e.has_value());
+  CHECK(e->upstream.oss_endpoint == "https://oss.example");
+  CHECK(e->upstream.long_input_bytes == 9);
+  CHECK_FALSE(load_config(path, env_of({{"QP_UPSTREAM_OSS_ENDPOINT", "ftp://x"}})).has_value());
+  std::remove(path.c_str());
+  std::string bad = write_tmp("[attachments]\ntypes = \"image/png\"\n");
+  auto b = load_config(bad, env_of({}));
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error().message().find("attachments.types") != std::string::npos);
   std::remove(bad.c_str());
 }

@@ -472,3 +472,30 @@ TEST_CASE("canonical_json: large integral doubles are written as integers too",
   CHECK(text("1.0e18") == "1000000000000000000");
   CHECK(text("-1e17") == "-100000000000000000");
 }
+
+TEST_CASE("an image is part of the key by its content hash", "[history]") {
+  auto with_image = [](std::string digest) {
+    ChatMessage m = msg("user", "what is this?");
+    qp::protocol::Attachment a;
+    a.kind = "image";
+    a.digest = std::move(digest);
+    m.attachments.push_back(std::move(a));
+    return m;
+  };
+  std::vector<ChatMessage> plain = {msg("user", "what is this?"), msg("assistant", "a cat"),
+                                    msg("user", "sure?")};
+  std::vector<ChatMessage> img = {with_image("aaaa"), msg("assistant", "a cat"),
+                                  msg("user", "sure?")};
+  std::vector<ChatMessage> same = img;
+  std::vector<ChatMessage> other = {with_image("bbbb"), msg("assistant", "a cat"),
+                                    msg("user", "sure?")};
+  HistoryDigest p = digest_history(plain), a = digest_history(img), b = digest_history(same),
+                c = digest_history(other);
+  CHECK(a.key == b.key);  // the same image again: the same conversation
+  CHECK(a.key != p.key);  // with and without the image differ
+  CHECK(a.key != c.key);  // another image differs
+  // The worker's key after the first reply matches the next request's key.
+  std::vector<ChatMessage> first = {with_image("aaaa")};
+  HistoryDigest f = digest_history(first);
+  CHECK(key_after_reply(f.state, "a cat", "") == a.key);
+}

@@ -239,7 +239,7 @@ TEST_CASE("responses: bad input gets typed 400s") {
   expect_400(req(R"([{"content":"x"}])"), "input[0].type", "Missing");
   expect_400(req(R"([{"type":"bogus"}])"), "input[0].type", "'bogus'");
   expect_400(req(R"([{"role":"user","content":[{"type":"input_image","image_url":"u"}]}])"),
-             "input[0].content[0]", "not supported by this gateway yet");
+             "input[0].content[0]", "Invalid image URL");
   expect_400(req(R"([{"role":"user","content":[{"type":"input_text"}]}])"),
              "input[0].content[0].text", "Missing");
   expect_400(req(R"([{"type":"function_call","name":"f","arguments":"{}"}])"), "input[0].call_id",

@@ -8,10 +8,12 @@
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include "common/media/oss_signature.h"
 #include "tests/unit/mock/sse_test_util.h"
 #include "tests/unit/mock/test_http.h"
 #include "tools/mock-qwen/auth.h"
 #include "tools/mock-qwen/jwt.h"
+#include "tools/mock-qwen/oss_store.h"
 
 using namespace qp::mock;        // NOLINT(google-build-using-namespace): test brevity
 using namespace qp::mock::test;  // NOLINT(google-build-using-namespace): test brevity
@@ -499,7 +501,7 @@ TEST_CASE("chat list, detail and delete", "[mock_server]") {
   CHECK(json_string(still.body, "/data/id") == c2);
 }
 
-TEST_CASE("STS token and the fake OSS sink", "[mock_server]") {
+TEST_CASE("STS token and the OSS stand-in, which verifies the signature", "[mock_server]") {
   MockHarness mock;
   int port = mock.port();
   std::string token = token_for("alice");
@@ -510,13 +512,62 @@ TEST_CASE("STS token and the fake OSS sink", "[mock_server]") {
     std::string file_path = json_string(sts.body, "/file_path");
     CHECK(file_path.rfind("alice/", 0) == 0);
     CHECK(file_path.find("_a_b.png") != std::string::npos);
-    CHECK(json_string(sts.body, "/file_url") ==
-          "http://127.0.0.1:" + std::to_string(port) + "/" + file_path);
+    CHECK(json_string(sts.body, "/file_url")
+              .rfind("http://127.0.0.1:" + std::to_string(port) + "/" + file_path + "?", 0) == 0);
+    std::string date = qp::media::http_date(1'800'000'000);
+    qp::media::OssSignInput in;
+    in.verb = "PUT";
+    in.content_type = "image/png";
+    in.date = date;
+    in.headers = {{"x-oss-security-token", json_string(sts.body, "/security_token")}};
+    std::string resource = "/qwen-webui-prod/" + file_path;
+    in.resource = resource;
+    std::string id = json_string(sts.body, "/access_key_id");
+    std::string secret = json_string(sts.body, "/access_key_secret");
+    auto put = [&](std::string auth, std::string token_header) {
+      return http(port, "PUT", "/" + file_path,
+                  {{"Content-Type", "image/png"},
+                   {"Date", date},
+                   {"x-oss-security-token", token_header},
+                   {"Authorization", auth}},
+                  "12345");
+    };
+    std::string good = qp::media::oss_authorization(id, secret, in);
+    // Unsigned, signed with another secret, or without the token: refused.
     CHECK(http(port, "PUT", "/" + file_path, {{"Content-Type", "image/png"}}, "12345").status ==
-          200);
+          403);
+    Response forged = put(qp::media::oss_authorization(id, "wrong", in), in.headers[0].second);
+    CHECK(forged.status == 403);
+    CHECK(forged.body.find("SignatureDoesNotMatch") != std::string::npos);
+    CHECK(put(good, "CAISother").status == 403);
+    CHECK(http(port, "GET", "/" + file_path).status == 404);
+    CHECK(put(good, in.headers[0].second).status == 200);
     Response get = http(port, "GET", "/" + file_path);
     CHECK(get.body == "12345");
+    // The parse step answers for a stored object only.
+    Response parsed = http(port, "POST", "/api/v2/files/parse", auth_headers(token),
+                           R"({"file_id":")" + json_string(sts.body, "/file_id") + R"("})");
+    CHECK(json_string(parsed.body, "/data/status") == "success");
+    Response unknown =
+        http(port, "POST", "/api/v2/files/parse", auth_headers(token), R"({"file_id":"nope"})");
+    CHECK(json_string(unknown.body, "/data/code") == "Bad_Request");
   }
+  // The wrapped form on request.
+  config(port, R"({"sts_wrapped":true})");
+  Response wrapped = http(port, "POST", "/api/v1/files/getstsToken", auth_headers(token),
+                          R"({"filename":"a.png","filesize":5,"filetype":"image"})");
+  CHECK(json_string(wrapped.body, "/data/bucketname") == "qwen-webui-prod");
+  CHECK(json_string(wrapped.body, "/data/endpoint") == "oss-accelerate.aliyuncs.com");
+}
+
+TEST_CASE("the model answers with what the OSS stand-in holds", "[mock_server]") {
+  qp::mock::OssStore store;
+  std::vector<std::pair<std::string, std::string>> media = {
+      {"image", "http://127.0.0.1:1/u/x.png?Expires=1"}, {"image", "https://e.com/cat.png"}};
+  CHECK(qp::mock::prompt_with_media("look", media, store) ==
+        "look\n[image: http://127.0.0.1:1/u/x.png?Expires=1]\n[image: https://e.com/cat.png]");
+  CHECK(qp::mock::describe_bytes(std::string("GIF89a\x05\x00\x03\x00", 10)) == "image/gif 5x3");
+  CHECK(qp::mock::describe_bytes("%PDF-1.4 x") == "application/pdf 10 bytes");
 }
 
 TEST_CASE("delays hold chats/new and the first token", "[mock_server]") {

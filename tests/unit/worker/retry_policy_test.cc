@@ -114,3 +114,16 @@ TEST_CASE("retry_cause: an unknown or foreign chat is retried once in a new chat
   CHECK(decide_retry(c, /*forwarded=*/true, &fresh).action == RetryAction::kFail);
   CHECK(std::string(retry_cause_name(c)) == "chat_missing");
 }
+
+TEST_CASE("decide_retry: a failed upload is retried twice, with a growing delay", "[retry]") {
+  RetryState st;
+  RetryDecision d1 = decide_retry(RetryCause::kUploadFailed, false, &st);
+  CHECK(d1.action == RetryAction::kRetryUpload);
+  CHECK(d1.delay_ms == kUploadBaseDelayMs);
+  RetryDecision d2 = decide_retry(RetryCause::kUploadFailed, false, &st);
+  CHECK(d2.action == RetryAction::kRetryUpload);
+  CHECK(d2.delay_ms == 2 * kUploadBaseDelayMs);
+  CHECK(decide_retry(RetryCause::kUploadFailed, false, &st).action == RetryAction::kFail);
+  CHECK(st.total() == 2);
+  CHECK(std::string(retry_cause_name(RetryCause::kUploadFailed)) == "upload_failed");
+}
