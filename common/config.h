@@ -70,7 +70,7 @@ struct BrokerConfig {
   uint64_t reconnect_ivl_max_ms = 5000;
 };
 
-// The broker's conversation index (issue 5): upstream chat per history key.
+// The broker's conversation index: upstream chat per history key.
 struct SessionConfig {
   std::string db_path;             // default {state_dir}/sessions.db; ":memory:" = not persisted
   uint64_t ttl_ms = 3'600'000;     // idle time after which a conversation is forgotten
@@ -129,8 +129,8 @@ struct UpstreamConfig {
       "Chrome/141.0.0.0 Safari/537.36";
 };
 
-// Images and files in requests (issue 16; frontend/attachments.h). Types
-// are judged from the bytes, never from the client's label.
+// Images and files in requests (frontend/attachments.h). Types are judged from
+// the bytes, never from the client's label.
 struct AttachmentsConfig {
   uint64_t max_image_bytes = 10 * 1024 * 1024;  // decoded bytes per image
   uint64_t max_images = 8;                      // images per request

@@ -1,6 +1,6 @@
-// Account notices (operator console, issue 14): what an operator must be
-// told about an account, as a pure function of its state and the time, and
-// a tracker that turns a stream of states into transitions so a notice is
+// Account notices (docs/architecture.md, "Operator console"): what an operator
+// must be told about an account, as a pure function of its state and the time,
+// and a tracker that turns a stream of states into transitions so a notice is
 // sent once, not on every heartbeat.
 //
 // Kinds, most urgent first (one account has at most one notice):

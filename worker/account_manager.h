@@ -1,5 +1,6 @@
-// The credentials of the worker's one account, kept current while the
-// worker runs (issue 7, "Rotation"; docs/deployment.md sections 6 and 8):
+// The credentials of the worker's one account, kept current while the worker
+// runs (docs/deployment.md, "6. Rotate credentials" and "8. Watch token
+// expiry"):
 //
 //  - loaded once at start (accounts::load_account); a bad, expired or
 //    missing account never stops the worker: it runs with no usable

@@ -1,7 +1,7 @@
-// Pre-created upstream chats ("pre-warming", issue 5): each worker keeps up
-// to `prewarm_chats` chats ready per popular model, so a new conversation
-// skips the POST /api/v2/chats/new round trip (hundreds of ms on the real
-// site) and goes straight to the completion.
+// Pre-created upstream chats ("pre-warming"): each worker keeps up to
+// `prewarm_chats` chats ready per popular model, so a new conversation skips
+// the POST /api/v2/chats/new round trip (hundreds of ms on the real site) and
+// goes straight to the completion.
 //
 // How many: at least `prewarm_chats`, more when new conversations arrive
 // faster than chats/new can replace them (Little's law: take rate ×

@@ -1,9 +1,9 @@
 // Deletes the upstream chats of conversations nobody continues any more
-// (upstream.delete_chats, issue 5). A turn that may be continued keeps its
-// chat; the reaper remembers when each such chat was last used and deletes
-// it once it has been idle for the conversation TTL (sessions.ttl_ms, the
-// same TTL after which the broker's index forgets the conversation, so a
-// deleted chat is never continued: that would only cost a replay anyway).
+// (upstream.delete_chats). A turn that may be continued keeps its chat; the
+// reaper remembers when each such chat was last used and deletes it once it has
+// been idle for the conversation TTL (sessions.ttl_ms, the same TTL after which
+// the broker's index forgets the conversation, so a deleted chat is never
+// continued: that would only cost a replay anyway).
 //
 // In memory: chats of a worker that restarts are not deleted by it.
 // Thread: the loop's thread only.

@@ -1,10 +1,10 @@
-// Long inputs (issue 16 §5; docs/upstream.md "Long inputs"): past
-// upstream.long_input_bytes, a new chat's prompt is split in two: the
-// system instructions and the earlier conversation go into a text file
-// uploaded like any attachment (worker/upload_call.h), and the message
-// itself keeps only the latest turn, inline, with a line that points the
-// model at the file. Coding agents send 30-100 KB of system prompt every
-// turn; a message that long is what the site is assumed to cut. Pure.
+// Long inputs (docs/upstream.md, "Long inputs"): past
+// upstream.long_input_bytes, a new chat's prompt is split in two: the system
+// instructions and the earlier conversation go into a text file uploaded like
+// any attachment (worker/upload_call.h), and the message itself keeps only the
+// latest turn, inline, with a line that points the model at the file. Coding
+// agents send 30-100 KB of system prompt every turn; a message that long is
+// what the site is assumed to cut. Pure.
 #pragma once
 
 #include <string>

@@ -34,8 +34,8 @@ struct MediaParams {
   int64_t timestamp_s = 0;
 };
 // POST /api/v2/chat/completions?chat_id= for t2i (stream:true) and t2v
-// (stream:false): the chat body of spec 2.3 with the media chat type and
-// the top-level `size`.
+// (stream:false): the chat body with the media chat type and the top-level
+// `size`.
 std::string media_completion_body(const MediaParams& p);
 
 // What one SSE event of a t2i stream says.

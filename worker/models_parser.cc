@@ -32,8 +32,8 @@ int64_t integer(element e, const char* key) {
   return 0;
 }
 
-// An ability is present when it is true or a non-zero number (the capture
-// has ints in `abilities` and bools in `capabilities`; spec 2.1).
+// An ability is present when it is true or a non-zero number (the capture has
+// ints in `abilities` and bools in `capabilities`).
 bool truthy(element v) {
   bool b = false;
   int64_t i = 0;

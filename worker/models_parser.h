@@ -1,5 +1,5 @@
-// Parses the upstream model list (`GET /api/models` or `/api/v2/models/`,
-// spec 2.1) into protocol::ModelInfo. Pure: no I/O.
+// Parses the upstream model list (`GET /api/models` or `/api/v2/models/`) into
+// protocol::ModelInfo. Pure: no I/O.
 #pragma once
 
 #include <string_view>

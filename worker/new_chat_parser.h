@@ -1,4 +1,4 @@
-// Parses the answer of `POST /api/v2/chats/new` (spec 2.2):
+// Parses the answer of `POST /api/v2/chats/new`:
 // {"success":true,"request_id":"…","data":{"id":"<chat_id>"}}. Pure.
 #pragma once
 

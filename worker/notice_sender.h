@@ -1,8 +1,8 @@
-// The worker's operator notices (issue 14): on every status check the
-// account's state goes through a notices::Tracker (common/notices.h); each
-// transition is logged as WARN `account.notice kind=… account=…
-// expires_in_s=…` and, when notify.webhook_url is set, POSTed there as
-// JSON (notice_payload()):
+// The worker's operator notices (docs/architecture.md, "Operator console"): on
+// every status check the account's state goes through a notices::Tracker
+// (common/notices.h); each transition is logged as WARN `account.notice kind=…
+// account=… expires_in_s=…` and, when notify.webhook_url is set, POSTed there
+// as JSON (notice_payload()):
 //   {"text","content","account","kind","expires_unix_s","health"}
 // (`text` for Slack/ntfy/Mattermost, `content` for Discord; the same sentence).
 //

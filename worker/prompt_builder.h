@@ -1,7 +1,7 @@
-// Turns an OpenAI message history into the one user message the Qwen web
-// API accepts per request (spec 2.3: exactly one message). Pure.
+// Turns an OpenAI message history into the one user message the Qwen web API
+// accepts per request (docs/upstream.md, "Flow of one chat request"). Pure.
 //
-// Two cases (issue 5):
+// Two cases (docs/architecture.md, "Conversations"):
 //  - build_prompt(): a new upstream chat gets the whole history (a first
 //    turn, or a replay when no indexed chat can be continued);
 //  - build_continuation(): a continued chat gets only what follows the

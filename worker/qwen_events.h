@@ -1,6 +1,6 @@
-// Interprets the JSON payloads of the Qwen completion event stream (spec
-// section 3) one event at a time. Pure: no I/O. One simdjson on-demand
-// parser is reused for every event; what outlives an event is copied.
+// Interprets the JSON payloads of the Qwen completion event stream one event at
+// a time. Pure: no I/O. One simdjson on-demand parser is reused for every
+// event; what outlives an event is copied.
 //
 // Per event, in this order:
 //   1. error detection (success:false, a non-null `error`, a top-level
@@ -18,9 +18,10 @@
 //      "function" are not text;
 //   5. status "finished" with phase `answer` ends the answer. A `finished`
 //      in another phase (tool results) does not;
-//   6. web search sources (spec 3.5), in both formats: the newer
-//      `extra.tool_result.docs[]` of a web_search result (role "function",
-//      phase or name web_search) and the older `extra.web_search_info[]`.
+//   6. web search sources (docs/upstream.md, "Search and thinking"), in both
+//      formats: the newer `extra.tool_result.docs[]` of a web_search result
+//      (role "function", phase or name web_search) and the older
+//      `extra.web_search_info[]`.
 //      Only http(s) URLs, deduplicated, at most protocol::kMaxSources, titles
 //      cut at kMaxSourceTitleBytes. Deep research's
 //      extra.deep_research.research.webSites[] and

@@ -76,7 +76,7 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
     case Endpoint::kStop:
       url += "/api/v2/chat/completions/stop?chat_id=";
       break;
-    case Endpoint::kDeleteChat:  // DELETE /api/v2/chats/<chat_id> (spec 2.5)
+    case Endpoint::kDeleteChat:  // DELETE /api/v2/chats/<chat_id>
       url += "/api/v2/chats/";
       break;
     case Endpoint::kTaskStatus:  // GET /api/v1/tasks/status/<task_id>

@@ -1,11 +1,11 @@
-// Builds the requests of the Qwen web API (spec sections 1 and 2): URLs,
-// browser-like headers and JSON bodies. Pure (time and ids are inputs), so
-// every field is unit-tested.
+// Builds the requests of the Qwen web API: URLs, browser-like headers and JSON
+// bodies. Pure (time and ids are inputs), so every field is unit-tested.
 //
-// Auth (spec 1.1 style A, like R21 and GO): `Authorization: Bearer <jwt>`
-// in the headers built here AND the account's whole cookie string (which
-// holds `token=<jwt>`), which the caller sets with CURLOPT_COOKIE. These
-// values are secrets: never log a header list.
+// Auth (like R21 and GO; docs/upstream.md, "[MOCK DECISION]s and the reading
+// the client uses"): `Authorization: Bearer <jwt>` in the headers built here
+// AND the account's whole cookie string (which holds `token=<jwt>`), which the
+// caller sets with CURLOPT_COOKIE. These values are secrets: never log a header
+// list.
 #pragma once
 
 #include <cstdint>
@@ -19,12 +19,13 @@
 
 namespace qp::worker {
 
-// The SPA version header (GO sends 0.2.68, R21 0.2.63; spec 1.2).
+// The SPA version header (GO sends 0.2.68, R21 0.2.63).
 inline constexpr std::string_view kWebVersion = "0.2.68";
-// The body `version` field of completions (spec 2.3).
+// The body `version` field of completions.
 inline constexpr std::string_view kCompletionVersion = "2.1";
 inline constexpr int64_t kThinkingBudget = 38912;
-// The largest budget sent: models' max_thinking_generation_length (spec 2.1).
+// The largest budget sent: models' max_thinking_generation_length
+// (docs/upstream.md, "Search and thinking").
 inline constexpr int64_t kMaxThinkingBudget = 81920;
 
 // kTaskStatus: GET /api/v1/tasks/status/<task_id> (video tasks; the id goes
@@ -56,8 +57,8 @@ ModelVariant parse_model_variant(std::string_view model);
 // suffix: search is on if either asks; an explicit thinking on/off wins
 // over the suffix.
 ModelVariant apply_features(ModelVariant v, const protocol::JobFeatures& f);
-// The chat type of chats/new and of the message (spec 2.3): "deep_research",
-// "search" or "t2t".
+// The chat type of chats/new and of the message (docs/upstream.md, "Search and
+// thinking"): "deep_research", "search" or "t2t".
 std::string_view chat_type_of(const ModelVariant& v);
 
 // base_url has no trailing slash (load_config strips it). chat_id is
@@ -82,11 +83,12 @@ std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p);
 // "Fri Apr 24 2026 12:00:00 GMT+0800".
 std::string js_date_string(std::time_t t);
 
-// POST /api/v2/chats/new (spec 2.2); timestamp in milliseconds; chat_type
-// from chat_type_of().
+// POST /api/v2/chats/new; timestamp in milliseconds; chat_type from
+// chat_type_of().
 std::string new_chat_body(std::string_view model, std::string_view chat_type, int64_t timestamp_ms);
 
-// One content item besides the text (spec 2.3 `content` array).
+// One content item besides the text (the `content` array; docs/upstream.md,
+// "Images and files in").
 struct MediaItem {
   std::string type;  // "image" | "file"
   std::string url;
@@ -105,16 +107,17 @@ struct CompletionParams {
   std::string_view child_id;    // client uuid for childrenIds
   std::string_view parent_id;   // empty: null (a new chat)
   int64_t timestamp_s = 0;
-  // Uploaded or passed-through images and files of this message (spec 2.6
-  // step 3); null or empty: `content` is the plain string.
+  // Uploaded or passed-through images and files of this message
+  // (docs/upstream.md, "Images and files in", step 2); null or empty: `content`
+  // is the plain string.
   const std::vector<MediaItem>* media = nullptr;
 };
-// POST /api/v2/chat/completions?chat_id= (spec 2.3); timestamps in seconds.
-// With p.media, `content` is an array: the text item, then one
-// {"type":"image","image":url} / {"type":"file","file":url} item each.
+// POST /api/v2/chat/completions?chat_id=; timestamps in seconds. With p.media,
+// `content` is an array: the text item, then one {"type":"image","image":url} /
+// {"type":"file","file":url} item each.
 std::string completion_body(const CompletionParams& p);
 
-// POST /api/v2/chat/completions/stop?chat_id= (spec 2.4).
+// POST /api/v2/chat/completions/stop?chat_id=.
 std::string stop_body(std::string_view chat_id);
 
 }  // namespace qp::worker

@@ -42,8 +42,8 @@ RetryCause cause_of(std::string_view code, std::string_view details) {
   if (icontains(details, "parent_id") && icontains(details, "not exist")) {
     return RetryCause::kParentMissing;
   }
-  // An unknown or foreign chat (spec 5.3: exact text not recorded; "Tool X
-  // does not exists" must not match, hence "chat").
+  // An unknown or foreign chat (exact text not recorded; "Tool X does not
+  // exists" must not match, hence "chat").
   if (icontains(details, "not exist") && icontains(details, "chat")) {
     return RetryCause::kChatMissing;
   }

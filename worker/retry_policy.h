@@ -1,5 +1,6 @@
-// Which upstream failures the worker retries, how often and after which
-// delay (issue 3, spec 5.2 and 6.3). Pure: no I/O; ChatCall does the I/O.
+// Which upstream failures the worker retries, how often and after which delay
+// (docs/upstream.md, "Upstream behaviour → client action → client-visible
+// result"). Pure: no I/O; ChatCall does the I/O.
 //
 // A retry is only allowed while nothing of the answer has been forwarded
 // to the broker (no CHUNK sent for the job), so it is invisible to the
@@ -17,9 +18,9 @@
 //   an upload (STS token or OSS PUT) that failed for a reason other than
 //   the account's state         → twice, after 500 ms and 1 s, the upload
 //                                 again from a new STS token.
-// A new chat after a continuation replays the whole history (issue 5).
-// Everything else (rate limits, WAF, auth, timeouts, drops) is not retried:
-// those are account or transport states a second try would not change.
+// A new chat after a continuation replays the whole history. Everything else
+// (rate limits, WAF, auth, timeouts, drops) is not retried: those are account
+// or transport states a second try would not change.
 #pragma once
 
 #include <cstdint>

@@ -65,7 +65,8 @@ void UploadCall::on_timer() {
 }
 
 void UploadCall::advance() {
-  // http(s) URLs pass through (spec 2.6: the site does not upload them).
+  // http(s) URLs pass through: the site does not upload them (docs/upstream.md,
+  // "Images and files in").
   while (next_ < items_.size() && !items_[next_]->url.empty()) {
     media_.push_back(MediaItem{items_[next_]->kind, items_[next_]->url});
     ++next_;

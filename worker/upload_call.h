@@ -1,9 +1,9 @@
-// Uploads a chat message's images and files for one ChatCall (spec 2.6;
-// worker/upload_requests.h has the requests): per attachment with bytes,
-// POST getstsToken, then the signed PUT to OSS straight from the job's
-// bytes (HttpRequestSpec::upload: a view, no copy); an attachment with an
-// http(s) URL passes through without a request. The result is one
-// MediaItem per attachment, in order, for the completion body.
+// Uploads a chat message's images and files for one ChatCall (docs/upstream.md,
+// "Images and files in"; worker/upload_requests.h has the requests): per
+// attachment with bytes, POST getstsToken, then the signed PUT to OSS straight
+// from the job's bytes (HttpRequestSpec::upload: a view, no copy); an
+// attachment with an http(s) URL passes through without a request. The result
+// is one MediaItem per attachment, in order, for the completion body.
 //
 // A failed step is retried (retry_policy.h, kUploadFailed) from a new STS
 // token unless the failure is an account state (rate limit, WAF,

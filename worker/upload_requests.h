@@ -1,5 +1,5 @@
-// The requests of the upload flow (spec 2.6; docs/upstream.md "Images and
-// files in"), pure so every field is unit-tested:
+// The requests of the upload flow (docs/upstream.md, "Images and files in"),
+// pure so every field is unit-tested:
 //  1. POST /api/v1/files/getstsToken {filename, filesize, filetype} → STS
 //     credentials and the object's path and URL, flat or wrapped in
 //     {success, data};

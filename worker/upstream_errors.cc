@@ -22,8 +22,8 @@ constexpr size_t kMaxDetailChars = 300;
 constexpr int64_t kDefaultRateLimitHours = 24;  // FQA's default when `num` is absent
 
 // Markers from GO isAlibabaHumanVerification, plus the baxia punish JSON
-// markers checked by smaller proxies (spec 1.6). Lower-case ASCII; the CJK
-// ones are compared byte-wise.
+// markers checked by smaller proxies. Lower-case ASCII; the CJK ones are
+// compared byte-wise.
 constexpr std::string_view kWafMarkers[] = {
     "captcha",
     "aliyuncaptcha",

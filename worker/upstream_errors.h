@@ -1,7 +1,8 @@
-// Classification of upstream failures (spec section 5 and 1.6): turns an
-// error body, an HTTP status or a libcurl result into the Code, the
-// client-safe message, the Retry-After and the account health the worker
-// reports. Pure: no I/O; unit-tested with every body shape the spec lists.
+// Classification of upstream failures (docs/upstream.md, "Upstream behaviour →
+// client action → client-visible result"): turns an error body, an HTTP status
+// or a libcurl result into the Code, the client-safe message, the Retry-After
+// and the account health the worker reports. Pure: no I/O; unit-tested with
+// every body shape the spec lists.
 //
 // Messages never contain cookies or tokens: they are built from our own
 // text plus the upstream's short `code`/`details` strings, truncated and

@@ -124,9 +124,8 @@ Digest chain(const Digest& prev, std::string_view role, std::string_view content
   h.field(role);
   h.field(trim(content));
   if (role == "assistant") hash_tool_calls(&h, tool_calls);
-  // Images and files count by content hash (issue 16), so the same image
-  // sent again continues the conversation; a message without any hashes as
-  // before.
+  // Images and files count by content hash, so the same image sent again
+  // continues the conversation; a message without any hashes as before.
   if (attachments != nullptr) {
     for (const auto& a : *attachments) {
       h.field("attachment");

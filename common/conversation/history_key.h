@@ -1,5 +1,6 @@
 // Conversation keys: how a history that an OpenAI client sends back is
-// recognised as the continuation of an upstream Qwen chat (issue 5).
+// recognised as the continuation of an upstream Qwen chat
+// (docs/architecture.md, "Conversations").
 //
 // A key is a SHA-256 chained over the canonical form of each message:
 //

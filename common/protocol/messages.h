@@ -19,10 +19,10 @@ struct Bytes {
   bool empty() const { return data.empty(); }
 };
 
-// An image or file the client sent with a message (issue 16), validated by
-// the frontend (frontend/attachments.h): either the bytes, whose type was
-// sniffed from them (common/media), or an http(s) URL that goes to Qwen as
-// it is. The worker uploads the bytes (worker/upload_call.h).
+// An image or file the client sent with a message, validated by the frontend
+// (frontend/attachments.h): either the bytes, whose type was sniffed from them
+// (common/media), or an http(s) URL that goes to Qwen as it is. The worker
+// uploads the bytes (worker/upload_call.h).
 struct Attachment {
   std::string kind;    // "image" | "file"
   std::string mime;    // sniffed: image/png|jpeg|webp|gif, application/pdf, text/plain; URL: ""

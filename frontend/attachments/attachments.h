@@ -1,9 +1,9 @@
-// Images and files in requests (issue 16, docs/api.md "Images and files"):
-// turns what a content part carried (a data: URL, base64 data or an http(s)
-// URL) into a protocol::Attachment, enforcing the [attachments] limits, and
-// checks that a model can see images. Shared by the OpenAI chat, Anthropic
-// Messages and Responses parsers; each wraps the failure in its own error
-// shape. Pure: no I/O.
+// Images and files in requests (docs/api.md, "Images and files"): turns what a
+// content part carried (a data: URL, base64 data or an http(s) URL) into a
+// protocol::Attachment, enforcing the [attachments] limits, and checks that a
+// model can see images. Shared by the OpenAI chat, Anthropic Messages and
+// Responses parsers; each wraps the failure in its own error shape. Pure: no
+// I/O.
 //
 // The type is sniffed from the decoded bytes (common/media), never taken
 // from the client's label: a label that disagrees is ignored, bytes of a

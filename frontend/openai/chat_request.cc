@@ -436,7 +436,7 @@ bool ChatRequestParser::parse(std::string_view body, ChatRequest* out, ApiError*
   std::vector<std::string> tool_names;
   if (!job.tools.empty() && !validate_tools(c, job.tools, &tool_names)) return false;
   if (!validate_tool_choice(c, job.tool_choice, tool_names)) return false;
-  // The conversation's identity, for continuing it upstream (issue 5).
+  // The conversation's identity, for continuing it upstream.
   conversation::fill_history(&job);
   return true;
 }

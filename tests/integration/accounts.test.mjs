@@ -1,5 +1,5 @@
-// Issue 7: accounts through the whole stack (launcher, frontend, broker, one
-// worker per account file) against mock-qwen:
+// Accounts through the whole stack (launcher, frontend, broker, one worker per
+// account file) against mock-qwen:
 //  - three accounts, one rate-limited mid-run: its streams in flight finish,
 //    new requests go to the others, no client request fails;
 //  - rotating the credentials of a busy worker (its account file replaced,

@@ -1,4 +1,4 @@
-// Issue 14 (operator console), h-notices:
+// The operator console (docs/architecture.md, "Operator console"):
 //  - `qwenproxy up` watches accounts_dir: a new NAME.toml starts worker NAME
 //    (no restart of anything else), a file renamed away stops it with
 //    SIGTERM, and the worker drains: its stream in flight finishes; another

@@ -1,10 +1,10 @@
-// Issue 15 part 1 end to end: the Anthropic Messages API (POST /v1/messages,
+// End to end: the Anthropic Messages API (POST /v1/messages,
 // /v1/messages/count_tokens) through the official `@anthropic-ai/sdk` and
 // through raw fetch replaying Claude Code's request shapes
-// (tests/testdata/anthropic/). The mock is scripted like the OpenAI tool
-// tests: it answers with the tool-call markup the gateway's prompt asks for.
-// The mock's records are the evidence that a Claude Code session continues
-// the same upstream chat (chat_id + parent_id) turn after turn.
+// (tests/testdata/anthropic/). The mock is scripted like the OpenAI tool tests:
+// it answers with the tool-call markup the gateway's prompt asks for. The
+// mock's records are the evidence that a Claude Code session continues the same
+// upstream chat (chat_id + parent_id) turn after turn.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,9 +1,9 @@
-// Issue 16 §1 end to end: images and files in. An image (data: URL or
-// http(s) URL) and a file in chat completions through the official openai
-// client, streamed and not; Anthropic image/document blocks and Responses
-// input_image/input_file through raw fetch. The worker uploads each through
-// getstsToken and a signed PUT to the mock's OSS stand-in (which verifies
-// the signature), and the mock's model answers with what it received
+// End to end: images and files in (docs/api.md, "Images and files"). An image
+// (data: URL or http(s) URL) and a file in chat completions through the
+// official openai client, streamed and not; Anthropic image/document blocks and
+// Responses input_image/input_file through raw fetch. The worker uploads each
+// through getstsToken and a signed PUT to the mock's OSS stand-in (which
+// verifies the signature), and the mock's model answers with what it received
 // ("image/png 37x23"), so the bytes are known to arrive intact. Limits,
 // unsupported types and non-vision models are 400s in each API's shape; a
 // conversation with an image continues natively.

@@ -1,8 +1,8 @@
-// Issue 5: conversations continue natively on Qwen (chat_id + parent_id, one
-// new message per turn), across restarts, forks, accounts and concurrency.
-// The mock's records are the evidence: each completion request records its
-// chat_id, parent_id, the single message's text (content), the account
-// (user_id) and the reply's id (response_id).
+// Conversations continue natively on Qwen (chat_id + parent_id, one new message
+// per turn), across restarts, forks, accounts and concurrency. The mock's
+// records are the evidence: each completion request records its chat_id,
+// parent_id, the single message's text (content), the account (user_id) and the
+// reply's id (response_id).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';

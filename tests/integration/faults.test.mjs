@@ -1,10 +1,10 @@
-// Issue 3: one test per mock fault switch, through the whole stack (launcher,
-// frontend, broker, worker) against mock-qwen. Each asserts exactly what the
-// client sees (HTTP status, OpenAI error type/code, Retry-After, stream
-// events), whether the worker retried (mock counters), and the account's
-// health in /health. Faults that change the account's health get a stack of
-// their own (health persists in the worker); the others share one stack and
-// reset the mock between tests. No sleeps: waits poll with until().
+// One test per mock fault switch (docs/mock-qwen.md, "Fault switches"), through
+// the whole stack (launcher, frontend, broker, worker) against mock-qwen. Each
+// asserts exactly what the client sees (HTTP status, OpenAI error type/code,
+// Retry-After, stream events), whether the worker retried (mock counters), and
+// the account's health in /health. Faults that change the account's health get
+// a stack of their own (health persists in the worker); the others share one
+// stack and reset the mock between tests. No sleeps: waits poll with until().
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMock, startStack, chat, sseEvents, until } from './harness.mjs';

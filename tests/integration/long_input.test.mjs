@@ -1,8 +1,8 @@
-// Issue 16 §5 end to end: long inputs. The mock enforces a message-length
-// limit (max_message_bytes); without upstream.long_input_bytes a long
-// conversation hits it, with it the history and system text go as an
-// uploaded text file (the same STS + signed OSS PUT as images) and the
-// latest turn stays inline, so the request passes.
+// End to end: long inputs (docs/upstream.md, "Long inputs"). The mock enforces
+// a message-length limit (max_message_bytes); without upstream.long_input_bytes
+// a long conversation hits it, with it the history and system text go as an
+// uploaded text file (the same STS + signed OSS PUT as images) and the latest
+// turn stays inline, so the request passes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';

@@ -1,11 +1,10 @@
-// Issue 15 part 2 end to end: the OpenAI Responses API (POST /v1/responses,
-// GET /v1/responses/{id}) through the official `openai` SDK and through raw
-// fetch replaying Codex CLI's request shapes (tests/testdata/responses/).
-// Every raw Response and every stream event is validated against OpenAI's
-// own schemas (tests/schemas/openai.json). The mock's records are the
-// evidence that a conversation continues the same upstream chat (chat_id +
-// parent_id), both through previous_response_id and when Codex re-sends the
-// whole history.
+// End to end: the OpenAI Responses API (POST /v1/responses, GET
+// /v1/responses/{id}) through the official `openai` SDK and through raw fetch
+// replaying Codex CLI's request shapes (tests/testdata/responses/). Every raw
+// Response and every stream event is validated against OpenAI's own schemas
+// (tests/schemas/openai.json). The mock's records are the evidence that a
+// conversation continues the same upstream chat (chat_id + parent_id), both
+// through previous_response_id and when Codex re-sends the whole history.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,9 +1,9 @@
-// Issue 16 §3 and §6 end to end: web search (web_search_options or the
-// -search suffix) with its sources as OpenAI url_citation annotations, in
-// both upstream search formats, streamed and not; SSE keep-alive comments
-// during a slow search; reasoning_effort reaching the upstream as
-// feature_config thinking settings. Through the official openai client where
-// it has the call, raw fetch where the bytes matter.
+// End to end: web search (web_search_options or the -search suffix) with its
+// sources as OpenAI url_citation annotations, in both upstream search formats,
+// streamed and not; SSE keep-alive comments during a slow search;
+// reasoning_effort reaching the upstream as feature_config thinking settings.
+// Through the official openai client where it has the call, raw fetch where the
+// bytes matter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// End-to-end: the real launcher, broker, frontend and worker against the
-// mock upstream. Issue #2 acceptance.
+// End-to-end: the real launcher, broker, frontend and worker against the mock
+// upstream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMock, startStack, chat, sseEvents, until } from './harness.mjs';

@@ -1,7 +1,7 @@
-// Issue 6 end to end: OpenAI tool calling through the official SDK's tool
-// loop (streaming and not) over a continued conversation, and Roo Code's XML
-// mode. The mock is scripted to answer like a Qwen model: with the tool-call
-// markup the gateway's prompt asks for, or with Roo XML, or with plain text.
+// End to end: OpenAI tool calling through the official SDK's tool loop
+// (streaming and not) over a continued conversation, and Roo Code's XML mode.
+// The mock is scripted to answer like a Qwen model: with the tool-call markup
+// the gateway's prompt asks for, or with Roo XML, or with plain text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

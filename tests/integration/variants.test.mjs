@@ -77,8 +77,9 @@ for (const emitDone of [false, true]) {
 }
 
 // upstream.delete_chats: every chat the gateway created is deleted upstream
-// once it is finished with (spec 2.5): a conversation's chat once it has been
-// idle for the conversation TTL. Nothing is deleted by default.
+// once it is finished with (docs/upstream.md, "Flow of one chat request"): a
+// conversation's chat once it has been idle for the conversation TTL. Nothing
+// is deleted by default.
 test('with upstream.delete_chats the finished chat is deleted upstream', async () => {
   const mock = await startMock();
   const stack = await startStack({ mock, upstream: { delete_chats: true }, extraConfig: '[sessions]\nttl_ms = 300' });

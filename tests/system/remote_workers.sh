@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Remote workers over CurveZMQ, on separate network stacks (issue 18 §1;
-# docs/deployment.md, "Remote workers"). Builds a small network out of
-# network namespaces: a hub namespace holding a bridge (10.199.0.254, where
-# the mock upstream and the test itself run) and one namespace per process,
-# each linked to the bridge by a veth pair:
+# Remote workers over CurveZMQ, on separate network stacks (docs/deployment.md,
+# "Remote workers"). Builds a small network out of network namespaces: a hub
+# namespace holding a bridge (10.199.0.254, where the mock upstream and the test
+# itself run) and one namespace per process, each linked to the bridge by a veth
+# pair:
 #   broker 10.199.0.1   frontend 10.199.0.2
 #   worker alice 10.199.0.3   worker bob 10.199.0.4   rogue worker 10.199.0.5
 # then runs remote_workers.test.mjs in the hub namespace. Needs root (CI runs

@@ -1,8 +1,8 @@
-// Remote workers over CurveZMQ (issue 18 §1), run by remote_workers.sh in the
-// hub namespace of a network it built: the broker, a frontend and two
-// workers each in their own network namespace, on distinct addresses, every
-// link to the broker a tcp:// CurveZMQ link; the mock upstream runs here in
-// the hub, reachable from the workers.
+// Remote workers over CurveZMQ (docs/deployment.md, "Remote workers"), run by
+// remote_workers.sh in the hub namespace of a network it built: the broker, a
+// frontend and two workers each in their own network namespace, on distinct
+// addresses, every link to the broker a tcp:// CurveZMQ link; the mock upstream
+// runs here in the hub, reachable from the workers.
 //
 // One stack, steps in order (each needs the state the previous one left):
 //  1. streams are served by both remote workers;

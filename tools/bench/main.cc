@@ -1,4 +1,4 @@
-// qp-bench: the load generator of the benchmark suite (issue #8).
+// qp-bench: the load generator of the benchmark suite (docs/benchmarks.md).
 //   qp-bench --url http://127.0.0.1:PORT --api openai|qwen [--stream]
 //            [--connections N] [--rate R | closed loop] [--duration S]
 //            [--requests N] [--warmup S] [--ramp S] [--sample name=pid,pid]...

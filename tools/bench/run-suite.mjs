@@ -1,8 +1,9 @@
-// The standard benchmark suite (issue #8). For each scenario it starts a
-// fresh mock-qwen and a fresh gateway (`qwenproxy up`, ports chosen by the
-// kernel), runs qp-bench twice back to back, direct to the mock (Qwen web
-// API) and through the gateway (OpenAI API), and reports the ratio next to
-// the target. Process RSS and CPU are sampled by qp-bench from /proc.
+// The standard benchmark suite (docs/benchmarks.md, "Scenarios"). For each
+// scenario it starts a fresh mock-qwen and a fresh gateway (`qwenproxy up`,
+// ports chosen by the kernel), runs qp-bench twice back to back, direct to the
+// mock (Qwen web API) and through the gateway (OpenAI API), and reports the
+// ratio next to the target. Process RSS and CPU are sampled by qp-bench from
+// /proc.
 //
 //   tools/bench/run-suite.sh [--quick | --smoke] [--only P1,P3] [--runs direct,gateway]
 //                            [--bin-dir DIR] [--out docs/benchmarks.md | --no-doc]

@@ -3,7 +3,7 @@
 // sockets belong to the server (stream_runner.h), which calls next() when an
 // event is due.
 //
-// Sequence (spec 3.2–3.5):
+// Sequence (docs/mock-qwen.md, "The stream"):
 //   response.created
 //   [web_search call, web_search result]          when search
 //   [research steps (research_events.h)]          when research (deep_research)
@@ -30,7 +30,7 @@
 namespace qp::mock {
 
 enum class ThinkingFormat : uint8_t { kNone, kDetail, kSummary };
-// The two search formats of spec 3.5.
+// The two search formats (docs/mock-qwen.md, "The stream").
 enum class SearchFormat : uint8_t { kFunctionCall, kWebSearchInfo };
 
 struct StreamSpec {

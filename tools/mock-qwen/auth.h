@@ -1,7 +1,7 @@
-// Caller identification for the mock (spec 1.1 [MOCK DECISION]): a request is
-// signed in when either "Authorization: Bearer <jwt>" or the "token" cookie
-// carries a valid, unexpired JWT signed with the mock's secret; with neither
-// it is a guest, owned by its bx-umidtoken. Pure.
+// Caller identification for the mock ([MOCK DECISION]; docs/mock-qwen.md,
+// "Auth"): a request is signed in when either "Authorization: Bearer <jwt>" or
+// the "token" cookie carries a valid, unexpired JWT signed with the mock's
+// secret; with neither it is a guest, owned by its bx-umidtoken. Pure.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// Chats, their per-chat message trees and ownership (spec 6.2 [MOCK DECISION]).
-// Pure in-memory state owned by the mock's loop thread; no I/O.
+// Chats, their per-chat message trees and ownership ([MOCK DECISION];
+// docs/mock-qwen.md, "Message tree"). Pure in-memory state owned by the mock's
+// loop thread; no I/O.
 //
 // Each completion adds a user node U (parent = the request's parent_id, or a
 // new root when null) and an assistant node A (parent U). Both ids are valid

@@ -54,7 +54,7 @@ std::string rate_limited_envelope(std::string_view request_id, int64_t num) {
 }
 
 std::string waf_punish_json(std::string_view path) {
-  // Shape of the capture in youssefvdel/qwengate#17 (spec 1.6).
+  // Shape of the capture in youssefvdel/qwengate#17.
   std::string url = "https://chat.qwen.ai:443/";
   url.append(path);
   url.append(

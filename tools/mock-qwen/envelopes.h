@@ -1,6 +1,7 @@
 // JSON (and HTML) response bodies of chat.qwen.ai other than the SSE events:
-// the {"success":…,"request_id":…,"data":…} envelope, the exact error texts
-// of spec 5.2 [MOCK DECISION], and the two WAF pages of spec 1.6. Pure.
+// the {"success":…,"request_id":…,"data":…} envelope, the exact error texts of
+// the upstream errors [MOCK DECISION], and the two WAF pages
+// (docs/mock-qwen.md, "Fault switches"). Pure.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,9 @@
 
 namespace qp::mock {
 
-// Error codes and details used by the mock (spec 5.2). Texts marked
-// "invented" in the spec are invented there too.
+// Error codes and details used by the mock (docs/mock-qwen.md, "Completions:
+// validation order and exact errors"). Texts marked "invented" in the spec are
+// invented there too.
 inline constexpr std::string_view kBadRequest = "Bad_Request";
 inline constexpr std::string_view kUnauthorizedCode = "Unauthorized";
 inline constexpr std::string_view kRateLimitedCode = "RateLimited";

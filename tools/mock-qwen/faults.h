@@ -1,5 +1,5 @@
-// Fault switches (spec section 8.9): which failure the mock injects into which
-// requests. Pure; owned by the mock's loop thread.
+// Fault switches (docs/mock-qwen.md, "Fault switches"): which failure the mock
+// injects into which requests. Pure; owned by the mock's loop thread.
 //
 // A fault has a kind, an endpoint, an optional user filter and an optional
 // count. Scope "all" = every matching request until cleared; "next N" = the

@@ -1,7 +1,8 @@
-// HS256 JSON Web Tokens shaped like chat.qwen.ai's (spec 1.3): header
-// {"alg":"HS256","typ":"JWT"}, payload {"id":…,"last_password_change":…,"exp":…}.
-// Used by the mock to issue and check tokens, and by the launcher to mint test
-// tokens. Pure functions, no I/O; library qp_mock_jwt (OpenSSL + simdjson).
+// HS256 JSON Web Tokens shaped like chat.qwen.ai's: header
+// {"alg":"HS256","typ":"JWT"}, payload
+// {"id":…,"last_password_change":…,"exp":…}. Used by the mock to issue and
+// check tokens, and by the launcher to mint test tokens. Pure functions, no
+// I/O; library qp_mock_jwt (OpenSSL + simdjson).
 #pragma once
 
 #include <cstdint>

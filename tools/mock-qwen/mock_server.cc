@@ -151,7 +151,7 @@ void MockServer::route(http::Exchange& ex) {
   }
   if (p == "/api/v2/configs" || p == "/api/v2/configs/setting-config" ||
       p == "/api/v2/users/status" || p == "/api/v2/tts/config") {
-    // Guest warm-up endpoints (spec 2.7).
+    // Guest warm-up endpoints.
     ex.respond(200, json_headers(), R"({"success":true,"data":{}})");
     return;
   }
@@ -520,8 +520,9 @@ void MockServer::handle_completions(http::Exchange& ex) {
   int64_t token_delay = answer.token_delay_ms >= 0 ? answer.token_delay_ms : config_.token_delay_ms;
 
   if (!c.stream) {
-    // stream:false (spec 4 [MOCK DECISION]): the 2025-10 envelope, after the
-    // first-token delay; message_id = A, parent_id = U like the stream ids.
+    // stream:false ([MOCK DECISION]; docs/mock-qwen.md, "`stream:false`"): the
+    // 2025-10 envelope, after the first-token delay; message_id = A, parent_id
+    // = U like the stream ids.
     std::string data;
     json::Writer w(&data);
     w.begin_object();

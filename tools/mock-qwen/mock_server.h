@@ -1,6 +1,7 @@
-// The mock chat.qwen.ai: HTTP routes of spec section 8 plus the /__mock/ admin
-// API, on one libuv loop. Owns the chat store, answer script, faults, config,
-// counters/records and the stream runner. Loop thread only.
+// The mock chat.qwen.ai: HTTP routes (docs/mock-qwen.md, "Upstream API") plus
+// the /__mock/ admin API, on one libuv loop. Owns the chat store, answer
+// script, faults, config, counters/records and the stream runner. Loop thread
+// only.
 //
 // Routes (docs/mock-qwen.md has the details):
 //   GET  /api/models, /api/v2/models/            model list (embedded capture)

@@ -16,7 +16,7 @@ qp::Status bad(std::string_view what) {
   return qp::Status(qp::Code::kInvalidArgument, "models: " + std::string(what));
 }
 
-// abilities.X is an int in the capture and a bool in GO's reading (spec 2.1).
+// abilities.X is an int in the capture and a bool in GO's reading.
 bool truthy(od::value v) {
   bool b = false;
   if (!v.get_bool().get(b)) return b;

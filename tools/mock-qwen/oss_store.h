@@ -1,7 +1,7 @@
-// The mock's stand-in for Alibaba OSS (spec 2.6): issues STS credentials for
-// one object each, verifies the V1 signature of the PUT that stores it
-// (common/media/oss_signature.h, with x-oss-security-token), keeps the
-// bytes (bounded) and describes what it holds for the model's answer
+// The mock's stand-in for Alibaba OSS (docs/mock-qwen.md, "Upstream API"):
+// issues STS credentials for one object each, verifies the V1 signature of the
+// PUT that stores it (common/media/oss_signature.h, with x-oss-security-token),
+// keeps the bytes (bounded) and describes what it holds for the model's answer
 // ("image/png 37x23"). Pure: no HTTP; owned by the mock's loop thread.
 #pragma once
 

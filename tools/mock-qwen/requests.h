@@ -1,6 +1,6 @@
-// Parsers for the request bodies the mock accepts (spec 2.2–2.6). Pure: no
-// HTTP, no state. A failed parse returns kInvalidArgument whose message is
-// the `details` text the mock sends back in a Bad_Request envelope.
+// Parsers for the request bodies the mock accepts (docs/mock-qwen.md, "Upstream
+// API"). Pure: no HTTP, no state. A failed parse returns kInvalidArgument whose
+// message is the `details` text the mock sends back in a Bad_Request envelope.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 namespace qp::mock {
 
-// POST /api/v2/chat/completions body (spec 2.3).
+// POST /api/v2/chat/completions body.
 struct CompletionRequest {
   bool stream = true;
   bool incremental_output = true;
@@ -41,7 +41,7 @@ struct CompletionRequest {
 
 qp::Result<CompletionRequest> parse_completion_request(std::string_view body);
 
-// POST /api/v2/chats/new body (spec 2.2).
+// POST /api/v2/chats/new body.
 struct NewChatRequest {
   std::string title = "New Chat";
   std::string model;  // models[0]; empty if absent
@@ -51,7 +51,7 @@ struct NewChatRequest {
 
 qp::Result<NewChatRequest> parse_new_chat_request(std::string_view body);
 
-// POST /api/v1/auths/signin body (spec 1.4).
+// POST /api/v1/auths/signin body.
 struct SigninRequest {
   std::string email;
   std::string password;  // sha256 hex
@@ -62,7 +62,7 @@ qp::Result<SigninRequest> parse_signin_request(std::string_view body);
 // {"chat_id": "…"} of /completions/stop; empty chat_id if absent.
 qp::Result<std::string> parse_chat_id_body(std::string_view body);
 
-// POST /api/v1/files/getstsToken body (spec 2.6).
+// POST /api/v1/files/getstsToken body.
 struct StsRequest {
   std::string filename;
   int64_t filesize = 0;

@@ -351,7 +351,8 @@ void append_keep_alive(std::string* out, std::string_view chat_id, std::string_v
 }
 
 void append_stream_error(std::string* out) {
-  // Exact text of spec 5.2 [MOCK DECISION].
+  // Exact text ([MOCK DECISION]; docs/mock-qwen.md, "Fault switches",
+  // mid_stream_error).
   out->append("data: {\"error\":{\"code\":\"internal_error\",\"message\":\"Internal error\"}}\n\n");
 }
 

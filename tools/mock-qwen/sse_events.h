@@ -1,6 +1,6 @@
-// Byte-exact SSE events of chat.qwen.ai's completion stream (spec section 3,
-// captures/completion-stream.sse). Each function appends one complete event,
-// "data: <json>\n\n", to a caller-owned buffer. Pure.
+// Byte-exact SSE events of chat.qwen.ai's completion stream (docs/mock-qwen.md,
+// "The stream"). Each function appends one complete event, "data: <json>\n\n",
+// to a caller-owned buffer. Pure.
 //
 // Default style = the 2025-10 capture: Python separators (", " and ": "), the
 // response.created line with its odd mixed spacing and trailing space, usage
@@ -43,14 +43,14 @@ void append_phase_delta(std::string* out, std::string_view content, std::string_
 // "answer"}}.
 void append_finished(std::string* out, const EventStyle& style);
 // thinking_format "summary": a thinking_summary delta with cumulative arrays
-// (spec 3.4): summary_title.content = [title], summary_thought.content = thoughts.
+// summary_title.content = [title], summary_thought.content = thoughts.
 void append_summary(std::string* out, std::string_view title,
                     const std::vector<std::string_view>& thoughts, const EventStyle& style);
-// chat_type "search" (spec 3.5). Newer format: the web_search function_call
-// delta, then a role "function" result whose extra.tool_result.docs[] holds
-// two deterministic sources (https://example.com/mock-search/1 and
-// https://example.org/mock-search/2?q=1&r=2, titles naming the query).
-// Older format: the same call, then a delta named web_search whose
+// chat_type "search". Newer format: the web_search function_call delta, then a
+// role "function" result whose extra.tool_result.docs[] holds two deterministic
+// sources (https://example.com/mock-search/1 and
+// https://example.org/mock-search/2?q=1&r=2, titles naming the query). Older
+// format: the same call, then a delta named web_search whose
 // extra.web_search_info[] holds the same two sources (with hostname).
 void append_search_call(std::string* out, std::string_view query, const EventStyle& style);
 void append_search_result(std::string* out, std::string_view query, const EventStyle& style);
@@ -58,9 +58,9 @@ void append_search_info(std::string* out, std::string_view query, const EventSty
 // 2026 keep-alive: {"response.info":{"action":"keep_alive",…}}.
 void append_keep_alive(std::string* out, std::string_view chat_id, std::string_view response_id,
                        int64_t timestamp_s);
-// Mid-stream failure (spec 5.2 [MOCK DECISION]).
+// Mid-stream failure [MOCK DECISION].
 void append_stream_error(std::string* out);
-// "data: [DONE]\n\n" (off by default, spec 3.1 [MOCK DECISION]).
+// "data: [DONE]\n\n" (off by default, as in the capture [MOCK DECISION]).
 void append_done(std::string* out);
 
 }  // namespace qp::mock

@@ -1,8 +1,7 @@
-// Uploads of MockServer (spec 2.6): POST getstsToken on both paths, and the
-// OSS stand-in that verifies the signed PUT and stores the bytes
-// (oss_store.h). The credentials are fresh random values per grant; the
-// file_url is a signed-looking URL on this server, as the site's points at
-// OSS.
+// Uploads of MockServer: POST getstsToken on both paths, and the OSS stand-in
+// that verifies the signed PUT and stores the bytes (oss_store.h). The
+// credentials are fresh random values per grant; the file_url is a
+// signed-looking URL on this server, as the site's points at OSS.
 #include <string>
 
 #include <simdjson.h>
@@ -70,7 +69,7 @@ void MockServer::handle_sts(http::Exchange& ex) {
   if (config_.sts_wrapped) w.field("endpoint", std::string(kOssRegion) + ".aliyuncs.com");
   w.end_object();
   oss_.remember(std::move(issue));
-  // Flat (R21, GO) by default; the older wrapped form on request (spec 2.6).
+  // Flat (R21, GO) by default; the older wrapped form on request.
   ex.respond(200, json_headers(), config_.sts_wrapped ? ok_envelope(rid, grant) : grant);
 }
 

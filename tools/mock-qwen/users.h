@@ -1,6 +1,6 @@
-// Test accounts for POST /api/v1/auths/signin (spec 1.4): e-mail, password
-// (sent by clients as its sha256 hex) and the user id that goes into the JWT.
-// Pure.
+// Test accounts for POST /api/v1/auths/signin (docs/mock-qwen.md, "Auth"):
+// e-mail, password (sent by clients as its sha256 hex) and the user id that
+// goes into the JWT. Pure.
 //
 // Users file (--users): a JSON array, or {"users": [...]}, of
 //   {"id": "…", "email": "…", "name": "…", "password": "plain"}

@@ -34,7 +34,8 @@ TEST_CASE("each turn adds a user node and an assistant node", "[chat_store]") {
   CHECK(c.current_id == "a1");
   CHECK(c.title == "first question");
 
-  // Both ids are valid parents (spec 6.2 [MOCK DECISION]).
+  // Both ids are valid parents ([MOCK DECISION]; docs/mock-qwen.md, "Message
+  // tree").
   CHECK(ChatStore::parent_valid(c, "u1"));
   CHECK(ChatStore::parent_valid(c, "a1"));
 

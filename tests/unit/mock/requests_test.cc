@@ -7,7 +7,7 @@
 using namespace qp::mock;  // NOLINT(google-build-using-namespace): test brevity
 
 namespace {
-// The full request body of spec 2.3 (CCT capture + 2026 fields).
+// The full completion request body (CCT capture + 2026 fields).
 constexpr std::string_view kCapturedBody = R"({
   "stream": true, "version": "2.1", "incremental_output": true,
   "chat_id": "0cac4f88-3ce7-4b19-8ebb-632ca66c512c", "chat_mode": "normal",

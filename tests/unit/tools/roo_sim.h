@@ -1,8 +1,7 @@
 // A test-only re-implementation of Roo Code's XML tool parser
-// (AssistantMessageParser, v3.25.7–v3.41), as described in
-// /work/shared/roo/roo-code-protocol.md §2.1: a character scanner that checks
-// what the text seen so far ends with. XML-mode outputs are judged by what
-// this parser makes of them.
+// (AssistantMessageParser, v3.25.7–v3.41; docs/tools.md, "XML clients (Roo Code
+// ≤ v3.41)"): a character scanner that checks what the text seen so far ends
+// with. XML-mode outputs are judged by what this parser makes of them.
 #pragma once
 
 #include <map>

@@ -1,5 +1,5 @@
-// ChatCall continuing a conversation (issue 5) and the pre-warmed ChatPool,
-// over real sockets against FakeUpstream on the same libuv loop (as in
+// ChatCall continuing a conversation and the pre-warmed ChatPool, over real
+// sockets against FakeUpstream on the same libuv loop (as in
 // qwen_client_test.cc). Every test ends by checking that no libuv handle
 // leaked.
 #include <algorithm>

@@ -29,7 +29,7 @@ std::string token(std::string_view payload) {
 }  // namespace
 
 TEST_CASE("jwt: the captured sample token's exp", "[jwt]") {
-  // Payload of the expired sample in the spec (section 1.3).
+  // Payload of the expired sample token of the upstream description.
   auto r = expiry_unix_s(token(
       R"({"id":"8d852373-d39f-4863-93ea-a9c2eba797b3","last_password_change":1761485419,"exp":1762094985})"));
   REQUIRE(r.has_value());

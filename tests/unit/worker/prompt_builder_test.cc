@@ -69,7 +69,7 @@ TEST_CASE("prompt: a lone assistant or two user messages are transcripts", "[pro
   CHECK(p.find("[User]\na\n\n[User]\nb") != std::string::npos);
 }
 
-// --- build_continuation (issue 5): only what follows the last assistant turn --
+// --- build_continuation: only what follows the last assistant turn --
 
 namespace {
 using qp::worker::build_continuation;

@@ -203,7 +203,7 @@ TEST_CASE("events: [DONE], keep-alives, empty choices and unknown fields are tol
 
 TEST_CASE("events: finished ends only in the answer phase", "[events]") {
   Direct d;
-  // A native tool result also says finished (spec 3.3): not the end.
+  // A native tool result also says finished: not the end.
   CHECK(
       d.feed(
           R"({"choices":[{"delta":{"role":"function","content":"","phase":"web_search","status":"finished","name":"web_search"}}]})") ==

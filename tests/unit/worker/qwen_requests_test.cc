@@ -61,7 +61,7 @@ bool has_header_named(const std::vector<std::string>& h, std::string_view name) 
 
 }  // namespace
 
-TEST_CASE("requests: completion body has exactly the fields of spec 2.3", "[requests]") {
+TEST_CASE("requests: completion body has exactly the upstream fields", "[requests]") {
   CompletionParams p;
   p.chat_id = "0cac4f88-3ce7-4b19-8ebb-632ca66c512c";
   p.model = "qwen3-max";
@@ -137,7 +137,7 @@ TEST_CASE("requests: thinking, search and a parent id", "[requests]") {
   CHECK(str(doc, "/messages/0/parent_id") == "e34734e7");
 }
 
-TEST_CASE("requests: new chat body (spec 2.2), timestamp in ms", "[requests]") {
+TEST_CASE("requests: new chat body, timestamp in ms", "[requests]") {
   simdjson::dom::parser parser;
   auto doc = parse(parser, new_chat_body("qwen3-max", "t2t", 1761484022218));
   CHECK(count_keys(doc, "") == 6);

@@ -102,7 +102,7 @@ TEST_CASE("retry_cause_name", "[retry]") {
 }
 
 TEST_CASE("retry_cause: an unknown or foreign chat is retried once in a new chat", "[retry]") {
-  // The unknown-chat error names chat_id, not parent_id (spec 5.3).
+  // The unknown-chat error names chat_id, not parent_id.
   RetryCause c = retry_cause(
       R"({"success":false,"data":{"code":"Bad_Request","details":"Invalid input chat_id abc is not exist."}})");
   CHECK(c == RetryCause::kChatMissing);
