@@ -68,7 +68,8 @@ TEST_CASE("parse answer: accepted, outage, WAF page, auth", "[file_parse]") {
   // The 16 KiB aliyun_waf_captcha page with HTTP 200: the account needs verification.
   ParseAnswer waf = read_parse_answer(200, "text/html; charset=utf-8", waf_page());
   REQUIRE(waf.state == ParseState::kFailed);
-  CHECK(waf.failure->health == std::string_view(qp::protocol::kHealthNeedsVerification));
+  REQUIRE(waf.failure->health != nullptr);
+  CHECK(std::string_view(waf.failure->health) == qp::protocol::kHealthNeedsVerification);
   CHECK(waf.failure->message.find("captcha") != std::string::npos);
   CHECK(waf.failure->message.size() < 400);  // the page itself is never quoted
 
@@ -129,7 +130,8 @@ TEST_CASE("parse status: ready, pending, failed and outage shapes", "[file_parse
 
   ParseAnswer waf = read_parse_status(200, "text/html", waf_page(), "f");
   REQUIRE(waf.state == ParseState::kFailed);
-  CHECK(waf.failure->health == std::string_view(qp::protocol::kHealthNeedsVerification));
+  REQUIRE(waf.failure->health != nullptr);
+  CHECK(std::string_view(waf.failure->health) == qp::protocol::kHealthNeedsVerification);
 
   ParseAnswer limited = read_parse_status(
       200, kJson, R"({"success":false,"data":{"code":"RateLimited","num":2}})", "f");
