@@ -1,5 +1,5 @@
 // The document parse step of the upload flow (docs/upstream.md, "Images and
-// files in", step 4), pure: the request bodies, how each answer is read and
+// files in", item 4), pure: the request bodies, how each answer is read and
 // the polling policy. worker/parse_call.h does the I/O.
 //
 // After the OSS PUT of a document (any attachment that is not an image, and

@@ -1,5 +1,5 @@
 // The parse step of one uploaded document (docs/upstream.md, "Images and
-// files in", step 4; worker/file_parse.h has the requests and the policy):
+// files in", item 4; worker/file_parse.h has the requests and the policy):
 // POST /api/v2/files/parse {file_id}, then POST /api/v2/files/parse/status
 // every limits.interval_ms (a uv timer, never a sleep) until the file is
 // parsed, a failure shape is seen, or limits.max_polls polls went by. Both

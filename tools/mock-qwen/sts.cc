@@ -1,5 +1,6 @@
-// Uploads of MockServer: POST getstsToken on both paths, and the OSS stand-in
-// that verifies the signed PUT and stores the bytes (oss_store.h). The
+// Uploads of MockServer: POST getstsToken on both paths, the OSS stand-in
+// that verifies the signed PUT and stores the bytes (oss_store.h), and the
+// document parse step (files/parse, files/parse/status). The
 // credentials are fresh random values per grant; the file_url is a
 // signed-looking URL on this server, as the site's points at OSS.
 #include <string>

@@ -399,7 +399,8 @@ TEST_CASE("upstream.parse_* keys of the document parse step", "[config]") {
   std::remove(path.c_str());
   for (const char* bad :
        {"[upstream]\nparse_max_polls = 0\n", "[upstream]\nparse_max_polls = 1001\n",
-        "[upstream]\nparse_poll_interval_ms = 60001\n", "[upstream]\nparse_documents = 1\n"}) {
+        "[upstream]\nparse_poll_interval_ms = 60001\n",
+        "[upstream]\nparse_documents = \"yes\"\n"}) {
     std::string p = write_tmp(bad);
     auto b = load_config(p, env_of({}));
     CHECK_FALSE(b.has_value());
