@@ -14,6 +14,7 @@
 
 #include "common/conversation/history_key.h"
 #include "fake_upstream.h"
+#include "worker/chat_call.h"
 #include "worker/chat_pool.h"
 #include "worker/chat_reaper.h"
 #include "worker/prompt_builder.h"

@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include "fake_upstream.h"
+#include "worker/chat_call.h"
 #include "worker/upstream_recorder.h"
 
 using qp::testing::FakeRequest;
