@@ -129,8 +129,9 @@ Status ChatCall::start_new_chat() {
   int64_t now_ms = uv::now_unix_ms();
   new_chat_ = std::make_unique<HttpRequest>(
       client_->multi(),
-      client_->make_spec(Endpoint::kNewChat, {},
-                         new_chat_body(variant_.upstream_model, chat_type_of(variant_), now_ms)),
+      client_->make_lean_spec(
+          Endpoint::kNewChat, {},
+          new_chat_body(variant_.upstream_model, chat_type_of(variant_), now_ms)),
       listener());
   Status s = new_chat_->start();
   if (!s.ok()) phase_ = Phase::kEnded;
@@ -236,7 +237,7 @@ Status ChatCall::begin_completion() {
   p.media = &media_;
   std::string body = completion_body(p);  // prompt_ is kept for a retry
   phase_ = Phase::kStreaming;
-  HttpRequestSpec spec = client_->make_spec(Endpoint::kCompletion, chat_id_, std::move(body));
+  HttpRequestSpec spec = client_->make_lean_spec(Endpoint::kCompletion, chat_id_, std::move(body));
   if (variant_.deep_research) {
     // Minutes of research with long silences between events (docs/configuration.md
     // upstream.long_idle_timeout_ms; 0 = no bound).

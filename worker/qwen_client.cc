@@ -32,7 +32,7 @@ ModelsCall::ModelsCall(QwenClient* client, ModelsHandler* handler)
 ModelsCall::~ModelsCall() = default;
 
 Status ModelsCall::start() {
-  HttpRequestSpec spec = client_->make_spec(Endpoint::kModels, {}, {});
+  HttpRequestSpec spec = client_->make_lean_spec(Endpoint::kModels, {}, {});
   spec.max_body_bytes = kMaxModelsBytes;
   primary_ = std::make_unique<HttpRequest>(client_->multi(), std::move(spec), listener());
   Status s = primary_->start();
@@ -54,7 +54,7 @@ void ModelsCall::on_complete(HttpResult result) {
         result.status == 404 || (result.status == 200 && !parse_models(result.body) &&
                                  !is_error_json(result.body) && !has_waf_marker(result.body));
     if (retry) {
-      HttpRequestSpec spec = client_->make_spec(Endpoint::kModelsV2, {}, {});
+      HttpRequestSpec spec = client_->make_lean_spec(Endpoint::kModelsV2, {}, {});
       spec.max_body_bytes = kMaxModelsBytes;
       fallback_ = std::make_unique<HttpRequest>(client_->multi(), std::move(spec), listener());
       Status s = fallback_->start();
@@ -104,8 +104,8 @@ class QwenClient::StopCall final : private HttpRequest::Listener {
  private:
   static HttpRequestSpec make(QwenClient* client, Endpoint endpoint, const std::string& chat_id) {
     HttpRequestSpec spec = endpoint == Endpoint::kDeleteChat
-                               ? client->make_spec(endpoint, chat_id, {})
-                               : client->make_spec(endpoint, chat_id, stop_body(chat_id));
+                               ? client->make_lean_spec(endpoint, chat_id, {})
+                               : client->make_lean_spec(endpoint, chat_id, stop_body(chat_id));
     if (endpoint == Endpoint::kDeleteChat) {
       spec.post = false;
       spec.custom_method = "DELETE";
@@ -141,6 +141,7 @@ QwenClient::QwenClient(CurlMulti* multi, DeferredDelete* deferred, const Upstrea
 void QwenClient::set_credentials(const AccountConfig& account) {
   account_ = account;
   jwt_ = account_.token.empty() ? cookie_value(account_.cookies, "token") : account_.token;
+  for (auto& h : headers_) h.reset();  // formatted again with the new credentials
   if (recorder_ != nullptr) recorder_->add_account(account_);
 }
 
@@ -217,26 +218,25 @@ void QwenClient::retire(StopCall* call) {
   }
 }
 
-HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
-                                      std::string body) const {
+HttpRequestSpec QwenClient::base_spec(Endpoint e, std::string_view chat_id, std::string body,
+                                      const HeaderTemplate** t) const {
   if (metrics_ != nullptr) metrics_->count_call(e);
-  std::string uuid = ids::uuid4();
-  std::string tz = js_date_string(std::time(nullptr));
-  HeaderParams hp;
-  hp.base_url = upstream_.base_url;
-  hp.user_agent = account_.user_agent.empty() ? upstream_.user_agent : account_.user_agent;
-  hp.jwt = jwt_;
-  hp.bx_umidtoken = account_.bx_umidtoken;
-  hp.bx_ua = account_.bx_ua;
-  hp.bx_v = account_.bx_v;
-  hp.chat_id = chat_id;
-  hp.request_uuid = uuid;
-  hp.timezone = tz;
+  std::optional<HeaderTemplate>& cached = headers_[static_cast<size_t>(e)];
+  if (!cached) {
+    HeaderParams hp;
+    hp.base_url = upstream_.base_url;
+    hp.user_agent = account_.user_agent.empty() ? upstream_.user_agent : account_.user_agent;
+    hp.jwt = jwt_;
+    hp.bx_umidtoken = account_.bx_umidtoken;
+    hp.bx_ua = account_.bx_ua;
+    hp.bx_v = account_.bx_v;
+    cached = header_template(e, hp);
+  }
+  *t = &cached.value();
   HttpRequestSpec spec;
   spec.post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
               e == Endpoint::kSts;
   spec.url = endpoint_url(e, upstream_.base_url, chat_id);
-  spec.headers = build_headers(e, hp);
   spec.cookies = account_.cookies;
   spec.proxy = account_.proxy;
   spec.body = std::move(body);
@@ -245,6 +245,34 @@ HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
   spec.idle_timeout_ms = upstream_.idle_timeout_ms;
   spec.stream = e == Endpoint::kCompletion;
   spec.recorder = recorder_;
+  return spec;
+}
+
+std::vector<std::string> QwenClient::request_lines(const HeaderTemplate& t,
+                                                   std::string_view chat_id) const {
+  // The timezone header changes once a second: formatted once per second.
+  std::time_t now = std::time(nullptr);
+  if (now != timezone_at_s_) {
+    timezone_ = js_date_string(now);
+    timezone_at_s_ = now;
+  }
+  return request_headers(t, chat_id, ids::uuid4(), timezone_);
+}
+
+HttpRequestSpec QwenClient::make_spec(Endpoint e, std::string_view chat_id,
+                                      std::string body) const {
+  const HeaderTemplate* t = nullptr;
+  HttpRequestSpec spec = base_spec(e, chat_id, std::move(body), &t);
+  spec.headers = fill_header_slots(*t->lines, request_lines(*t, chat_id));
+  return spec;
+}
+
+HttpRequestSpec QwenClient::make_lean_spec(Endpoint e, std::string_view chat_id,
+                                           std::string body) const {
+  const HeaderTemplate* t = nullptr;
+  HttpRequestSpec spec = base_spec(e, chat_id, std::move(body), &t);
+  spec.shared_headers = t->lines;
+  spec.headers = request_lines(*t, chat_id);
   return spec;
 }
 

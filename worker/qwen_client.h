@@ -14,8 +14,10 @@
 // Thread: the loop's thread only.
 #pragma once
 
+#include <array>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -126,8 +128,13 @@ class QwenClient {
   void abort_background();
   size_t background_requests() const { return stops_.size(); }
 
-  // The request for endpoint `e`, with the account's auth and browser headers.
+  // The request for endpoint `e`, with the account's auth and browser
+  // headers as a whole list in spec.headers (for callers that edit it).
   HttpRequestSpec make_spec(Endpoint e, std::string_view chat_id, std::string body) const;
+  // The same request, its fixed header lines shared (spec.shared_headers:
+  // formatted once per endpoint and credential version) and only the
+  // per-request lines in spec.headers. The hot path: chats, stops, models.
+  HttpRequestSpec make_lean_spec(Endpoint e, std::string_view chat_id, std::string body) const;
   CurlMulti* multi() const { return multi_; }
   // Pre-created chats (may be null). Not owned.
   void set_chat_pool(class ChatPool* pool) { pool_ = pool; }
@@ -152,12 +159,21 @@ class QwenClient {
   void retire(StopCall* call);
   void background(Endpoint e, const std::string& chat_id);
   void background_soon(Endpoint e, const std::string& chat_id);
+  // The spec without its headers; *t: the endpoint's header template.
+  HttpRequestSpec base_spec(Endpoint e, std::string_view chat_id, std::string body,
+                            const HeaderTemplate** t) const;
+  std::vector<std::string> request_lines(const HeaderTemplate& t, std::string_view chat_id) const;
 
   CurlMulti* multi_;
   DeferredDelete* deferred_;
   const UpstreamConfig& upstream_;
   AccountConfig account_;
   std::string jwt_;  // the session token (account_.token, else its `token` cookie); secret
+  // Per endpoint, the account's header lines (built on first use, dropped
+  // by set_credentials(); requests in flight keep theirs).
+  mutable std::array<std::optional<HeaderTemplate>, kEndpointCount> headers_;
+  mutable int64_t timezone_at_s_ = -1;  // js_date_string() of this second is timezone_
+  mutable std::string timezone_;
   class ChatPool* pool_ = nullptr;
   class WorkerMetrics* metrics_ = nullptr;
   class UpstreamRecorder* recorder_ = nullptr;
