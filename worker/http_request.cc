@@ -24,7 +24,10 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 HttpRequest::HttpRequest(CurlMulti* multi, HttpRequestSpec spec, Listener* listener)
     : multi_(multi), spec_(std::move(spec)), listener_(listener) {}
 
-HttpRequest::~HttpRequest() { abort(); }
+HttpRequest::~HttpRequest() {
+  abort();
+  multi_->give_easy(std::move(easy_));  // reset: nothing of this request stays in it
+}
 
 Status HttpRequest::set_headers() {
   curl_slist* list = nullptr;
@@ -76,7 +79,7 @@ std::vector<std::string> HttpRequest::header_lines() const {
 
 Status HttpRequest::start() {
   if (running_ || easy_) return error(Code::kInternal, "HttpRequest started twice");
-  easy_.reset(curl_easy_init());
+  easy_ = multi_->take_easy();
   if (!easy_) return error(Code::kInternal, "curl_easy_init failed");
   CURL* e = easy_.get();
   if (Status s = set_headers(); !s.ok()) return s;
