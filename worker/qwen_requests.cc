@@ -91,6 +91,12 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
     case Endpoint::kSts:
       url += "/api/v1/files/getstsToken";
       return url;
+    case Endpoint::kFileParse:
+      url += "/api/v2/files/parse";
+      return url;
+    case Endpoint::kFileParseStatus:
+      url += "/api/v2/files/parse/status";
+      return url;
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : chat_id) {
@@ -107,7 +113,7 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
 
 HeaderTemplate header_template(Endpoint e, const HeaderParams& p) {
   bool post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
-              e == Endpoint::kSts;
+              e == Endpoint::kSts || e == Endpoint::kFileParse || e == Endpoint::kFileParseStatus;
   auto h = std::make_shared<std::vector<std::string>>();
   h->reserve(20);
   h->push_back(header("Accept", e == Endpoint::kCompletion ? "text/event-stream"
@@ -126,6 +132,8 @@ HeaderTemplate header_template(Endpoint e, const HeaderParams& p) {
       break;
     case Endpoint::kNewChat:
     case Endpoint::kSts:
+    case Endpoint::kFileParse:
+    case Endpoint::kFileParseStatus:
       t.referer += "/c/new-chat";
       break;
     case Endpoint::kCompletion:

@@ -32,6 +32,8 @@ inline constexpr int64_t kMaxThinkingBudget = 81920;
 // kTaskStatus: GET /api/v1/tasks/status/<task_id> (video tasks; the id goes
 // where the others take the chat id). kSts: POST /api/v1/files/getstsToken
 // (uploads, docs/upstream.md "Images and files in"; worker/upload_requests.h).
+// kFileParse, kFileParseStatus: POST /api/v2/files/parse and …/parse/status
+// (the document parse step; worker/file_parse.h).
 enum class Endpoint {
   kModels,
   kModelsV2,
@@ -41,8 +43,11 @@ enum class Endpoint {
   kDeleteChat,
   kTaskStatus,
   kSts,
+  kFileParse,
+  kFileParseStatus,
 };
-inline constexpr size_t kEndpointCount = static_cast<size_t>(Endpoint::kSts) + 1;
+// Keep in step with the last enumerator.
+inline constexpr size_t kEndpointCount = static_cast<size_t>(Endpoint::kFileParseStatus) + 1;
 
 // Model-name suffixes select features (R21/GO convention):
 // "<id>-thinking", "<id>-search", "<id>-thinking-search", and

@@ -2,6 +2,7 @@
 // header_template(), QwenClient::make_lean_spec()): the lines on the wire are
 // exactly build_headers()' for every endpoint, and a credential rotation
 // formats them again without touching the requests already made.
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +18,11 @@ using namespace qp::worker;  // NOLINT(google-build-using-namespace): test brevi
 
 namespace {
 
-constexpr Endpoint kAll[] = {Endpoint::kModels,     Endpoint::kModelsV2, Endpoint::kNewChat,
-                             Endpoint::kCompletion, Endpoint::kStop,     Endpoint::kDeleteChat,
-                             Endpoint::kTaskStatus, Endpoint::kSts};
+constexpr Endpoint kAll[] = {Endpoint::kModels,         Endpoint::kModelsV2, Endpoint::kNewChat,
+                             Endpoint::kCompletion,     Endpoint::kStop,     Endpoint::kDeleteChat,
+                             Endpoint::kTaskStatus,     Endpoint::kSts,      Endpoint::kFileParse,
+                             Endpoint::kFileParseStatus};
+static_assert(std::size(kAll) == kEndpointCount);
 
 // The lines with the two that differ per call (x-request-id, timezone) named only.
 std::vector<std::string> stable(std::vector<std::string> lines) {
