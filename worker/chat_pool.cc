@@ -24,11 +24,11 @@ class ChatPool::Creation final : private HttpRequest::Listener {
       : pool_(pool),
         key_(std::move(key)),
         started_ms_(static_cast<int64_t>(uv_now(client->multi()->loop()))),
-        request_(
-            client->multi(),
-            client->make_spec(Endpoint::kNewChat, {},
-                              new_chat_body(v.upstream_model, chat_type_of(v), uv::now_unix_ms())),
-            this) {}
+        request_(client->multi(),
+                 client->make_lean_spec(
+                     Endpoint::kNewChat, {},
+                     new_chat_body(v.upstream_model, chat_type_of(v), uv::now_unix_ms())),
+                 this) {}
   Status start() { return request_.start(); }
   void abort() { request_.abort(); }
   const std::string& key() const { return key_; }

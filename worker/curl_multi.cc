@@ -28,6 +28,20 @@ void CurlMulti::close() {
   watches_.clear();
   multi_.reset();
   timer_.reset();
+  idle_.clear();
+}
+
+EasyPtr CurlMulti::take_easy() {
+  if (idle_.empty()) return EasyPtr(curl_easy_init());
+  EasyPtr e = std::move(idle_.back());
+  idle_.pop_back();
+  return e;
+}
+
+void CurlMulti::give_easy(EasyPtr easy) {
+  if (!easy || closing_ || idle_.size() >= kMaxIdleEasies) return;  // cleaned up
+  curl_easy_reset(easy.get());
+  idle_.push_back(std::move(easy));
 }
 
 Status CurlMulti::init() {

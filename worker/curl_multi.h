@@ -5,9 +5,12 @@
 //
 // Ownership: CurlMulti owns the CURLM and the per-socket poll handles (freed
 // in their close callbacks through uv::Handle). It does not own easy
-// handles: each is owned by a CurlTransfer (see http_request.h), which must
-// remove it (or be told it is done) before destroying it. Every CurlTransfer
-// must be destroyed before the CurlMulti.
+// handles in use: each is owned by a CurlTransfer (see http_request.h),
+// which must remove it (or be told it is done) before destroying it. Every
+// CurlTransfer must be destroyed before the CurlMulti. Idle easy handles
+// are kept for reuse (take_easy()/give_easy()): a few, each reset
+// (curl_easy_reset: every option cleared) when given back, so that no
+// pointer into a finished transfer survives.
 //
 // Callbacks: on_transfer_done() runs from the loop, never from inside a
 // libcurl callback, so it may add, remove or destroy transfers. No exception
@@ -17,6 +20,7 @@
 
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -69,6 +73,15 @@ class CurlMulti {
   // destructor.
   void close();
 
+  // An easy handle with default options: an idle one, else a new one (null
+  // if curl_easy_init fails).
+  EasyPtr take_easy();
+  // Takes back a handle that is not (or no longer) added: reset and kept
+  // while fewer than kMaxIdleEasies are idle, else cleaned up.
+  void give_easy(EasyPtr easy);
+  static constexpr size_t kMaxIdleEasies = 16;
+  size_t idle_easies() const { return idle_.size(); }
+
   size_t active() const { return easies_.size(); }
   uv_loop_t* loop() const { return loop_; }
 
@@ -86,6 +99,7 @@ class CurlMulti {
   uv::Timer timer_;
   std::unordered_set<SocketWatch*> watches_;
   std::unordered_set<CURL*> easies_;
+  std::vector<EasyPtr> idle_;
   bool closing_ = false;
 };
 

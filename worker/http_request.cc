@@ -24,25 +24,66 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 HttpRequest::HttpRequest(CurlMulti* multi, HttpRequestSpec spec, Listener* listener)
     : multi_(multi), spec_(std::move(spec)), listener_(listener) {}
 
-HttpRequest::~HttpRequest() { abort(); }
+HttpRequest::~HttpRequest() {
+  abort();
+  multi_->give_easy(std::move(easy_));  // reset: nothing of this request stays in it
+}
+
+Status HttpRequest::set_headers() {
+  curl_slist* list = nullptr;
+  if (spec_.shared_headers) {
+    // curl only reads the list (CURLOPT_HTTPHEADER): nodes of our own that
+    // point into the shared lines cost one allocation per request.
+    const std::vector<std::string>& lines = *spec_.shared_headers;
+    header_nodes_.assign(lines.size(), curl_slist{});
+    size_t slot = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string* line = &lines[i];
+      if (line->empty()) {
+        if (slot == spec_.headers.size()) return error(Code::kInternal, "header slot unfilled");
+        line = &spec_.headers[slot++];
+      }
+      header_nodes_[i].data = const_cast<char*>(line->c_str());  // NOLINT: curl takes char*
+      header_nodes_[i].next = i + 1 < lines.size() ? &header_nodes_[i + 1] : nullptr;
+    }
+    list = header_nodes_.empty() ? nullptr : header_nodes_.data();
+  } else {
+    for (const auto& h : spec_.headers) {
+      curl_slist* next = curl_slist_append(list, h.c_str());
+      if (next == nullptr) {
+        curl_slist_free_all(list);
+        return error(Code::kInternal, "curl_slist_append failed");
+      }
+      list = next;
+    }
+    headers_.reset(list);
+  }
+  curl_easy_setopt(easy_.get(), CURLOPT_HTTPHEADER, list);
+  return Status();
+}
+
+std::vector<std::string> HttpRequest::header_lines() const {
+  if (!spec_.shared_headers) return spec_.headers;
+  std::vector<std::string> out;
+  out.reserve(spec_.shared_headers->size());
+  size_t slot = 0;
+  for (const std::string& line : *spec_.shared_headers) {
+    if (!line.empty()) {
+      out.push_back(line);
+    } else if (slot < spec_.headers.size()) {
+      out.push_back(spec_.headers[slot++]);
+    }
+  }
+  return out;
+}
 
 Status HttpRequest::start() {
   if (running_ || easy_) return error(Code::kInternal, "HttpRequest started twice");
-  easy_.reset(curl_easy_init());
+  easy_ = multi_->take_easy();
   if (!easy_) return error(Code::kInternal, "curl_easy_init failed");
   CURL* e = easy_.get();
-  curl_slist* list = nullptr;
-  for (const auto& h : spec_.headers) {
-    curl_slist* next = curl_slist_append(list, h.c_str());
-    if (next == nullptr) {
-      curl_slist_free_all(list);
-      return error(Code::kInternal, "curl_slist_append failed");
-    }
-    list = next;
-  }
-  headers_.reset(list);
+  if (Status s = set_headers(); !s.ok()) return s;
   curl_easy_setopt(e, CURLOPT_URL, spec_.url.c_str());
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_.get());
   if (!spec_.cookies.empty()) curl_easy_setopt(e, CURLOPT_COOKIE, spec_.cookies.c_str());
   if (!spec_.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
   if (!spec_.upload.empty()) {
@@ -82,7 +123,8 @@ Status HttpRequest::start() {
                          : !spec_.upload.empty()      ? "PUT"
                          : spec_.post                 ? "POST"
                                                       : "GET";
-    record_ = spec_.recorder->begin(method, spec_.url, spec_.headers, spec_.body);
+    record_ = spec_.recorder->begin(
+        method, spec_.url, spec_.shared_headers ? header_lines() : spec_.headers, spec_.body);
     if (record_) {
       curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpRequest::header_cb);
       curl_easy_setopt(e, CURLOPT_HEADERDATA, this);

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,9 +48,13 @@ struct HttpRequestSpec {
   std::string custom_method;  // e.g. "DELETE"; empty: GET, or POST when `post`
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
-  std::string cookies;               // full Cookie header value; empty: none
-  std::string proxy;                 // CURLOPT_PROXY (the account's); empty: libcurl's default
-  std::string body;                  // POST body
+  // Lines shared by many requests (formatted once, neither copied nor
+  // re-listed per request): each empty line is a slot, filled by the next
+  // line of `headers`, in order. Null: `headers` is the whole list.
+  std::shared_ptr<const std::vector<std::string>> shared_headers;
+  std::string cookies;  // full Cookie header value; empty: none
+  std::string proxy;    // CURLOPT_PROXY (the account's); empty: libcurl's default
+  std::string body;     // POST body
   // PUT body (uploads): sent from this view through a read callback, never
   // copied. REQUIRES: the bytes outlive the request. Non-empty: the request
   // is a PUT (CURLOPT_UPLOAD) and `post`/`body` are ignored.
@@ -107,12 +112,19 @@ class HttpRequest final : public CurlTransfer {
   void on_timer();
   void arm_timer(uint64_t ms);
   HttpResult take_result();
+  Status set_headers();
+  // Every header line in order (spec_.shared_headers' slots filled).
+  std::vector<std::string> header_lines() const;
 
   CurlMulti* multi_;
   HttpRequestSpec spec_;
   Listener* listener_;
   char errbuf_[CURL_ERROR_SIZE] = {};
-  SlistPtr headers_;  // declared before easy_: the easy handle dies first
+  // The request's header list, declared before easy_ (the easy handle dies
+  // first): curl's own copy of spec_.headers, or, with spec_.shared_headers,
+  // our nodes pointing into the shared lines and spec_.headers.
+  SlistPtr headers_;
+  std::vector<curl_slist> header_nodes_;
   EasyPtr easy_;
   uv::Timer timer_;
   std::string body_;

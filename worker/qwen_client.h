@@ -1,11 +1,9 @@
-// The worker's client of the Qwen web API for one account: builds the
-// requests (qwen_requests.h), runs them on the CurlMulti and routes the
-// answers through the SSE parser, the event interpreter and the error
-// classification.
+// The worker's client of the Qwen web API for one account: the account's
+// requests (qwen_requests.h: URL, auth and browser headers), the calls'
+// result and handler types, and the background requests.
 //
-//   ChatCall:   POST /api/v2/chats/new → chat_id, then
-//               POST /api/v2/chat/completions?chat_id= (SSE), each answer
-//               delta forwarded to the ChatHandler as it arrives.
+//   ChatCall (chat_call.h): one chat job, its answer through the
+//               AnswerPipeline (answer_pipeline.h).
 //   ModelsCall: GET /api/models, falling back to /api/v2/models/.
 //   stop_generation(): fire-and-forget POST …/completions/stop.
 //
@@ -16,24 +14,21 @@
 // Thread: the loop's thread only.
 #pragma once
 
+#include <array>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.h"
 #include "common/protocol/messages.h"
+#include "common/uv/handle.h"
 #include "worker/curl_multi.h"
 #include "worker/deferred_delete.h"
 #include "worker/http_request.h"
 #include "worker/qwen_events.h"
 #include "worker/qwen_requests.h"
-#include "worker/retry_policy.h"
-#include "worker/sse_parser.h"
-#include "worker/stop_filter.h"
-#include "worker/tools/tool_plan.h"
-#include "worker/tools/tool_stream.h"
-#include "worker/upload_call.h"
 #include "worker/upstream_errors.h"
 
 namespace qp::worker {
@@ -79,109 +74,6 @@ class ModelsHandler {
 };
 
 class QwenClient;
-
-class ChatCall final : private HttpRequest::Listener {
- public:
-  // Continues job.resume.chat_id when set (sending only the new messages),
-  // else starts a new chat (a pre-warmed one if the client's ChatPool has
-  // one) with the whole history.
-  ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* handler);
-  ~ChatCall();
-  ChatCall(const ChatCall&) = delete;
-  ChatCall& operator=(const ChatCall&) = delete;
-
-  // Starts with chats/new. An error here means nothing was started.
-  // Retryable upstream errors (retry_policy.h) are retried here, invisibly
-  // to the handler, as long as no delta was handed to it.
-  Status start();
-  // Aborts the upstream transfer now and, once a generation was started,
-  // asks the upstream to stop it. No handler callback follows.
-  void cancel();
-  const std::string& chat_id() const { return chat_id_; }
-  const protocol::JobRequest& request() const { return job_; }
-  bool continuing() const { return continuing_; }
-  const RetryState& retries() const { return retries_; }
-
- private:
-  enum class Phase { kIdle, kNewChat, kStreaming, kRetryWait, kEnded };
-
-  HttpRequest::Listener* listener() { return this; }
-
-  bool on_stream_data(std::string_view bytes) override;
-  void on_complete(HttpResult result) override;
-  void on_new_chat(HttpResult result);
-  void on_stream_end(HttpResult result);
-  Status start_new_chat();
-  void start_completion();
-  Status begin_completion();
-  // The images and files the message carries (new chat: every message's;
-  // continuation: the new messages'), uploaded once per call before the
-  // first completion (worker/upload_call.h). False: none to upload, or
-  // done; true: the upload runs and calls begin_completion() when done.
-  bool upload_first(Status* s);
-  void on_uploaded(const UpstreamFailure* failure);
-  // The whole history as one message (new chats, replays); past
-  // upstream.long_input_bytes, the history goes into context_file_ and the
-  // message keeps the latest turn (worker/long_input.h).
-  std::string replay_prompt();
-  // Schedules a retry for `cause` if the policy allows one; false: fail.
-  bool retry(RetryCause cause, const UpstreamFailure& failure);
-  void on_retry_timer();
-  bool drain();  // false once the call reached a terminal state
-  void flush();
-  void finish(const char* finish_reason = "stop");
-  // The client's stop sequence or max_tokens ended the answer: done, and the
-  // upstream generation is stopped. Returns false (for drain()).
-  bool end_early(const char* finish_reason);
-  // `transport`: the transfer itself failed (for the error-class metric).
-  void fail(const UpstreamFailure& failure, bool transport = false);
-  void release_chat();
-
-  QwenClient* client_;
-  ChatHandler* handler_;
-  protocol::JobRequest job_;
-  std::string request_id_;
-  ModelVariant variant_;
-  std::string prompt_;
-  std::string chat_id_;
-  std::string parent_id_;    // empty: null (first message of the chat)
-  bool continuing_ = false;  // chat_id_ is the conversation's indexed chat
-  bool cut_ = false;         // end_early(): the client saw less than upstream holds
-  std::string answer_;       // every content delta forwarded, for the session key
-  // Tool calling (worker/tools, docs/tools.md): the job's plan, the parser of
-  // the current attempt, and the calls returned (OpenAI JSON, for the key).
-  bool tools_on() const { return plan_.mode != tools::ToolMode::kOff; }
-  void feed_tools(std::string_view text);
-  void forward_tool_output();
-  bool end_tool_answer();
-  std::string compose(std::string body, bool with_tools) const;
-  tools::ToolPlan plan_;
-  std::unique_ptr<tools::ToolStream> tstream_;
-  tools::StreamOutput tout_;
-  std::string tool_calls_json_;
-  int tool_attempt_ = 0;
-  bool tool_stopped_ = false;  // the stream asked to stop the upstream after a call
-  Phase phase_ = Phase::kIdle;
-  std::unique_ptr<HttpRequest> new_chat_;
-  std::unique_ptr<HttpRequest> completion_;
-  std::unique_ptr<UploadCall> upload_;
-  bool uploaded_ = false;  // media_ holds the message's content items
-  std::vector<MediaItem> media_;
-  protocol::Attachment context_file_;  // long inputs: the history as a text file; empty: none
-  SseParser sse_;
-  QwenEventInterpreter events_;
-  protocol::JobChunk chunk_;  // pending deltas, reused
-  RetryState retries_;
-  bool forwarded_ = false;  // a delta reached the handler: no more retries
-  bool retry_new_chat_ = false;
-  uv::Timer retry_timer_;
-  // OpenAI `stop` and `max_tokens` (JobRequest.stop / .max_tokens).
-  StopFilter stop_;
-  std::string raw_;  // one event's answer text before the stop filter, reused
-  int64_t max_tokens_ = 0;
-  bool limit_hit_ = false;  // output_tokens reached max_tokens_
-  StreamUsage limit_usage_;
-};
 
 class ModelsCall final : private HttpRequest::Listener {
  public:
@@ -238,8 +130,13 @@ class QwenClient {
   void abort_background();
   size_t background_requests() const { return stops_.size(); }
 
-  // The request for endpoint `e`, with the account's auth and browser headers.
+  // The request for endpoint `e`, with the account's auth and browser
+  // headers as a whole list in spec.headers (for callers that edit it).
   HttpRequestSpec make_spec(Endpoint e, std::string_view chat_id, std::string body) const;
+  // The same request, its fixed header lines shared (spec.shared_headers:
+  // formatted once per endpoint and credential version) and only the
+  // per-request lines in spec.headers. The hot path: chats, stops, models.
+  HttpRequestSpec make_lean_spec(Endpoint e, std::string_view chat_id, std::string body) const;
   CurlMulti* multi() const { return multi_; }
   // Pre-created chats (may be null). Not owned.
   void set_chat_pool(class ChatPool* pool) { pool_ = pool; }
@@ -264,12 +161,21 @@ class QwenClient {
   void retire(StopCall* call);
   void background(Endpoint e, const std::string& chat_id);
   void background_soon(Endpoint e, const std::string& chat_id);
+  // The spec without its headers; *t: the endpoint's header template.
+  HttpRequestSpec base_spec(Endpoint e, std::string_view chat_id, std::string body,
+                            const HeaderTemplate** t) const;
+  std::vector<std::string> request_lines(const HeaderTemplate& t, std::string_view chat_id) const;
 
   CurlMulti* multi_;
   DeferredDelete* deferred_;
   const UpstreamConfig& upstream_;
   AccountConfig account_;
   std::string jwt_;  // the session token (account_.token, else its `token` cookie); secret
+  // Per endpoint, the account's header lines (built on first use, dropped
+  // by set_credentials(); requests in flight keep theirs).
+  mutable std::array<std::optional<HeaderTemplate>, kEndpointCount> headers_;
+  mutable int64_t timezone_at_s_ = -1;  // js_date_string() of this second is timezone_
+  mutable std::string timezone_;
   class ChatPool* pool_ = nullptr;
   class WorkerMetrics* metrics_ = nullptr;
   class UpstreamRecorder* recorder_ = nullptr;

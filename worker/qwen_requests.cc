@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cctype>
+#include <memory>
 
 #include "common/json/writer.h"
 #include "common/model_variants.h"
@@ -11,10 +12,15 @@ namespace qp::worker {
 namespace {
 
 std::string header(std::string_view name, std::string_view value) {
-  std::string h(name);
-  h.append(": ");
-  for (char c : value) {
-    if (c != '\r' && c != '\n') h.push_back(c);  // no header injection from config values
+  std::string h;
+  h.reserve(name.size() + 2 + value.size());
+  h.append(name).append(": ");
+  // No header injection from config values: CR and LF are dropped.
+  while (!value.empty()) {
+    size_t cut = value.find_first_of("\r\n");
+    h.append(value.substr(0, cut));
+    if (cut == std::string_view::npos) break;
+    value.remove_prefix(cut + 1);
   }
   return h;
 }
@@ -105,55 +111,97 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
   return url;
 }
 
-std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
+HeaderTemplate header_template(Endpoint e, const HeaderParams& p) {
   bool post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
               e == Endpoint::kSts || e == Endpoint::kFileParse || e == Endpoint::kFileParseStatus;
-  std::vector<std::string> h;
-  h.reserve(20);
-  h.push_back(header("Accept", e == Endpoint::kCompletion ? "text/event-stream"
-                                                          : "application/json, text/plain, */*"));
-  h.push_back(header("Accept-Language", "en-US,en;q=0.9"));
-  h.push_back(header("Accept-Encoding", "identity"));
-  if (post) h.push_back(header("Content-Type", "application/json"));
-  h.push_back(header("User-Agent", p.user_agent));
-  h.push_back(header("Origin", p.base_url));
-  std::string referer(p.base_url);
+  auto h = std::make_shared<std::vector<std::string>>();
+  h->reserve(20);
+  h->push_back(header("Accept", e == Endpoint::kCompletion ? "text/event-stream"
+                                                           : "application/json, text/plain, */*"));
+  h->push_back(header("Accept-Language", "en-US,en;q=0.9"));
+  h->push_back(header("Accept-Encoding", "identity"));
+  if (post) h->push_back(header("Content-Type", "application/json"));
+  h->push_back(header("User-Agent", p.user_agent));
+  h->push_back(header("Origin", p.base_url));
+  HeaderTemplate t;
+  t.referer = header("Referer", p.base_url);
   switch (e) {
     case Endpoint::kModels:
     case Endpoint::kModelsV2:
-      referer += "/";
+      t.referer += "/";
       break;
     case Endpoint::kNewChat:
     case Endpoint::kSts:
     case Endpoint::kFileParse:
     case Endpoint::kFileParseStatus:
-      referer += "/c/new-chat";
+      t.referer += "/c/new-chat";
       break;
     case Endpoint::kCompletion:
     case Endpoint::kStop:
     case Endpoint::kDeleteChat:
     case Endpoint::kTaskStatus:
-      referer += "/c/";
-      referer += p.chat_id;
+      t.referer += "/c/";
+      t.referer_chat = true;
       break;
   }
-  h.push_back(header("Referer", referer));
-  h.push_back(header("Sec-Fetch-Dest", "empty"));
-  h.push_back(header("Sec-Fetch-Mode", "cors"));
-  h.push_back(header("Sec-Fetch-Site", "same-origin"));
-  h.push_back(header("source", "web"));
-  h.push_back(header("version", kWebVersion));
-  h.push_back(header("x-request-id", p.request_uuid));
-  h.push_back(header("timezone", p.timezone));
-  if (e == Endpoint::kCompletion) h.push_back(header("x-accel-buffering", "no"));
-  if (!p.jwt.empty()) h.push_back(header("Authorization", std::string("Bearer ").append(p.jwt)));
-  if (!p.bx_umidtoken.empty()) h.push_back(header("bx-umidtoken", p.bx_umidtoken));
-  if (!p.bx_ua.empty()) h.push_back(header("bx-ua", p.bx_ua));
-  if (!p.bx_v.empty()) h.push_back(header("bx-v", p.bx_v));
+  h->emplace_back();  // slot: Referer
+  h->push_back(header("Sec-Fetch-Dest", "empty"));
+  h->push_back(header("Sec-Fetch-Mode", "cors"));
+  h->push_back(header("Sec-Fetch-Site", "same-origin"));
+  h->push_back(header("source", "web"));
+  h->push_back(header("version", kWebVersion));
+  h->emplace_back();  // slot: x-request-id
+  h->emplace_back();  // slot: timezone
+  if (e == Endpoint::kCompletion) h->push_back(header("x-accel-buffering", "no"));
+  if (!p.jwt.empty()) h->push_back(header("Authorization", std::string("Bearer ").append(p.jwt)));
+  if (!p.bx_umidtoken.empty()) h->push_back(header("bx-umidtoken", p.bx_umidtoken));
+  if (!p.bx_ua.empty()) h->push_back(header("bx-ua", p.bx_ua));
+  if (!p.bx_v.empty()) h->push_back(header("bx-v", p.bx_v));
   // curl would send "Expect: 100-continue" for larger bodies and wait for
   // an interim response; browsers never do.
-  if (post) h.emplace_back("Expect:");
-  return h;
+  if (post) h->emplace_back("Expect:");
+  t.lines = std::move(h);
+  return t;
+}
+
+std::vector<std::string> request_headers(const HeaderTemplate& t, std::string_view chat_id,
+                                         std::string_view request_uuid, std::string_view timezone) {
+  std::vector<std::string> out;
+  out.reserve(kRequestHeaderSlots);
+  if (t.referer_chat) {
+    std::string referer;
+    referer.reserve(t.referer.size() + chat_id.size());
+    referer.append(t.referer);
+    for (char c : chat_id) {
+      if (c != '\r' && c != '\n') referer.push_back(c);
+    }
+    out.push_back(std::move(referer));
+  } else {
+    out.push_back(t.referer);
+  }
+  out.push_back(header("x-request-id", request_uuid));
+  out.push_back(header("timezone", timezone));
+  return out;
+}
+
+std::vector<std::string> fill_header_slots(const std::vector<std::string>& lines,
+                                           const std::vector<std::string>& slots) {
+  std::vector<std::string> out;
+  out.reserve(lines.size());
+  size_t next = 0;
+  for (const std::string& line : lines) {
+    if (!line.empty()) {
+      out.push_back(line);
+    } else if (next < slots.size()) {
+      out.push_back(slots[next++]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
+  HeaderTemplate t = header_template(e, p);
+  return fill_header_slots(*t.lines, request_headers(t, p.chat_id, p.request_uuid, p.timezone));
 }
 
 std::string js_date_string(std::time_t t) {

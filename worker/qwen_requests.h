@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,8 @@ enum class Endpoint {
   kFileParse,
   kFileParseStatus,
 };
+// Keep in step with the last enumerator.
+inline constexpr size_t kEndpointCount = static_cast<size_t>(Endpoint::kFileParseStatus) + 1;
 
 // Model-name suffixes select features (R21/GO convention):
 // "<id>-thinking", "<id>-search", "<id>-thinking-search", and
@@ -82,6 +85,27 @@ struct HeaderParams {
 };
 // "Name: value" lines for curl_slist. CR/LF in values are dropped.
 std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p);
+
+// build_headers() in two parts, so that an account's lines are formatted
+// once per endpoint and credential version (QwenClient) and shared by its
+// requests: `lines` holds the fixed lines with kRequestHeaderSlots empty
+// slots, which request_headers() fills per request, in this order: Referer
+// (with the chat id where the endpoint has one), x-request-id, timezone.
+// Filling the slots in order gives exactly build_headers().
+inline constexpr size_t kRequestHeaderSlots = 3;
+struct HeaderTemplate {
+  std::shared_ptr<const std::vector<std::string>> lines;
+  std::string referer;        // the Referer line up to the chat id
+  bool referer_chat = false;  // the chat id follows
+};
+// p.chat_id, p.request_uuid and p.timezone are not used.
+HeaderTemplate header_template(Endpoint e, const HeaderParams& p);
+// The kRequestHeaderSlots per-request lines of `t`, in slot order.
+std::vector<std::string> request_headers(const HeaderTemplate& t, std::string_view chat_id,
+                                         std::string_view request_uuid, std::string_view timezone);
+// `lines` with its empty slots filled from `slots`, in order.
+std::vector<std::string> fill_header_slots(const std::vector<std::string>& lines,
+                                           const std::vector<std::string>& slots);
 
 // JavaScript Date.toString() without the zone name, in local time:
 // "Fri Apr 24 2026 12:00:00 GMT+0800".

@@ -36,6 +36,7 @@
 #include "common/zmq/link_security.h"
 #include "common/zmq/uv_socket.h"
 #include "worker/account_manager.h"
+#include "worker/chat_call.h"
 #include "worker/chat_pool.h"
 #include "worker/chat_reaper.h"
 #include "worker/curl_multi.h"

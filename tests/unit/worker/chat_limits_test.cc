@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake_upstream.h"
+#include "worker/chat_call.h"
 #include "worker/qwen_client.h"
 
 using qp::testing::FakeRequest;
