@@ -3,11 +3,12 @@
 // nothing crashes, hangs or leaks; a failure has a message and no parts;
 // every view lies inside the body; and the parts, written out again in the
 // canonical form, parse back to the same parts.
+#include "common/http/multipart.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/http/multipart.h"
 #include "fuzz_util.h"
 
 namespace mp = qp::http::multipart;
@@ -82,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   qp::Status s2 = mp::parse(again, *boundary, &reparsed, wide);
   if (!s2.ok()) qp::fuzz::fail("the re-serialised parts do not parse", s2.message() + "\n" + again);
   if (describe(parts) != describe(reparsed))
-    qp::fuzz::fail("the re-serialised parts differ", describe(parts) + "---\n" + describe(reparsed));
+    qp::fuzz::fail("the re-serialised parts differ",
+                   describe(parts) + "---\n" + describe(reparsed));
   return 0;
 }

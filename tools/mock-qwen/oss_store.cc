@@ -64,14 +64,18 @@ const std::string* OssStore::find(std::string_view key) const {
   return it == objects_.end() ? nullptr : &it->second;
 }
 
-std::string OssStore::describe(std::string_view url) const {
+const std::string* OssStore::find_url(std::string_view url) const {
   size_t q = url.find('?');
   if (q != std::string_view::npos) url = url.substr(0, q);
   size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
+  if (scheme == std::string_view::npos) return nullptr;
   size_t slash = url.find('/', scheme + 3);
-  if (slash == std::string_view::npos) return {};
-  const std::string* bytes = find(url.substr(slash + 1));
+  if (slash == std::string_view::npos) return nullptr;
+  return find(url.substr(slash + 1));
+}
+
+std::string OssStore::describe(std::string_view url) const {
+  const std::string* bytes = find_url(url);
   return bytes == nullptr ? std::string() : describe_bytes(*bytes);
 }
 
