@@ -15,63 +15,10 @@
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/uv/handle.h"
+#include "common/uv/process_signals.h"
 
 namespace qp::broker {
 namespace {
-
-// Signal and watchdog handles; their `data` points here, so not movable.
-class Supervisor {
- public:
-  Supervisor(uv_loop_t* loop, Broker* broker) : loop_(loop), broker_(broker) {}
-  Supervisor(const Supervisor&) = delete;
-  Supervisor& operator=(const Supervisor&) = delete;
-
-  void start() {
-    for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
-      uv_signal_init(loop_, handle->get());
-      handle->get()->data = this;
-      uv_signal_start(
-          handle->get(),
-          [](uv_signal_t* h, int sig) {
-            auto* self = static_cast<Supervisor*>(h->data);
-            if (self == nullptr) return;
-            try {
-              self->shutdown(sig);
-            } catch (...) {
-              QP_ERROR("broker.exception").kv("in", "signal");
-            }
-          },
-          signum);
-    }
-    uint64_t interval_ms = notify::watchdog_interval_ms();
-    if (interval_ms > 0) {
-      uint64_t every_ms = std::max<uint64_t>(interval_ms / 2, 1);
-      uv_timer_init(loop_, watchdog_.get());
-      uv_timer_start(
-          watchdog_.get(), [](uv_timer_t*) { notify::watchdog(); }, every_ms, every_ms);
-    }
-  }
-
-  void shutdown(int signum) {
-    QP_INFO("broker.signal").kv("signal", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    notify::stopping();
-    broker_->stop();
-    close();
-  }
-
-  void close() {
-    sigint_.reset();
-    sigterm_.reset();
-    watchdog_.reset();
-  }
-
- private:
-  uv_loop_t* loop_;
-  Broker* broker_;
-  uv::Signal sigint_;
-  uv::Signal sigterm_;
-  uv::Timer watchdog_;
-};
 
 // The conversation index; its directory is created (private) if missing.
 std::unique_ptr<SessionStore> open_sessions(const Config& config) {
@@ -110,12 +57,20 @@ int run_service(const Config& config) {
       QP_ERROR("broker.start_failed").kv("error", s.message());
       rc = 1;
     } else {
-      Supervisor supervisor(&loop, &broker);
-      supervisor.start();
+      uv::ProcessSignals signals(
+          &loop, {.on_stop =
+                      [&](int signum) {
+                        QP_INFO("broker.signal").kv("signal", uv::ProcessSignals::name(signum));
+                        notify::stopping();
+                        broker.stop();
+                        signals.close();
+                      },
+                  .on_reload = {}});
+      signals.start();
       notify::ready("routing: frontends on " + broker.frontend_endpoint() + ", workers on " +
                     broker.worker_endpoint());
       uv_run(&loop, UV_RUN_DEFAULT);
-      supervisor.close();
+      signals.close();
     }
     broker.stop();
   }  // the context waits (up to the stop linger) for the goodbye messages

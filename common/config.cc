@@ -221,6 +221,9 @@ Status apply_file(const std::string& path, Config* c) {
     QP_TRY(read_str(*t, "oss_endpoint", w, &c->upstream.oss_endpoint));
     QP_TRY(read_int(*t, "upload_timeout_ms", w, &c->upstream.upload_timeout_ms));
     QP_TRY(read_int(*t, "long_input_bytes", w, &c->upstream.long_input_bytes));
+    QP_TRY(read_bool(*t, "parse_documents", w, &c->upstream.parse_documents));
+    QP_TRY(read_int(*t, "parse_poll_interval_ms", w, &c->upstream.parse_poll_interval_ms));
+    QP_TRY(read_int(*t, "parse_max_polls", w, &c->upstream.parse_max_polls));
   }
   if (auto* t = root["attachments"].as_table()) QP_TRY(read_attachments(*t, path, c));
   if (auto* t = root["anthropic"].as_table()) {
@@ -463,6 +466,10 @@ Status validate(Config* c) {
   if (c->responses.max_entries == 0) return bad("responses.max_entries", "must be positive");
   if (c->worker.prewarm_chats > 64) return bad("worker.prewarm_chats", "must be at most 64");
   if (c->worker.prewarm_models > 16) return bad("worker.prewarm_models", "must be at most 16");
+  if (c->upstream.parse_max_polls == 0 || c->upstream.parse_max_polls > 1000)
+    return bad("upstream.parse_max_polls", "must be 1..1000");
+  if (c->upstream.parse_poll_interval_ms > 60'000)
+    return bad("upstream.parse_poll_interval_ms", "must be at most 60000");
   if (c->broker.frontend_endpoint.empty()) {
     c->broker.frontend_endpoint = "ipc://" + c->runtime_dir + "/broker-frontend.sock";
   }

@@ -124,6 +124,13 @@ struct UpstreamConfig {
   // than this goes as a text file (history and system text) plus the latest
   // turn inline. 0 = off.
   uint64_t long_input_bytes = 0;
+  // The document parse step after a non-image upload (docs/upstream.md,
+  // "Images and files in", step 4): POST files/parse, then poll
+  // files/parse/status every parse_poll_interval_ms, at most
+  // parse_max_polls times.
+  bool parse_documents = true;
+  uint64_t parse_poll_interval_ms = 500;
+  uint32_t parse_max_polls = 20;
   std::string user_agent =
       "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/141.0.0.0 Safari/537.36";

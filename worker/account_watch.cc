@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 namespace qp::worker {
 
@@ -20,20 +21,7 @@ Status AccountWatch::start(const std::string& path) {
     return error(Code::kIo, std::string("cannot watch ") + dir + ": " + uv_strerror(r));
   }
   event_.get()->data = this;
-  int r = uv_fs_event_start(
-      event_.get(),
-      [](uv_fs_event_t* h, const char* filename, int, int status) {
-        auto* self = static_cast<AccountWatch*>(h->data);
-        if (self == nullptr || status < 0) return;
-        try {
-          self->on_event(filename);
-        } catch (const std::exception& e) {
-          QP_ERROR("account.watch_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("account.watch_exception");
-        }
-      },
-      dir.c_str(), 0);
+  int r = uv_fs_event_start(event_.get(), uv::method<&AccountWatch::on_event>, dir.c_str(), 0);
   if (r != 0) {
     event_.reset();
     return error(Code::kIo, std::string("cannot watch ") + dir + ": " + uv_strerror(r));
@@ -54,23 +42,15 @@ void AccountWatch::stop() {
   path_.clear();
 }
 
-void AccountWatch::on_event(const char* filename) {
+void AccountWatch::on_event(const char* filename, int /*events*/, int status) {
+  if (status < 0) return;
   // Without a name (some platforms) any change in the directory counts.
   if (filename != nullptr && name_ != filename) return;
-  uv_timer_start(
-      settle_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<AccountWatch*>(t->data);
-        if (self == nullptr || self->path_.empty()) return;
-        try {
-          self->on_change_();
-        } catch (const std::exception& e) {
-          QP_ERROR("account.reload_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("account.reload_exception");
-        }
-      },
-      kSettleMs, 0);
+  uv_timer_start(settle_.get(), uv::method<&AccountWatch::on_settled>, kSettleMs, 0);
+}
+
+void AccountWatch::on_settled() {
+  if (!path_.empty()) on_change_();
 }
 
 }  // namespace qp::worker

@@ -32,7 +32,8 @@ class AccountWatch {
   const std::string& path() const { return path_; }
 
  private:
-  void on_event(const char* filename);
+  void on_event(const char* filename, int events, int status);
+  void on_settled();
 
   uv_loop_t* loop_;
   std::function<void()> on_change_;

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "worker/new_chat_parser.h"
 #include "worker/qwen_client.h"
 
@@ -12,17 +13,6 @@ namespace {
 
 std::string variant_key(const ModelVariant& v) {
   return v.search ? v.upstream_model + "+search" : v.upstream_model;
-}
-
-template <typename F>
-void guarded(const char* what, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    QP_ERROR(what).kv("error", e.what());
-  } catch (...) {
-    QP_ERROR(what);
-  }
 }
 
 }  // namespace
@@ -83,13 +73,7 @@ void ChatPool::start() {
   uv_timer_init(loop, expiry_timer_.get());
   expiry_timer_.get()->data = this;
   uint64_t every = std::clamp<uint64_t>(config_.prewarm_ttl_ms / 4, 1000, 60'000);
-  uv_timer_start(
-      expiry_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<ChatPool*>(t->data);
-        if (self != nullptr) guarded("prewarm.exception", [&] { self->expire(); });
-      },
-      every, every);
+  uv_timer_start(expiry_timer_.get(), uv::method<&ChatPool::expire>, every, every);
   if (!config_.default_model.empty()) pool_for(parse_model_variant(config_.default_model));
   schedule_refill();
 }
@@ -183,13 +167,7 @@ bool ChatPool::warm(const Pool& p) const {
 
 void ChatPool::schedule_refill() {
   if (!started_) return;
-  uv_timer_start(
-      refill_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<ChatPool*>(t->data);
-        if (self != nullptr) guarded("prewarm.exception", [&] { self->refill(); });
-      },
-      0, 0);
+  uv_timer_start(refill_timer_.get(), uv::method<&ChatPool::refill>, 0, 0);
 }
 
 void ChatPool::refill() {

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "worker/qwen_client.h"
 
 namespace qp::worker {
@@ -16,21 +17,10 @@ void ChatReaper::start() {
   uv_timer_init(client_->multi()->loop(), timer_.get());
   timer_.get()->data = this;
   uint64_t every = std::clamp<uint64_t>(idle_ms_ / 2, 50, 60'000);
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<ChatReaper*>(t->data);
-        if (self == nullptr) return;
-        try {
-          self->sweep(uv_now(t->loop));
-        } catch (const std::exception& e) {
-          QP_ERROR("reaper.exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("reaper.exception");
-        }
-      },
-      every, every);
+  uv_timer_start(timer_.get(), uv::method<&ChatReaper::on_timer>, every, every);
 }
+
+void ChatReaper::on_timer() { sweep(uv_now(client_->multi()->loop())); }
 
 void ChatReaper::stop() {
   started_ = false;

@@ -35,6 +35,8 @@ class ChatReaper {
   size_t tracked() const { return last_used_.size(); }
 
  private:
+  void on_timer();
+
   QwenClient* client_;
   uint64_t idle_ms_;
   bool started_ = false;

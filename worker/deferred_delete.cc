@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 namespace qp::worker {
 
@@ -19,17 +20,7 @@ DeferredDelete::~DeferredDelete() {
 void DeferredDelete::schedule() {
   if (active_) return;
   active_ = true;
-  uv_idle_start(idle_.get(), [](uv_idle_t* h) {
-    auto* self = static_cast<DeferredDelete*>(h->data);
-    if (self == nullptr) return;
-    try {
-      self->flush();
-    } catch (const std::exception& e) {
-      QP_ERROR("deferred_delete.exception").kv("error", e.what());
-    } catch (...) {
-      QP_ERROR("deferred_delete.exception");
-    }
-  });
+  uv_idle_start(idle_.get(), uv::method<&DeferredDelete::flush>);
 }
 
 void DeferredDelete::flush() {

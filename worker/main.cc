@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "common/uv/handle.h"
+#include "common/uv/process_signals.h"
 #include "worker/worker.h"
 
 namespace {
@@ -42,46 +43,23 @@ int run(const qp::Config& config, qp::accounts::LoadedAccount account) {
   {
     zmq::context_t ctx(1);
     qp::worker::Worker worker(&loop, ctx, config, std::move(account));
-    // The signal watchers are unref'd: they never keep the loop alive, so
-    // uv_run returns once shutdown() has stopped everything else.
-    qp::uv::Signal sighup;
-    uv_signal_init(&loop, sighup.get());
-    sighup.get()->data = &worker;
-    uv_signal_start(
-        sighup.get(),
-        [](uv_signal_t* h, int) {
-          auto* w = static_cast<qp::worker::Worker*>(h->data);
-          if (w == nullptr) return;
-          try {
-            QP_INFO("worker.signal").kv("signal", "SIGHUP").kv("action", "reload credentials");
-            w->reload("sighup");
-          } catch (const std::exception& e) {
-            QP_ERROR("worker.reload_exception").kv("error", e.what());
-          } catch (...) {
-            QP_ERROR("worker.reload_exception");
-          }
-        },
-        SIGHUP);
-    uv_unref(sighup.base());
-    qp::uv::Signal sigint, sigterm;
-    for (auto [handle, signum] : {std::pair{&sigint, SIGINT}, std::pair{&sigterm, SIGTERM}}) {
-      uv_signal_init(&loop, handle->get());
-      handle->get()->data = &worker;
-      uv_signal_start(
-          handle->get(),
-          [](uv_signal_t* h, int sig) {
-            auto* w = static_cast<qp::worker::Worker*>(h->data);
-            if (w == nullptr) return;
-            try {
-              QP_INFO("worker.signal").kv("signal", sig);
-              w->drain();  // jobs in flight finish; a second signal stops at once
-            } catch (...) {
-              QP_ERROR("worker.shutdown_exception");
-            }
-          },
-          signum);
-      uv_unref(handle->base());
-    }
+    // SIGHUP reloads the credentials; SIGINT/SIGTERM drain (jobs in flight
+    // finish; a second signal stops at once). The worker pings systemd's
+    // watchdog itself, from its loop-health check.
+    qp::uv::ProcessSignals signals(
+        &loop,
+        {.on_stop =
+             [&](int signum) {
+               QP_INFO("worker.signal").kv("signal", qp::uv::ProcessSignals::name(signum));
+               worker.drain();
+             },
+         .on_reload =
+             [&] {
+               QP_INFO("worker.signal").kv("signal", "SIGHUP").kv("action", "reload credentials");
+               worker.reload("sighup");
+             },
+         .watchdog = false});
+    signals.start();
 
     qp::Status st = worker.start();
     if (!st.ok()) {

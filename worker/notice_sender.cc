@@ -4,6 +4,7 @@
 
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 namespace qp::worker {
 
@@ -116,18 +117,7 @@ void NoticeSender::retry_or_drop(const std::string& why) {
   if (stopped_ || queue_.empty()) return;
   if (attempt_ < 2) {
     QP_WARN("notice.webhook_retry").kv("host", host_).kv("error", why);
-    uv_timer_start(
-        retry_timer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<NoticeSender*>(t->data);
-          if (self == nullptr) return;
-          try {
-            self->send_next();
-          } catch (const std::exception& e) {
-            QP_ERROR("notice.webhook_exception").kv("error", e.what());
-          }
-        },
-        kRetryDelayMs, 0);
+    uv_timer_start(retry_timer_.get(), uv::method<&NoticeSender::send_next>, kRetryDelayMs, 0);
     return;
   }
   QP_WARN("notice.webhook_failed").kv("host", host_).kv("error", why);

@@ -232,6 +232,8 @@ class QwenClient {
   uint64_t upload_timeout_ms() const { return upstream_.upload_timeout_ms; }
   uint64_t connect_timeout_ms() const { return upstream_.connect_timeout_ms; }
   uint64_t long_input_bytes() const { return upstream_.long_input_bytes; }
+  // The document parse step (worker/parse_call.h): upstream.parse_* keys.
+  const UpstreamConfig& upstream_config() const { return upstream_; }
   // Aborts pending background requests (shutdown).
   void abort_background();
   size_t background_requests() const { return stops_.size(); }

@@ -85,6 +85,12 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
     case Endpoint::kSts:
       url += "/api/v1/files/getstsToken";
       return url;
+    case Endpoint::kFileParse:
+      url += "/api/v2/files/parse";
+      return url;
+    case Endpoint::kFileParseStatus:
+      url += "/api/v2/files/parse/status";
+      return url;
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (unsigned char c : chat_id) {
@@ -101,7 +107,7 @@ std::string endpoint_url(Endpoint e, std::string_view base_url, std::string_view
 
 std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
   bool post = e == Endpoint::kNewChat || e == Endpoint::kCompletion || e == Endpoint::kStop ||
-              e == Endpoint::kSts;
+              e == Endpoint::kSts || e == Endpoint::kFileParse || e == Endpoint::kFileParseStatus;
   std::vector<std::string> h;
   h.reserve(20);
   h.push_back(header("Accept", e == Endpoint::kCompletion ? "text/event-stream"
@@ -119,6 +125,8 @@ std::vector<std::string> build_headers(Endpoint e, const HeaderParams& p) {
       break;
     case Endpoint::kNewChat:
     case Endpoint::kSts:
+    case Endpoint::kFileParse:
+    case Endpoint::kFileParseStatus:
       referer += "/c/new-chat";
       break;
     case Endpoint::kCompletion:

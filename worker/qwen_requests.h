@@ -31,6 +31,8 @@ inline constexpr int64_t kMaxThinkingBudget = 81920;
 // kTaskStatus: GET /api/v1/tasks/status/<task_id> (video tasks; the id goes
 // where the others take the chat id). kSts: POST /api/v1/files/getstsToken
 // (uploads, docs/upstream.md "Images and files in"; worker/upload_requests.h).
+// kFileParse, kFileParseStatus: POST /api/v2/files/parse and …/parse/status
+// (the document parse step; worker/file_parse.h).
 enum class Endpoint {
   kModels,
   kModelsV2,
@@ -40,6 +42,8 @@ enum class Endpoint {
   kDeleteChat,
   kTaskStatus,
   kSts,
+  kFileParse,
+  kFileParseStatus,
 };
 
 // Model-name suffixes select features (R21/GO convention):

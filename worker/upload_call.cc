@@ -33,6 +33,7 @@ void UploadCall::cancel() {
   if (step_ == Step::kEnded) return;
   step_ = Step::kEnded;
   if (request_) request_->abort();
+  if (parse_) parse_->cancel();
   if (timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(timer_.get());
 }
 
@@ -56,6 +57,8 @@ void UploadCall::schedule(uint64_t delay_ms) {
 void UploadCall::on_timer() {
   if (step_ == Step::kEnded) return;
   request_.reset();
+  parse_.reset();  // its done callback has returned
+  if (parse_failure_) return finish(&*parse_failure_);
   if (put_next_) {
     put_next_ = false;
     start_put();
@@ -144,6 +147,45 @@ void UploadCall::on_put(HttpResult result) {
       .kv("request_id", request_id_)
       .kv("kind", items_[next_]->kind)
       .kv("bytes", static_cast<uint64_t>(items_[next_]->bytes.data.size()));
+  if (client_->upstream_config().parse_documents && needs_parse(items_[next_]->kind)) {
+    if (grant_.file_id.empty()) {
+      return failed(UpstreamFailure{
+          Code::kUpstream, "Qwen's upload token answer has no file_id to parse the document with",
+          0, nullptr});
+    }
+    return start_parse();
+  }
+  item_done();
+}
+
+void UploadCall::start_parse() {
+  step_ = Step::kParse;
+  const UpstreamConfig& up = client_->upstream_config();
+  ParseLimits limits{up.parse_poll_interval_ms, up.parse_max_polls};
+  parse_ = std::make_unique<ParseCall>(client_, request_id_, grant_.file_id, limits,
+                                       [this](const UpstreamFailure* f) { on_parsed(f); });
+  if (Status s = parse_->start(); !s.ok()) {
+    UpstreamFailure f{Code::kInternal, "worker failed to start the document parse: " + s.message(),
+                      0, nullptr};
+    return finish(&f);
+  }
+}
+
+void UploadCall::on_parsed(const UpstreamFailure* failure) {
+  if (step_ != Step::kParse) return;
+  if (failure != nullptr) {
+    // Not retried (an outage, a WAF challenge or a parse that never ends
+    // would not change): reported as it is, from our timer (we are inside
+    // the ParseCall's callback).
+    parse_failure_ = *failure;
+    parse_failure_->message =
+        "parsing the uploaded " + items_[next_]->kind + " failed: " + failure->message;
+    return schedule(0);
+  }
+  item_done();
+}
+
+void UploadCall::item_done() {
   media_.push_back(MediaItem{items_[next_]->kind, grant_.file_url});
   grant_ = StsGrant{};
   ++next_;

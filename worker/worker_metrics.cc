@@ -35,6 +35,10 @@ const char* endpoint_label(Endpoint e) {
       return "task_status";
     case Endpoint::kSts:
       return "sts";
+    case Endpoint::kFileParse:
+      return "file_parse";
+    case Endpoint::kFileParseStatus:
+      return "file_parse_status";
   }
   return "other";
 }
@@ -44,7 +48,8 @@ WorkerMetrics::WorkerMetrics() {
       registry_.counter("qwenproxy_upstream_calls_total",
                         "HTTP requests the worker started upstream, by endpoint.", {"endpoint"});
   for (auto e : {Endpoint::kModels, Endpoint::kModelsV2, Endpoint::kNewChat, Endpoint::kCompletion,
-                 Endpoint::kStop, Endpoint::kDeleteChat, Endpoint::kTaskStatus, Endpoint::kSts}) {
+                 Endpoint::kStop, Endpoint::kDeleteChat, Endpoint::kTaskStatus, Endpoint::kSts,
+                 Endpoint::kFileParse, Endpoint::kFileParseStatus}) {
     calls_.push_back(&calls.with({endpoint_label(e)}));
   }
   errors_ = &registry_.counter("qwenproxy_upstream_errors_total",

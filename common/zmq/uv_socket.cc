@@ -1,6 +1,7 @@
 #include "common/zmq/uv_socket.h"
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 namespace qp::zmqx {
 namespace {
@@ -27,12 +28,7 @@ Status UvSocket::start() {
     return error(Code::kIo, std::string("uv_poll_init: ") + uv_strerror(r));
   }
   poll_.get()->data = this;
-  int r = uv_poll_start(poll_.get(), UV_READABLE, [](uv_poll_t* h, int status, int) {
-    auto* self = static_cast<UvSocket*>(h->data);
-    if (self == nullptr) return;
-    if (status < 0) QP_WARN("zmq.poll_error").kv("error", uv_strerror(status));
-    self->drain();
-  });
+  int r = uv_poll_start(poll_.get(), UV_READABLE, uv::method<&UvSocket::on_readable>);
   if (r != 0) return error(Code::kIo, std::string("uv_poll_start: ") + uv_strerror(r));
   uv_idle_init(loop_, idle_.get());
   idle_.get()->data = this;
@@ -44,13 +40,18 @@ Status UvSocket::start() {
 void UvSocket::schedule_drain() {
   if (idle_active_ || closed_) return;
   idle_active_ = true;
-  uv_idle_start(idle_.get(), [](uv_idle_t* h) {
-    auto* self = static_cast<UvSocket*>(h->data);
-    if (self == nullptr) return;
-    uv_idle_stop(h);
-    self->idle_active_ = false;
-    self->drain();
-  });
+  uv_idle_start(idle_.get(), uv::method<&UvSocket::on_idle>);
+}
+
+void UvSocket::on_readable(int status, int /*events*/) {
+  if (status < 0) QP_WARN("zmq.poll_error").kv("error", uv_strerror(status));
+  drain();
+}
+
+void UvSocket::on_idle() {
+  uv_idle_stop(idle_.get());
+  idle_active_ = false;
+  drain();
 }
 
 void UvSocket::drain() {

@@ -45,6 +45,8 @@ class UvSocket {
  private:
   void drain();
   void schedule_drain();
+  void on_readable(int status, int events);
+  void on_idle();
 
   uv_loop_t* loop_;
   zmq::socket_t socket_;

@@ -77,4 +77,28 @@ std::string waf_html_page() {
          "</body></html>\n";
 }
 
+std::string waf_captcha_page() {
+  std::string out =
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>aliyun_waf_captcha</title>\n"
+      "<script>window._config_ = {action: 'captcha', type: 'aliyun_waf_captcha'};</script>\n";
+  // The real page inlines its challenge script: filler to its size.
+  while (out.size() < 16 * 1024) {
+    out +=
+        "<script>/* mock aliyun_waf_captcha challenge script, inlined as on the site */</script>\n";
+  }
+  out +=
+      "</head><body><div id=\"aliyun_waf_captcha\">Please complete the verification.</div>"
+      "</body></html>\n";
+  return out;
+}
+
+std::string parse_outage_envelope(std::string_view request_id, bool success) {
+  std::string out;
+  json::Writer w(&out);
+  w.begin_object().field("success", success).field("request_id", request_id);
+  w.key("data").begin_object().field("code", "Internal_Server_Error").end_object();
+  w.end_object();
+  return out;
+}
+
 }  // namespace qp::mock

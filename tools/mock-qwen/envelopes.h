@@ -45,5 +45,12 @@ std::string waf_punish_json(std::string_view path);
 // WAF (b): a small challenge page with aliyun_waf_aa, punish and captcha
 // (served with HTTP 403, text/html).
 std::string waf_html_page();
+// The WAF challenge peers met on the file endpoints: a ~16 KiB HTML page
+// naming aliyun_waf_captcha (served with HTTP 200, text/html).
+std::string waf_captcha_page();
+// The outage answers peers met on the document parse endpoints (HTTP 200):
+// {"success":<success>,"request_id":"…","data":{"code":"Internal_Server_Error"}}
+// (success true from files/parse, false from files/parse/status).
+std::string parse_outage_envelope(std::string_view request_id, bool success);
 
 }  // namespace qp::mock

@@ -9,7 +9,7 @@
 namespace qp::mock {
 namespace {
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 11> kKindNames{{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 13> kKindNames{{
     {FaultKind::kRateLimited, "rate_limited"},
     {FaultKind::kWafJson, "waf_json"},
     {FaultKind::kWafHtml, "waf_html"},
@@ -21,10 +21,13 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 11> kKindNames{{
     {FaultKind::kSlowFirstByte, "slow_first_byte"},
     {FaultKind::kDropMidStream, "drop_mid_stream"},
     {FaultKind::kEmptyAnswer, "empty_answer"},
+    {FaultKind::kParseOutage, "parse_outage"},
+    {FaultKind::kWafCaptcha, "waf_captcha"},
 }};
 
 bool endpoint_matches(FaultEndpoint fault_ep, FaultEndpoint request_ep) {
-  return fault_ep == FaultEndpoint::kAny || fault_ep == request_ep;
+  bool chat = request_ep == FaultEndpoint::kCompletions || request_ep == FaultEndpoint::kChatsNew;
+  return (fault_ep == FaultEndpoint::kAny && chat) || fault_ep == request_ep;
 }
 
 }  // namespace
@@ -51,6 +54,10 @@ std::string_view fault_endpoint_name(FaultEndpoint ep) {
       return "chats_new";
     case FaultEndpoint::kAny:
       return "any";
+    case FaultEndpoint::kFilesParse:
+      return "files_parse";
+    case FaultEndpoint::kFilesParseStatus:
+      return "files_parse_status";
   }
   return "any";
 }
@@ -59,6 +66,8 @@ std::optional<FaultEndpoint> fault_endpoint_from_name(std::string_view name) {
   if (name == "completions") return FaultEndpoint::kCompletions;
   if (name == "chats_new") return FaultEndpoint::kChatsNew;
   if (name == "any") return FaultEndpoint::kAny;
+  if (name == "files_parse") return FaultEndpoint::kFilesParse;
+  if (name == "files_parse_status") return FaultEndpoint::kFilesParseStatus;
   return std::nullopt;
 }
 

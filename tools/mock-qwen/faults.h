@@ -27,9 +27,20 @@ enum class FaultKind : uint8_t {
   kSlowFirstByte,   // waits delay_ms before the response headers
   kDropMidStream,   // cuts the connection after `after` content events
   kEmptyAnswer,     // a well-formed stream whose answer is empty (no think, search or text)
+  // The document parse endpoints (files_parse, files_parse_status):
+  kParseOutage,  // HTTP 200 {"success":true|false,"data":{"code":"Internal_Server_Error"}}
+  kWafCaptcha,   // HTTP 200 aliyun_waf_captcha HTML page (~16 KiB), any endpoint
 };
 
-enum class FaultEndpoint : uint8_t { kCompletions, kChatsNew, kAny };
+// kAny: completions and chats_new (not the file endpoints, which a fault
+// names explicitly).
+enum class FaultEndpoint : uint8_t {
+  kCompletions,
+  kChatsNew,
+  kAny,
+  kFilesParse,
+  kFilesParseStatus
+};
 
 struct Fault {
   FaultKind kind = FaultKind::kInternalError;

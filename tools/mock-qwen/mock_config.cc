@@ -34,7 +34,10 @@ qp::Status parse_fault(od::value v, Fault* f) {
     } else if (key == "endpoint") {
       if (val.get_string().get(s)) return bad("fault.endpoint must be a string");
       auto ep = fault_endpoint_from_name(s);
-      if (!ep) return bad("fault.endpoint must be completions, chats_new or any");
+      if (!ep)
+        return bad(
+            "fault.endpoint must be completions, chats_new, any, files_parse or "
+            "files_parse_status");
       f->endpoint = *ep;
     } else if (key == "scope") {
       if (val.get_string().get(s)) return bad("fault.scope must be a string");
@@ -161,6 +164,10 @@ qp::Status apply_config_json(std::string_view json, MockConfig* config, FaultSet
       st = get_int(v, key, 0, &c.oss_fail_puts);
     else if (key == "max_message_bytes")
       st = get_int(v, key, 0, &c.max_message_bytes);
+    else if (key == "parse_polls")
+      st = get_int(v, key, -1, &c.parse_polls);
+    else if (key == "require_parse")
+      st = get_bool(v, key, &c.require_parse);
     else if (key == "search_format") {
       std::string_view s;
       if (v.get_string().get(s) || (s != "function_call" && s != "web_search_info"))
@@ -215,6 +222,8 @@ void append_config_json(std::string* out, const MockConfig& c) {
   w.field("sts_wrapped", c.sts_wrapped);
   w.field("oss_fail_puts", c.oss_fail_puts);
   w.field("max_message_bytes", c.max_message_bytes);
+  w.field("parse_polls", c.parse_polls);
+  w.field("require_parse", c.require_parse);
   w.end_object();
 }
 

@@ -51,6 +51,13 @@ struct MockConfig {
   // Long inputs: a completion whose message text is longer than this is a
   // Bad_Request (0 = no limit). The real limit is not known (docs/upstream.md).
   int64_t max_message_bytes = 0;
+  // The document parse step (sts.cc): files/parse/status answers "parsing"
+  // to this many polls of a file, then "success" (-1 = never finishes).
+  // require_parse: a completion whose `file` item names an object stored
+  // here that was never parsed is a Bad_Request (the real site's behaviour
+  // is not known: docs/mock-qwen.md).
+  int64_t parse_polls = 1;
+  bool require_parse = true;
 };
 
 // Applies a JSON object of knobs (the field names above) to *config and, when

@@ -150,6 +150,10 @@ void MockServer::route(http::Exchange& ex) {
     if (method_is("POST")) handle_file_parse(ex);
     return;
   }
+  if (p == "/api/v2/files/parse/status") {
+    if (method_is("POST")) handle_file_parse_status(ex);
+    return;
+  }
   if (p == "/api/v2/configs" || p == "/api/v2/configs/setting-config" ||
       p == "/api/v2/users/status" || p == "/api/v2/tts/config") {
     // Guest warm-up endpoints.
@@ -445,6 +449,17 @@ void MockServer::handle_completions(http::Exchange& ex) {
       c.content.size() > static_cast<size_t>(config_.max_message_bytes)) {
     bad_request("Invalid input message content is too long.");  // invented (docs/mock-qwen.md)
     return;
+  }
+  if (config_.require_parse) {
+    // A document stored here must have gone through files/parse first
+    // (invented: the site's behaviour is not known, docs/mock-qwen.md).
+    for (const auto& [type, url] : c.media) {
+      bool done = false;
+      if (type == "file" && oss_.stored_url(url, &done) && !done) {
+        bad_request("Invalid input file is not parsed.");  // invented
+        return;
+      }
+    }
   }
   if (!query_chat.empty() && !c.chat_id.empty() && query_chat != c.chat_id) {
     bad_request("Invalid input chat_id does not match the query.");  // invented

@@ -12,6 +12,7 @@
 //   GET  /api/v2/chats/?page=, GET|DELETE /api/v2/chats/<id>
 //   POST /api/v1/files/getstsToken, /api/v2/files/getstsToken (sts.cc)
 //   POST /api/v2/files/parse                     {file_id} of a stored object (sts.cc)
+//   POST /api/v2/files/parse/status              {file_id_list} → parsing / success (sts.cc)
 //   GET  /api/v1/tasks/status/<id>               video task (media.h)
 //   GET  /cdn/mock-media/<file>                  generated images / videos (media.h)
 //   PUT  /<any other path>                        OSS stand-in: verifies the V1
@@ -90,6 +91,10 @@ class MockServer {
   void handle_sts(http::Exchange& ex);
   void handle_oss(http::Exchange& ex);
   void handle_file_parse(http::Exchange& ex);
+  void handle_file_parse_status(http::Exchange& ex);
+  // A fault on a file endpoint: true if one fired (and answered).
+  bool file_fault(http::Exchange& ex, FaultEndpoint ep, const std::string& owner,
+                  std::string_view rid);
 
   // Admin API.
   void handle_admin(http::Exchange& ex, std::string_view what);

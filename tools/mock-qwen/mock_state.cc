@@ -47,6 +47,8 @@ void MockState::append_json_open(std::string* out, uint64_t since_seq, size_t li
   w.field("stops", c.stops);
   w.field("signins", c.signins);
   w.field("streams_active", c.streams_active);
+  w.field("file_parses", c.file_parses);
+  w.field("file_parse_polls", c.file_parse_polls);
   w.field("records_total", next_seq_ - 1);
   w.key("records").begin_array();
   size_t n = 0;

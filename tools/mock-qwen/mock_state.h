@@ -23,6 +23,8 @@ struct Counters {
   uint64_t stops = 0;                // calls of /completions/stop
   uint64_t signins = 0;
   uint64_t streams_active = 0;
+  uint64_t file_parses = 0;       // calls of /api/v2/files/parse
+  uint64_t file_parse_polls = 0;  // calls of /api/v2/files/parse/status
 };
 
 struct Record {

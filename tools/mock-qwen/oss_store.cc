@@ -50,6 +50,7 @@ std::string OssStore::put(std::string_view key,
   if (bytes_ + body.size() > kMaxBytes) return "EntityTooLarge";
   bytes_ += body.size();
   objects_[std::string(key)] = std::move(body);
+  parsed_keys_.erase(std::string(key));  // new bytes: not parsed yet
   if (stored_ids_.size() < kMaxGrants) stored_ids_[g.file_id] = std::string(key);
   return {};
 }
@@ -59,19 +60,50 @@ bool OssStore::has_file_id(std::string_view file_id) const {
   return it != stored_ids_.end() && objects_.count(it->second) > 0;
 }
 
+bool OssStore::begin_parse(std::string_view file_id) {
+  if (!has_file_id(file_id)) return false;
+  if (parse_polls_.size() >= kMaxGrants) parse_polls_.clear();
+  if (parsed_keys_.size() >= kMaxGrants) parsed_keys_.clear();
+  parse_polls_[std::string(file_id)] = 0;
+  parsed_keys_[stored_ids_.at(std::string(file_id))] = false;
+  return true;
+}
+
+std::string_view OssStore::parse_poll(std::string_view file_id, int64_t parsing_polls) {
+  auto it = parse_polls_.find(std::string(file_id));
+  if (it == parse_polls_.end() || !has_file_id(file_id)) return {};
+  int64_t n = ++it->second;
+  if (parsing_polls < 0 || n <= parsing_polls) return "parsing";
+  parsed_keys_[stored_ids_.at(it->first)] = true;
+  return "success";
+}
+
+bool OssStore::stored_url(std::string_view url, bool* parsed) const {
+  std::string_view key = key_of_url(url);
+  if (key.empty() || find(key) == nullptr) return false;
+  auto it = parsed_keys_.find(std::string(key));
+  *parsed = it != parsed_keys_.end() && it->second;
+  return true;
+}
+
 const std::string* OssStore::find(std::string_view key) const {
   auto it = objects_.find(std::string(key));
   return it == objects_.end() ? nullptr : &it->second;
 }
 
-const std::string* OssStore::find_url(std::string_view url) const {
+std::string_view OssStore::key_of_url(std::string_view url) {
   size_t q = url.find('?');
   if (q != std::string_view::npos) url = url.substr(0, q);
   size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return nullptr;
+  if (scheme == std::string_view::npos) return {};
   size_t slash = url.find('/', scheme + 3);
-  if (slash == std::string_view::npos) return nullptr;
-  return find(url.substr(slash + 1));
+  if (slash == std::string_view::npos) return {};
+  return url.substr(slash + 1);
+}
+
+const std::string* OssStore::find_url(std::string_view url) const {
+  std::string_view key = key_of_url(url);
+  return key.empty() ? nullptr : find(key);
 }
 
 std::string OssStore::describe(std::string_view url) const {
@@ -84,6 +116,8 @@ void OssStore::clear() {
   grant_order_.clear();
   objects_.clear();
   stored_ids_.clear();
+  parse_polls_.clear();
+  parsed_keys_.clear();
   bytes_ = 0;
 }
 

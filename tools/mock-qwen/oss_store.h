@@ -45,6 +45,16 @@ class OssStore {
 
   // True once the object of grant `file_id` was stored.
   bool has_file_id(std::string_view file_id) const;
+  // The parse step: begin_parse() starts (or restarts) it for a stored
+  // object (false if none); each parse_poll() answers "parsing" for the
+  // first `parsing_polls` polls since (all of them when < 0), then
+  // "success" and the object counts as parsed; "" for a file_id whose parse
+  // never began.
+  bool begin_parse(std::string_view file_id);
+  std::string_view parse_poll(std::string_view file_id, int64_t parsing_polls);
+  // True if `url` names an object stored here (its path, query ignored);
+  // *parsed tells whether its parse step finished.
+  bool stored_url(std::string_view url, bool* parsed) const;
   // The bytes stored at `key`, or null.
   const std::string* find(std::string_view key) const;
   // The bytes of the object that `url` names (its path, query ignored), or
@@ -57,12 +67,16 @@ class OssStore {
   size_t objects() const { return objects_.size(); }
 
  private:
+  // The object key of a URL on this server ("" if it has no path).
+  static std::string_view key_of_url(std::string_view url);
   static constexpr size_t kMaxGrants = 10'000;
   static constexpr size_t kMaxBytes = 64 * 1024 * 1024;  // all objects together
   std::unordered_map<std::string, StsIssue> grants_;     // by access_key_id
   std::deque<std::string> grant_order_;
   std::unordered_map<std::string, std::string> objects_;     // key -> bytes
   std::unordered_map<std::string, std::string> stored_ids_;  // file_id -> key
+  std::unordered_map<std::string, int64_t> parse_polls_;     // file_id -> polls so far
+  std::unordered_map<std::string, bool> parsed_keys_;        // key -> parse finished
   size_t bytes_ = 0;
 };
 

@@ -1,5 +1,6 @@
-// Uploads of MockServer: POST getstsToken on both paths, and the OSS stand-in
-// that verifies the signed PUT and stores the bytes (oss_store.h). The
+// Uploads of MockServer: POST getstsToken on both paths, the OSS stand-in
+// that verifies the signed PUT and stores the bytes (oss_store.h), and the
+// document parse step (files/parse, files/parse/status). The
 // credentials are fresh random values per grant; the file_url is a
 // signed-looking URL on this server, as the site's points at OSS.
 #include <string>
@@ -73,13 +74,34 @@ void MockServer::handle_sts(http::Exchange& ex) {
   ex.respond(200, json_headers(), config_.sts_wrapped ? ok_envelope(rid, grant) : grant);
 }
 
-// The document parse step peers call after an upload (docs/upstream.md,
-// "Long inputs"). Its shape is not documented anywhere read: {file_id} in,
-// {success, data:{status:"success"}} out once the object was PUT.
+bool MockServer::file_fault(http::Exchange& ex, FaultEndpoint ep, const std::string& owner,
+                            std::string_view rid) {
+  FaultHits hits = faults_.fire(ep, owner, false);
+  if (!hits.reject) return false;
+  switch (hits.reject->kind) {
+    case FaultKind::kParseOutage:
+      ex.respond(200, json_headers(), parse_outage_envelope(rid, ep == FaultEndpoint::kFilesParse));
+      break;
+    case FaultKind::kWafCaptcha:
+      ex.respond(200, html_headers(), waf_captcha_page());
+      break;
+    default:
+      respond_fault(ex, *hits.reject, rid);
+      break;
+  }
+  return true;
+}
+
+// The document parse step (docs/mock-qwen.md, "Upstream API"; the shapes are
+// from peers' client code, not captures): {file_id} of a stored object in,
+// {success:true, data:{file_id, status:"parsing"}} out; the file then parses
+// over parse_polls status polls.
 void MockServer::handle_file_parse(http::Exchange& ex) {
   Caller caller;
   if (!identify(ex, &caller)) return;
+  ++state_.counters.file_parses;
   std::string rid = ids_.uuid();
+  if (file_fault(ex, FaultEndpoint::kFilesParse, caller.owner, rid)) return;
   std::string file_id;
   {
     simdjson::dom::parser parser;
@@ -89,12 +111,51 @@ void MockServer::handle_file_parse(http::Exchange& ex) {
     if (!parser.parse(body.data(), body.size()).get(doc) && !doc["file_id"].get(id))
       file_id.assign(id);
   }
-  if (file_id.empty() || !oss_.has_file_id(file_id)) {
+  if (file_id.empty() || !oss_.begin_parse(file_id)) {
     ex.respond(200, json_headers(),
                error_envelope(rid, kBadRequest, "Invalid input file_id is not exist."));
     return;
   }
-  ex.respond(200, json_headers(), ok_envelope(rid, R"({"status":"success"})"));
+  std::string data;
+  json::Writer w(&data);
+  w.begin_object().field("file_id", file_id).field("status", "parsing").end_object();
+  ex.respond(200, json_headers(), ok_envelope(rid, data));
+}
+
+// {file_id_list:[…]} → {success:true, data:[{file_id, status}]}: "parsing"
+// for the first parse_polls polls after files/parse, then "success"; a file
+// whose parse never began is an error (invented, like the parse's).
+void MockServer::handle_file_parse_status(http::Exchange& ex) {
+  Caller caller;
+  if (!identify(ex, &caller)) return;
+  ++state_.counters.file_parse_polls;
+  std::string rid = ids_.uuid();
+  if (file_fault(ex, FaultEndpoint::kFilesParseStatus, caller.owner, rid)) return;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array list;
+  const std::string& body = ex.request().body;
+  if (parser.parse(body.data(), body.size()).get(doc) || doc["file_id_list"].get(list)) {
+    ex.respond(200, json_headers(),
+               error_envelope(rid, kBadRequest, "Invalid input file_id_list is required."));
+    return;
+  }
+  std::string data;
+  json::Writer w(&data);
+  w.begin_array();
+  for (simdjson::dom::element e : list) {
+    std::string_view id;
+    if (e.get(id)) continue;
+    std::string_view status = oss_.parse_poll(id, config_.parse_polls);
+    if (status.empty()) {
+      ex.respond(200, json_headers(),
+                 error_envelope(rid, kBadRequest, "Invalid input file_id is not exist."));
+      return;
+    }
+    w.begin_object().field("file_id", id).field("status", status).end_object();
+  }
+  w.end_array();
+  ex.respond(200, json_headers(), ok_envelope(rid, data));
 }
 
 void MockServer::handle_oss(http::Exchange& ex) {

@@ -383,6 +383,32 @@ curve_secret_key_file = "curve/f.key"
   CHECK(b.error().message().find("broker.reconnect_ivl_max_ms") != std::string::npos);
 }
 
+TEST_CASE("upstream.parse_* keys of the document parse step", "[config]") {
+  auto none = load_config("", env_of({}));
+  REQUIRE(none.has_value());
+  CHECK(none->upstream.parse_documents);
+  CHECK(none->upstream.parse_poll_interval_ms == 500);
+  CHECK(none->upstream.parse_max_polls == 20);
+  std::string path = write_tmp(
+      "[upstream]\nparse_documents = false\nparse_poll_interval_ms = 1000\nparse_max_polls = 30\n");
+  auto c = load_config(path, env_of({}));
+  REQUIRE(c.has_value());
+  CHECK_FALSE(c->upstream.parse_documents);
+  CHECK(c->upstream.parse_poll_interval_ms == 1000);
+  CHECK(c->upstream.parse_max_polls == 30);
+  std::remove(path.c_str());
+  for (const char* bad :
+       {"[upstream]\nparse_max_polls = 0\n", "[upstream]\nparse_max_polls = 1001\n",
+        "[upstream]\nparse_poll_interval_ms = 60001\n",
+        "[upstream]\nparse_documents = \"yes\"\n"}) {
+    std::string p = write_tmp(bad);
+    auto b = load_config(p, env_of({}));
+    CHECK_FALSE(b.has_value());
+    if (!b.has_value()) CHECK(b.error().message().find("upstream.parse_") != std::string::npos);
+    std::remove(p.c_str());
+  }
+}
+
 TEST_CASE("[attachments], upstream.oss_endpoint and long_input_bytes", "[config]") {
   auto none = load_config("", env_of({}));
   REQUIRE(none.has_value());

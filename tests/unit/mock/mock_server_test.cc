@@ -544,10 +544,18 @@ TEST_CASE("STS token and the OSS stand-in, which verifies the signature", "[mock
     CHECK(put(good, in.headers[0].second).status == 200);
     Response get = http(port, "GET", "/" + file_path);
     CHECK(get.body == "12345");
-    // The parse step answers for a stored object only.
+    // The parse step answers for a stored object only, then its status
+    // says parsing for parse_polls (1) polls, then success.
+    std::string fid = json_string(sts.body, "/file_id");
     Response parsed = http(port, "POST", "/api/v2/files/parse", auth_headers(token),
-                           R"({"file_id":")" + json_string(sts.body, "/file_id") + R"("})");
-    CHECK(json_string(parsed.body, "/data/status") == "success");
+                           R"({"file_id":")" + fid + R"("})");
+    CHECK(json_string(parsed.body, "/data/status") == "parsing");
+    for (const char* want : {"parsing", "success"}) {
+      Response st = http(port, "POST", "/api/v2/files/parse/status", auth_headers(token),
+                         R"({"file_id_list":[")" + fid + R"("]})");
+      CHECK(json_string(st.body, "/data/0/file_id") == fid);
+      CHECK(json_string(st.body, "/data/0/status") == want);
+    }
     Response unknown =
         http(port, "POST", "/api/v2/files/parse", auth_headers(token), R"({"file_id":"nope"})");
     CHECK(json_string(unknown.body, "/data/code") == "Bad_Request");
