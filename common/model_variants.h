@@ -15,6 +15,10 @@ inline constexpr std::string_view kDeepResearchSuffix = "-deep-research";
 // video".
 inline constexpr std::string_view kImageSuffix = "-image";
 inline constexpr std::string_view kVideoSuffix = "-video";
+// "<model>-image-edit": its image_edit chat type (an uploaded image and a
+// prompt; R21/GO naming). Internal to POST /v1/images/edits: not listed in
+// /v1/models.
+inline constexpr std::string_view kImageEditSuffix = "-image-edit";
 
 constexpr bool has_model_suffix(std::string_view model, std::string_view suffix) {
   return model.size() > suffix.size() && model.substr(model.size() - suffix.size()) == suffix;
@@ -31,6 +35,7 @@ constexpr bool long_running_model(std::string_view model) {
 // The image or video variants: the worker runs them as media jobs
 // (worker/media_call.h), not as chats.
 constexpr bool media_model(std::string_view model) {
-  return has_model_suffix(model, kImageSuffix) || has_model_suffix(model, kVideoSuffix);
+  return has_model_suffix(model, kImageSuffix) || has_model_suffix(model, kVideoSuffix) ||
+         has_model_suffix(model, kImageEditSuffix);
 }
 }  // namespace qp

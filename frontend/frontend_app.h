@@ -77,10 +77,12 @@ class FrontendApp {
   void handle_image_edits(http::Exchange ex, const Caller& caller);
   void handle_videos(http::Exchange ex, const Caller& caller);
   void handle_video_get(http::Exchange ex, std::string_view id, const Caller& caller);
+  enum class MediaKind { kImage, kVideo, kImageEdit };
   void submit_media(http::Exchange ex, MediaRequest r, const std::string& rid, const Caller& caller,
-                    bool video);
-  // The job's "<model>-image" / "<model>-video" for the requested model.
-  bool resolve_media_model(std::string_view requested, bool video, std::string* job_model,
+                    MediaKind kind);
+  // The job's "<model>-image" / "<model>-video" / "<model>-image-edit" for
+  // the requested model.
+  bool resolve_media_model(std::string_view requested, MediaKind kind, std::string* job_model,
                            ApiError* err) const;
   // When `model` is not in a fresh model list and a fetch is under way: runs
   // `then` once the list arrives (or answers the fetch's 503) and returns true.

@@ -1,20 +1,23 @@
 // FrontendApp's image and video routes (docs/api.md "Images and video"):
 //   POST /v1/images/generations   ImagesCall on a "<model>-image" job
-//   POST /v1/images/edits         501 for now (needs image uploads)
+//   POST /v1/images/edits         ImagesCall on a "<model>-image-edit" job:
+//                                 multipart/form-data, the images go as
+//                                 the user message's attachments
 //   POST /v1/videos               VideoCall on a "<model>-video" job:
 //                                 stream:true blocks with SSE keep-alives,
 //                                 otherwise answers at once (in_progress)
 //   GET  /v1/videos/{id}          the VideoStore entry
 // The model: the request's, if the model list says it can (its
-// image_generation / video_generation capability), else the first listed
-// model that can when the request names none or an OpenAI model
-// (dall-e-*, gpt-image-*, sora-*).
+// image_generation / video_generation / image_edit capability), else the
+// first listed model that can when the request names none or an OpenAI
+// model (dall-e-*, gpt-image-*, sora-*).
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/model_variants.h"
 #include "common/uv/handle.h"
 #include "frontend/frontend_app.h"
 #include "frontend/media_call.h"
+#include "frontend/openai/image_edit_request.h"
 #include "frontend/openai/media_request.h"
 
 namespace qp::frontend {
@@ -34,12 +37,21 @@ bool openai_model_name(std::string_view m) {
 
 }  // namespace
 
-bool FrontendApp::resolve_media_model(std::string_view requested, bool video,
+bool FrontendApp::resolve_media_model(std::string_view requested, MediaKind kind,
                                       std::string* job_model, ApiError* err) const {
-  const std::string_view cap = video ? "video_generation" : "image_generation";
-  const std::string_view suffix = video ? kVideoSuffix : kImageSuffix;
+  const bool video = kind == MediaKind::kVideo;
+  const bool edit = kind == MediaKind::kImageEdit;
+  const std::string_view cap = video  ? "video_generation"
+                               : edit ? "image_edit"
+                                      : "image_generation";
+  const std::string_view suffix = video ? kVideoSuffix : edit ? kImageEditSuffix : kImageSuffix;
+  const char* what = video ? "generate videos" : edit ? "edit images" : "generate images";
   std::string base(requested);
-  if (has_model_suffix(base, suffix)) base.resize(base.size() - suffix.size());
+  if (has_model_suffix(base, suffix)) {
+    base.resize(base.size() - suffix.size());
+  } else if (edit && has_model_suffix(base, kImageSuffix)) {  // the listed -image variant
+    base.resize(base.size() - kImageSuffix.size());
+  }
   if (openai_model_name(requested)) {
     for (const auto& m : models_.list().models) {
       if (has_capability(m, cap) && !media_model(m.id)) {
@@ -48,9 +60,8 @@ bool FrontendApp::resolve_media_model(std::string_view requested, bool video,
       }
     }
     *err = ApiError{Code::kInvalidArgument,
-                    std::string("No Qwen model in the model list can generate ") +
-                        (video ? "videos." : "images."),
-                    "model", "model_not_found", 0};
+                    std::string("No Qwen model in the model list can ") + what + ".", "model",
+                    "model_not_found", 0};
     return false;
   }
   const protocol::ModelInfo* m = models_.find(base);
@@ -68,7 +79,7 @@ bool FrontendApp::resolve_media_model(std::string_view requested, bool video,
         able.append(able.empty() ? "" : ", ").append(x.id);
     }
     *err = ApiError::invalid(
-        "model", "The model '" + base + "' cannot generate " + (video ? "videos" : "images") +
+        "model", "The model '" + base + "' cannot " + what +
                      (able.empty() ? std::string(".") : "; models that can: " + able + "."));
     return false;
   }
@@ -86,10 +97,10 @@ void FrontendApp::handle_images(http::Exchange ex, const Caller& caller) {
     return reply_error(ex, err, rid, {}, &caller);
   }
   if (defer_until_models(ex, {}, rid, [this, ex, r, rid, caller]() mutable {
-        submit_media(ex, std::move(*r), rid, caller, false);
+        submit_media(ex, std::move(*r), rid, caller, MediaKind::kImage);
       }))
     return;
-  submit_media(ex, std::move(*r), rid, caller, false);
+  submit_media(ex, std::move(*r), rid, caller, MediaKind::kImage);
 }
 
 void FrontendApp::handle_videos(http::Exchange ex, const Caller& caller) {
@@ -102,20 +113,28 @@ void FrontendApp::handle_videos(http::Exchange ex, const Caller& caller) {
     return reply_error(ex, err, rid, {}, &caller);
   }
   if (defer_until_models(ex, {}, rid, [this, ex, r, rid, caller]() mutable {
-        submit_media(ex, std::move(*r), rid, caller, true);
+        submit_media(ex, std::move(*r), rid, caller, MediaKind::kVideo);
       }))
     return;
-  submit_media(ex, std::move(*r), rid, caller, true);
+  submit_media(ex, std::move(*r), rid, caller, MediaKind::kVideo);
 }
 
 void FrontendApp::submit_media(http::Exchange ex, MediaRequest r, const std::string& rid,
-                               const Caller& caller, bool video) {
+                               const Caller& caller, MediaKind kind) {
+  const bool video = kind == MediaKind::kVideo;
+  const bool edit = kind == MediaKind::kImageEdit;
   protocol::JobRequest job;
   ApiError err;
-  if (!resolve_media_model(r.model, video, &job.model, &err))
+  if (!resolve_media_model(r.model, kind, &job.model, &err))
     return reply_error(ex, err, rid, {}, &caller);
-  if (!auth_->check_model(caller, job.model, &err)) return reply_error(ex, err, rid, {}, &caller);
+  // A key's model list names the listed variants: an edit is checked as
+  // the model's -image variant (image_edit is not listed on its own).
+  std::string key_model = edit ? job.model.substr(0, job.model.size() - kImageEditSuffix.size()) +
+                                     std::string(kImageSuffix)
+                               : job.model;
+  if (!auth_->check_model(caller, key_model, &err)) return reply_error(ex, err, rid, {}, &caller);
   job.messages.push_back(protocol::ChatMessage{"user", std::move(r.prompt), {}, {}, {}});
+  job.messages.back().attachments = std::move(r.images);
   job.user = r.user;
   job.stream = video && r.stream;
   job.media.size = r.size;
@@ -125,7 +144,9 @@ void FrontendApp::submit_media(http::Exchange ex, MediaRequest r, const std::str
   }
   KeyLease lease;
   if (!admit_job(ex, job, rid, caller, &lease)) return;
-  const char* endpoint = video ? "/v1/videos" : "/v1/images/generations";
+  const char* endpoint = video  ? "/v1/videos"
+                         : edit ? "/v1/images/edits"
+                                : "/v1/images/generations";
   if (!video) {
     auto call = std::make_unique<ImagesCall>(ex, rid, job.created_unix_ms / 1000);
     call->hold(std::move(lease));
@@ -177,16 +198,21 @@ void FrontendApp::handle_video_get(http::Exchange ex, std::string_view id, const
 }
 
 void FrontendApp::handle_image_edits(http::Exchange ex, const Caller& caller) {
-  std::string rid = ids::random_hex(24);
-  ApiError e{Code::kInvalidArgument,
-             "POST /v1/images/edits is not implemented yet: it needs image uploads to Qwen "
-             "(docs/api.md \"Images and video\"). Use /v1/images/generations.",
-             {},
-             "not_implemented",
-             0,
-             "not_implemented_error"};
-  report_end("/v1/images/edits", {}, &caller, rid, &e);
-  ex.respond(501, api_headers(rid, "application/json"), error_json(e));
+  const http::Request& req = ex.request();
+  std::string rid = new_request_id(req);
+  auto r = std::make_shared<MediaRequest>();
+  ApiError err;
+  const std::string* type = req.header("content-type");
+  if (!parse_image_edit_request(type != nullptr ? std::string_view(*type) : std::string_view(),
+                                req.body, config_.attachments, r.get(), &r->images, &err)) {
+    QP_INFO("request.invalid").kv("request_id", rid).kv("param", err.param);
+    return reply_error(ex, err, rid, {}, &caller);
+  }
+  if (defer_until_models(ex, {}, rid, [this, ex, r, rid, caller]() mutable {
+        submit_media(ex, std::move(*r), rid, caller, MediaKind::kImageEdit);
+      }))
+    return;
+  submit_media(ex, std::move(*r), rid, caller, MediaKind::kImageEdit);
 }
 
 }  // namespace qp::frontend

@@ -16,7 +16,7 @@ namespace {
 // a listed variant ("qwen3-vl-plus-thinking"): its suffixes go too (image
 // and video chats neither think nor search).
 std::string strip_variant(std::string_view model) {
-  for (std::string_view s : {kImageSuffix, kVideoSuffix}) {
+  for (std::string_view s : {kImageEditSuffix, kImageSuffix, kVideoSuffix}) {
     if (has_model_suffix(model, s)) {
       model.remove_suffix(s.size());
       break;
@@ -38,9 +38,13 @@ MediaCall::~MediaCall() { cancel(); }
 
 Status MediaCall::start() {
   video_ = has_model_suffix(job_.model, kVideoSuffix);
+  edit_ = has_model_suffix(job_.model, kImageEditSuffix);
+  chat_type_ = video_ ? "t2v" : edit_ ? "image_edit" : "t2i";
   model_ = strip_variant(job_.model);
+  const protocol::ChatMessage* user = nullptr;
   for (auto it = job_.messages.rbegin(); it != job_.messages.rend(); ++it) {
     if (it->role == "user") {
+      user = &*it;
       prompt_ = it->content;
       break;
     }
@@ -48,7 +52,20 @@ Status MediaCall::start() {
   n_ = video_ ? 1 : std::clamp<int32_t>(job_.media.n, 1, protocol::kMaxImagesPerJob);
   b64_ = job_.media.response_format == "b64_json";
   if (prompt_.empty()) return error(Code::kInvalidArgument, "no prompt");
-  Status s = next_item();
+  Status s;
+  if (edit_) {
+    std::vector<const protocol::Attachment*> items;
+    for (const auto& a : user->attachments) {
+      if (a.kind == "image") items.push_back(&a);
+    }
+    if (items.empty()) return error(Code::kInvalidArgument, "no image to edit");
+    phase_ = Phase::kUpload;
+    upload_ = std::make_unique<UploadCall>(client_, job_.request_id, std::move(items),
+                                           [this](const UpstreamFailure* f) { on_uploaded(f); });
+    s = upload_->start();
+  } else {
+    s = next_item();
+  }
   if (!s.ok()) phase_ = Phase::kEnded;  // the worker answers the error
   return s;
 }
@@ -57,6 +74,7 @@ void MediaCall::cancel() {
   if (phase_ == Phase::kEnded) return;
   bool generating = phase_ == Phase::kImage;
   phase_ = Phase::kEnded;
+  if (upload_) upload_->cancel();
   if (current_) current_->abort();
   if (poll_timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(poll_timer_.get());
   if (generating && !chat_id_.empty()) client_->stop_generation(chat_id_);
@@ -69,12 +87,19 @@ Status MediaCall::begin(Phase phase, HttpRequestSpec spec) {
   return current_->start();
 }
 
+void MediaCall::on_uploaded(const UpstreamFailure* failure) {
+  if (phase_ != Phase::kUpload) return;
+  if (failure != nullptr) return fail(*failure);
+  images_ = upload_->media();
+  check(next_item());
+}
+
 Status MediaCall::next_item() {
   chat_id_.clear();
   url_.clear();
-  return begin(Phase::kNewChat, client_->make_spec(Endpoint::kNewChat, {},
-                                                   new_chat_body(model_, video_ ? "t2v" : "t2i",
-                                                                 uv::now_unix_ms())));
+  return begin(Phase::kNewChat,
+               client_->make_spec(Endpoint::kNewChat, {},
+                                  new_chat_body(model_, chat_type_, uv::now_unix_ms())));
 }
 
 bool MediaCall::on_stream_data(std::string_view bytes) {
@@ -129,8 +154,9 @@ void MediaCall::on_new_chat(HttpResult& result) {
       MediaParams p;
       p.chat_id = chat_id_;
       p.model = model_;
-      p.chat_type = video_ ? "t2v" : "t2i";
+      p.chat_type = chat_type_;
       p.prompt = prompt_;
+      p.images = &images_;
       p.size = job_.media.size;
       p.fid = fid;
       p.child_id = child;

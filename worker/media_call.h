@@ -6,6 +6,10 @@
 //     POST chats/new (chat_type t2i) → POST completions (SSE) → the URL of
 //     the image_gen phase → [b64_json: GET the URL, bounded by
 //     kMaxMediaDownloadBytes]
+//   image edit (image_edit, "<model>-image-edit", POST /v1/images/edits):
+//     first, once per job, the user message's images are uploaded
+//     (upload_call.h: STS + OSS); then per image as for t2i, with chat_type
+//     image_edit and the uploaded images as `image` content items
 //   video (t2v):
 //     POST chats/new (chat_type t2v) → POST completions (stream:false) →
 //     task id → GET /api/v1/tasks/status/<id> every poll interval until the
@@ -29,6 +33,7 @@
 #include "worker/qwen_client.h"
 #include "worker/retry_policy.h"
 #include "worker/sse_parser.h"
+#include "worker/upload_call.h"
 
 namespace qp::worker {
 
@@ -48,13 +53,14 @@ class MediaCall final : private HttpRequest::Listener {
   const protocol::JobRequest& request() const { return job_; }
 
  private:
-  enum class Phase { kIdle, kNewChat, kImage, kTask, kPoll, kWait, kDownload, kEnded };
+  enum class Phase { kIdle, kUpload, kNewChat, kImage, kTask, kPoll, kWait, kDownload, kEnded };
 
   HttpRequest::Listener* listener() { return this; }
   bool on_stream_data(std::string_view bytes) override;
   void on_complete(HttpResult result) override;
   Status begin(Phase phase, HttpRequestSpec spec);
   Status next_item();
+  void on_uploaded(const UpstreamFailure* failure);
   void on_new_chat(HttpResult& result);
   void on_image_end(HttpResult& result);
   void on_task(HttpResult& result);
@@ -79,6 +85,12 @@ class MediaCall final : private HttpRequest::Listener {
   protocol::JobRequest job_;
   uint64_t poll_ms_;
   bool video_ = false;
+  bool edit_ = false;
+  std::string_view chat_type_;  // "t2i" | "t2v" | "image_edit"
+  // Image edits: the upload of the message's images, and their content
+  // items once uploaded.
+  std::unique_ptr<UploadCall> upload_;
+  std::vector<MediaItem> images_;
   std::string model_;   // upstream model id
   std::string prompt_;  // the last user message
   int32_t n_ = 1;

@@ -64,7 +64,16 @@ std::string media_completion_body(const MediaParams& p) {
   w.field_null("parentId");
   w.key("childrenIds").begin_array().value(p.child_id).end_array();
   w.field("role", "user");
-  w.field("content", p.prompt);
+  if (p.images != nullptr && !p.images->empty()) {
+    w.key("content").begin_array();
+    w.begin_object().field("type", "text").field("text", p.prompt).end_object();
+    for (const auto& m : *p.images) {
+      w.begin_object().field("type", m.type).field(m.type, m.url).end_object();
+    }
+    w.end_array();
+  } else {
+    w.field("content", p.prompt);
+  }
   w.field("user_action", "chat");
   w.key("files").begin_array().end_array();
   w.field("timestamp", p.timestamp_s);
@@ -84,7 +93,11 @@ std::string media_completion_body(const MediaParams& p) {
   w.field("sub_chat_type", p.chat_type);
   w.field_null("parent_id");
   w.end_object().end_array();
-  w.field("size", p.size.empty() ? std::string_view("1:1") : p.size);
+  if (!p.size.empty()) {
+    w.field("size", p.size);
+  } else if (p.chat_type != "image_edit") {
+    w.field("size", "1:1");
+  }
   w.field("timestamp", p.timestamp_s);
   w.end_object();
   return out;

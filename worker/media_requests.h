@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "worker/qwen_requests.h"
 
 namespace qp::worker {
 
@@ -26,16 +27,21 @@ inline constexpr size_t kMaxMediaDownloadBytes = 20u << 20;
 struct MediaParams {
   std::string_view chat_id;
   std::string_view model;      // upstream model id (variant suffix removed)
-  std::string_view chat_type;  // "t2i" | "t2v"
+  std::string_view chat_type;  // "t2i" | "t2v" | "image_edit"
   std::string_view prompt;
-  std::string_view size;  // "1:1", "16:9", ...
+  // "1:1", "16:9", ...; empty: "1:1", except for image_edit, where no
+  // `size` is sent (Qwen keeps the input's proportions: assumed).
+  std::string_view size;
+  // image_edit: the uploaded images (upload_call.h); `content` is then the
+  // array [{"type":"text","text":prompt}, {"type":"image","image":url}…].
+  const std::vector<MediaItem>* images = nullptr;
   std::string_view fid;
   std::string_view child_id;
   int64_t timestamp_s = 0;
 };
-// POST /api/v2/chat/completions?chat_id= for t2i (stream:true) and t2v
-// (stream:false): the chat body with the media chat type and the top-level
-// `size`.
+// POST /api/v2/chat/completions?chat_id= for t2i and image_edit
+// (stream:true) and t2v (stream:false): the chat body with the media chat
+// type and the top-level `size`.
 std::string media_completion_body(const MediaParams& p);
 
 // What one SSE event of a t2i stream says.

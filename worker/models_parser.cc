@@ -83,6 +83,7 @@ bool parse_one(element m, protocol::ModelInfo* out) {
       if (s == "deep_research") out->capabilities.emplace_back("deep_research");
       if (s == "t2i") out->capabilities.emplace_back("image_generation");
       if (s == "t2v") out->capabilities.emplace_back("video_generation");
+      if (s == "image_edit") out->capabilities.emplace_back("image_edit");
     }
   }
   auto& c = out->capabilities;

@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/protocol/messages.h"
 #include "frontend/openai/api_error.h"
 
 namespace qp::frontend {
@@ -32,6 +34,8 @@ struct MediaRequest {
   std::string response_format;  // images only: "url" | "b64_json"
   bool stream = false;          // videos only: the blocking SSE form
   std::string user;
+  // /v1/images/edits only: the images to edit (sniffed, bounded).
+  std::vector<protocol::Attachment> images;
 };
 
 // POST /v1/images/generations. Unknown fields (quality, style, background,

@@ -3,7 +3,7 @@
 // official openai client (url and b64_json, the PNG decoded), the -image
 // chat variant streaming and not (markdown content + qwen_media), videos in
 // the asynchronous and the blocking (SSE keep-alive) forms and the -video
-// chat variant, bad sizes, /v1/images/edits (501) and /v1/models.
+// chat variant, bad sizes and /v1/models (/v1/images/edits: image_edits.test.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
@@ -114,14 +114,6 @@ test('images: a size Qwen does not offer, n out of range, a model that cannot â†
   const metrics = await (await fetch(`${stack.baseUrl}/metrics`)).text();
   assert.ok(metrics.split('\n').some((l) => l.startsWith('qwenproxy_requests_total{') &&
     l.includes('endpoint="/v1/images/generations"') && l.includes('status="400"')), 'the 400s are counted under their route');
-});
-
-test('/v1/images/edits: 501 with an OpenAI-shaped error', async () => {
-  const r = await fetch(`${stack.baseUrl}/v1/images/edits`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-  assert.equal(r.status, 501);
-  const body = await r.json();
-  assert.equal(body.error.code, 'not_implemented');
-  assert.match(body.error.message, /images\/generations/);
 });
 
 test('chat completions with -image: markdown content and qwen_media, not streaming', async () => {

@@ -1,6 +1,7 @@
 #include "tools/mock-qwen/media.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <simdjson.h>
@@ -33,6 +34,21 @@ void chunk(std::string* out, std::string_view type, std::string_view data) {
   out->append(type);
   out->append(data);
   put32(out, crc32(type, data));
+}
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[ch >> 4]);
+      out.push_back(kHex[ch & 15]);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -134,8 +150,21 @@ void MediaMock::respond(http::Exchange& ex, const MediaCompletion& c, int64_t no
   }
   uint32_t width = 0, height = 0;
   mock_png_dims(c.size, &width, &height);
+  std::string source;
+  if (c.chat_type == "image_edit") {
+    if (c.size.empty() && c.source_width > 0 && c.source_height > 0) {
+      width = std::clamp<uint32_t>(c.source_width, 1, 64);
+      height = std::clamp<uint32_t>(c.source_height, 1, 64);
+    }
+    source = "&source=";
+    for (size_t i = 0; i < c.sources.size(); ++i) {
+      if (i > 0) source += ',';
+      source += percent_encode(c.sources[i]);
+    }
+  }
   const std::string url = base_url(ex) + "/cdn/mock-media/img-" + std::to_string(seq_) + "-" +
-                          std::to_string(width) + "x" + std::to_string(height) + ".png" + expiry;
+                          std::to_string(width) + "x" + std::to_string(height) + ".png" + expiry +
+                          source;
   EventStyle style;
   std::string head;
   append_created(&head, c.chat_id, c.user_message_id, c.response_id);

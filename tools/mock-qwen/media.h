@@ -6,6 +6,11 @@
 //     empty content; after image_delay_ms the image_gen delta whose content
 //     is the image URL and whose extra.image_list[0] = {image: URL, width,
 //     height}; an image_gen finished delta; the answer's finished delta.
+//   image_edit completion (SSE): as t2i; the image is W×H of the request's
+//     size, or with no size the first input image's own W×H (clamped to
+//     1..64), and its URL's query names what the mock received:
+//     `&source=<description of each input image>` ("image/png 37x23",
+//     percent-encoded, joined by ",").
 //   t2v completion (stream:false): the 2025-10 JSON envelope whose message
 //     has extra.wanx.task_id; GET /api/v1/tasks/status/<id> answers
 //     {"success":true,"data":{"task_status":"running"|"success","content":
@@ -23,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/http/server.h"
 #include "tools/mock-qwen/delay_queue.h"
@@ -38,7 +44,7 @@ void mock_png_dims(std::string_view size, uint32_t* width, uint32_t* height);
 std::string completion_size(std::string_view body);
 
 struct MediaCompletion {
-  std::string chat_type;  // "t2i" | "t2v"
+  std::string chat_type;  // "t2i" | "t2v" | "image_edit"
   std::string chat_id;
   std::string user_message_id;
   std::string response_id;
@@ -46,6 +52,11 @@ struct MediaCompletion {
   std::string owner;
   int64_t image_delay_ms = 0;
   int64_t video_duration_ms = 0;
+  // image_edit: the input images' descriptions ("image/png 37x23") and the
+  // first one's size, for an edit without `size`.
+  std::vector<std::string> sources = {};
+  uint32_t source_width = 0;
+  uint32_t source_height = 0;
 };
 
 class MediaMock {

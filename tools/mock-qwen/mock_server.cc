@@ -4,6 +4,7 @@
 
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/media/media.h"
 #include "common/uv/handle.h"
 #include "tools/mock-qwen/answer_stream.h"
 #include "tools/mock-qwen/auth.h"
@@ -484,6 +485,32 @@ void MockServer::handle_completions(http::Exchange& ex) {
     bad_request(kChatInProgressDetails);
     return;
   }
+  // image_edit (media.h): every input image must be one the OSS stand-in
+  // holds (the mock cannot fetch other URLs); at least one.
+  MediaCompletion edit;
+  if (c.chat_type == "image_edit") {
+    for (const auto& [type, url] : c.media) {
+      if (type != "image") continue;
+      const std::string* bytes = oss_.find_url(url);
+      if (bytes == nullptr) {
+        bad_request("Invalid input image not found: " + url.substr(0, 200));  // invented
+        return;
+      }
+      if (edit.sources.empty()) {
+        media::Type t = media::sniff(*bytes);
+        if (!media::is_image(t) ||
+            !media::image_size(*bytes, t, &edit.source_width, &edit.source_height)) {
+          bad_request("Invalid input the image cannot be read.");  // invented
+          return;
+        }
+      }
+      edit.sources.push_back(describe_bytes(*bytes));
+    }
+    if (edit.sources.empty()) {
+      bad_request("Invalid input image_edit needs an image.");  // invented
+      return;
+    }
+  }
   if (quota_exceeded(owner, guest)) {
     reject(200, rate_limited_envelope(rid, config_.quota_num), kRateLimitedCode, kQuotaDetails);
     return;
@@ -492,12 +519,19 @@ void MockServer::handle_completions(http::Exchange& ex) {
   // Accepted.
   ++quota_used_[owner];
   ++state_.counters.completions_started;
-  if (c.chat_type == "t2i" || c.chat_type == "t2v") {  // media.h
-    media_.respond(
-        ex,
-        MediaCompletion{c.chat_type, chat_id, ids_.uuid(), ids_.uuid(), completion_size(req.body),
-                        owner, config_.image_delay_ms, config_.video_duration_ms},
-        uv::now_unix_ms());
+  if (c.chat_type == "t2i" || c.chat_type == "t2v" || c.chat_type == "image_edit") {  // media.h
+    MediaCompletion m{c.chat_type,
+                      chat_id,
+                      ids_.uuid(),
+                      ids_.uuid(),
+                      completion_size(req.body),
+                      owner,
+                      config_.image_delay_ms,
+                      config_.video_duration_ms};
+    m.sources = std::move(edit.sources);
+    m.source_width = edit.source_width;
+    m.source_height = edit.source_height;
+    media_.respond(ex, m, uv::now_unix_ms());
     return;
   }
   // Images and files (docs/mock-qwen.md): the model "sees" what the OSS stand-in holds.

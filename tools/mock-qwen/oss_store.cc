@@ -101,10 +101,13 @@ std::string_view OssStore::key_of_url(std::string_view url) {
   return url.substr(slash + 1);
 }
 
-std::string OssStore::describe(std::string_view url) const {
+const std::string* OssStore::find_url(std::string_view url) const {
   std::string_view key = key_of_url(url);
-  if (key.empty()) return {};
-  const std::string* bytes = find(key);
+  return key.empty() ? nullptr : find(key);
+}
+
+std::string OssStore::describe(std::string_view url) const {
+  const std::string* bytes = find_url(url);
   return bytes == nullptr ? std::string() : describe_bytes(*bytes);
 }
 

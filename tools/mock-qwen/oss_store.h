@@ -57,6 +57,9 @@ class OssStore {
   bool stored_url(std::string_view url, bool* parsed) const;
   // The bytes stored at `key`, or null.
   const std::string* find(std::string_view key) const;
+  // The bytes of the object that `url` names (its path, query ignored), or
+  // null.
+  const std::string* find_url(std::string_view url) const;
   // "image/png 37x23", "application/pdf 1234 bytes", … for the object that
   // `url` names (its path, query ignored); empty if none is stored there.
   std::string describe(std::string_view url) const;

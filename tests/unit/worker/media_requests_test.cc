@@ -41,6 +41,40 @@ TEST_CASE("media_completion_body: t2i streams, t2v asks for a task; chat_type an
   CHECK(std::string_view(r2["messages"].at(0)["chat_type"]) == "t2v");
 }
 
+TEST_CASE("media_completion_body: image_edit sends the uploaded images as content items",
+          "[media]") {
+  std::vector<MediaItem> images = {{"image", "https://oss/a.png?x=1"}, {"image", "https://oss/b"}};
+  MediaParams p;
+  p.chat_id = "c1";
+  p.model = "qwen3-max";
+  p.chat_type = "image_edit";
+  p.prompt = "add a hat";
+  p.images = &images;
+  p.fid = "f";
+  p.child_id = "k";
+  std::string body = media_completion_body(p);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(body);
+  CHECK(bool(root["stream"]) == true);
+  CHECK(root["size"].error() == simdjson::NO_SUCH_FIELD);  // no size: Qwen keeps the input's
+  auto msg = root["messages"].at(0);
+  CHECK(std::string_view(msg["chat_type"]) == "image_edit");
+  CHECK(std::string_view(msg["sub_chat_type"]) == "image_edit");
+  CHECK(std::string_view(msg["extra"]["meta"]["subChatType"]) == "image_edit");
+  simdjson::dom::array content = msg["content"];
+  REQUIRE(content.size() == 3);
+  CHECK(std::string_view(content.at(0)["type"]) == "text");
+  CHECK(std::string_view(content.at(0)["text"]) == "add a hat");
+  CHECK(std::string_view(content.at(1)["type"]) == "image");
+  CHECK(std::string_view(content.at(1)["image"]) == "https://oss/a.png?x=1");
+  CHECK(std::string_view(content.at(2)["image"]) == "https://oss/b");
+
+  p.size = "4:3";
+  std::string sized = media_completion_body(p);
+  simdjson::dom::parser parser2;
+  CHECK(std::string_view(parser2.parse(sized)["size"]) == "4:3");
+}
+
 TEST_CASE("parse_media_event: image_list, URL content, finished, errors", "[media]") {
   auto ev = parse_media_event(
       R"({"choices": [{"delta": {"role": "assistant", "content": "", "phase": "image_gen", "status": "typing", "extra": {"image_list": [{"image": "https://cdn.qwenlm.ai/a.png?x=1"}]}}}]})");

@@ -49,8 +49,8 @@ TEST_CASE("models: the captured list", "[models]") {
   CHECK(max.max_output_tokens == 32768);
   CHECK(max.created == 1732711466);
   CHECK(max.capabilities == std::vector<std::string>{"audio", "citations", "deep_research",
-                                                     "document", "image_generation", "mcp",
-                                                     "search", "video", "video_generation",
+                                                     "document", "image_edit", "image_generation",
+                                                     "mcp", "search", "video", "video_generation",
                                                      "vision"});
   CHECK_FALSE(has(max, "thinking"));
 
