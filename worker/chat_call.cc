@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/json/json_output.h"
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "worker/chat_pool.h"
 #include "worker/long_input.h"
 #include "worker/new_chat_parser.h"
@@ -403,20 +404,7 @@ void ChatCall::arm_retry_timer(uint64_t delay_ms) {
     uv_timer_init(client_->multi()->loop(), retry_timer_.get());
   }
   retry_timer_.get()->data = this;
-  uv_timer_start(
-      retry_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<ChatCall*>(t->data);
-        if (self == nullptr) return;
-        try {
-          self->on_retry_timer();
-        } catch (const std::exception& e) {
-          QP_ERROR("upstream.retry_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("upstream.retry_exception");
-        }
-      },
-      delay_ms, 0);
+  uv_timer_start(retry_timer_.get(), uv::method<&ChatCall::on_retry_timer>, delay_ms, 0);
 }
 
 void ChatCall::on_retry_timer() {

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "worker/upstream_recorder.h"
 
 namespace qp::worker {
@@ -165,20 +166,7 @@ void HttpRequest::record_end(const char* outcome, std::string_view error) {
 }
 
 void HttpRequest::arm_timer(uint64_t ms) {
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<HttpRequest*>(t->data);
-        if (self == nullptr) return;
-        try {
-          self->on_timer();
-        } catch (const std::exception& e) {
-          QP_ERROR("upstream.timer_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("upstream.timer_exception");
-        }
-      },
-      ms, 0);
+  uv_timer_start(timer_.get(), uv::method<&HttpRequest::on_timer>, ms, 0);
 }
 
 void HttpRequest::on_timer() {

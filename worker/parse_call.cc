@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "worker/qwen_client.h"
 
 namespace qp::worker {
@@ -41,20 +42,7 @@ void ParseCall::cancel() {
 }
 
 void ParseCall::schedule(uint64_t delay_ms) {
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<ParseCall*>(t->data);
-        if (self == nullptr) return;
-        try {
-          self->on_timer();
-        } catch (const std::exception& e) {
-          QP_ERROR("parse.timer_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("parse.timer_exception");
-        }
-      },
-      delay_ms, 0);
+  uv_timer_start(timer_.get(), uv::method<&ParseCall::on_timer>, delay_ms, 0);
 }
 
 void ParseCall::on_timer() {

@@ -5,6 +5,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "common/uv/handle.h"
 #include "worker/models_parser.h"
 #include "worker/upstream_recorder.h"
@@ -183,22 +184,13 @@ void QwenClient::background_soon(Endpoint e, const std::string& chat_id) {
   }
   soon_timer_.get()->data = this;
   soon_.emplace_back(e, chat_id);
-  uv_timer_start(
-      soon_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<QwenClient*>(t->data);
-        if (self == nullptr) return;
-        try {
-          auto calls = std::move(self->soon_);
-          self->soon_.clear();
-          for (const auto& [endpoint, id] : calls) self->background(endpoint, id);
-        } catch (const std::exception& ex) {
-          QP_ERROR("upstream.background_exception").kv("error", ex.what());
-        } catch (...) {
-          QP_ERROR("upstream.background_exception");
-        }
-      },
-      0, 0);
+  uv_timer_start(soon_timer_.get(), uv::method<&QwenClient::run_soon>, 0, 0);
+}
+
+void QwenClient::run_soon() {
+  auto calls = std::move(soon_);
+  soon_.clear();
+  for (const auto& [endpoint, id] : calls) background(endpoint, id);
 }
 
 void QwenClient::abort_background() {

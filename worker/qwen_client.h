@@ -157,6 +157,7 @@ class QwenClient {
   void set_credentials(const AccountConfig& account);
 
  private:
+  void run_soon();  // the calls stop_generation_soon() queued
   class StopCall;
   void retire(StopCall* call);
   void background(Endpoint e, const std::string& chat_id);

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/media/oss_signature.h"
+#include "common/uv/callback.h"
 #include "common/uv/handle.h"
 #include "worker/qwen_client.h"
 #include "worker/worker_metrics.h"
@@ -38,20 +39,7 @@ void UploadCall::cancel() {
 }
 
 void UploadCall::schedule(uint64_t delay_ms) {
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<UploadCall*>(t->data);
-        if (self == nullptr) return;
-        try {
-          self->on_timer();
-        } catch (const std::exception& e) {
-          QP_ERROR("upload.timer_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("upload.timer_exception");
-        }
-      },
-      delay_ms, 0);
+  uv_timer_start(timer_.get(), uv::method<&UploadCall::on_timer>, delay_ms, 0);
 }
 
 void UploadCall::on_timer() {

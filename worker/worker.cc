@@ -12,6 +12,7 @@
 #include "common/notify.h"
 #include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
+#include "common/uv/callback.h"
 #include "common/zmq/envelope.h"
 #include "worker/media_call.h"
 
@@ -47,17 +48,6 @@ struct Worker::Job final : ChatHandler, ModelsHandler {
 };
 
 namespace {
-
-template <typename F>
-void guarded(const char* what, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    QP_ERROR(what).kv("error", e.what());
-  } catch (...) {
-    QP_ERROR(what);
-  }
-}
 
 // Credentials given directly, checked like inline ones.
 accounts::LoadedAccount given_account(const AccountConfig& account) {
@@ -144,14 +134,7 @@ Status Worker::start() {
   reaper_.start();
 
   uint64_t hb = config_.broker.heartbeat_ms;
-  uv_timer_start(
-      heartbeat_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Worker*>(t->data);
-        if (self != nullptr)
-          guarded("worker.heartbeat_exception", [&] { self->on_heartbeat_timer(); });
-      },
-      hb, hb);
+  uv_timer_start(heartbeat_timer_.get(), uv::method<&Worker::on_heartbeat_timer>, hb, hb);
   if (uint64_t wd = notify::watchdog_interval_ms(); wd > 0) {
     uint64_t every = std::max<uint64_t>(wd / 2, 1);
     uv_timer_start(
@@ -215,15 +198,11 @@ void Worker::schedule_reconnect(uint64_t delay_ms, const char* reason) {
   drop_socket();
   QP_WARN("broker.reconnect").kv("reason", reason).kv("delay_ms", delay_ms);
   if (delay_ms > 0) backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
-  uv_timer_start(
-      reconnect_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Worker*>(t->data);
-        if (self != nullptr && !self->shutting_down_ && !self->socket_) {
-          guarded("worker.reconnect_exception", [&] { self->connect_socket(); });
-        }
-      },
-      delay_ms, 0);
+  uv_timer_start(reconnect_timer_.get(), uv::method<&Worker::on_reconnect_timer>, delay_ms, 0);
+}
+
+void Worker::on_reconnect_timer() {
+  if (!shutting_down_ && !socket_) connect_socket();
 }
 
 void Worker::on_message(zmqx::Frames&& frames) {
@@ -432,7 +411,8 @@ void Worker::job_delta(Job* job, protocol::JobChunk& chunk) {
     chunks_turn_.arm(
         loop_,
         [](void* self) {
-          guarded("worker.flush_exception", [&] { static_cast<Worker*>(self)->flush_chunks(); });
+          uv::guarded("worker.flush_exception",
+                      [&] { static_cast<Worker*>(self)->flush_chunks(); });
         },
         this);
   }
@@ -571,7 +551,7 @@ void Worker::maybe_drained() {
 void Worker::on_drain_timer(uv_timer_t* timer) {
   auto* self = static_cast<Worker*>(timer->data);
   if (self == nullptr) return;
-  guarded("worker.drain_exception", [&] {
+  uv::guarded("worker.drain_exception", [&] {
     if (!self->jobs_.empty()) {
       QP_WARN("worker.drain_cut")
           .kv("account", self->account_.name)
@@ -731,7 +711,8 @@ void Worker::shutdown() {
   if (socket_ && broker_alive) {
     // Let the last ERRORs and the DISCONNECT reach a live broker (linger is
     // 0 by default so that a dead broker never delays the exit).
-    guarded("worker.linger_exception", [&] { socket_->socket().set(zmq::sockopt::linger, 1000); });
+    uv::guarded("worker.linger_exception",
+                [&] { socket_->socket().set(zmq::sockopt::linger, 1000); });
   }
   drop_socket();
   uv_timer_stop(heartbeat_timer_.get());

@@ -105,6 +105,7 @@ class Worker final : private AccountManager::Listener {
   void on_job(std::string_view request_id, std::string_view body, std::string_view resume);
   void on_cancel(std::string_view request_id);
   void on_heartbeat_timer();
+  void on_reconnect_timer();
 
   // Job outcomes (called by Job, possibly inside a libcurl callback).
   void job_delta(Job* job, protocol::JobChunk& chunk);
