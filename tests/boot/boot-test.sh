@@ -529,6 +529,25 @@ C mv /etc/qwenproxy/accounts/bob.toml "/etc/qwenproxy/accounts/bob.toml.removed-
 bob_gone() { [ "$(prop qwenproxy-worker@bob.service ActiveState)" = inactive ]; }
 wait_until 30 bob_gone
 check "renamed away, qwenproxy-worker@bob is stopped (inactive, not failed)" bob_gone
+# The race behind a flaky run of this test: the writer's temporary file
+# (write_private_file: .qwenproxy-XXXXXX, then fsync, then rename) already
+# triggers PathChanged=, and a rename during that sync's run is merged into
+# it. Made deterministic: the rename happens only once the sync says it waits.
+waits() { C journalctl -u qwenproxy-accounts.service -o cat --no-pager | grep -c 'waiting for a write in progress'; }
+waits_before=$(waits)
+C sh -c 'cp /etc/qwenproxy/accounts/bob.toml.removed-* /etc/qwenproxy/accounts/.qwenproxy-boot01 &&
+  chown qwenproxy:qwenproxy /etc/qwenproxy/accounts/.qwenproxy-boot01 &&
+  chmod 600 /etc/qwenproxy/accounts/.qwenproxy-boot01'
+sync_waits() { [ "$(waits)" -gt "$waits_before" ]; }
+wait_until 30 sync_waits
+check "a write in progress (its temp file) makes the sync wait for it" sync_waits
+C mv /etc/qwenproxy/accounts/.qwenproxy-boot01 /etc/qwenproxy/accounts/carol.toml
+carol_active() { [ "$(prop qwenproxy-worker@carol.service ActiveState)" = active ]; }
+wait_until 30 carol_active
+check "renamed in during the sync's run, qwenproxy-worker@carol is started" carol_active
+C mv /etc/qwenproxy/accounts/carol.toml "/etc/qwenproxy/accounts/carol.toml.removed-$(date +%s)"
+carol_gone() { [ "$(prop qwenproxy-worker@carol.service ActiveState)" = inactive ]; }
+wait_until 30 carol_gone
 check "alice still serves" chat_ok "after bob left"
 
 # ---------------------------------------------------------------------------
