@@ -245,7 +245,7 @@ TEST_CASE("frontend.processes N: N frontends frontend:K, each --index K, all on 
     INFO(fe.name);
     CHECK(fe.kind == ChildKind::kFrontend);
     CHECK(fe.program == "qp-frontend");
-    CHECK(fe.args == Args{"--listen-fd", "3", "--index", std::to_string(i)});
+    CHECK(fe.args == Args{"--index", std::to_string(i), "--listen-fd", "3"});
     CHECK(fe.inherit_fds == std::vector<int>{7});  // one bind, shared
   }
   // One process: the name and the arguments of before (no --index).
