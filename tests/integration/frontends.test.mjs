@@ -29,19 +29,24 @@ after(async () => {
   await mock?.stop();
 });
 
-// One request on a connection of its own (no pooling: each one is accepted anew).
-function get(path) {
+// One request on a connection of its own (never fetch(): its pool would
+// reuse a kept-alive connection to a process this test has frozen).
+function request(method, path, body = null) {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${stack.baseUrl}${path}`, { agent: false, headers: { connection: 'close' } }, (res) => {
-      let body = '';
+    const headers = { connection: 'close' };
+    if (body !== null) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    const req = http.request(`${stack.baseUrl}${path}`, { method, agent: false, headers }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
     });
-    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path}: no answer in 10 s`)));
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
     req.on('error', reject);
+    req.end(body ?? undefined);
   });
 }
+const get = (path) => request('GET', path);
 
 // Which process answered /health on a new connection, once that process is
 // up (a process that has not reached the broker yet answers 503 "starting").
@@ -54,13 +59,10 @@ async function servedBy() {
 }
 
 async function chatOnce(content) {
-  const body = JSON.stringify({ model: 'qwen3-max', messages: [{ role: 'user', content }] });
-  const r = await fetch(`${stack.baseUrl}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body,
-  });
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  return JSON.parse(text);
+  const r = await request('POST', '/v1/chat/completions',
+    JSON.stringify({ model: 'qwen3-max', messages: [{ role: 'user', content }] }));
+  assert.equal(r.status, 200, r.body);
+  return JSON.parse(r.body);
 }
 
 // While `stopped` is frozen, only the other process can accept: run fn().
@@ -102,17 +104,24 @@ test('a frontend killed with -9: the port stays served by the other, the launche
   const old = stack.pid('frontend:1');
   process.kill(old, 'SIGKILL');
   await stack.out.waitFor(/^qwenproxy: frontend:1 exited \(signal 9/);
-  // From its death until it is back, every connection is answered, by
-  // frontend:0: the port is never refused.
+  // From its death until it is back, every connection is answered (never
+  // refused or reset): 200 by frontend:0, or, once the new frontend:1 has
+  // started, possibly 503 "starting" by it until it has reached the broker
+  // (docs/configuration.md, "Frontend processes").
   const seen = new Set();
   await until(async () => {
     const r = await get('/health');
-    assert.equal(r.status, 200, r.body);
-    seen.add(JSON.parse(r.body).frontend.index);
+    const h = JSON.parse(r.body);
+    if (r.status !== 200) {
+      assert.equal(r.status, 503, r.body);
+      assert.equal(h.status, 'starting', r.body);
+      assert.notEqual(h.frontend.pid, old, r.body);
+    }
+    seen.add(h.frontend.index);
     const now = stack.pid('frontend:1');
     return now && now !== old;
   }, { what: 'the launcher to restart frontend:1' });
-  assert.deepEqual([...seen], [0]);
+  assert.ok(seen.has(0), [...seen].join());
   // The new process serves the same port.
   await withOnlyOther('frontend:0', async () => {
     assert.deepEqual(await servedBy(), { index: 1, pid: stack.pid('frontend:1') });
