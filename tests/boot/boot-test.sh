@@ -416,6 +416,7 @@ served_by() { # INDEX: /health on a new connection names frontend INDEX with the
 only() { # UNIT-TO-FREEZE INDEX-THAT-ANSWERS
   local pid rc
   pid=$(prop "$1" MainPID)
+  [ "$pid" != 0 ] || return 1  # not running (kill -STOP 0 would stop the kill itself)
   C kill -STOP "$pid"
   served_by "$2" && chat_ok "served by frontend $2"
   rc=$?
