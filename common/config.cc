@@ -141,6 +141,7 @@ Status apply_file(const std::string& path, Config* c) {
     std::string w = path + ": frontend";
     QP_TRY(read_str(*t, "host", w, &c->frontend.host));
     QP_TRY(read_int(*t, "port", w, &c->frontend.port));
+    QP_TRY(read_int(*t, "processes", w, &c->frontend.processes));
     QP_TRY(read_int(*t, "max_body_bytes", w, &c->frontend.max_body_bytes));
     QP_TRY(read_int(*t, "idle_timeout_ms", w, &c->frontend.idle_timeout_ms));
     QP_TRY(read_int(*t, "header_timeout_ms", w, &c->frontend.header_timeout_ms));
@@ -285,6 +286,7 @@ Status apply_env(const EnvLookup& env, Config* c) {
   uint64_t port = static_cast<uint64_t>(c->frontend.port);
   QP_TRY(env_u64(env, "QP_PORT", &port));
   c->frontend.port = static_cast<int>(port);
+  QP_TRY(env_u64(env, "QP_FRONTEND_PROCESSES", &c->frontend.processes));
   QP_TRY(env_u64(env, "QP_MAX_BODY_BYTES", &c->frontend.max_body_bytes));
   if (env("QP_API_KEY", &v)) c->frontend.api_key = v;
   if (env("QP_ADMIN_KEY", &v)) c->frontend.admin_key = v;
@@ -447,6 +449,8 @@ void default_keys_file(const EnvLookup& env, Config* c) {
 Status validate(Config* c) {
   if (c->frontend.port < 0 || c->frontend.port > 65535)
     return bad("frontend.port", "must be 0..65535");
+  if (c->frontend.processes < 1 || c->frontend.processes > kMaxFrontendProcesses)
+    return bad("frontend.processes", "must be 1.." + std::to_string(kMaxFrontendProcesses));
   if (c->broker.heartbeat_ms < 10) return bad("broker.heartbeat_ms", "must be at least 10");
   if (c->broker.link_heartbeat_ms != 0 && c->broker.link_heartbeat_ms < 10)
     return bad("broker.link_heartbeat_ms", "must be 0 (= heartbeat_ms) or at least 10");

@@ -14,9 +14,15 @@
 
 namespace qp {
 
+// frontend.processes: more than this is a typo, not a machine.
+inline constexpr uint64_t kMaxFrontendProcesses = 64;
+
 struct FrontendConfig {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port (tests)
+  // Frontend processes sharing the one listening socket (`qwenproxy up`; under
+  // systemd: qwenproxy-frontend@K instances). docs/configuration.md.
+  uint64_t processes = 1;
   // Large enough for a few base64 images (docs/configuration.md, [attachments]).
   uint64_t max_body_bytes = 20 * 1024 * 1024;
   uint64_t idle_timeout_ms = 60'000;  // keep-alive idle connections

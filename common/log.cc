@@ -20,6 +20,7 @@ namespace {
 
 std::atomic<uint8_t> g_level{static_cast<uint8_t>(Level::kInfo)};
 char g_proc[32] = "qwenproxy";
+char g_tag[48] = "";  // " key=value" after proc= (set_process_tag), or empty
 bool g_journal = false;
 
 // systemd sets JOURNAL_STREAM=<dev>:<inode> for a service whose stderr (or
@@ -103,6 +104,14 @@ void init(std::string_view process_name) {
   g_journal = stderr_is_journal();
 }
 
+void set_process_tag(std::string_view key, std::string_view value) {
+  std::string tag;
+  if (!key.empty()) tag.append(" ").append(key).append("=").append(value);
+  size_t n = std::min(tag.size(), sizeof(g_tag) - 1);
+  tag.copy(g_tag, n);
+  g_tag[n] = '\0';
+}
+
 bool to_journal() { return g_journal; }
 
 void set_level(Level level) { g_level.store(static_cast<uint8_t>(level)); }
@@ -136,7 +145,7 @@ Line::Line(Level level, std::string_view event) : level_(level) {
   if (g_journal) {
     event_.assign(event);
     buf_.append("level=").append(kLevelNames[static_cast<uint8_t>(level)]);
-    buf_.append(" proc=").append(g_proc);
+    buf_.append(" proc=").append(g_proc).append(g_tag);
     buf_.append(" event=");
     append_value(&buf_, event);
     return;
@@ -152,7 +161,7 @@ Line::Line(Level level, std::string_view event) : level_(level) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   buf_.append("ts=").append(ts);
   buf_.append(" level=").append(kLevelNames[static_cast<uint8_t>(level)]);
-  buf_.append(" proc=").append(g_proc);
+  buf_.append(" proc=").append(g_proc).append(g_tag);
   buf_.append(" pid=").append(std::to_string(::getpid()));
   buf_.append(" event=");
   append_value(&buf_, event);

@@ -27,6 +27,10 @@ enum class Level : uint8_t { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 // default info), and detects whether stderr is the journal. Call once at
 // start-up, before other threads exist.
 void init(std::string_view process_name);
+// A process-wide " key=value" written after proc= on every line (one of
+// several frontend processes: `frontend=1`); an empty key removes it. Call at
+// start-up, before other threads exist.
+void set_process_tag(std::string_view key, std::string_view value);
 // True when lines go to the journal (see above). Exposed for tests.
 bool to_journal();
 void set_level(Level level);

@@ -31,6 +31,10 @@ Status BrokerClient::start() {
     s.set(zmq::sockopt::immediate, 1);
     s.set(zmq::sockopt::reconnect_ivl, 50);
     s.set(zmq::sockopt::reconnect_ivl_max, 1000);
+    if (!name_.empty()) {
+      routing_id_ = name_ + "-" + instance_.substr(0, 8);
+      s.set(zmq::sockopt::routing_id, routing_id_);
+    }
     zmqx::apply_peer_link(s, link_);  // tcp://: its own reconnect intervals, curve
     s.connect(endpoint_);
     socket_ = std::make_unique<zmqx::UvSocket>(

@@ -56,6 +56,12 @@ class BrokerClient {
   // How to reach the broker over tcp:// (CurveZMQ keys, heartbeats); before
   // start(). Default: a local (ipc://, inproc://) link.
   void set_link(zmqx::PeerLink link) { link_ = std::move(link); }
+  // Names this process towards the broker (before start()): the DEALER's
+  // routing id becomes "NAME-" + 8 hex digits of this run's instance, unique
+  // per run, printable in the broker's logs. Default: ZeroMQ's generated id.
+  void set_name(std::string name) { name_ = std::move(name); }
+  // The routing id start() used ("" until then, or when unnamed).
+  const std::string& routing_id() const { return routing_id_; }
   Status start();
   void close();
 
@@ -107,6 +113,8 @@ class BrokerClient {
   std::unique_ptr<zmqx::UvSocket> socket_;
   uv::Timer timer_;
   std::string instance_;
+  std::string name_;
+  std::string routing_id_;
   strings::StringMap<Job> jobs_;
   protocol::BrokerStatus status_;
   uint64_t last_heard_ms_ = 0;

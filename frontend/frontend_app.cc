@@ -1,5 +1,8 @@
 #include "frontend/frontend_app.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -142,6 +145,7 @@ Status FrontendApp::start(int listen_fd) {
                                    config_.frontend.curve_secret_key_file);
   if (!link) return link.error();
   broker_->set_link(std::move(*link));
+  if (process_index_ >= 0) broker_->set_name("frontend-" + std::to_string(process_index_));
   if (Status s = broker_->start(); !s.ok()) return s;
   response_store_ = responses::ResponseStore::open(
       config_.responses.db_path, config_.responses.ttl_ms, config_.responses.max_entries);
@@ -614,6 +618,12 @@ void FrontendApp::handle_health(http::Exchange ex) {
   }
   int64_t now_s = unix_now_s();
   w.begin_object().field("status", status).field("draining", draining_);
+  // Which process answered (frontend.processes > 1 share the port).
+  w.key("frontend")
+      .begin_object()
+      .field("index", static_cast<int64_t>(std::max(process_index_, 0)))
+      .field("pid", static_cast<int64_t>(::getpid()))
+      .end_object();
   w.key("broker")
       .begin_object()
       .field("connected", broker_ok)
@@ -651,7 +661,12 @@ void FrontendApp::handle_metrics(http::Exchange ex) {
     return reply_error(ex, err, ids::random_hex(24));
   }
   std::vector<protocol::MetricFamily> own;
-  metrics_.registry().collect({"process", "frontend"}, &own);
+  std::vector<std::string> labels{"process", "frontend"};
+  if (process_index_ >= 0) {  // one of several: say which (docs/metrics.md)
+    labels.emplace_back("frontend");
+    labels.push_back(std::to_string(process_index_));
+  }
+  metrics_.registry().collect(labels, &own);
   const auto* broker = broker_->connected() ? &broker_->broker_status().metrics : nullptr;
   ex.respond(200, {{"content-type", metrics::kContentType}, {"cache-control", "no-store"}},
              metrics_text(own, broker));

@@ -40,6 +40,12 @@ class FrontendApp {
   FrontendApp(uv_loop_t* loop, Config config);
   ~FrontendApp();
 
+  // Which of several frontend processes this is (`--index K`, before
+  // start()): names it towards the broker ("frontend-K-…"), in /health
+  // ("frontend": {"index", "pid"}) and in /metrics (label frontend="K").
+  // -1 (default): the only one; /health says index 0 and /metrics has no
+  // such label.
+  void set_process_index(int index) { process_index_ = index; }
   // Connects to the broker and listens (or adopts `listen_fd` if >= 0).
   Status start(int listen_fd = -1);
   int port() const { return server_->port(); }
@@ -149,6 +155,7 @@ class FrontendApp {
   uv::Timer drain_;
   uint64_t drain_deadline_ms_ = 0;
   bool draining_ = false;
+  int process_index_ = -1;  // set_process_index()
   bool closed_ = false;
 };
 

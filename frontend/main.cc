@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   cli.add_option("-c,--config", config_path, "TOML configuration file (default: $QP_CONFIG)");
   cli.add_option("--listen-fd", listen_fd,
                  "use this inherited listening socket (the launcher passes 3) instead of binding");
+  int index = -1;
+  cli.add_option("--index", index,
+                 "which of several frontend processes on one socket this is (0, 1, …): its name "
+                 "towards the broker, in logs (frontend=K) and in /metrics")
+      ->check(CLI::Range(0, static_cast<int>(qp::kMaxFrontendProcesses) - 1));
   CLI11_PARSE(cli, argc, argv);
 
   // SIGHUP means "reload the keys file" (handled once the loop runs); one
@@ -34,13 +39,24 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   auto config = qp::process::start("frontend", config_path, {.uses_state_dir = true}, &exit_code);
   if (!config) return exit_code;
+  if (index >= 0) qp::log::set_process_tag("frontend", std::to_string(index));
   // systemd socket activation: adopt the first passed socket.
   if (listen_fd < 0 && sd_listen_fds(1) >= 1) listen_fd = SD_LISTEN_FDS_START;
+  if (index > 0 && listen_fd < 0) {
+    // Process K > 0 shares process 0's socket; a port of its own would be a
+    // second, different listener (or fail to bind).
+    std::fprintf(stderr,
+                 "qp-frontend: --index %d needs the shared listening socket (--listen-fd, or "
+                 "systemd's qwenproxy-frontend.socket)\n",
+                 index);
+    return qp::process::kExitConfig;
+  }
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   {
     qp::frontend::FrontendApp app(&loop, std::move(config.value()));
+    app.set_process_index(index);
     if (qp::Status s = app.start(listen_fd); !s.ok()) {
       QP_ERROR("frontend.start_failed").kv("error", s.message());
       std::fprintf(stderr, "qp-frontend: %s\n", s.message().c_str());

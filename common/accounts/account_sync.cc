@@ -1,11 +1,14 @@
 #include "common/accounts/account_sync.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <ctime>
 #include <iterator>
 
 #include "common/accounts/account_loader.h"
+#include "common/accounts/private_file.h"
 
 namespace qp::accounts {
 namespace {
@@ -50,6 +53,25 @@ std::vector<std::string> account_files_present(const std::string& dir, Status* s
     std::string path = account_file_path(dir, name);
     if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) out.push_back(name);
   }
+  return out;
+}
+
+std::vector<std::string> writes_in_progress(const std::string& dir, int64_t stale_s) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  while (const dirent* e = ::readdir(d)) {
+    std::string_view name(e->d_name);
+    if (name.substr(0, kPrivateTempPrefix.size()) != kPrivateTempPrefix) continue;
+    struct stat st {};
+    std::string path = dir + "/" + std::string(name);
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // renamed meanwhile
+    if (now - static_cast<int64_t>(st.st_mtime) >= stale_s) continue;
+    out.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -19,6 +19,7 @@
 // reports credentials_invalid with the fix in /health (as at start-up).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,19 @@ AccountSyncPlan plan_account_sync(const std::vector<std::string>& desired,
 // or a symlink to one). A missing directory is empty; a directory that
 // cannot be listed sets `*status` (callers then change nothing).
 std::vector<std::string> account_files_present(const std::string& dir, Status* status);
+
+// A temporary file of write_private_file older than this is left over from a
+// writer that died before its rename: not a write in progress.
+inline constexpr int64_t kStaleWriteS = 60;
+
+// Names of write_private_file's temporary files (kPrivateTempPrefix…) in
+// `dir` modified less than `stale_s` seconds ago: each is an account file
+// about to be renamed in. A watcher woken by the temporary file's creation
+// (systemd's PathChanged= fires on it, an fsync before the rename) must wait
+// for them to go, or it lists the directory too early and misses the file
+// (the rename's own trigger is merged into the running sync). Empty when
+// there are none or the directory cannot be listed.
+std::vector<std::string> writes_in_progress(const std::string& dir, int64_t stale_s = kStaleWriteS);
 
 // Accounts of `config` that config discovery added from accounts_dir.
 std::vector<std::string> directory_accounts(const Config& config);

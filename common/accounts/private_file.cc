@@ -118,7 +118,7 @@ Status write_private_file(const std::string& path, const std::string& content,
   if (!options.replace && ::access(path.c_str(), F_OK) == 0) {
     return error(Code::kInvalidArgument, path + " already exists (use --force to replace it)");
   }
-  std::string tmpl = dir + "/.qwenproxy-XXXXXX";
+  std::string tmpl = dir + "/" + std::string(kPrivateTempPrefix) + "XXXXXX";
   // mkstemp creates the file with mode 0600 whatever the umask.
   Fd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
   if (fd.get() < 0) return io_error("cannot create a file in", dir, errno);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -38,9 +39,15 @@ struct WriteOptions {
   int64_t owner_gid = -1;
 };
 
+// The name write_private_file's temporary file starts with (then six random
+// characters): hidden and not *.toml, so never taken for an account, and
+// recognisable by a directory watcher as "a write whose rename is to come"
+// (accounts::writes_in_progress, account_sync.h).
+inline constexpr std::string_view kPrivateTempPrefix = ".qwenproxy-";
+
 // Writes `content` to `path` with mode 0600: into a temporary file in the same
-// directory, fsync, then rename over `path` (readers see the old or the new
-// file, never half of one). The directory must exist.
+// directory (kPrivateTempPrefix), fsync, then rename over `path` (readers see
+// the old or the new file, never half of one). The directory must exist.
 Status write_private_file(const std::string& path, const std::string& content,
                           const WriteOptions& options);
 

@@ -26,6 +26,7 @@ const UNITS = [
   'qwenproxy-broker.service',
   'qwenproxy-frontend.service',
   'qwenproxy-frontend.socket',
+  'qwenproxy-frontend@1.service',
   'qwenproxy-worker@alice.service',
   'qwenproxy.target',
 ];
@@ -86,12 +87,12 @@ test('cmake --install puts the binaries, units, user, config and examples in pla
     assert.ok(existsSync(join(root, PREFIX, 'bin', b)), `bin/${b}`);
   }
   for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-frontend.socket',
-    'qwenproxy-worker@.service', 'qwenproxy.target', 'qwenproxy-accounts.path', 'qwenproxy-accounts.service']) {
+    'qwenproxy-frontend@.service', 'qwenproxy-worker@.service', 'qwenproxy.target', 'qwenproxy-accounts.path', 'qwenproxy-accounts.service']) {
     assert.ok(existsSync(join(unitDir(), u)), u);
   }
   // Every ExecStart names an installed binary (not the build tree).
-  for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-worker@.service',
-    'qwenproxy-accounts.service']) {
+  for (const u of ['qwenproxy-broker.service', 'qwenproxy-frontend.service', 'qwenproxy-frontend@.service',
+    'qwenproxy-worker@.service', 'qwenproxy-accounts.service']) {
     const m = readFileSync(join(unitDir(), u), 'utf8').match(/^ExecStart=(\S+)/m);
     assert.ok(m, `${u} has ExecStart`);
     assert.ok(m[1].startsWith(`${PREFIX}/bin/`), `${u}: ${m[1]}`);

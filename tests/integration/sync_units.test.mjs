@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, tempDir, until } from './harness.mjs';
 
@@ -91,6 +91,44 @@ test('sync-units --dry-run says what it would do and changes nothing', async () 
     'would stop qwenproxy-worker@carol.service',
   ]);
   assert.deepEqual(calls, ['ListUnitsByPatterns qwenproxy-worker@*.service']);
+});
+
+// The flaky boot test (docs/deployment.md, "Adding accounts from the
+// console"): systemd's PathChanged= runs sync-units when write_private_file
+// creates its temporary file, an fsync before the account file is renamed
+// in, and the rename's own trigger is merged into that run. sync-units must
+// wait for the write instead of listing the directory too early. The rename
+// here happens only once sync-units says it is waiting, so without the wait
+// frank would be missed every time, not one run in five.
+test('sync-units waits for an account file being written (its temp file) and starts it', async () => {
+  const fake = spawn(join(BIN, 'fake_systemd_manager'), ['alice', 'bob'].map((n) => `qwenproxy-worker@${n}.service`), {
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address },
+  });
+  const calls = [];
+  lines(fake.stdout, calls);
+  const tmp = join(dir, 'accounts', '.qwenproxy-Fr4nkQ');
+  const final = join(dir, 'accounts', 'frank.toml');
+  writeFileSync(tmp, 'token = "x"\n', { mode: 0o600 });
+  try {
+    await until(() => calls.includes('ready'), { what: 'the fake manager' });
+    const sync = spawn(join(BIN, 'qwenproxy'), ['account', 'sync-units', '--config', join(dir, 'qwenproxy.toml')], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address, QP_CONFIG: '' },
+    });
+    const out = [];
+    lines(sync.stdout, out);
+    let err = '';
+    sync.stderr.on('data', (d) => { err += d; });
+    const code = new Promise((resolve) => sync.on('close', resolve));
+    await until(() => out.some((l) => l.startsWith('waiting for a write in progress in ')), { what: 'sync-units to wait for the write' });
+    renameSync(tmp, final);
+    assert.equal(await code, 0, err);
+    assert.ok(out.includes('start qwenproxy-worker@frank.service'), out.join('\n'));
+    assert.ok(calls.includes('StartUnit qwenproxy-worker@frank.service replace'), calls.join('\n'));
+  } finally {
+    fake.kill('SIGKILL');
+    rmSync(tmp, { force: true });
+    rmSync(final, { force: true });
+  }
 });
 
 test('sync-units without systemd fails with the reason', () => {

@@ -32,8 +32,8 @@ UNITDIR=lib/systemd/system   # as scripts/build-deb.sh configures (QP_SYSTEMD_UN
 DOC=usr/share/doc/qwenproxy
 BINARIES=(qwenproxy qp-broker qp-frontend qp-worker mock-qwen)
 UNITS=(qwenproxy-accounts.path qwenproxy-accounts.service qwenproxy-broker.service
-       qwenproxy-frontend.service qwenproxy-frontend.socket 'qwenproxy-worker@.service'
-       qwenproxy.target)
+       qwenproxy-frontend.service qwenproxy-frontend.socket 'qwenproxy-frontend@.service'
+       'qwenproxy-worker@.service' qwenproxy.target)
 
 passed=0
 failed=0
@@ -206,6 +206,7 @@ done
 mkdir -p "$X/bin" && cp /usr/bin/kill "$X/bin/kill"
 for u in "${UNITS[@]}"; do
   [ "$u" = 'qwenproxy-worker@.service' ] && u='qwenproxy-worker@alice.service'
+  [ "$u" = 'qwenproxy-frontend@.service' ] && u='qwenproxy-frontend@1.service'
   out=$(systemd-analyze verify --root="$X" --man=no --generators=no "$u" 2>&1)
   rc=$?
   check "systemd-analyze verify $u: no error, no warning${out:+: $out}" test "$rc" -eq 0 -a -z "$out"

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "common/accounts/account_loader.h"
@@ -140,6 +142,34 @@ Status unit_job(sd_bus* bus, const char* method, const std::string& unit) {
   return Status();
 }
 
+// An account file being written (write_private_file: temporary file, fsync,
+// rename) is waited for: the temporary file's creation is what started this
+// run (PathChanged=), an fsync before the account file is there, and the
+// rename's trigger is merged into this run, so listing now would miss it
+// for good. Bounded: a writer stuck longer than kWriteWaitMs is given up on.
+void wait_for_writes(const std::string& dir) {
+  constexpr auto kWriteWaitMs = std::chrono::milliseconds(10'000);
+  constexpr auto kPollMs = std::chrono::milliseconds(20);
+  const auto deadline = std::chrono::steady_clock::now() + kWriteWaitMs;
+  bool said = false;
+  for (;;) {
+    std::vector<std::string> writes = accounts::writes_in_progress(dir);
+    if (writes.empty()) return;
+    if (!said) {
+      std::printf("waiting for a write in progress in %s (%s)\n", dir.c_str(), writes[0].c_str());
+      std::fflush(stdout);
+      said = true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::fprintf(stderr,
+                   "qwenproxy account sync-units: %s/%s still there after %lld ms; going on\n",
+                   dir.c_str(), writes[0].c_str(), static_cast<long long>(kWriteWaitMs.count()));
+      return;
+    }
+    std::this_thread::sleep_for(kPollMs);  // the condition above is what synchronises
+  }
+}
+
 }  // namespace
 
 int run_sync_units(const SyncUnitsOptions& o) {
@@ -158,6 +188,7 @@ int run_sync_units(const SyncUnitsOptions& o) {
   std::vector<std::string> previous;
   int code = kExitOk;
   for (int pass = 0; pass < kMaxPasses; ++pass) {
+    wait_for_writes(config->accounts_dir);
     Status listed;
     std::vector<std::string> present =
         accounts::account_files_present(config->accounts_dir, &listed);

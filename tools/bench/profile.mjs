@@ -71,7 +71,7 @@ try {
   let perfTimer = null;
   if (o.tool === 'perf') {
     perfTimer = setTimeout(() => {
-      const pids = [gw.pids.frontend, gw.pids.broker, gw.pids.worker].join(',');
+      const pids = [...gw.pids.frontend, gw.pids.broker, gw.pids.worker].join(',');
       perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '--call-graph', 'dwarf,16384', '-o', join(o.out, 'perf.data'), '-p', pids],
         { stdio: ['ignore', 'ignore', 'inherit'] });
       perfTimer = setTimeout(() => perf.kill('SIGINT'), 5000);

@@ -7,7 +7,7 @@
 //
 //   tools/bench/run-suite.sh [--quick | --smoke] [--only P1,P3] [--runs direct,gateway]
 //                            [--bin-dir DIR] [--out docs/benchmarks.md | --no-doc]
-//                            [--json FILE] [--keep]
+//                            [--json FILE] [--keep] [--frontends N]
 //
 // --smoke: tiny numbers, no doc; exits non-zero if any run fails to produce
 // valid output or a request fails (the ctest `bench.smoke`). Timings are
@@ -36,6 +36,10 @@ function parseArgs(argv) {
     else if (a === '--no-doc') o.doc = false;
     else if (a === '--json') o.json = resolve(next());
     else if (a === '--keep') o.keep = true;
+    else if (a === '--frontends') {
+      o.frontends = Number(next());
+      if (!Number.isInteger(o.frontends) || o.frontends < 1) die('--frontends needs a whole number ≥ 1');
+    }
     else if (a === '-h' || a === '--help') { console.log(readFileSync(new URL(import.meta.url)).toString().split('\n').slice(0, 14).join('\n')); process.exit(0); }
     else die(`unknown option ${a}`);
   }
@@ -142,9 +146,10 @@ async function runScenario(o, sc, workDir) {
   const results = {};
   try {
     gw = await startGateway(o, mock, dir);
-    const gwPids = [gw.pids.frontend, gw.pids.broker, gw.pids.worker];
-    if (gwPids.some((p) => !p)) throw new Error(`gateway pids not found: ${JSON.stringify(gw.pids)}`);
-    const samples = ['--sample', `gateway=${gwPids.join(',')}`, '--sample', `frontend=${gw.pids.frontend}`,
+    // frontend: every frontend process (--frontends N: frontend.processes).
+    const gwPids = [...gw.pids.frontend, gw.pids.broker, gw.pids.worker];
+    if (gwPids.some((p) => !p) || gw.pids.frontend.length === 0) throw new Error(`gateway pids not found: ${JSON.stringify(gw.pids)}`);
+    const samples = ['--sample', `gateway=${gwPids.join(',')}`, '--sample', `frontend=${gw.pids.frontend.join(',')}`,
       '--sample', `broker=${gw.pids.broker}`, '--sample', `worker=${gw.pids.worker}`, '--sample', `mock=${mock.pid}`];
     for (const run of sc.runs) {
       if (o.runs && !o.runs.includes(run.name)) continue;

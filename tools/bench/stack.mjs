@@ -101,7 +101,7 @@ export async function startGateway(o, mock, dir, { childBinDir = o.binDir, start
   // One account with room for 10,000+ streams; the broker queue likewise.
   const cfg = [
     `runtime_dir = "${dir}/run"`, `state_dir = "${dir}/state"`,
-    '[frontend]', 'port = 0',
+    '[frontend]', 'port = 0', `processes = ${o.frontends ?? 1}`,
     '[broker]', 'queue_limit = 20000',
     '[upstream]', `base_url = "${mock.url}"`,
     '[[accounts]]', 'name = "bench"', `cookies = "token=${mock.token}"`, 'capacity = 20000',
@@ -142,7 +142,11 @@ export async function startGateway(o, mock, dir, { childBinDir = o.binDir, start
   }
   return {
     proc, url, err,
-    pids: { frontend: pid('frontend'), broker: pid('broker'), worker: pid('worker:bench') },
+    // frontend: the pids of every frontend process ("frontend", or "frontend:K" when several).
+    pids: {
+      frontend: (o.frontends ?? 1) > 1 ? Array.from({ length: o.frontends }, (_, k) => pid(`frontend:${k}`)) : [pid('frontend')],
+      broker: pid('broker'), worker: pid('worker:bench'),
+    },
     // Launcher lines (restarts, watchdog kills) and the children's warnings.
     // Per-request failure lines are left out: they repeat the client's view.
     logTail: (n = 20) => [...out.lines.filter((l) => !/^qwenproxy: (started|ready)/.test(l)).slice(-n),

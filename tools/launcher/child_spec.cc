@@ -1,5 +1,6 @@
 #include "tools/launcher/child_spec.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace qp::launcher {
@@ -25,10 +26,23 @@ ChildSpec broker_spec(const LaunchOptions& options) {
   return spec;
 }
 
-ChildSpec frontend_spec(const LaunchOptions& options) {
-  ChildSpec spec{
-      "frontend", ChildKind::kFrontend, std::string(kFrontendBinary), config_args(options), {}, {}};
+std::string frontend_name(uint64_t index, uint64_t processes) {
+  if (processes <= 1) return "frontend";
+  return "frontend:" + std::to_string(index);
+}
+
+ChildSpec frontend_spec(const LaunchOptions& options, uint64_t index, uint64_t processes) {
+  ChildSpec spec{frontend_name(index, processes),
+                 ChildKind::kFrontend,
+                 std::string(kFrontendBinary),
+                 config_args(options),
+                 {},
+                 {}};
   unset_all(kAccountSecretEnv, &spec.env);
+  if (processes > 1) {
+    spec.args.emplace_back("--index");
+    spec.args.push_back(std::to_string(index));
+  }
   if (options.listen_fd >= 0) {
     spec.args.emplace_back("--listen-fd");
     spec.args.emplace_back("3");
@@ -89,7 +103,8 @@ LaunchPlan plan_launch(const Config& config, const LaunchOptions& options,
       plan.children.push_back(worker_spec(options, account.name, account.from_environment));
     }
   }
-  plan.children.push_back(frontend_spec(options));
+  const uint64_t n = std::max<uint64_t>(config.frontend.processes, 1);
+  for (uint64_t i = 0; i < n; ++i) plan.children.push_back(frontend_spec(options, i, n));
   return plan;
 }
 

@@ -2,7 +2,8 @@
 // pure functions of the loaded Config and the command-line options.
 //
 // Child names are part of the launcher's output contract (tests parse them):
-// "mock", "broker", "frontend", "worker:<account>".
+// "mock", "broker", "frontend" (or "frontend:K", K = 0..N-1, when
+// frontend.processes N > 1), "worker:<account>".
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,7 @@ inline constexpr std::string_view kAccountSecretEnv[] = {
 inline constexpr std::string_view kClientSecretEnv[] = {"QP_API_KEY"};
 
 struct ChildSpec {
-  std::string name;  // "broker", "frontend", "worker:<account>", "mock"
+  std::string name;  // "broker", "frontend"/"frontend:K", "worker:<account>", "mock"
   ChildKind kind = ChildKind::kBroker;
   std::string program;            // binary name from the plan; a path once resolved
   std::vector<std::string> args;  // without argv[0]
@@ -81,7 +82,12 @@ LaunchPlan plan_launch(const Config& config, const LaunchOptions& options,
 std::vector<std::string> config_args(const LaunchOptions& options);
 
 ChildSpec broker_spec(const LaunchOptions& options);
-ChildSpec frontend_spec(const LaunchOptions& options);
+// Frontend process `index` of `processes` (frontend.processes). They all
+// inherit the one listening socket; each gets `--index K` (its identity
+// towards the broker and in logs and metrics) when there are several.
+ChildSpec frontend_spec(const LaunchOptions& options, uint64_t index = 0, uint64_t processes = 1);
+// "frontend" when there is one process, else "frontend:K".
+std::string frontend_name(uint64_t index, uint64_t processes);
 // `env_account`: the account is the one the QWEN_* variables define, so its
 // worker keeps them.
 ChildSpec worker_spec(const LaunchOptions& options, const std::string& account,

@@ -1,13 +1,17 @@
 #include "common/accounts/account_sync.h"
 
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include <catch2/catch.hpp>
+
+#include "common/accounts/private_file.h"
 
 namespace qp::accounts {
 namespace {
@@ -77,6 +81,56 @@ TEST_CASE("account sync: files present are regular NAME.toml files only", "[acco
   std::filesystem::create_symlink(dir + "/alice.toml", dir + "/frank.toml");
   CHECK(account_files_present(dir, &status) == Names{"alice", "frank"});
   CHECK(status.ok());
+  std::filesystem::remove_all(dir);
+}
+
+// The flaky boot test: systemd's PathChanged= fired on write_private_file's
+// temporary file, sync-units listed the directory before the rename (an
+// fsync later) and the rename's own trigger was merged into that run. The
+// writer's temporary files are what writes_in_progress() finds, and the
+// directory sees no other name before the account file itself.
+TEST_CASE("account sync: write_private_file's temp file is a write in progress", "[accounts]") {
+  char tmpl[] = "/tmp/qp-sync-test-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  int ino = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(ino >= 0);
+  // The events systemd's PathChanged= watches (src/core/path.c).
+  REQUIRE(::inotify_add_watch(ino, dir.c_str(),
+                              IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                                  IN_MOVED_TO) >= 0);
+  REQUIRE(write_private_file(dir + "/alice.toml", "token = \"x\"\n", {}).ok());
+  alignas(inotify_event) char buf[8192];
+  ssize_t n = ::read(ino, buf, sizeof buf);
+  ::close(ino);
+  REQUIRE(n > 0);
+  std::vector<std::string> names;
+  for (ssize_t i = 0; i < n;) {
+    const auto* e = reinterpret_cast<const inotify_event*>(buf + i);
+    names.emplace_back(e->len > 0 ? e->name : "");
+    i += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+  }
+  REQUIRE(names.size() >= 2);
+  // Every event before the account file's is about the temporary file.
+  for (const auto& name : names) {
+    INFO(name);
+    if (name == "alice.toml") break;
+    CHECK(name.rfind(std::string(kPrivateTempPrefix), 0) == 0);
+  }
+  CHECK(names.back() == "alice.toml");
+
+  // A temporary file like the one above, now: a write in progress; an old
+  // one: a writer that died, ignored; other hidden files and accounts: no.
+  CHECK(writes_in_progress(dir).empty());
+  std::string fresh = dir + "/" + std::string(kPrivateTempPrefix) + "Ab12Cd";
+  std::string stale = dir + "/" + std::string(kPrivateTempPrefix) + "Zz99Zz";
+  std::ofstream(fresh) << "x";
+  std::ofstream(stale) << "x";
+  std::ofstream(dir + "/.bob.toml.swp") << "x";
+  std::filesystem::last_write_time(stale, std::filesystem::file_time_type::clock::now() -
+                                              std::chrono::seconds(kStaleWriteS + 5));
+  CHECK(writes_in_progress(dir) == Names{std::string(kPrivateTempPrefix) + "Ab12Cd"});
+  CHECK(writes_in_progress(dir + "/missing").empty());
   std::filesystem::remove_all(dir);
 }
 

@@ -81,6 +81,19 @@ capacity = 2
     REQUIRE(c.has_value());
     CHECK(c->frontend.port == 0);
   }
+  SECTION("frontend.processes: default 1, env QP_FRONTEND_PROCESSES, 1..64") {
+    auto one = load_config(path, env_of({}));
+    REQUIRE(one.has_value());
+    CHECK(one->frontend.processes == 1);
+    auto two = load_config(path, env_of({{"QP_FRONTEND_PROCESSES", "2"}}));
+    REQUIRE(two.has_value());
+    CHECK(two->frontend.processes == 2);
+    for (const char* bad : {"0", "65"}) {
+      auto c = load_config(path, env_of({{"QP_FRONTEND_PROCESSES", bad}}));
+      REQUIRE_FALSE(c.has_value());
+      CHECK(c.error().message().find("frontend.processes") != std::string::npos);
+    }
+  }
   SECTION("bad env number") {
     auto c = load_config(path, env_of({{"QP_PORT", "abc"}}));
     REQUIRE_FALSE(c.has_value());

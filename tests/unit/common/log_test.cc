@@ -66,3 +66,27 @@ TEST_CASE("lines go to the journal only when JOURNAL_STREAM names stderr itself"
   qp::log::init("test");
   CHECK_FALSE(qp::log::to_journal());
 }
+
+TEST_CASE("a process tag (one of several frontends) follows proc= on every line", "[log]") {
+  auto capture = [] {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    int saved = ::dup(STDERR_FILENO);
+    ::dup2(fds[1], STDERR_FILENO);
+    { qp::log::Line(qp::log::Level::kError, "test.tagged").kv("k", "v"); }
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::close(fds[1]);
+    char buf[1024];
+    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    ::close(fds[0]);
+    REQUIRE(n > 0);
+    return std::string(buf, static_cast<size_t>(n));
+  };
+  ::unsetenv("JOURNAL_STREAM");
+  qp::log::init("frontend");
+  qp::log::set_process_tag("frontend", "1");
+  CHECK(capture().find(" proc=frontend frontend=1 pid=") != std::string::npos);
+  qp::log::set_process_tag("", "");
+  CHECK(capture().find(" proc=frontend pid=") != std::string::npos);
+}

@@ -233,4 +233,28 @@ TEST_CASE("mock spec with a fixed port", "[launcher][spec]") {
 }
 
 }  // namespace
+TEST_CASE("frontend.processes N: N frontends frontend:K, each --index K, all on the one socket",
+          "[launcher][spec]") {
+  Config config = load("", {{"QP_FRONTEND_PROCESSES", "3"}});
+  LaunchOptions options;
+  options.listen_fd = 7;
+  LaunchPlan plan = plan_launch(config, options, "s3cret");
+  CHECK(names(plan) == Args{"mock", "broker", "frontend:0", "frontend:1", "frontend:2"});
+  for (uint64_t i = 0; i < 3; ++i) {
+    const ChildSpec& fe = plan.children[2 + i];
+    INFO(fe.name);
+    CHECK(fe.kind == ChildKind::kFrontend);
+    CHECK(fe.program == "qp-frontend");
+    CHECK(fe.args == Args{"--index", std::to_string(i), "--listen-fd", "3"});
+    CHECK(fe.inherit_fds == std::vector<int>{7});  // one bind, shared
+  }
+  // One process: the name and the arguments of before (no --index).
+  Config one = load("");
+  LaunchPlan single = plan_launch(one, options, "s3cret");
+  CHECK(names(single) == Args{"mock", "broker", "frontend"});
+  CHECK(single.children[2].args == Args{"--listen-fd", "3"});
+  CHECK(frontend_name(0, 1) == "frontend");
+  CHECK(frontend_name(1, 2) == "frontend:1");
+}
+
 }  // namespace qp::launcher
