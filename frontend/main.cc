@@ -13,6 +13,7 @@
 #include "common/notify.h"
 #include "common/process.h"
 #include "common/uv/handle.h"
+#include "common/uv/process_signals.h"
 #include "frontend/frontend_app.h"
 
 namespace {
@@ -65,45 +66,24 @@ int main(int argc, char** argv) {
       QP_INFO("frontend.listening").kv("port", app.port());
       qp::notify::ready("listening on port " + std::to_string(app.port()), app.port());
 
-      struct SignalCtx {
-        qp::frontend::FrontendApp* app;
-        qp::uv::Signal term, intr, hup;
-        qp::uv::Timer watchdog;
-      } sig{&app, {}, {}, {}, {}};
-      auto on_signal = [](uv_signal_t* h, int signum) {
-        auto* ctx = static_cast<SignalCtx*>(h->data);
-        if (ctx == nullptr) return;
-        QP_INFO("frontend.signal").kv("signal", signum);
-        qp::notify::stopping();
-        ctx->app->shutdown(kDrainMs);
-        ctx->term.reset();
-        ctx->intr.reset();
-        ctx->hup.reset();
-        ctx->watchdog.reset();
-      };
-      uv_signal_init(&loop, sig.term.get());
-      sig.term.get()->data = &sig;
-      uv_signal_start(sig.term.get(), on_signal, SIGTERM);
-      uv_signal_init(&loop, sig.intr.get());
-      sig.intr.get()->data = &sig;
-      uv_signal_start(sig.intr.get(), on_signal, SIGINT);
-      uv_signal_init(&loop, sig.hup.get());
-      sig.hup.get()->data = &sig;
-      uv_signal_start(
-          sig.hup.get(),
-          [](uv_signal_t* h, int) {
-            auto* ctx = static_cast<SignalCtx*>(h->data);
-            if (ctx == nullptr) return;
-            QP_INFO("frontend.signal").kv("signal", "SIGHUP").kv("action", "reload keys");
-            ctx->app->reload_keys("sighup");
-          },
-          SIGHUP);
-      uv_unref(sig.hup.base());  // never keeps the loop alive
-      if (uint64_t wd = qp::notify::watchdog_interval_ms(); wd > 0) {
-        uv_timer_init(&loop, sig.watchdog.get());
-        uv_timer_start(
-            sig.watchdog.get(), [](uv_timer_t*) { qp::notify::watchdog(); }, 0, wd / 2);
-      }
+      // SIGINT/SIGTERM drain (connections finish, up to kDrainMs); SIGHUP
+      // reloads the client keys.
+      qp::uv::ProcessSignals signals(
+          &loop,
+          {.on_stop =
+               [&](int signum) {
+                 QP_INFO("frontend.signal").kv("signal", qp::uv::ProcessSignals::name(signum));
+                 qp::notify::stopping();
+                 app.shutdown(kDrainMs);
+                 signals.close();
+               },
+           .on_reload =
+               [&] {
+                 QP_INFO("frontend.signal").kv("signal", "SIGHUP").kv("action", "reload keys");
+                 app.reload_keys("sighup");
+               },
+           .watchdog = true});
+      signals.start();
       uv_run(&loop, UV_RUN_DEFAULT);
     }
   }  // a failed start too: the app's handles are closed and the loop freed

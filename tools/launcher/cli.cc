@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/process.h"
 #include "tools/account/cli.h"
 #include "tools/keys/commands.h"
 #include "tools/keys/curve_keys.h"
@@ -21,7 +22,7 @@
 namespace qp::launcher {
 namespace {
 
-constexpr int kExitUsage = 2;
+constexpr int kExitUsage = process::kExitConfig;
 
 // A subcommand's work, run after parsing succeeded. Returns the exit code.
 using Action = std::function<int()>;

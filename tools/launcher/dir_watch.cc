@@ -3,22 +3,9 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 namespace qp::launcher {
-namespace {
-
-template <class F>
-void guarded(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    QP_ERROR("launcher.accounts_watch_exception").kv("error", e.what());
-  } catch (...) {
-    QP_ERROR("launcher.accounts_watch_exception");
-  }
-}
-
-}  // namespace
 
 DirWatch::DirWatch(uv_loop_t* loop, std::function<void()> on_change)
     : loop_(loop), on_change_(std::move(on_change)) {}
@@ -39,7 +26,7 @@ void DirWatch::start(const std::string& dir) {
       [](uv_timer_t* t) {
         auto* self = static_cast<DirWatch*>(t->data);
         if (self == nullptr) return;
-        guarded([&] {
+        uv::guarded("launcher.accounts_watch", [&] {
           if (!self->watching()) self->try_watch();
           self->on_change_();
         });
@@ -63,7 +50,7 @@ void DirWatch::try_watch() {
         [](uv_fs_event_t* h, const char*, int, int status) {
           auto* self = static_cast<DirWatch*>(h->data);
           if (self == nullptr) return;
-          guarded([&] {
+          uv::guarded("launcher.accounts_watch", [&] {
             if (status < 0) {
               // The directory went away (or the watch broke): the rescan
               // sets a new one when it is back.
@@ -101,7 +88,7 @@ void DirWatch::changed() {
       [](uv_timer_t* t) {
         auto* self = static_cast<DirWatch*>(t->data);
         if (self == nullptr) return;
-        guarded([&] { self->on_change_(); });
+        uv::guarded("launcher.accounts_watch", [&] { self->on_change_(); });
       },
       kSettleMs, 0);
 }

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/notify.h"
 #include "common/uv/handle.h"
+#include "common/uv/process_signals.h"
 #include "tools/account/commands.h"
 #include "tools/launcher/child_spec.h"
 #include "tools/launcher/dir_watch.h"
@@ -57,23 +58,15 @@ class Launcher final : public Supervisor::Observer {
       : loop_(loop),
         p_(std::move(prepared)),
         supervisor_(loop, Supervisor::Options{p_.notify_path, {}, 20'000, 10'000}, this),
+        signals_(loop, {.on_stop = [this](int signum) { handle_signal(signum); },
+                        .on_reload = [this] { handle_signal(SIGHUP); },
+                        .watchdog = true}),
         accounts_watch_(loop, [this] { sync_accounts(); }) {}
 
   Status start() {
     Status s = supervisor_.open();
     if (!s.ok()) return s;
-    for (auto [signum, handle] : {std::pair{SIGINT, &sigint_}, std::pair{SIGTERM, &sigterm_},
-                                  std::pair{SIGHUP, &sighup_}}) {
-      uv_signal_init(loop_, handle->get());
-      handle->get()->data = this;
-      uv_signal_start(handle->get(), &Launcher::on_signal, signum);
-    }
-    uint64_t own_watchdog_ms = notify::watchdog_interval_ms();
-    if (own_watchdog_ms > 0) {  // we run under systemd with WatchdogSec=
-      uv_timer_init(loop_, watchdog_.get());
-      uv_timer_start(
-          watchdog_.get(), [](uv_timer_t*) { notify::watchdog(); }, 0, own_watchdog_ms / 2);
-    }
+    signals_.start();  // and systemd's watchdog, when WatchdogSec= is set
     for (auto& spec : p_.plan.children) supervisor_.add(spec);
     watch_accounts();
     return Status();
@@ -122,10 +115,7 @@ class Launcher final : public Supervisor::Observer {
 
   void on_stopped() override {
     if (!url_file_.empty()) ::unlink(url_file_.c_str());
-    sigint_.reset();
-    sigterm_.reset();
-    sighup_.reset();
-    watchdog_.reset();
+    signals_.close();
     accounts_watch_.stop();
     supervisor_.close();  // the loop has nothing left and uv_run returns
   }
@@ -234,21 +224,10 @@ class Launcher final : public Supervisor::Observer {
     }
   }
 
-  static void on_signal(uv_signal_t* handle, int signum) {
-    auto* self = static_cast<Launcher*>(handle->data);
-    if (self == nullptr) return;
-    try {
-      self->handle_signal(signum);
-    } catch (...) {
-      QP_ERROR("launcher_callback_exception").kv("where", "on_signal");
-    }
-  }
-
   uv_loop_t* loop_;
   Prepared p_;
   Supervisor supervisor_;
-  uv::Signal sigint_, sigterm_, sighup_;
-  uv::Timer watchdog_;
+  uv::ProcessSignals signals_;
   DirWatch accounts_watch_;
   std::set<std::string> dir_workers_;  // workers started for a file in accounts_dir
   std::vector<std::string> pinned_;    // accounts configured elsewhere (account_sync.h)

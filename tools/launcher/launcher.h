@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/process.h"
+
 namespace qp::launcher {
 
 struct UpOptions {
@@ -17,9 +19,10 @@ struct UpOptions {
   bool force_demo = false;            // --demo
 };
 
-// Exit codes of `qwenproxy up`.
-inline constexpr int kExitOk = 0;       // clean shutdown after SIGINT/SIGTERM
-inline constexpr int kExitStartup = 2;  // bad config, missing binary, no runtime dir
+// Exit codes of `qwenproxy up`: those of every qwenproxy process.
+inline constexpr int kExitOk = process::kExitOk;  // clean shutdown after SIGINT/SIGTERM
+inline constexpr int kExitStartup =
+    process::kExitConfig;  // bad config, missing binary, no runtime dir
 
 // Runs until shut down; returns the process exit code. Start-up errors are
 // printed to stderr as one "qwenproxy: …" line (never with secrets).

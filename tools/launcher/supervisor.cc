@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 extern char** environ;  // NOLINT: POSIX global
 
@@ -24,18 +25,6 @@ struct Supervisor::Child {
 };
 
 namespace {
-
-// Every C callback goes through here: no exception crosses into libuv.
-template <class F>
-void guarded(const char* where, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    QP_ERROR("launcher_callback_exception").kv("where", where).kv("error", e.what());
-  } catch (...) {
-    QP_ERROR("launcher_callback_exception").kv("where", where).kv("error", "unknown");
-  }
-}
 
 bool env_name_is(const char* entry, std::string_view name) {
   return std::strncmp(entry, name.data(), name.size()) == 0 && entry[name.size()] == '=';
@@ -302,7 +291,7 @@ void Supervisor::on_datagram(pid_t sender, std::string_view payload) {
 void Supervisor::on_exit(uv_process_t* process, int64_t exit_status, int term_signal) {
   auto* child = static_cast<Child*>(process->data);
   if (child == nullptr) return;
-  guarded("on_exit", [&] {
+  uv::guarded("launcher.on_exit", [&] {
     Supervisor* self = child->owner;
     uint64_t uptime_ms = uv_now(self->loop_) - child->started_ms;
     child->pid = 0;
@@ -334,13 +323,13 @@ void Supervisor::on_exit(uv_process_t* process, int64_t exit_status, int term_si
 void Supervisor::on_restart_timer(uv_timer_t* timer) {
   auto* child = static_cast<Child*>(timer->data);
   if (child == nullptr) return;
-  guarded("on_restart_timer", [&] { child->owner->spawn(child); });
+  uv::guarded("launcher.on_restart_timer", [&] { child->owner->spawn(child); });
 }
 
 void Supervisor::on_restart_deadline(uv_timer_t* timer) {
   auto* child = static_cast<Child*>(timer->data);
   if (child == nullptr) return;
-  guarded("on_restart_deadline", [&] {
+  uv::guarded("launcher.on_restart_deadline", [&] {
     if (child->running() && (child->restart_pending || child->removing)) {
       uv_process_kill(child->process.get(), SIGKILL);
     }
@@ -350,7 +339,7 @@ void Supervisor::on_restart_deadline(uv_timer_t* timer) {
 void Supervisor::on_watchdog_timer(uv_timer_t* timer) {
   auto* child = static_cast<Child*>(timer->data);
   if (child == nullptr) return;
-  guarded("on_watchdog_timer", [&] {
+  uv::guarded("launcher.on_watchdog_timer", [&] {
     Supervisor* self = child->owner;
     if (!child->running() || self->stopping_) return;
     self->observer_->on_watchdog_timeout(child->spec, child->pid);
@@ -361,7 +350,7 @@ void Supervisor::on_watchdog_timer(uv_timer_t* timer) {
 void Supervisor::on_stop_timer(uv_timer_t* timer) {
   auto* self = static_cast<Supervisor*>(timer->data);
   if (self == nullptr) return;
-  guarded("on_stop_timer", [&] {
+  uv::guarded("launcher.on_stop_timer", [&] {
     for (auto& c : self->children_) {
       if (c->running()) uv_process_kill(c->process.get(), SIGKILL);
     }
