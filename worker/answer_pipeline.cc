@@ -5,7 +5,7 @@
 namespace qp::worker {
 
 AnswerPipeline::AnswerPipeline(std::string_view request_id, const std::vector<std::string>& stops,
-                               int64_t max_tokens, const tools::ToolPlan& plan, AnswerSink* sink)
+                               int64_t max_tokens, const toolcalls::ToolPlan& plan, AnswerSink* sink)
     : sink_(sink), limit_(max_tokens), stop_(stops), tools_(plan, request_id) {
   chunk_.request_id = request_id;
 }

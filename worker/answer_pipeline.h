@@ -49,7 +49,7 @@ class AnswerPipeline final : private AnswerSink {
   // `stops`: the client's stop sequences; `max_tokens` <= 0: no limit.
   // `plan` and `sink` must outlive the pipeline.
   AnswerPipeline(std::string_view request_id, const std::vector<std::string>& stops,
-                 int64_t max_tokens, const tools::ToolPlan& plan, AnswerSink* sink);
+                 int64_t max_tokens, const toolcalls::ToolPlan& plan, AnswerSink* sink);
   AnswerPipeline(const AnswerPipeline&) = delete;
   AnswerPipeline& operator=(const AnswerPipeline&) = delete;
 

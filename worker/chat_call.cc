@@ -13,7 +13,7 @@
 #include "worker/new_chat_parser.h"
 #include "worker/prompt_builder.h"
 #include "worker/response_format.h"
-#include "worker/tools/prompt_render.h"
+#include "worker/toolcalls/prompt_render.h"
 #include "worker/worker_metrics.h"
 
 namespace qp::worker {
@@ -24,8 +24,8 @@ UpstreamFailure internal_failure(const Status& s) {
                          "worker failed to start the upstream request: " + s.message(), 0, nullptr};
 }
 
-tools::ToolPlan plan_of(const protocol::JobRequest& job) {
-  auto plan = tools::plan_tools(job);
+toolcalls::ToolPlan plan_of(const protocol::JobRequest& job) {
+  auto plan = toolcalls::plan_tools(job);
   if (plan) return std::move(plan.value());
   QP_WARN("tools.plan_failed").kv("request_id", job.request_id).kv("error", plan.error().message());
   return {};
@@ -60,13 +60,13 @@ ChatCall::~ChatCall() = default;  // the requests abort their transfers
 
 std::string ChatCall::compose(std::string body, bool with_tools) const {
   std::string out;
-  if (with_tools && plan_.mode == tools::ToolMode::kNative) {
-    out = tools::render_tool_section(plan_);
+  if (with_tools && plan_.mode == toolcalls::ToolMode::kNative) {
+    out = toolcalls::render_tool_section(plan_);
     if (!out.empty()) out.append("\n\n");
   }
   out.append(body);
-  if (plan_.mode == tools::ToolMode::kXml) {
-    std::string reminder = tools::render_xml_reminder(plan_);
+  if (plan_.mode == toolcalls::ToolMode::kXml) {
+    std::string reminder = toolcalls::render_xml_reminder(plan_);
     if (!reminder.empty()) out.append("\n\n").append(reminder);
   }
   std::string instruction = response_format_instruction(job_.response_format);
@@ -81,8 +81,8 @@ std::string ChatCall::replay_prompt() {
   LongInputSplit split = split_long_input(job_.messages);
   if (split.context.empty()) return full;  // a lone message stays inline
   std::string file;
-  if (plan_.mode == tools::ToolMode::kNative) {
-    file = tools::render_tool_section(plan_);
+  if (plan_.mode == toolcalls::ToolMode::kNative) {
+    file = toolcalls::render_tool_section(plan_);
     if (!file.empty()) file.append("\n\n");
   }
   file.append(split.context);
@@ -360,7 +360,7 @@ void ChatCall::retry_tools() {
   tool_attempt_ = 1;
   std::string reply = pipeline_.events().response_id();
   if (!reply.empty()) parent_id_ = reply;
-  prompt_ = tools::render_retry_instruction(plan_);
+  prompt_ = toolcalls::render_retry_instruction(plan_);
   phase_ = Phase::kRetryWait;
   retry_new_chat_ = false;
   arm_retry_timer(0);

@@ -29,7 +29,7 @@
 #include "worker/qwen_client.h"
 #include "worker/qwen_requests.h"
 #include "worker/retry_policy.h"
-#include "worker/tools/tool_plan.h"
+#include "worker/toolcalls/tool_plan.h"
 #include "worker/upload_call.h"
 
 namespace qp::worker {
@@ -106,7 +106,7 @@ class ChatCall final : private HttpRequest::Listener, private AnswerSink {
   protocol::JobRequest job_;
   std::string request_id_;
   ModelVariant variant_;
-  tools::ToolPlan plan_;  // tool calling (worker/tools, docs/tools.md)
+  toolcalls::ToolPlan plan_;  // tool calling (worker/toolcalls, docs/tools.md)
   AnswerPipeline pipeline_;
   std::string prompt_;
   std::string chat_id_;

@@ -1,6 +1,6 @@
 #include "worker/prompt_builder.h"
 
-#include "worker/tools/prompt_render.h"
+#include "worker/toolcalls/prompt_render.h"
 
 namespace qp::worker {
 namespace {
@@ -45,17 +45,17 @@ void raw_block(std::string* out, std::string_view text) {
 }
 
 void message_block(std::string* out, const protocol::ChatMessage& m,
-                   const tools::CallNames& names) {
+                   const toolcalls::CallNames& names) {
   if (m.role == "user") {
     block(out, "User", m.name, m.content);
   } else if (m.role == "assistant") {
     if (!m.content.empty() || m.tool_calls.empty()) block(out, "Assistant", m.name, m.content);
     if (!m.tool_calls.empty()) {
-      block(out, "Assistant tool calls", "", tools::render_assistant_tool_calls(m.tool_calls));
+      block(out, "Assistant tool calls", "", toolcalls::render_assistant_tool_calls(m.tool_calls));
     }
   } else if (m.role == "tool") {
     raw_block(out,
-              tools::render_tool_result(m.tool_call_id, names.find(m.tool_call_id), m.content));
+              toolcalls::render_tool_result(m.tool_call_id, names.find(m.tool_call_id), m.content));
   } else if (m.role == "function") {
     block(out, "Tool result", m.name, m.content);
   } else {
@@ -86,7 +86,7 @@ std::string build_continuation(const std::vector<protocol::ChatMessage>& message
     if (messages[i].role == "user") lone_user = &messages[i];
   }
   if (out.empty() && others == 1 && lone_user != nullptr) return lone_user->content;
-  tools::CallNames names;
+  toolcalls::CallNames names;
   for (const auto& m : messages) {
     if (!m.tool_calls.empty()) names.add(m.tool_calls);
   }
@@ -102,7 +102,7 @@ std::string build_prompt(const std::vector<protocol::ChatMessage>& messages) {
   std::string out(kHeader);
   std::string system = system_text(messages);
   if (!system.empty()) block(&out, "System instructions", "", system);
-  tools::CallNames names;
+  toolcalls::CallNames names;
   for (const auto& m : messages) {
     if (!m.tool_calls.empty()) names.add(m.tool_calls);
   }

@@ -8,9 +8,9 @@ namespace qp::worker {
 
 void ToolStage::begin(int attempt) {
   if (!on()) return;
-  tools::StreamOptions options;
+  toolcalls::StreamOptions options;
   options.attempt = attempt;
-  stream_ = tools::make_tool_stream(plan_, std::move(options));
+  stream_ = toolcalls::make_tool_stream(plan_, std::move(options));
   stopped_ = false;
 }
 

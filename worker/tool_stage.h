@@ -1,6 +1,6 @@
 // The tool-call stage of the answer pipeline (worker/answer_pipeline.h): the
 // answer text of one upstream attempt goes through the job's tool parser
-// (worker/tools/tool_stream.h: native or Roo Code XML) and what it outputs
+// (worker/toolcalls/tool_stream.h: native or Roo Code XML) and what it outputs
 // goes to the sink. Pure: no I/O.
 //
 // It also keeps the calls returned, as the client will send them back
@@ -17,21 +17,21 @@
 #include <string_view>
 
 #include "worker/answer_sink.h"
-#include "worker/tools/tool_plan.h"
-#include "worker/tools/tool_stream.h"
+#include "worker/toolcalls/tool_plan.h"
+#include "worker/toolcalls/tool_stream.h"
 
 namespace qp::worker {
 
 class ToolStage {
  public:
   // `plan` must outlive the stage; `request_id` is set on the chunks output.
-  ToolStage(const tools::ToolPlan& plan, std::string_view request_id)
+  ToolStage(const toolcalls::ToolPlan& plan, std::string_view request_id)
       : plan_(plan), request_id_(request_id) {}
   ToolStage(const ToolStage&) = delete;
   ToolStage& operator=(const ToolStage&) = delete;
 
   // Tool calling is on for the job (the plan's mode is not kOff).
-  bool on() const { return plan_.mode != tools::ToolMode::kOff; }
+  bool on() const { return plan_.mode != toolcalls::ToolMode::kOff; }
   // A new parser for an upstream attempt (0: first, 1: the firmer retry).
   void begin(int attempt);
   // True between begin() and the end of the job: text goes through feed().
@@ -54,10 +54,10 @@ class ToolStage {
  private:
   void forward(AnswerSink* sink);
 
-  const tools::ToolPlan& plan_;
+  const toolcalls::ToolPlan& plan_;
   std::string request_id_;
-  std::unique_ptr<tools::ToolStream> stream_;
-  tools::StreamOutput out_;  // reused
+  std::unique_ptr<toolcalls::ToolStream> stream_;
+  toolcalls::StreamOutput out_;  // reused
   std::string calls_;        // the calls' JSON so far, the last one left open
   bool stopped_ = false;
 };

@@ -10,7 +10,7 @@
 
 #include "common/protocol/codec.h"
 #include "fuzz_util.h"
-#include "worker/tools/tool_plan.h"
+#include "worker/toolcalls/tool_plan.h"
 
 using namespace qp;
 
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   protocol::JobRequest back;
   if (!protocol::decode(bytes, &back).ok()) fuzz::fail("encoded JobRequest does not decode");
   if (protocol::encode(back) != bytes) fuzz::fail("JobRequest round trip changed the bytes");
-  auto plan = worker::tools::plan_tools(back);
+  auto plan = worker::toolcalls::plan_tools(back);
   (void)plan;
   return 0;
 }

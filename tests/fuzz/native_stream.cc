@@ -1,5 +1,5 @@
 // Fuzz target: the native tool-call stream parser
-// (worker/tools/native_stream) over the tools of
+// (worker/toolcalls/native_stream) over the tools of
 // tests/testdata/tools/native_tools.json. The input is the model's answer
 // text; its first byte also picks the plan (tool_choice auto, required,
 // named with parallel calls off, Roo Code) and the attempt. The text is fed
@@ -10,7 +10,7 @@
 
 #include "stream_util.h"
 
-using namespace qp::worker::tools;
+using namespace qp::worker::toolcalls;
 
 namespace {
 

@@ -10,8 +10,8 @@
 
 #include "common/protocol/messages.h"
 #include "fuzz_util.h"
-#include "worker/tools/tool_plan.h"
-#include "worker/tools/tool_stream.h"
+#include "worker/toolcalls/tool_plan.h"
+#include "worker/toolcalls/tool_stream.h"
 
 namespace qp::fuzz {
 
@@ -23,8 +23,8 @@ inline protocol::JobRequest base_job() {
 }
 
 // Small bounds, so the "too long: it is text" paths are reached.
-inline worker::tools::StreamOptions small_options(int attempt) {
-  worker::tools::StreamOptions o;
+inline worker::toolcalls::StreamOptions small_options(int attempt) {
+  worker::toolcalls::StreamOptions o;
   o.attempt = attempt;
   o.max_call_bytes = 8192;
   o.max_held_text_bytes = 8192;
@@ -35,9 +35,9 @@ inline worker::tools::StreamOptions small_options(int attempt) {
 // Every chunk in order; checks the stream contract on the way: memory
 // bound, call deltas in order with id and name first, arguments that are a
 // JSON object, no reasoning.
-inline std::string run_stream(const worker::tools::ToolPlan& plan,
+inline std::string run_stream(const worker::toolcalls::ToolPlan& plan,
                               const std::vector<std::string_view>& pieces, int attempt) {
-  using namespace worker::tools;
+  using namespace worker::toolcalls;
   StreamOptions options = small_options(attempt);
   int counter = 0;
   options.next_id = [&counter] { return "call_" + std::to_string(++counter); };
@@ -103,7 +103,7 @@ inline std::string run_stream(const worker::tools::ToolPlan& plan,
 }
 
 // Whole input vs pieces derived from it: the same output.
-inline void check_splits(const worker::tools::ToolPlan& plan, std::string_view in, int attempt) {
+inline void check_splits(const worker::toolcalls::ToolPlan& plan, std::string_view in, int attempt) {
   std::string whole = run_stream(plan, {in}, attempt);
   std::string split = run_stream(plan, random_pieces(in), attempt);
   if (whole != split) fail("a split changed the result", whole + "---\n" + split);

@@ -1,4 +1,4 @@
-// Fuzz target: argument coercion (worker/tools/arguments) against the real
+// Fuzz target: argument coercion (worker/toolcalls/arguments) against the real
 // tool schemas of tests/testdata/tools/native_tools.json, or against a
 // schema taken from the input.
 //
@@ -15,10 +15,10 @@
 #include <simdjson.h>
 
 #include "fuzz_util.h"
-#include "worker/tools/arguments.h"
-#include "worker/tools/tool_set.h"
+#include "worker/toolcalls/arguments.h"
+#include "worker/toolcalls/tool_set.h"
 
-using namespace qp::worker::tools;
+using namespace qp::worker::toolcalls;
 
 namespace {
 

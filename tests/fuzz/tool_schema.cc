@@ -1,16 +1,16 @@
-// Fuzz target: the tool schema parser (worker/tools/schema) and what is
+// Fuzz target: the tool schema parser (worker/toolcalls/schema) and what is
 // built from a schema: the canonical form (tool-set hash) and the rendered
 // signature. The input is a JSON Schema, and is also tried as a whole
-// `tools` array (worker/tools/tool_set) and as a tool_choice.
+// `tools` array (worker/toolcalls/tool_set) and as a tool_choice.
 #include <string>
 #include <string_view>
 
 #include "fuzz_util.h"
-#include "worker/tools/schema.h"
-#include "worker/tools/signature.h"
-#include "worker/tools/tool_set.h"
+#include "worker/toolcalls/schema.h"
+#include "worker/toolcalls/signature.h"
+#include "worker/toolcalls/tool_set.h"
 
-using namespace qp::worker::tools;
+using namespace qp::worker::toolcalls;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-// Fuzz target: the Roo Code XML-mode stream parser (worker/tools/xml_stream)
+// Fuzz target: the Roo Code XML-mode stream parser (worker/toolcalls/xml_stream)
 // with the tool catalogue of tests/testdata/tools/roo_xml_system_prompt.txt.
 // The input is the model's answer text, fed whole and in pieces derived
 // from the input: same output, bounded memory.
@@ -7,7 +7,7 @@
 
 #include "stream_util.h"
 
-using namespace qp::worker::tools;
+using namespace qp::worker::toolcalls;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ToolPlan plan = [] {

@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "worker/tools/tool_plan.h"
+#include "worker/toolcalls/tool_plan.h"
 
 using namespace qp::worker;  // NOLINT(google-build-using-namespace): test brevity
 
@@ -55,7 +55,7 @@ AnswerStep run(AnswerPipeline* p, const std::string& body, size_t piece) {
   return p->end_of_input();
 }
 
-const qp::worker::tools::ToolPlan kNoTools;
+const qp::worker::toolcalls::ToolPlan kNoTools;
 
 }  // namespace
 
@@ -173,14 +173,14 @@ TEST_CASE("pipeline: an error event is not forwarded until flushed; a new attemp
 
 namespace {
 
-qp::worker::tools::ToolPlan read_file_plan(bool parallel) {
+qp::worker::toolcalls::ToolPlan read_file_plan(bool parallel) {
   qp::protocol::JobRequest job;
   job.model = "qwen3-max";
   job.tools = R"([{"type":"function","function":{"name":"read_file","description":"Reads.",)"
               R"("parameters":{"type":"object","properties":{"path":{"type":"string"}},)"
               R"("required":["path"]}}}])";
   job.parallel_tool_calls = parallel;
-  auto plan = qp::worker::tools::plan_tools(job);
+  auto plan = qp::worker::toolcalls::plan_tools(job);
   REQUIRE(plan);
   return plan.value();
 }

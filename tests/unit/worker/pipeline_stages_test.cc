@@ -55,14 +55,14 @@ struct Sink final : AnswerSink {
   void on_tool_warning(std::string_view w) override { warnings.emplace_back(w); }
 };
 
-tools::ToolPlan plan_with(std::string_view tool_choice) {
+toolcalls::ToolPlan plan_with(std::string_view tool_choice) {
   qp::protocol::JobRequest job;
   job.model = "qwen3-max";
   job.tools = R"([{"type":"function","function":{"name":"read_file","description":"Reads.",)"
               R"("parameters":{"type":"object","properties":{"path":{"type":"string"}},)"
               R"("required":["path"]}}}])";
   job.tool_choice = std::string(tool_choice);
-  auto plan = tools::plan_tools(job);
+  auto plan = toolcalls::plan_tools(job);
   REQUIRE(plan);
   return plan.value();
 }
@@ -71,7 +71,7 @@ tools::ToolPlan plan_with(std::string_view tool_choice) {
 
 TEST_CASE("tool stage: off without tools, passes nothing through before begin()",
           "[pipeline][tools]") {
-  tools::ToolPlan off;
+  toolcalls::ToolPlan off;
   ToolStage stage(off, "r");
   CHECK_FALSE(stage.on());
   stage.begin(0);

@@ -2,11 +2,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "worker/tools/prompt_render.h"
+#include "worker/toolcalls/prompt_render.h"
 
 using qp::protocol::ChatMessage;
 using qp::worker::build_prompt;
-namespace tools = qp::worker::tools;
+namespace toolcalls = qp::worker::toolcalls;
 
 namespace {
 ChatMessage msg(std::string role, std::string content) {
@@ -54,8 +54,8 @@ TEST_CASE("prompt: full multi-turn history with tools", "[prompt]") {
       "[System instructions]\nS1\n\nS2\n\n"
       "[User]\nWhat is the weather?\n\n"
       "[Assistant tool calls]\n" +
-      tools::render_assistant_tool_calls(call.tool_calls) + "\n\n" +
-      tools::render_tool_result("call_1", "weather", "sunny") +
+      toolcalls::render_assistant_tool_calls(call.tool_calls) + "\n\n" +
+      toolcalls::render_tool_result("call_1", "weather", "sunny") +
       "\n\n"
       "[Assistant]\nIt is sunny.\n\n"
       "[User: bob]\nThanks\n\n";
@@ -108,16 +108,16 @@ TEST_CASE("continuation: tool results and a user message are labelled blocks", "
                                 tool_result("sunny", "call_1"), tool_result("12:00", "call_2"),
                                 msg("user", "Thanks, and tomorrow?")};
   std::string p = build_continuation(h, 2, false);
-  // Tool results in the tool protocol's result blocks (worker/tools/prompt_render.h),
+  // Tool results in the tool protocol's result blocks (worker/toolcalls/prompt_render.h),
   // named after their calls.
-  CHECK(p == tools::render_tool_result("call_1", "weather", "sunny") + "\n\n" +
-                 tools::render_tool_result("call_2", "time", "12:00") +
+  CHECK(p == toolcalls::render_tool_result("call_1", "weather", "sunny") + "\n\n" +
+                 toolcalls::render_tool_result("call_2", "time", "12:00") +
                  "\n\n"
                  "[User]\nThanks, and tomorrow?");
   // Tool results alone.
   std::vector<ChatMessage> only_tools(h.begin(), h.begin() + 3);
   CHECK(build_continuation(only_tools, 2, false) ==
-        tools::render_tool_result("call_1", "weather", "sunny"));
+        toolcalls::render_tool_result("call_1", "weather", "sunny"));
   // Two user messages: both, labelled.
   std::vector<ChatMessage> two = {msg("user", "a"), msg("assistant", "b"), msg("user", "c"),
                                   msg("user", "d")};
