@@ -1,23 +1,19 @@
 #include "frontend/frontend_app.h"
 
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
 
 #include "common/ids.h"
-#include "common/json/writer.h"
 #include "common/log.h"
-#include "common/metrics/text_format.h"
 #include "common/model_variants.h"
 #include "common/strings.h"
+#include "common/uv/callback.h"
 #include "common/uv/handle.h"
 #include "frontend/anthropic/errors.h"
 #include "frontend/anthropic/messages_call.h"
 #include "frontend/dashboard/dashboard_assets.h"
-#include "frontend/metrics_endpoint.h"
+#include "frontend/models_fetch.h"
 
 namespace qp::frontend {
 namespace {
@@ -65,56 +61,6 @@ bool valid_client_request_id(const std::string& s) {
 }
 
 }  // namespace
-
-// A /v1/models list job; every request that arrives while it is in flight
-// waits for the same answer.
-class FrontendApp::ModelsFetch : public JobSink {
- public:
-  ModelsFetch(FrontendApp* app, std::string request_id)
-      : app_(app), request_id_(std::move(request_id)) {}
-  void wait(http::Exchange ex, std::string model_id, std::string rid, Caller caller) {
-    waiters_.push_back({ex, std::move(model_id), std::move(rid), std::move(caller)});
-  }
-  // Runs `fn` once the fetch ends: with nullptr after a list, else with the error.
-  using Then = std::function<void(const protocol::JobError*)>;
-  void then(Then fn) { then_.push_back(std::move(fn)); }
-  void on_chunk(const protocol::JobChunk&) override {}
-  void on_done(const protocol::JobDone&) override {
-    on_error(
-        {request_id_, Code::kProtocol, "unexpected reply to a model list request", 0, {}, 0, {}});
-  }
-  void on_error(const protocol::JobError& e) override {
-    for (auto& w : waiters_)
-      app_->reply_error(w.ex, ApiError{e.code, e.message, {}, {}, e.retry_after_s}, w.rid, {},
-                        &w.caller);
-    waiters_.clear();
-    run_then(&e);
-  }
-  void on_models(const protocol::ModelList& list) override {
-    app_->models_.store(list, uv_now(app_->loop_));
-    for (auto& w : waiters_) app_->handle_models(w.ex, w.model_id, w.caller);
-    waiters_.clear();
-    run_then(nullptr);
-  }
-  const std::string& request_id() const { return request_id_; }
-
- private:
-  struct Waiter {
-    http::Exchange ex;
-    std::string model_id;
-    std::string rid;
-    Caller caller;
-  };
-  void run_then(const protocol::JobError* e) {
-    auto fns = std::move(then_);
-    then_.clear();
-    for (auto& fn : fns) fn(e);
-  }
-  FrontendApp* app_;
-  std::string request_id_;
-  std::vector<Waiter> waiters_;
-  std::vector<Then> then_;
-};
 
 FrontendApp::FrontendApp(uv_loop_t* loop, Config config)
     : loop_(loop),
@@ -183,12 +129,8 @@ Status FrontendApp::start(int listen_fd) {
 
   uv_timer_init(loop_, sweep_.get());
   sweep_.get()->data = this;
-  uv_timer_start(
-      sweep_.get(),
-      [](uv_timer_t* t) {
-        if (t->data != nullptr) static_cast<FrontendApp*>(t->data)->on_sweep();
-      },
-      kSweepIntervalMs, kSweepIntervalMs);
+  uv_timer_start(sweep_.get(), uv::method<&FrontendApp::on_sweep>, kSweepIntervalMs,
+                 kSweepIntervalMs);
   return Status();
 }
 
@@ -418,21 +360,6 @@ bool FrontendApp::refuse_non_vision(http::Exchange& ex, const protocol::JobReque
   return true;
 }
 
-bool FrontendApp::defer_until_models(http::Exchange ex, const std::string& model,
-                                     const std::string& rid, std::function<void()> then) {
-  uint64_t now = uv_now(loop_);
-  bool listed = models_.has() && models_.find(model) != nullptr;
-  if (!models_.fresh(now)) fetch_models();  // refresh in the background
-  if (listed || models_.fresh(now) || !models_fetch_) return false;
-  models_fetch_->then([this, ex, rid, then = std::move(then)](const protocol::JobError* e) mutable {
-    if (!ex.alive()) return;
-    if (e != nullptr && e->code == Code::kUnavailable)
-      return reply_error(ex, ApiError{e->code, e->message, {}, {}, e->retry_after_s}, rid);
-    then();
-  });
-  return true;
-}
-
 uint64_t FrontendApp::request_timeout_ms(std::string_view model) const {
   // Deep research runs for minutes: its own, longer safety net.
   return long_running_model(model) ? config_.frontend.long_request_timeout_ms
@@ -533,145 +460,6 @@ void FrontendApp::on_sweep() {
   }
 }
 
-void FrontendApp::fetch_models() {
-  if (models_fetch_) return;
-  std::string rid = ids::random_hex(24);
-  auto fetch = std::make_unique<ModelsFetch>(this, rid);
-  protocol::JobRequest job;
-  job.request_id = rid;
-  job.kind = protocol::JobKind::kListModels;
-  job.created_unix_ms = uv::now_unix_ms();
-  if (Status s = broker_->submit(job, fetch.get()); !s.ok()) {
-    QP_DEBUG("models.fetch_failed").kv("error", s.message());
-    return;
-  }
-  models_fetch_ = std::move(fetch);
-}
-
-void FrontendApp::handle_models(http::Exchange ex, std::string_view id, const Caller& caller) {
-  std::string rid = ids::random_hex(24);
-  uint64_t now = uv_now(loop_);
-  if (!models_.fresh(now)) {
-    // Serve a stale list rather than fail; refresh in the background.
-    if (!models_.has()) {
-      fetch_models();
-      if (!models_fetch_) {
-        return reply_error(
-            ex,
-            ApiError{Code::kUnavailable, "The broker is not reachable; please retry.", {}, {}, 1},
-            rid, {}, &caller);
-      }
-      models_fetch_->wait(ex, std::string(id), rid, caller);
-      return;
-    }
-    fetch_models();
-  }
-  if (id.empty()) {
-    // A key limited to some models sees only those (as OpenAI lists a
-    // project's models).
-    ex.respond(200, api_headers(rid, "application/json"),
-               models_.list_json([&](std::string_view m) { return caller.allows_model(m); }));
-    report_end(kModelsEndpoint, {}, &caller, rid, nullptr);
-    return;
-  }
-  const protocol::ModelInfo* m = models_.find(id);
-  if (m == nullptr || !caller.allows_model(id)) {
-    return reply_error(ex,
-                       ApiError{Code::kNotFound,
-                                "The model '" + std::string(id) +
-                                    "' does not exist or you do not have access to it.",
-                                "model", "model_not_found", 0},
-                       rid, {}, &caller);
-  }
-  ex.respond(200, api_headers(rid, "application/json"), ModelsCache::model_json(*m));
-  report_end(kModelsEndpoint, m->id, &caller, rid, nullptr);
-}
-
-// Levels (docs/api.md): without authentication configured, or with a valid
-// key (ClientAuth, the same check as /v1: any client key or the legacy
-// api_key), everything; otherwise only the status, so that a
-// load balancer needs no key and strangers see no account names, errors or
-// token expiry. Before the broker has answered once: 503 "starting" with
-// Retry-After ("not ready yet", not "broken").
-void FrontendApp::handle_health(http::Exchange ex) {
-  const auto& st = broker_->broker_status();
-  bool broker_ok = broker_->connected();
-  uint32_t healthy = 0;
-  for (const auto& a : st.accounts) {
-    if (a.health == "ok") ++healthy;
-  }
-  const bool starting = !broker_->ever_connected();
-  const char* status = starting                       ? "starting"
-                       : !broker_ok                   ? "unavailable"
-                       : healthy == 0                 ? "unavailable"
-                       : healthy < st.accounts.size() ? "degraded"
-                                                      : "ok";
-  const bool ready = std::string_view(status) == "ok" || std::string_view(status) == "degraded";
-  http::Headers headers{{"content-type", "application/json"}, {"cache-control", "no-store"}};
-  if (starting) headers.push_back({"retry-after", "1"});
-  std::string body;
-  json::Writer w(&body);
-  if (!auth_->identify(ex.request().header("authorization"), nullptr)) {
-    w.begin_object().field("status", status).end_object();
-    ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
-    return;
-  }
-  int64_t now_s = unix_now_s();
-  w.begin_object().field("status", status).field("draining", draining_);
-  // Which process answered (frontend.processes > 1 share the port).
-  w.key("frontend")
-      .begin_object()
-      .field("index", static_cast<int64_t>(std::max(process_index_, 0)))
-      .field("pid", static_cast<int64_t>(::getpid()))
-      .end_object();
-  w.key("broker")
-      .begin_object()
-      .field("connected", broker_ok)
-      .field("instance", st.instance)
-      .end_object();
-  w.field("workers", st.workers)
-      .field("queued", st.queued)
-      .field("in_flight", static_cast<uint64_t>(calls_.size()));
-  w.key("accounts").begin_array();
-  for (const auto& a : st.accounts) {
-    w.begin_object()
-        .field("name", a.account)
-        .field("health", a.health)
-        .field("capacity", a.capacity)
-        .field("in_flight", a.in_flight);
-    if (a.token_expires_unix_s > 0) {
-      int64_t left = a.token_expires_unix_s - now_s;
-      w.field("token_expires_in_s", left).field("token_expiring_soon", left < 24 * 3600);
-    } else {
-      w.field_null("token_expires_in_s").field("token_expiring_soon", false);
-    }
-    if (!a.detail.empty()) w.field("detail", a.detail);
-    w.end_object();
-  }
-  w.end_array().end_object();
-  ex.respond(ready ? 200 : 503, std::move(headers), std::move(body));
-}
-
-// GET /metrics (docs/metrics.md): the operator's access rule, then the
-// frontend's families and the broker's (its own and its workers', as of the
-// broker's last heartbeat; left out while the broker is not connected).
-void FrontendApp::handle_metrics(http::Exchange ex) {
-  ApiError err;
-  if (!admin_->access().check(ex.request(), &err)) {
-    return reply_error(ex, err, ids::random_hex(24));
-  }
-  std::vector<protocol::MetricFamily> own;
-  std::vector<std::string> labels{"process", "frontend"};
-  if (process_index_ >= 0) {  // one of several: say which (docs/metrics.md)
-    labels.emplace_back("frontend");
-    labels.push_back(std::to_string(process_index_));
-  }
-  metrics_.registry().collect(labels, &own);
-  const auto* broker = broker_->connected() ? &broker_->broker_status().metrics : nullptr;
-  ex.respond(200, {{"content-type", metrics::kContentType}, {"cache-control", "no-store"}},
-             metrics_text(own, broker));
-}
-
 void FrontendApp::shutdown(uint64_t drain_ms) {
   if (draining_) {
     close_now();
@@ -690,15 +478,11 @@ void FrontendApp::shutdown(uint64_t drain_ms) {
   drain_deadline_ms_ = uv_now(loop_) + drain_ms;
   uv_timer_init(loop_, drain_.get());
   drain_.get()->data = this;
-  uv_timer_start(
-      drain_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<FrontendApp*>(t->data);
-        if (self == nullptr) return;
-        if (self->calls_.empty() || uv_now(self->loop_) >= self->drain_deadline_ms_)
-          self->close_now();
-      },
-      50, 50);
+  uv_timer_start(drain_.get(), uv::method<&FrontendApp::on_drain_tick>, 50, 50);
+}
+
+void FrontendApp::on_drain_tick() {
+  if (calls_.empty() || uv_now(loop_) >= drain_deadline_ms_) close_now();
 }
 
 void FrontendApp::close_now() {

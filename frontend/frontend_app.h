@@ -125,6 +125,7 @@ class FrontendApp {
   // Ends live request `id` with an operator-cancelled error (admin API).
   bool cancel_by_operator(const std::string& id);
   void on_sweep();
+  void on_drain_tick();  // while draining: closes once idle or past the deadline
   std::string new_request_id(const http::Request& req);
   void close_now();
 
