@@ -7,6 +7,7 @@
 
 #include "common/accounts/private_file.h"
 #include "common/log.h"
+#include "common/uv/callback.h"
 
 namespace qp::frontend {
 
@@ -22,20 +23,8 @@ void KeysFileWatch::start() {
     return;
   }
   poll_.get()->data = this;
-  int r = uv_fs_poll_start(
-      poll_.get(),
-      [](uv_fs_poll_t* h, int, const uv_stat_t*, const uv_stat_t*) {
-        auto* self = static_cast<KeysFileWatch*>(h->data);
-        if (self == nullptr) return;
-        try {
-          self->reload("changed");
-        } catch (const std::exception& e) {
-          QP_ERROR("keys.reload_exception").kv("error", e.what());
-        } catch (...) {
-          QP_ERROR("keys.reload_exception");
-        }
-      },
-      path_.c_str(), kPollMs);
+  int r =
+      uv_fs_poll_start(poll_.get(), uv::method<&KeysFileWatch::on_poll>, path_.c_str(), kPollMs);
   if (r != 0) {
     QP_WARN("keys.watch_failed").kv("path", path_).kv("error", uv_strerror(r));
     poll_.reset();

@@ -35,6 +35,7 @@ class KeysFileWatch {
   // Loads the file again now; `why` goes to the log ("sighup", "changed").
   void reload(const char* why);
   void stop() { poll_.reset(); }
+  void on_poll() { reload("changed"); }  // the file's stat changed
 
  private:
   enum class State { kNone, kAbsent, kLoaded, kInvalid };

@@ -2,6 +2,7 @@
 
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/uv/callback.h"
 #include "common/uv/handle.h"
 #include "frontend/chat_call.h"
 
@@ -57,13 +58,11 @@ void VideoCall::start_stream(uv_loop_t* loop, uint64_t interval_ms) {
   exchange_.write("data: " + video_json(entry_) + "\n\n");
   if (interval_ms == 0 || uv_timer_init(loop, keepalive_.get()) != 0) return;
   keepalive_.get()->data = this;
-  uv_timer_start(
-      keepalive_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<VideoCall*>(t->data);
-        if (self != nullptr && !self->finished()) self->exchange_.write(": keep-alive\n\n");
-      },
-      interval_ms, interval_ms);
+  uv_timer_start(keepalive_.get(), uv::method<&VideoCall::keep_alive>, interval_ms, interval_ms);
+}
+
+void VideoCall::keep_alive() {
+  if (!finished()) exchange_.write(": keep-alive\n\n");
 }
 
 void VideoCall::on_chunk(const protocol::JobChunk& chunk) {

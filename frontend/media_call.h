@@ -55,6 +55,7 @@ class VideoCall final : public ApiCall {
 
  private:
   void end_stream();
+  void keep_alive();  // the SSE comment that keeps a blocking stream open
 
   http::Exchange exchange_;
   VideoStore* store_ = nullptr;

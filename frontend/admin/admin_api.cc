@@ -13,6 +13,7 @@
 #include "common/json/writer.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/uv/callback.h"
 #include "frontend/admin/account_import.h"
 #include "frontend/admin/render.h"
 #include "frontend/chat_call.h"
@@ -182,12 +183,7 @@ void AdminApi::start(AdminHost host) {
   }
   uv_timer_init(loop_, tick_.get());
   tick_.get()->data = this;
-  uv_timer_start(
-      tick_.get(),
-      [](uv_timer_t* t) {
-        if (t->data != nullptr) static_cast<AdminApi*>(t->data)->on_tick();
-      },
-      kTickMs, kTickMs);
+  uv_timer_start(tick_.get(), uv::method<&AdminApi::on_tick>, kTickMs, kTickMs);
 }
 
 void AdminApi::close() {

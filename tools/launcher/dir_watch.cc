@@ -21,17 +21,19 @@ void DirWatch::start(const std::string& dir) {
     uv_unref(t->base());
   }
   try_watch();
-  uv_timer_start(
-      rescan_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<DirWatch*>(t->data);
-        if (self == nullptr) return;
-        uv::guarded("launcher.accounts_watch", [&] {
-          if (!self->watching()) self->try_watch();
-          self->on_change_();
-        });
-      },
-      kRescanMs, kRescanMs);
+  uv_timer_start(rescan_.get(), uv::method<&DirWatch::on_rescan>, kRescanMs, kRescanMs);
+}
+
+void DirWatch::on_rescan() {
+  if (!watching()) try_watch();
+  on_change_();
+}
+
+void DirWatch::on_event(const char*, int, int status) {
+  // The directory went away (or the watch broke): the rescan sets a new one
+  // when it is back.
+  if (status < 0) event_.reset();
+  changed();
 }
 
 void DirWatch::stop() {
@@ -45,21 +47,7 @@ void DirWatch::try_watch() {
   int r = uv_fs_event_init(loop_, event_.get());
   if (r == 0) {
     event_.get()->data = this;
-    r = uv_fs_event_start(
-        event_.get(),
-        [](uv_fs_event_t* h, const char*, int, int status) {
-          auto* self = static_cast<DirWatch*>(h->data);
-          if (self == nullptr) return;
-          uv::guarded("launcher.accounts_watch", [&] {
-            if (status < 0) {
-              // The directory went away (or the watch broke): the rescan
-              // sets a new one when it is back.
-              self->event_.reset();
-            }
-            self->changed();
-          });
-        },
-        dir_.c_str(), 0);
+    r = uv_fs_event_start(event_.get(), uv::method<&DirWatch::on_event>, dir_.c_str(), 0);
   }
   if (r != 0) {
     event_.reset();
@@ -83,14 +71,7 @@ void DirWatch::try_watch() {
 }
 
 void DirWatch::changed() {
-  uv_timer_start(
-      settle_.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<DirWatch*>(t->data);
-        if (self == nullptr) return;
-        uv::guarded("launcher.accounts_watch", [&] { self->on_change_(); });
-      },
-      kSettleMs, 0);
+  uv_timer_start(settle_.get(), uv::method<&DirWatch::on_settled>, kSettleMs, 0);
 }
 
 }  // namespace qp::launcher

@@ -37,6 +37,9 @@ class DirWatch {
  private:
   void try_watch();
   void changed();  // (re)arms the settle timer
+  void on_rescan();
+  void on_event(const char* filename, int events, int status);
+  void on_settled() { on_change_(); }
 
   uv_loop_t* loop_;
   std::function<void()> on_change_;
