@@ -67,8 +67,10 @@ test('slowloris: trickled heads cannot take every slot, and are closed at the he
     // byte per 100 ms (it would take 20 s to complete).
     const head = 'GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Pad: ' + 'a'.repeat(160) + '\r\n\r\n';
     for (let i = 0; i < 20; i++) clients.push(trickler(stack.port, { first: 'G', rest: head.slice(1) }));
-    // Past the per-address cap: 503 at once.
-    await until(() => clients.filter((c) => c.status() === 503).length >= 10, { what: '10 refused tricklers' });
+    // Past the per-address cap: 503 at once, and the server closes them
+    // (a refused connection holds its slot until then).
+    await until(() => clients.filter((c) => c.status() === 503 && c.closed).length >= 10,
+      { what: '10 refused and closed tricklers' });
     const refused = clients.find((c) => c.status() === 503);
     assert.match(refused.data, /\r\nretry-after: 1\r\n/i);
     assert.match(refused.data, /"error":\{"message":"too many connections from this address"/);
