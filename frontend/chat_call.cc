@@ -16,7 +16,11 @@ ChatCall::ChatCall(http::Exchange exchange, std::string request_id, std::string 
       stream_(stream),
       include_usage_(include_usage),
       want_json_(want_json),
-      json_("chatcmpl-" + request_id_, model, created_unix_s) {}
+      json_("chatcmpl-" + request_id_, model, created_unix_s) {
+  // A non-streamed JSON answer the model wrapped in a Markdown fence is
+  // returned without the fence (streamed text cannot be taken back).
+  message_.set_unfenced_json(want_json_ && !stream_);
+}
 
 void ChatCall::start_stream() {
   started_ = true;
@@ -55,21 +59,14 @@ void ChatCall::on_chunk(const protocol::JobChunk& chunk) {
   note_chunk(chunk, text || !chunk.tool_calls.empty());
   if (!text && chunk.tool_calls.empty()) return;
   if (!stream_) {
-    content_.append(chunk.content);
+    message_.add(chunk);
     reasoning_.append(chunk.reasoning);
-    for (const auto& d : chunk.tool_calls) {
-      // Deltas of one call share its index; a new index starts a call.
-      if (d.index < 0 || static_cast<size_t>(d.index) > tool_calls_.size()) continue;
-      if (static_cast<size_t>(d.index) == tool_calls_.size())
-        tool_calls_.push_back({d.id, d.name, ""});
-      tool_calls_[d.index].arguments.append(d.arguments);
-    }
     return;
   }
   if (!started_) start_stream();  // leaves the role event in out_
   wrote_ = true;
   if (text) {
-    if (want_json_) content_.append(chunk.content);
+    if (want_json_) message_.add_content(chunk.content);
     content_chars_ += count_code_points(chunk.content);
     json_.append_delta_event(&out_, chunk.content, chunk.reasoning);
   }
@@ -83,21 +80,17 @@ void ChatCall::on_done(const protocol::JobDone& done) {
   keepalive_.reset();
   const std::string& reason = done.finish_reason.empty() ? std::string("stop") : done.finish_reason;
   int json_valid = -1;
-  std::string_view content = content_;
+  // Non-streaming JSON mode: without a fence that hid the JSON.
+  std::string_view content = message_.content();
   if (want_json_) {
     json_valid = parses_as_json(content) ? 1 : 0;
-    // Non-streaming: a JSON answer the model wrapped in a Markdown fence is
-    // returned without the fence (streamed text cannot be taken back).
-    if (!json_valid && !stream_) {
-      content = returned_json_answer(content);
-      json_valid = parses_as_json(content) ? 1 : 0;
-    }
     QP_INFO("request.json_output").kv("request_id", request_id_).kv("valid", json_valid == 1);
   }
   if (!stream_) {
-    exchange_.respond(200, api_headers(request_id_, "application/json"),
-                      json_.completion(content, reasoning_, reason, done.usage, done.chat_id,
-                                       json_valid, tool_calls_, done.sources, done.media));
+    exchange_.respond(
+        200, api_headers(request_id_, "application/json"),
+        json_.completion(content, reasoning_, reason, done.usage, done.chat_id, json_valid,
+                         message_.tool_calls(), done.sources, done.media));
   } else {
     if (!started_) start_stream();
     json_.append_finish_event(&out_, reason, json_valid, done.chat_id, done.sources, content_chars_,

@@ -20,6 +20,7 @@
 
 #include <uv.h>
 
+#include "common/conversation/assistant_message.h"
 #include "common/http/server.h"
 #include "common/uv/handle.h"
 #include "frontend/api_call.h"
@@ -61,11 +62,11 @@ class ChatCall : public ApiCall {
   bool want_json_;
   CompletionJson json_;
   bool started_ = false;
-  std::string content_;               // non-streaming accumulation (and streaming when want_json_)
-  std::string reasoning_;             // non-streaming accumulation
-  std::vector<ToolCall> tool_calls_;  // non-streaming accumulation, by delta index
-  std::string out_;                   // reused SSE buffer
-  int64_t content_chars_ = 0;         // streamed content's code points (annotation spans)
+  // The answer as returned (non-streaming; streaming: its text, when want_json_).
+  conversation::AssistantMessage message_;
+  std::string reasoning_;      // non-streaming accumulation
+  std::string out_;            // reused SSE buffer
+  int64_t content_chars_ = 0;  // streamed content's code points (annotation spans)
   uv::Timer keepalive_;
   bool wrote_ = false;  // output since the last keep-alive tick
 };

@@ -5,7 +5,8 @@
 namespace qp::worker {
 
 AnswerPipeline::AnswerPipeline(std::string_view request_id, const std::vector<std::string>& stops,
-                               int64_t max_tokens, const toolcalls::ToolPlan& plan, AnswerSink* sink)
+                               int64_t max_tokens, const toolcalls::ToolPlan& plan,
+                               AnswerSink* sink)
     : sink_(sink), limit_(max_tokens), stop_(stops), tools_(plan, request_id) {
   chunk_.request_id = request_id;
 }
@@ -97,7 +98,7 @@ void AnswerPipeline::flush() {
 
 void AnswerPipeline::on_answer_chunk(protocol::JobChunk& chunk) {
   forwarded_ = true;
-  answer_.append(chunk.content);
+  reply_.add(chunk);
   sink_->on_answer_chunk(chunk);
 }
 

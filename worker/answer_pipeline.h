@@ -13,8 +13,9 @@
 // feeds the body, acts on the AnswerStep each feed returns, and calls
 // begin_attempt() before each upstream attempt (a retry reuses the pipeline,
 // with the stream stages reset). The pipeline also keeps what the result
-// needs: the text forwarded and the calls returned (for the session key),
-// the usage, the stop sequence matched.
+// needs: the reply as the client gets it (its text and calls, the
+// conversation::AssistantMessage the session key hashes), the usage, the
+// stop sequence matched.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/conversation/assistant_message.h"
 #include "common/protocol/messages.h"
 #include "worker/answer_sink.h"
 #include "worker/qwen_events.h"
@@ -80,9 +82,12 @@ class AnswerPipeline final : private AnswerSink {
   const std::string& stop_matched() const { return stop_.matched(); }
   bool tools_on() const { return tools_.on(); }
   std::string_view tool_finish_reason() const { return tools_.finish_reason(); }
-  // The answer text forwarded, and the calls returned (OpenAI JSON; empty: none).
-  const std::string& answer() const { return answer_; }
-  std::string tool_calls_json() const { return tools_.calls_json(); }
+  // Non-streamed JSON mode: the reply is returned without a code fence.
+  void set_unfenced_json(bool on) { reply_.set_unfenced_json(on); }
+  // Every chunk forwarded, as the client's assistant message (text, calls).
+  const conversation::AssistantMessage& reply() const { return reply_; }
+  // The answer text forwarded (as streamed: with any fence).
+  const std::string& answer() const { return reply_.raw_content(); }
 
  private:
   AnswerStep drain();
@@ -95,9 +100,9 @@ class AnswerPipeline final : private AnswerSink {
   TokenLimit limit_;
   StopFilter stop_;
   ToolStage tools_;
-  protocol::JobChunk chunk_;  // pending deltas, reused
-  std::string raw_;           // one event's answer text before the stop filter, reused
-  std::string answer_;        // every content delta forwarded
+  protocol::JobChunk chunk_;              // pending deltas, reused
+  std::string raw_;                       // one event's answer text before the stop filter, reused
+  conversation::AssistantMessage reply_;  // every chunk forwarded
   RetryCause error_cause_ = RetryCause::kNone;
   bool forwarded_ = false;
 };

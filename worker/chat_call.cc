@@ -5,7 +5,6 @@
 
 #include "common/conversation/history_key.h"
 #include "common/ids.h"
-#include "common/json/json_output.h"
 #include "common/log.h"
 #include "common/uv/callback.h"
 #include "worker/chat_pool.h"
@@ -41,6 +40,10 @@ ChatCall::ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* ha
       variant_(apply_features(parse_model_variant(job_.model), job_.features)),
       plan_(plan_of(job_)),
       pipeline_(request_id_, job_.stop, job_.max_tokens, plan_, this) {
+  // The reply as the client gets it: a non-streamed JSON answer loses its
+  // fence (common/conversation/assistant_message.h).
+  pipeline_.set_unfenced_json(!job_.stream &&
+                              !response_format_instruction(job_.response_format).empty());
   continuing_ = !job_.resume.chat_id.empty();
   if (continuing_) {
     chat_id_ = job_.resume.chat_id;
@@ -332,13 +335,7 @@ void ChatCall::finish(const char* finish_reason) {
   r.response_id = events.response_id();
   r.sources = events.sources();
   if (!cut_ && !r.response_id.empty() && !r.chat_id.empty()) {
-    // Hash the answer as the client gets it (a non-streamed JSON answer loses its fence).
-    std::string_view returned = pipeline_.answer();
-    if (!job_.stream && !response_format_instruction(job_.response_format).empty()) {
-      returned = json::returned_json_answer(pipeline_.answer());
-    }
-    r.session_key =
-        conversation::key_after_reply(job_.history.state, returned, pipeline_.tool_calls_json());
+    r.session_key = conversation::key_after_reply(job_.history.state, pipeline_.reply());
   }
   if (r.session_key.empty()) release_chat();
   handler_->on_chat_done(r);

@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "common/json/writer.h"
-
 namespace qp::worker {
 
 void ToolStage::begin(int attempt) {
@@ -38,31 +36,11 @@ std::string_view ToolStage::finish_reason() const {
   return stream_ ? stream_->finish_reason() : std::string_view{};
 }
 
-std::string ToolStage::calls_json() const {
-  if (calls_.empty()) return {};
-  std::string out;
-  out.reserve(calls_.size() + 5);
-  out.append("[").append(calls_).append("\"}}]");
-  return out;
-}
-
 void ToolStage::forward(AnswerSink* sink) {
   for (const std::string& w : out_.warnings) sink->on_tool_warning(w);
   for (protocol::JobChunk& c : out_.chunks) {
     if (c.content.empty() && c.reasoning.empty() && c.tool_calls.empty()) continue;
     c.request_id = request_id_;
-    for (const auto& d : c.tool_calls) {
-      // The calls as the client will send them back, for the session key.
-      if (!d.id.empty()) {
-        if (!calls_.empty()) calls_.append("\"}},");
-        calls_.append("{\"id\":");
-        json::append_quoted(&calls_, d.id);
-        calls_.append(",\"type\":\"function\",\"function\":{\"name\":");
-        json::append_quoted(&calls_, d.name);
-        calls_.append(",\"arguments\":\"");
-      }
-      if (!d.arguments.empty()) json::append_escaped(&calls_, d.arguments);
-    }
     sink->on_answer_chunk(c);
   }
   out_.clear();

@@ -2,9 +2,8 @@
 // answer text of one upstream attempt goes through the job's tool parser
 // (worker/toolcalls/tool_stream.h: native or Roo Code XML) and what it outputs
 // goes to the sink. Pure: no I/O.
-//
-// It also keeps the calls returned, as the client will send them back
-// (OpenAI `tool_calls` JSON), for the conversation's session key.
+// (The calls returned are kept by the pipeline's AssistantMessage, from the
+// chunks this stage outputs: common/conversation/assistant_message.h.)
 //
 //   stage.begin(attempt);              per upstream attempt
 //   stage.feed(text, sink);            per answer-text delta
@@ -48,8 +47,6 @@ class ToolStage {
   bool finish(bool may_retry, AnswerSink* sink);
   // "tool_calls" once calls were returned, else empty.
   std::string_view finish_reason() const;
-  // The calls returned, as an OpenAI `tool_calls` JSON array; empty if none.
-  std::string calls_json() const;
 
  private:
   void forward(AnswerSink* sink);
@@ -58,7 +55,6 @@ class ToolStage {
   std::string request_id_;
   std::unique_ptr<toolcalls::ToolStream> stream_;
   toolcalls::StreamOutput out_;  // reused
-  std::string calls_;        // the calls' JSON so far, the last one left open
   bool stopped_ = false;
 };
 

@@ -77,61 +77,69 @@ class Hasher {
   std::unique_ptr<EVP_MD_CTX, Free> ctx_;
 };
 
-// The calls' names and canonical arguments, in order. Text that is not a
-// tool_calls array is hashed as its trimmed self.
-void hash_tool_calls(Hasher* h, std::string_view json) {
-  json = trim(json);
-  if (json.empty() || json == "[]" || json == "null") {
-    h->field("calls:0");
-    return;
-  }
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::dom::array calls;
-  if (parser.parse(padded).get_array().get(calls) != simdjson::SUCCESS) {
-    h->field("calls:raw");
-    h->field(json);
-    return;
-  }
+// The canonical form of an assistant message, after its role: the one
+// function for a reply (key_after_reply) and for a message a client sends
+// back (digest_history), so both hash alike by construction.
+void hash_assistant(Hasher* h, std::string_view content, const std::vector<ToolCall>& calls) {
+  h->field(trim(content));
   h->field("calls:" + std::to_string(calls.size()));
-  for (auto call : calls) {
-    std::string_view name, args;
-    auto fn = call["function"];
-    if (fn["name"].get_string().get(name) != simdjson::SUCCESS) name = {};
-    if (fn["arguments"].get_string().get(args) != simdjson::SUCCESS) {
-      // Some clients send arguments as an object rather than a string.
-      simdjson::dom::element a;
-      if (fn["arguments"].get(a) == simdjson::SUCCESS) {
-        std::string text = simdjson::minify(a);
-        auto canon = canonical_json(text);
-        h->field(name);
-        h->field(canon ? *canon : text);
-        continue;
-      }
-      args = {};
-    }
-    h->field(name);
-    auto canon = canonical_json(args);
-    h->field(canon ? std::string_view(*canon) : trim(args));
+  for (const ToolCall& call : calls) {
+    h->field(call.name);
+    auto canon = canonical_json(call.arguments);
+    h->field(canon ? std::string_view(*canon) : trim(call.arguments));
   }
 }
 
-Digest chain(const Digest& prev, std::string_view role, std::string_view content,
-             std::string_view tool_calls,
-             const std::vector<protocol::Attachment>* attachments = nullptr) {
+// The calls of an OpenAI `tool_calls` array (JSON text) a client sent back:
+// names and arguments (an arguments object, as some clients send, as its
+// JSON text). False if the text is neither empty, `null` nor an array.
+bool parse_tool_calls(std::string_view json, std::vector<ToolCall>* calls) {
+  if (json.empty() || json == "[]" || json == "null") return true;
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::dom::array array;
+  if (parser.parse(padded).get_array().get(array) != simdjson::SUCCESS) return false;
+  calls->reserve(array.size());
+  for (auto call : array) {
+    ToolCall& c = calls->emplace_back();
+    auto fn = call["function"];
+    std::string_view text;
+    if (fn["name"].get_string().get(text) == simdjson::SUCCESS) c.name = text;
+    if (fn["arguments"].get_string().get(text) == simdjson::SUCCESS) {
+      c.arguments = text;
+    } else {
+      simdjson::dom::element a;
+      if (fn["arguments"].get(a) == simdjson::SUCCESS) c.arguments = simdjson::minify(a);
+    }
+  }
+  return true;
+}
+
+// One message of a client's history.
+Digest chain(const Digest& prev, const protocol::ChatMessage& m) {
   Hasher h;
   h.raw(prev.data(), prev.size());
-  h.field(role);
-  h.field(trim(content));
-  if (role == "assistant") hash_tool_calls(&h, tool_calls);
+  h.field(m.role);
+  if (m.role != "assistant") {
+    h.field(trim(m.content));
+  } else {
+    std::string_view json = trim(m.tool_calls);
+    std::vector<ToolCall> calls;
+    if (parse_tool_calls(json, &calls)) {
+      hash_assistant(&h, m.content, calls);
+    } else {
+      // Text that is not a tool_calls array counts as its trimmed self.
+      h.field(trim(m.content));
+      h.field("calls:raw");
+      h.field(json);
+    }
+  }
   // Images and files count by content hash, so the same image sent again
   // continues the conversation; a message without any hashes as before.
-  if (attachments != nullptr) {
-    for (const auto& a : *attachments) {
-      h.field("attachment");
-      h.field(a.kind);
-      h.field(a.digest);
-    }
+  for (const auto& a : m.attachments) {
+    h.field("attachment");
+    h.field(a.kind);
+    h.field(a.digest);
   }
   return h.finish();
 }
@@ -152,7 +160,7 @@ HistoryDigest digest_history(const std::vector<protocol::ChatMessage>& messages)
       system.field(trim(m.content));
       continue;
     }
-    state = chain(state, m.role, m.content, m.tool_calls, &m.attachments);
+    state = chain(state, m);
     if (m.role == "assistant") {
       last_assistant = i;
       at_assistant = state;
@@ -171,11 +179,14 @@ HistoryDigest digest_history(const std::vector<protocol::ChatMessage>& messages)
   return out;
 }
 
-std::string key_after_reply(std::string_view state_hex, std::string_view content,
-                            std::string_view tool_calls_json) {
+std::string key_after_reply(std::string_view state_hex, const AssistantMessage& reply) {
   Digest state{};
   if (!unhex(state_hex, &state)) return {};
-  return hex(chain(state, "assistant", content, tool_calls_json));
+  Hasher h;
+  h.raw(state.data(), state.size());
+  h.field("assistant");
+  hash_assistant(&h, reply.content(), reply.tool_calls());
+  return hex(h.finish());
 }
 
 std::string tools_hash(std::string_view tools_json) {

@@ -8,8 +8,10 @@
 //
 // The key of a history is the hex of h after its last assistant message.
 // Chaining lets the worker compute the key of "this request's history plus
-// my reply" from one digest (HistoryDigest::state) and the reply alone,
-// without re-hashing the history.
+// my reply" from one digest (HistoryDigest::state) and the reply alone (an
+// AssistantMessage, assistant_message.h), without re-hashing the history.
+// An assistant message has one canonical form, whether it is the worker's
+// reply or a client sends it back: one function hashes both.
 //
 // The canonical form survives what real clients do when they send a reply
 // back:
@@ -34,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/conversation/assistant_message.h"
 #include "common/protocol/messages.h"
 
 namespace qp::conversation {
@@ -53,12 +56,11 @@ struct HistoryDigest {
 
 HistoryDigest digest_history(const std::vector<protocol::ChatMessage>& messages);
 
-// The key of the history whose chain value is `state_hex` followed by an
-// assistant message with `content` and `tool_calls_json` (the OpenAI
-// tool_calls array as JSON text, empty for none). Empty if state_hex is not
-// a 64-digit hex string.
-std::string key_after_reply(std::string_view state_hex, std::string_view content,
-                            std::string_view tool_calls_json);
+// The key of the history whose chain value is `state_hex` followed by
+// `reply` as the client got it (assistant_message.h): hashed directly, with
+// the same function digest_history uses for an assistant message sent back.
+// Empty if state_hex is not a 64-digit hex string.
+std::string key_after_reply(std::string_view state_hex, const AssistantMessage& reply);
 
 // Hex SHA-256 of the canonical form of an OpenAI `tools` array (JSON text);
 // empty for empty input. Invalid JSON hashes as its trimmed text.

@@ -1,8 +1,8 @@
 // Checks an answer produced under response_format json_object/json_schema.
 // The Qwen web API cannot enforce JSON, so the gateway asks for it in the
-// prompt and reports the result (docs/api.md). Pure. Shared by the frontend
-// (which returns the answer) and the worker (whose conversation key must hash
-// the answer exactly as the client got it).
+// prompt and reports the result (docs/api.md). Pure. returned_json_answer is
+// what conversation::AssistantMessage (common/conversation/assistant_message.h)
+// returns in non-streamed JSON mode, for the frontend and the worker alike.
 #pragma once
 
 #include <string_view>

@@ -158,28 +158,31 @@ void MessageEvents::append_error(std::string* out, const ApiError& e) {
 
 void MessageEvents::add(const protocol::JobChunk& chunk) {
   auto last = [&](Kind k) -> Block& {
-    if (blocks_.empty() || blocks_.back().kind != k) blocks_.push_back({k, {}, {}, {}, -1});
+    if (blocks_.empty() || blocks_.back().kind != k) {
+      size_t at = message_.raw_content().size();
+      blocks_.push_back({k, at, at, {}});
+    }
     return blocks_.back();
   };
-  if (thinking_ && !chunk.reasoning.empty()) last(Kind::kThinking).data.append(chunk.reasoning);
-  if (!chunk.content.empty()) last(Kind::kText).data.append(chunk.content);
+  if (thinking_ && !chunk.reasoning.empty()) last(Kind::kThinking).thinking.append(chunk.reasoning);
+  if (!chunk.content.empty()) {
+    Block& b = last(Kind::kText);
+    message_.add_content(chunk.content);
+    b.end = message_.raw_content().size();
+  }
   for (const auto& d : chunk.tool_calls) {
-    if (!d.id.empty()) {
-      blocks_.push_back({Kind::kTool, d.id, d.name, {}, d.index});
-    }
-    for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) {
-      if (it->kind == Kind::kTool && it->tool_index == d.index) {
-        it->data.append(d.arguments);
-        break;
-      }
-    }
+    size_t calls = message_.tool_calls().size();
+    message_.add_tool_call(d);
+    if (message_.tool_calls().size() > calls) blocks_.push_back({Kind::kTool, calls, calls, {}});
   }
 }
 
 std::string MessageEvents::message_json(const protocol::JobDone& done) const {
   std::string out;
   size_t size = 256;
-  for (const auto& b : blocks_) size += b.data.size() + 64;
+  size += message_.raw_content().size();
+  for (const auto& b : blocks_) size += b.thinking.size() + 64;
+  for (const auto& c : message_.tool_calls()) size += c.arguments.size();
   out.reserve(size);
   json::Writer w(&out);
   w.begin_object().field("id", id_).field("type", "message").field("role", "assistant");
@@ -187,13 +190,16 @@ std::string MessageEvents::message_json(const protocol::JobDone& done) const {
   for (const auto& b : blocks_) {
     w.begin_object();
     if (b.kind == Kind::kText) {
-      w.field("type", "text").field("text", b.data);
+      std::string_view text(message_.raw_content());
+      w.field("type", "text").field("text", text.substr(b.begin, b.end - b.begin));
     } else if (b.kind == Kind::kThinking) {
-      w.field("type", "thinking").field("thinking", b.data).field("signature", kThinkingSignature);
+      w.field("type", "thinking").field("thinking", b.thinking);
+      w.field("signature", kThinkingSignature);
     } else {
-      w.field("type", "tool_use").field("id", b.id).field("name", b.name);
-      bool valid = !b.data.empty() && json::parses_as_json(b.data);
-      w.field_raw("input", valid ? std::string_view(b.data) : std::string_view("{}"));
+      const conversation::ToolCall& call = message_.tool_calls()[b.begin];
+      w.field("type", "tool_use").field("id", call.id).field("name", call.name);
+      bool valid = !call.arguments.empty() && json::parses_as_json(call.arguments);
+      w.field_raw("input", valid ? std::string_view(call.arguments) : std::string_view("{}"));
     }
     w.end_object();
   }

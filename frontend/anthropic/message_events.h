@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/conversation/assistant_message.h"
 #include "common/json/writer.h"
 #include "common/protocol/messages.h"
 #include "frontend/openai/api_error.h"
@@ -55,18 +56,21 @@ class MessageEvents {
   static void append_ping(std::string* out);
   static void append_error(std::string* out, const ApiError& e);
 
-  // Non-streaming: accumulate chunks, then the whole message object.
+  // Non-streaming: accumulate chunks, then the whole message object. The
+  // text and tool calls are the assistant message as the client gets it
+  // (conversation::AssistantMessage, common/conversation/assistant_message.h:
+  // the same delta rules the chat route and the worker's key use); the
+  // blocks keep their order.
   void add(const protocol::JobChunk& chunk);
   std::string message_json(const protocol::JobDone& done) const;
 
  private:
   enum class Kind { kNone, kText, kThinking, kTool };
+  // A block of the non-streamed message, in order.
   struct Block {
     Kind kind;
-    std::string id;    // tool_use
-    std::string name;  // tool_use
-    std::string data;  // text, thinking or the tool input JSON (non-streaming)
-    int32_t tool_index = -1;
+    size_t begin = 0, end = 0;  // text: its span of message_.raw_content(); tool: begin = call
+    std::string thinking;       // thinking
   };
   void open(std::string* out, Kind kind, const protocol::ToolCallDelta* call);
   void close(std::string* out);
@@ -83,6 +87,7 @@ class MessageEvents {
   int index_ = -1;           // index of the open (or last) block
   int32_t tool_index_ = -1;  // the open tool block's ToolCallDelta index
   // Non-streaming accumulation.
+  conversation::AssistantMessage message_;
   std::vector<Block> blocks_;
 };
 

@@ -8,18 +8,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/conversation/assistant_message.h"
 #include "common/protocol/messages.h"
 
 namespace qp::frontend {
 
 inline constexpr std::string_view kSystemFingerprint = "fp_qwenproxy";
 
-// One assembled tool call of a non-streaming answer.
-struct ToolCall {
-  std::string id;
-  std::string name;
-  std::string arguments;  // JSON text
-};
+// One assembled tool call of a non-streaming answer (the assistant
+// message's, common/conversation/assistant_message.h).
+using ToolCall = conversation::ToolCall;
 
 class CompletionJson {
  public:

@@ -1,5 +1,6 @@
 #include "frontend/responses/response_events.h"
 
+#include "common/json/json_output.h"
 #include "common/json/writer.h"
 
 namespace qp::frontend::responses {
@@ -36,6 +37,7 @@ ResponseEcho ResponseEcho::of(const ResponsesRequest& r, std::string id, int64_t
   e.parallel_tool_calls = r.job.parallel_tool_calls;
   e.store = r.store;
   e.thinking = r.thinking;
+  e.unfenced_json = r.want_json && !r.job.stream;
   e.temperature = r.job.temperature;
   e.top_p = r.job.top_p;
   e.max_output_tokens = r.job.max_tokens;
@@ -351,6 +353,19 @@ void ResponseEvents::add(const protocol::JobChunk& chunk) {
       }
     }
   }
+}
+
+void ResponseEvents::end_answer() {
+  if (!echo_.unfenced_json) return;
+  Item* message = nullptr;
+  for (Item& item : items_) {
+    if (item.kind != Kind::kMessage) continue;
+    if (message != nullptr) return;  // text around calls: not one JSON answer
+    message = &item;
+  }
+  if (message == nullptr) return;
+  std::string_view returned = json::returned_json_answer(message->text);
+  if (returned.size() != message->text.size()) message->text = std::string(returned);
 }
 
 std::string ResponseEvents::response_json(const protocol::JobDone& done) const {

@@ -52,6 +52,10 @@ struct ResponseEcho {
   bool parallel_tool_calls = true;
   bool store = true;
   bool thinking = false;  // render reasoning as reasoning items
+  // text.format JSON and not streamed: the answer is returned without a
+  // Markdown fence that hid the JSON, as every route returns it (and the
+  // worker keys it: common/conversation/assistant_message.h).
+  bool unfenced_json = false;
   double temperature = -1, top_p = -1;
   int64_t max_output_tokens = 0;
   int64_t input_tokens = 0;  // estimate until DONE reports Qwen's count
@@ -74,6 +78,10 @@ class ResponseEvents {
 
   // Non-streaming: accumulate (streaming accumulates as it renders).
   void add(const protocol::JobChunk& chunk);
+  // Non-streaming, once the answer is complete (before response_json): with
+  // echo().unfenced_json, the message text as conversation::AssistantMessage
+  // returns it (json::returned_json_answer of the one message item).
+  void end_answer();
   // The Response object: status completed / incomplete from done.
   std::string response_json(const protocol::JobDone& done) const;
   // This response's output as canonical input items (a JSON array), for the

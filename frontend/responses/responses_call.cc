@@ -74,6 +74,7 @@ void ResponsesCall::on_done(const protocol::JobDone& done) {
   events_.set_completed_at(uv::now_unix_ms() / 1000);
   std::string body;
   if (!stream_) {
+    events_.end_answer();
     body = events_.response_json(done);
   } else {
     if (!started_) start_stream();

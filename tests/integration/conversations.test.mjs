@@ -269,3 +269,38 @@ test('pre-warmed chats: a new conversation needs no chats/new round trip', async
     await mock.stop();
   }
 });
+
+test('a non-streamed JSON answer the model fenced continues, on the chat and the Responses route', async () => {
+  // Both routes return it without the fence; the worker keys its reply as
+  // returned (conversation::AssistantMessage), so the answer sent back (or
+  // kept for previous_response_id) continues the chat.
+  const mock = await startMock();
+  const stack = await startStack({ mock });
+  try {
+    await mock.rules({ rules: [{ match: { contains: 'as JSON' }, reply: '```json\n{"city": "Paris"}\n```' }] });
+    const c = client(stack);
+    const rf = { type: 'json_object' };
+    const history = [{ role: 'user', content: 'City of the Louvre, as JSON' }];
+    const first = await c.chat.completions.create({ model: MODEL, messages: history, response_format: rf });
+    assert.equal(first.choices[0].message.content, '{"city": "Paris"}');
+    history.push(first.choices[0].message);
+    history.push({ role: 'user', content: 'And of the Prado, as JSON?' });
+    await c.chat.completions.create({ model: MODEL, messages: history, response_format: rf });
+    let [a, b] = (await records(mock)).slice(-2);
+    assert.equal(b.chat_id, a.chat_id, 'chat route: the second turn continues the chat');
+    assert.equal(b.parent_id, a.response_id);
+    assert.equal(b.content.includes('Louvre'), false, 'only the new message goes upstream');
+
+    const text = { format: { type: 'json_object' } };
+    const r1 = await c.responses.create({ model: MODEL, input: 'City of the Mona Lisa, as JSON', text });
+    assert.equal(r1.output[0].content[0].text, '{"city": "Paris"}');
+    await c.responses.create({ model: MODEL, input: 'And of the Prado, as JSON?', text, previous_response_id: r1.id });
+    [a, b] = (await records(mock)).slice(-2);
+    assert.equal(b.chat_id, a.chat_id, 'Responses route: the second turn continues the chat');
+    assert.equal(b.parent_id, a.response_id);
+    assert.equal(b.content.includes('Mona Lisa'), false, 'only the new message goes upstream');
+  } finally {
+    await stack.stop();
+    await mock.stop();
+  }
+});

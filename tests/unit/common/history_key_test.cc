@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/conversation/canonical_json.h"
+#include "tests/unit/common/assistant_reply.h"
 
 using qp::conversation::canonical_json;
 using qp::conversation::digest_history;
@@ -17,6 +18,7 @@ using qp::conversation::HistoryDigest;
 using qp::conversation::key_after_reply;
 using qp::conversation::tools_hash;
 using qp::protocol::ChatMessage;
+using qp::testing::reply_key;
 
 namespace {
 
@@ -46,6 +48,9 @@ std::string key_of(const std::vector<ChatMessage>& h) { return digest_history(h)
 
 const char* const kCalls =
     R"([{"id":"call_abc","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\",\"unit\":\"c\"}"}}])";
+// The same call as a reply (the worker's AssistantMessage).
+const std::vector<qp::conversation::ToolCall> kReplyCalls = {
+    {"call_abc", "get_weather", R"({"city":"Paris","unit":"c"})"}};
 
 }  // namespace
 
@@ -186,7 +191,7 @@ TEST_CASE("history key: the worker's key after its reply is the next request's k
     for (int turn = 0; turn < 5; ++turn) {
       HistoryDigest req = digest_history(h);
       std::string answer = "answer " + std::to_string(turn);
-      std::string worker_key = key_after_reply(req.state, answer, "");
+      std::string worker_key = reply_key(req.state, answer);
       REQUIRE(is_hex64(worker_key));
       h.push_back(msg("assistant", answer));
       h.push_back(msg("user", "question " + std::to_string(turn)));
@@ -198,7 +203,7 @@ TEST_CASE("history key: the worker's key after its reply is the next request's k
   }
   SECTION("with system messages, which are not part of the key") {
     std::vector<ChatMessage> h = {msg("system", "Be brief."), msg("user", "hi")};
-    std::string worker_key = key_after_reply(digest_history(h).state, "hello", "");
+    std::string worker_key = reply_key(digest_history(h).state, "hello");
     h.push_back(msg("assistant", "hello"));
     h.push_back(msg("user", "more"));
     CHECK(key_of(h) == worker_key);
@@ -207,7 +212,7 @@ TEST_CASE("history key: the worker's key after its reply is the next request's k
   }
   SECTION("tool calls, sent back with other ids, key order and spacing") {
     std::vector<ChatMessage> h = {msg("user", "weather in Paris?")};
-    std::string worker_key = key_after_reply(digest_history(h).state, "", kCalls);
+    std::string worker_key = reply_key(digest_history(h).state, "", kReplyCalls);
     REQUIRE(is_hex64(worker_key));
     const char* echoed =
         R"([ { "type" : "function", "function" : { "arguments" : "{ \"unit\" : \"c\", \"city\" : \"Paris\" }", "name" : "get_weather" }, "id" : "call_REGENERATED" } ])";
@@ -220,12 +225,12 @@ TEST_CASE("history key: the worker's key after its reply is the next request's k
   SECTION("whitespace the client trimmed (or added)") {
     std::vector<ChatMessage> h = {msg("user", "hi")};
     std::string state = digest_history(h).state;
-    std::string worker_key = key_after_reply(state, "\n\n  Hello there.  \n", "");
+    std::string worker_key = reply_key(state, "\n\n  Hello there.  \n");
     h.push_back(msg("assistant", "Hello there."));
     h.push_back(msg("user", "next"));
     CHECK(key_of(h) == worker_key);
-    CHECK(key_after_reply(state, "Hello there.", "") == worker_key);
-    CHECK(key_after_reply(state, "\tHello there.\r\n", "") == worker_key);
+    CHECK(reply_key(state, "Hello there.") == worker_key);
+    CHECK(reply_key(state, "\tHello there.\r\n") == worker_key);
   }
 }
 
@@ -410,17 +415,17 @@ TEST_CASE("history key: the system prompt is hashed apart", "[conversation]") {
 TEST_CASE("key_after_reply rejects a malformed state", "[conversation]") {
   std::string state = digest_history({msg("user", "hi")}).state;
   REQUIRE(is_hex64(state));
-  CHECK(key_after_reply("", "x", "").empty());
-  CHECK(key_after_reply(state.substr(1), "x", "").empty());
-  CHECK(key_after_reply(state + "0", "x", "").empty());
+  CHECK(reply_key("", "x").empty());
+  CHECK(reply_key(state.substr(1), "x").empty());
+  CHECK(reply_key(state + "0", "x").empty());
   std::string bad = state;
   bad[10] = 'g';
-  CHECK(key_after_reply(bad, "x", "").empty());
+  CHECK(reply_key(bad, "x").empty());
   // Different states and different replies give different keys.
   std::string other = digest_history({msg("user", "hello")}).state;
-  CHECK(key_after_reply(state, "x", "") != key_after_reply(other, "x", ""));
-  CHECK(key_after_reply(state, "x", "") != key_after_reply(state, "y", ""));
-  CHECK(key_after_reply(state, "", "") != key_after_reply(state, "", kCalls));
+  CHECK(reply_key(state, "x") != reply_key(other, "x"));
+  CHECK(reply_key(state, "x") != reply_key(state, "y"));
+  CHECK(reply_key(state, "") != reply_key(state, "", kReplyCalls));
 }
 
 // ---- tools_hash -------------------------------------------------------------------
@@ -497,5 +502,5 @@ TEST_CASE("an image is part of the key by its content hash", "[history]") {
   // The worker's key after the first reply matches the next request's key.
   std::vector<ChatMessage> first = {with_image("aaaa")};
   HistoryDigest f = digest_history(first);
-  CHECK(key_after_reply(f.state, "a cat", "") == a.key);
+  CHECK(reply_key(f.state, "a cat") == a.key);
 }

@@ -9,6 +9,7 @@
 #include "common/conversation/history_key.h"
 #include "frontend/anthropic/errors.h"
 #include "frontend/anthropic/messages_request.h"
+#include "tests/unit/common/assistant_reply.h"
 
 using namespace qp;
 using namespace qp::frontend;
@@ -105,9 +106,7 @@ TEST_CASE("tool_use becomes tool_calls, tool_result a tool message; thinking sen
   // keys its reply: "I'll list." plus the Bash call.
   std::string state = conversation::digest_history({m[0]}).state;
   CHECK(p.req.job.history.key ==
-        conversation::key_after_reply(
-            state, "I'll list.",
-            R"([{"function":{"name":"Bash","arguments":"{\"n\":1,\"command\":\"ls\"}"}}])"));
+        qp::testing::reply_key(state, "I'll list.", {{"", "Bash", R"({"n":1,"command":"ls"})"}}));
   CHECK(p.req.job.history.new_from == 2);
 }
 

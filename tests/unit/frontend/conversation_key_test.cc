@@ -14,11 +14,13 @@
 #include "common/json/writer.h"
 #include "frontend/openai/chat_request.h"
 #include "frontend/openai/json_output.h"
+#include "tests/unit/common/assistant_reply.h"
 
 using qp::conversation::key_after_reply;
 using qp::frontend::ApiError;
 using qp::frontend::ChatRequest;
 using qp::frontend::ChatRequestParser;
+using qp::testing::reply_key;
 
 namespace {
 
@@ -147,7 +149,7 @@ TEST_CASE("conversation key: the worker's key is the key of the history the SDK 
                                           user("Bonjour")};
   ChatRequest r1 = parse(body(first));
   CHECK(r1.job.history.key.empty());
-  const std::string worker_key = key_after_reply(r1.job.history.state, answer, "");
+  const std::string worker_key = reply_key(r1.job.history.state, answer);
   REQUIRE(worker_key.size() == 64);
 
   for (const Echo& e : kEchoes) {
@@ -176,7 +178,7 @@ TEST_CASE("conversation key: 20 turns rebuilt as the SDK does", "[conversation]"
     CHECK(r.job.history.key == expected_key);
     if (turn > 0) CHECK(r.job.history.new_from == history.size() - 1);
     std::string answer = "Number " + std::to_string(turn) + ".";
-    expected_key = key_after_reply(r.job.history.state, answer, "");
+    expected_key = reply_key(r.job.history.state, answer);
     REQUIRE(expected_key.size() == 64);
     const Echo& e = kEchoes[static_cast<size_t>(turn) % std::size(kEchoes)];
     history.push_back(e.json(answer));
@@ -213,9 +215,8 @@ TEST_CASE("conversation key: tool calls sent back with other ids, order and spac
   ChatRequest r1 = parse(body({user("Weather in Paris?")}, tools));
   REQUIRE(r1.job.history.tools_hash.size() == 64);
   // The tool calls the gateway would have returned.
-  const std::string returned =
-      R"([{"id":"call_0001","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\",\"days\":1}"}}])";
-  const std::string worker_key = key_after_reply(r1.job.history.state, "", returned);
+  const std::string worker_key = reply_key(
+      r1.job.history.state, "", {{"call_0001", "get_weather", R"({"city":"Paris","days":1})"}});
 
   const char* echoes[] = {
       // Python SDK message object: content null, ids kept.
@@ -306,8 +307,8 @@ TEST_CASE("conversation key: a JSON answer returned without its code fence still
   // The worker hashes what the client gets: ChatCall::finish() applies the
   // same json::returned_json_answer() that ChatCall::on_done() returns.
   const std::string worker_key =
-      key_after_reply(r1.job.history.state, qp::json::returned_json_answer(fenced), "");
-  CHECK(worker_key != key_after_reply(r1.job.history.state, fenced, ""));
+      reply_key(r1.job.history.state, qp::json::returned_json_answer(fenced));
+  CHECK(worker_key != reply_key(r1.job.history.state, fenced));
   ChatRequest r2 = parse(
       body({user("City of the Louvre, as JSON"),
             R"({"role":"assistant","content":)" + q(returned) + "}", user("And of the Prado?")},

@@ -224,3 +224,36 @@ TEST_CASE("response events: the non-streamed Response echoes the request") {
   CHECK(doc["error"].is_null());
   CHECK(doc["incomplete_details"].is_null());
 }
+
+TEST_CASE("responses: a non-streamed JSON answer is returned without its code fence",
+          "[responses]") {
+  // As on the chat route, and as the worker keys the reply
+  // (conversation::AssistantMessage): else a client sending the answer back
+  // would never continue the conversation.
+  const std::string fenced = "```json\n{\"city\": \"Paris\"}\n```";
+  for (bool unfenced : {true, false}) {
+    ResponseEcho e = echo();
+    e.unfenced_json = unfenced;
+    ResponseEvents ev(e);
+    ev.add(text(fenced.substr(0, 10)));
+    ev.add(text(fenced.substr(10)));
+    ev.end_answer();
+    std::string body = ev.response_json(done());
+    std::string items = ev.output_items();
+    INFO(body);
+    if (unfenced) {
+      CHECK(body.find(R"("text":"{\"city\": \"Paris\"}")") != std::string::npos);
+      CHECK(body.find("```") == std::string::npos);
+      CHECK(items.find("```") == std::string::npos);
+    } else {
+      CHECK(body.find(R"("text":"```json\n{\"city\": \"Paris\"}\n```")") != std::string::npos);
+    }
+  }
+  // Prose in a fence is not JSON: unchanged.
+  ResponseEcho e = echo();
+  e.unfenced_json = true;
+  ResponseEvents ev(e);
+  ev.add(text("```\nno json\n```"));
+  ev.end_answer();
+  CHECK(ev.response_json(done()).find(R"("text":"```\nno json\n```")") != std::string::npos);
+}

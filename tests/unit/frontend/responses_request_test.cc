@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/conversation/history_key.h"
+#include "tests/unit/common/assistant_reply.h"
 
 using namespace qp;
 using namespace qp::frontend;
@@ -110,9 +111,8 @@ TEST_CASE("responses: Codex's re-sent history keys like the reply the worker ind
   // with its reply (content + the tool call, arguments spaced differently).
   Parsed first = parse(fixture("codex_first.json"));
   REQUIRE(first.ok);
-  std::string after = conversation::key_after_reply(
-      first.req.job.history.state, "I'll list them.",
-      R"([{"id":"call_x","type":"function","function":{"name":"exec_command","arguments":"{\"cmd\":\"ls -la\"}"}}])");
+  std::string after = qp::testing::reply_key(first.req.job.history.state, "I'll list them.",
+                                             {{"call_x", "exec_command", R"({"cmd":"ls -la"})"}});
   CHECK(p.req.job.history.key == after);
 }
 

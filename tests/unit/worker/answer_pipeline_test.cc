@@ -227,10 +227,12 @@ TEST_CASE("pipeline: a tool call goes through the tool stage and stops the upstr
     }
     CHECK(name == "read_file");
     CHECK(p.tool_finish_reason() == "tool_calls");
-    std::string calls = p.tool_calls_json();
-    CHECK(calls.rfind("[{\"id\":\"call_", 0) == 0);
-    CHECK(calls.find(R"("name":"read_file","arguments":"{\"path\":\"a.txt\"}"}}])") !=
-          std::string::npos);
+    const auto& calls = p.reply().tool_calls();
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].id.rfind("call_", 0) == 0);
+    CHECK(calls[0].name == "read_file");
+    CHECK(calls[0].arguments == R"({"path":"a.txt"})");
+    CHECK(p.reply().content() == "Reading.");
     CHECK(p.answer() == "Reading.");
   }
 }

@@ -15,6 +15,7 @@
 #include "common/conversation/history_key.h"
 #include "conversation_test_env.h"
 #include "fake_upstream.h"
+#include "tests/unit/common/assistant_reply.h"
 #include "worker/chat_call.h"
 #include "worker/chat_pool.h"
 #include "worker/chat_reaper.h"
@@ -28,6 +29,7 @@ using qp::protocol::JobRequest;
 using qp::testing::FakeRequest;
 using qp::testing::FakeResponse;
 using qp::testing::FakeUpstream;
+using qp::testing::reply_key;
 using qp::testing::run_until;
 using namespace qp::worker;  // NOLINT(google-build-using-namespace): test brevity
 
@@ -65,7 +67,7 @@ TEST_CASE("conversation: a continuation sends only the new message, as a child o
   CHECK(call.continuing());
   CHECK(rec.done->chat_id == kOldChat);
   CHECK(rec.done->response_id == "resp-2");
-  CHECK(rec.done->session_key == key_after_reply(j.history.state, "I am fine.", ""));
+  CHECK(rec.done->session_key == reply_key(j.history.state, "I am fine."));
   CHECK(rec.done->session_key == next_key(j, "I am fine."));
   env.finish();
 }
@@ -141,7 +143,7 @@ TEST_CASE("conversation: an upstream that lost the parent or the chat gets the w
   CHECK_FALSE(call.continuing());
   CHECK(rec.done->chat_id == kNewChatId);
   CHECK(rec.done->response_id == "resp-9");
-  CHECK(rec.done->session_key == key_after_reply(j.history.state, "Fine, thanks.", ""));
+  CHECK(rec.done->session_key == reply_key(j.history.state, "Fine, thanks."));
   CHECK(rec.done->session_key == next_key(j, "Fine, thanks."));
   env.finish();
 }

@@ -14,6 +14,7 @@
 
 #include "common/conversation/history_key.h"
 #include "fake_upstream.h"
+#include "tests/unit/common/assistant_reply.h"
 #include "worker/chat_call.h"
 #include "worker/chat_pool.h"
 #include "worker/chat_reaper.h"
@@ -29,6 +30,7 @@ using qp::protocol::JobRequest;
 using qp::testing::FakeRequest;
 using qp::testing::FakeResponse;
 using qp::testing::FakeUpstream;
+using qp::testing::reply_key;
 using qp::testing::run_until;
 
 inline const std::string kJwt =

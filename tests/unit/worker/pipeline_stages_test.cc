@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/conversation/assistant_message.h"
 #include "worker/token_limit.h"
 #include "worker/tool_stage.h"
 
@@ -79,11 +80,9 @@ TEST_CASE("tool stage: off without tools, passes nothing through before begin()"
   Sink sink;
   CHECK_FALSE(stage.finish(true, &sink));
   CHECK(stage.finish_reason().empty());
-  CHECK(stage.calls_json().empty());
 }
 
-TEST_CASE("tool stage: calls come out with the request id and are kept as JSON",
-          "[pipeline][tools]") {
+TEST_CASE("tool stage: calls come out with the request id", "[pipeline][tools]") {
   auto plan = plan_with("");
   ToolStage stage(plan, "req-9");
   REQUIRE(stage.on());
@@ -101,9 +100,10 @@ TEST_CASE("tool stage: calls come out with the request id and are kept as JSON",
   CHECK(text == "Sure.");
   CHECK(name == "read_file");
   CHECK(stage.finish_reason() == "tool_calls");
-  std::string json = stage.calls_json();
-  CHECK(json.front() == '[');
-  CHECK(json.find(R"("arguments":"{\"path\":\"x\\\"y\"}"}}])") != std::string::npos);
+  qp::conversation::AssistantMessage message;
+  for (const auto& c : sink.chunks) message.add(c);
+  REQUIRE(message.tool_calls().size() == 1);
+  CHECK(message.tool_calls()[0].arguments == R"({"path":"x\"y"})");
 }
 
 TEST_CASE("tool stage: a required call that never came asks for a retry, once",

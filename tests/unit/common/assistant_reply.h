@@ -1,0 +1,39 @@
+// Test helpers: an assistant reply built as the worker builds it, from
+// JobChunk deltas (common/conversation/assistant_message.h).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/conversation/assistant_message.h"
+#include "common/conversation/history_key.h"
+
+namespace qp::testing {
+
+// A reply with text `content` and `calls` (id, name, arguments), one call's
+// deltas as the tool stage outputs them: id and name, then the arguments.
+inline conversation::AssistantMessage assistant_reply(
+    std::string_view content, const std::vector<conversation::ToolCall>& calls = {},
+    bool unfenced_json = false) {
+  conversation::AssistantMessage m;
+  m.set_unfenced_json(unfenced_json);
+  protocol::JobChunk chunk;
+  chunk.content = content;
+  int32_t index = 0;
+  for (const auto& c : calls) {
+    chunk.tool_calls.push_back({index, c.id, c.name, ""});
+    chunk.tool_calls.push_back({index, "", "", c.arguments});
+    ++index;
+  }
+  m.add(chunk);
+  return m;
+}
+
+// key_after_reply of that reply.
+inline std::string reply_key(std::string_view state, std::string_view content,
+                             const std::vector<conversation::ToolCall>& calls = {}) {
+  return conversation::key_after_reply(state, assistant_reply(content, calls));
+}
+
+}  // namespace qp::testing
