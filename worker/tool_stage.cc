@@ -50,7 +50,6 @@ void ToolStage::forward(AnswerSink* sink) {
   for (const std::string& w : out_.warnings) sink->on_tool_warning(w);
   for (protocol::JobChunk& c : out_.chunks) {
     if (c.content.empty() && c.reasoning.empty() && c.tool_calls.empty()) continue;
-    c.request_id = request_id_;
     for (const auto& d : c.tool_calls) {
       // The calls as the client will send them back, for the session key.
       if (!d.id.empty()) {

@@ -24,7 +24,8 @@ namespace qp::worker {
 
 class ToolStage {
  public:
-  // `plan` must outlive the stage; `request_id` is set on the chunks output.
+  // `plan` must outlive the stage. (`request_id` is no longer put on the
+  // chunks output: the CHUNKS entry carries it, wire.h.)
   ToolStage(const toolcalls::ToolPlan& plan, std::string_view request_id)
       : plan_(plan), request_id_(request_id) {}
   ToolStage(const ToolStage&) = delete;
@@ -58,7 +59,7 @@ class ToolStage {
   std::string request_id_;
   std::unique_ptr<toolcalls::ToolStream> stream_;
   toolcalls::StreamOutput out_;  // reused
-  std::string calls_;        // the calls' JSON so far, the last one left open
+  std::string calls_;            // the calls' JSON so far, the last one left open
   bool stopped_ = false;
 };
 
