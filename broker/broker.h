@@ -71,6 +71,7 @@
 #include <zmq.hpp>
 
 #include "broker/broker_metrics.h"
+#include "broker/chunk_split.h"
 #include "broker/frontend_registry.h"
 #include "broker/job_queue.h"
 #include "broker/job_table.h"
@@ -239,8 +240,8 @@ class Broker {
 
   std::vector<std::string> dead_workers_;    // send failed: fail their jobs in settle()
   std::vector<std::string> dead_frontends_;  // send failed: cancel their jobs in settle()
-  // handle_worker_chunks(): each entry's frontend (null once sent) and bytes.
-  std::vector<std::pair<const std::string*, std::string_view>> chunk_routes_;
+  // handle_worker_chunks(): each entry's frontend and bytes (reused).
+  ChunkRoutes chunk_routes_;
   bool need_dispatch_ = false;
   bool accounts_changed_ = false;  // tell the frontends in settle()
   bool queue_changed_ = false;

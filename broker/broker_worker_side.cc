@@ -2,7 +2,6 @@
 #include "broker/broker.h"
 #include "broker/broker_internal.h"
 #include "common/log.h"
-#include "common/protocol/chunk_batch.h"
 #include "common/protocol/codec.h"
 
 namespace qp::broker {
@@ -126,49 +125,29 @@ const std::string* Broker::chunk_destination(const std::string& worker, std::str
 }
 
 void Broker::handle_worker_chunks(const std::string& worker, zmqx::Envelope& env) {
-  protocol::ChunkBatchReader reader(env.body());
-  protocol::ChunkEntry entry;
-  chunk_routes_.clear();
-  bool whole = true;  // every entry goes to one frontend: forward the message as received
-  while (reader.next(&entry)) {
-    const std::string* frontend = chunk_destination(worker, entry.request_id);
-    if (frontend == nullptr) {
-      whole = false;
-      continue;
-    }
-    if (!chunk_routes_.empty() && *chunk_routes_.front().first != *frontend) whole = false;
-    chunk_routes_.emplace_back(frontend, entry.bytes);
-  }
-  if (reader.malformed()) {
+  route_chunk_batch(
+      env.body(), [&](std::string_view rid) { return chunk_destination(worker, rid); },
+      &chunk_routes_);
+  if (chunk_routes_.malformed) {
     QP_WARN("broker.bad_message").kv("side", "worker").kv("error", "malformed CHUNKS batch");
-    whole = false;
   }
   QP_DEBUG("job.chunks")
-      .kv("entries", static_cast<uint64_t>(chunk_routes_.size()))
+      .kv("entries", static_cast<uint64_t>(chunk_routes_.entries.size()))
       .kv("bytes", static_cast<uint64_t>(env.body().size()));
-  if (chunk_routes_.empty()) return;
-  if (whole) {
-    const std::string frontend = *chunk_routes_.front().first;
+  if (chunk_routes_.entries.empty()) return;
+  if (chunk_routes_.whole) {
+    const std::string frontend = *chunk_routes_.entries.front().frontend;
     zmqx::Frames frames = env.take_frames();
     frames[0].rebuild(frontend.data(), frontend.size());
     send_to_frontend(frames, frontend);
     return;
   }
-  // Split per frontend, copying each entry's bytes (bodies are not decoded);
-  // entries keep their order within each frontend's batch.
-  for (size_t i = 0; i < chunk_routes_.size(); ++i) {
-    const std::string* frontend = chunk_routes_[i].first;
-    if (frontend == nullptr) continue;  // sent with an earlier frontend's batch
-    std::string batch;
-    for (size_t j = i; j < chunk_routes_.size(); ++j) {
-      if (chunk_routes_[j].first == nullptr || *chunk_routes_[j].first != *frontend) continue;
-      batch.append(chunk_routes_[j].second);
-      if (j != i) chunk_routes_[j].first = nullptr;
-    }
-    const std::string to = *frontend;
+  // Split per frontend, copying each entry's bytes (chunk_split.h).
+  split_chunk_routes(&chunk_routes_, [&](const std::string& frontend, std::string_view batch) {
+    const std::string to = frontend;
     auto frames = zmqx::make_frames(Command::kChunks, {}, batch, to);
     send_to_frontend(frames, to);
-  }
+  });
 }
 
 void Broker::handle_worker_reply(const std::string& worker, zmqx::Envelope& env) {

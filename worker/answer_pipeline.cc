@@ -4,12 +4,9 @@
 
 namespace qp::worker {
 
-AnswerPipeline::AnswerPipeline(std::string_view request_id, const std::vector<std::string>& stops,
-                               int64_t max_tokens, const toolcalls::ToolPlan& plan,
-                               AnswerSink* sink)
-    : sink_(sink), limit_(max_tokens), stop_(stops), tools_(plan, request_id) {
-  chunk_.request_id = request_id;
-}
+AnswerPipeline::AnswerPipeline(const std::vector<std::string>& stops, int64_t max_tokens,
+                               const toolcalls::ToolPlan& plan, AnswerSink* sink)
+    : sink_(sink), limit_(max_tokens), stop_(stops), tools_(plan) {}
 
 void AnswerPipeline::begin_attempt(int tool_attempt) {
   sse_ = SseParser();

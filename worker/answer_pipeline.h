@@ -50,8 +50,8 @@ class AnswerPipeline final : private AnswerSink {
  public:
   // `stops`: the client's stop sequences; `max_tokens` <= 0: no limit.
   // `plan` and `sink` must outlive the pipeline.
-  AnswerPipeline(std::string_view request_id, const std::vector<std::string>& stops,
-                 int64_t max_tokens, const toolcalls::ToolPlan& plan, AnswerSink* sink);
+  AnswerPipeline(const std::vector<std::string>& stops, int64_t max_tokens,
+                 const toolcalls::ToolPlan& plan, AnswerSink* sink);
   AnswerPipeline(const AnswerPipeline&) = delete;
   AnswerPipeline& operator=(const AnswerPipeline&) = delete;
 

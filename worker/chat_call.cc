@@ -39,7 +39,7 @@ ChatCall::ChatCall(QwenClient* client, protocol::JobRequest job, ChatHandler* ha
       request_id_(job_.request_id),
       variant_(apply_features(parse_model_variant(job_.model), job_.features)),
       plan_(plan_of(job_)),
-      pipeline_(request_id_, job_.stop, job_.max_tokens, plan_, this) {
+      pipeline_(job_.stop, job_.max_tokens, plan_, this) {
   // The reply as the client gets it: a non-streamed JSON answer loses its
   // fence (common/conversation/assistant_message.h).
   pipeline_.set_unfenced_json(!job_.stream &&

@@ -329,7 +329,6 @@ void MediaCall::item_done() {
     url_.clear();
   }
   protocol::JobChunk chunk;
-  chunk.request_id = job_.request_id;
   if (items_.size() > 1) chunk.content = "\n\n";
   chunk.content.append(media_markdown(items_.back().kind, items_.back().url));
   handler_->on_chat_delta(chunk);

@@ -40,7 +40,6 @@ void ToolStage::forward(AnswerSink* sink) {
   for (const std::string& w : out_.warnings) sink->on_tool_warning(w);
   for (protocol::JobChunk& c : out_.chunks) {
     if (c.content.empty() && c.reasoning.empty() && c.tool_calls.empty()) continue;
-    c.request_id = request_id_;
     sink->on_answer_chunk(c);
   }
   out_.clear();

@@ -23,9 +23,8 @@ namespace qp::worker {
 
 class ToolStage {
  public:
-  // `plan` must outlive the stage; `request_id` is set on the chunks output.
-  ToolStage(const toolcalls::ToolPlan& plan, std::string_view request_id)
-      : plan_(plan), request_id_(request_id) {}
+  // `plan` must outlive the stage.
+  explicit ToolStage(const toolcalls::ToolPlan& plan) : plan_(plan) {}
   ToolStage(const ToolStage&) = delete;
   ToolStage& operator=(const ToolStage&) = delete;
 
@@ -52,7 +51,6 @@ class ToolStage {
   void forward(AnswerSink* sink);
 
   const toolcalls::ToolPlan& plan_;
-  std::string request_id_;
   std::unique_ptr<toolcalls::ToolStream> stream_;
   toolcalls::StreamOutput out_;  // reused
   bool stopped_ = false;

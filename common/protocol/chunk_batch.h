@@ -9,8 +9,11 @@
 //   entry := id_len:u8 | request_id | body_len:u32 (big-endian) | body
 //   batch := entry*                       (at least one entry, no padding)
 //
-// `body` is an encoded JobChunk (codec.h). Golden bytes:
-// tests/testdata/protocol/chunk_batch.bin.
+// `body` is an encoded JobChunk (codec.h), which does not repeat the request
+// id: the entry's is the only one (a body from an older worker may still have
+// a "request_id" key; the decoder skips it). Golden bytes:
+// tests/testdata/protocol/chunk_batch.hex (and, the older format,
+// chunk_batch_with_request_id.hex). The broker's split: broker/chunk_split.h.
 #pragma once
 
 #include <cstddef>

@@ -144,7 +144,7 @@ void visit(ToolCallDelta& m, V& v) {
 }
 template <class V>
 void visit(JobChunk& m, V& v) {
-  v("request_id", m.request_id);
+  // No "request_id" (messages.h): an older worker's key is skipped as unknown.
   v("content", m.content);
   v("reasoning", m.reasoning);
   v("tool_calls", m.tool_calls);

@@ -1,7 +1,9 @@
 // Plain message structs carried in the body frame (see wire.h). Encoded as
 // MessagePack maps keyed by field name (codec.h), so a field added later with
 // a default stays compatible in both directions. Every message that belongs
-// to a job carries request_id.
+// to a job carries request_id, except JobChunk: a chunk's request id travels
+// only beside its body (the CHUNK envelope's request id frame, or its CHUNKS
+// batch entry), not repeated inside it.
 #pragma once
 
 #include <cstddef>
@@ -197,9 +199,13 @@ struct ToolCallDelta {
 };
 
 // One delta of the answer, forwarded as soon as it arrives upstream. A chunk
-// carrying both text and tool calls means: the text comes first.
+// carrying both text and tool calls means: the text comes first. No
+// request_id: the CHUNK envelope or the CHUNKS entry carries it (wire.h).
+// Compatibility: a body from an older worker still has a "request_id" key,
+// which the decoder skips as unknown; an older frontend decoding a newer body
+// finds the key missing and keeps its empty default (it routes by the
+// envelope's or entry's id and never read the field).
 struct JobChunk {
-  std::string request_id;
   std::string content;    // answer text delta
   std::string reasoning;  // reasoning_content delta
   std::vector<ToolCallDelta> tool_calls;

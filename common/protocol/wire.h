@@ -31,6 +31,10 @@
 // turn as one CHUNKS; the broker forwards it whole when every entry goes to
 // one frontend, else splits it per frontend by copying entries (bodies are
 // never decoded). A lone CHUNK (one job) is still understood everywhere.
+// A JobChunk body carries no request id: the CHUNKS entry (or the CHUNK
+// envelope's request id frame) names the job. Older workers' bodies with a
+// "request_id" key still decode (unknown keys are skipped), and older
+// frontends decode newer bodies (a missing key keeps its default).
 //
 // Sockets: the broker binds two ROUTERs, one for frontends (DEALER) and one
 // for workers (DEALER). See docs/architecture.md for the message flow.

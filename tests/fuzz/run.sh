@@ -50,14 +50,15 @@ done
 declare -A MAX_LEN=(
   [http_request]=16384 [chat_request]=16384 [tool_schema]=8192 [tool_arguments]=4096
   [codec]=4096 [sse_stream]=16384 [native_stream]=8192 [xml_stream]=8192
-  [account_import]=16384 [config]=4096 [messages_request]=16384 [responses_request]=16384 [multipart]=8192)
+  [account_import]=16384 [config]=4096 [messages_request]=16384 [responses_request]=16384 [multipart]=8192
+  [chunk_batch]=4096)
 declare -A DICT=(
   [http_request]=http [chat_request]=json [tool_schema]=json [tool_arguments]=json
   [codec]=msgpack [sse_stream]=sse [native_stream]=xml_tools [xml_stream]=xml_tools
   [account_import]=account [config]=toml [messages_request]=json [responses_request]=json
-  [multipart]=multipart)
+  [multipart]=multipart [chunk_batch]=msgpack)
 ALL=(http_request chat_request tool_schema tool_arguments codec sse_stream native_stream
-     xml_stream account_import config messages_request responses_request multipart)
+     xml_stream account_import config messages_request responses_request multipart chunk_batch)
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 for t in "${TARGETS[@]}"; do
   [ -n "${MAX_LEN[$t]:-}" ] || { echo "run.sh: unknown target $t (${ALL[*]})" >&2; exit 2; }

@@ -15,7 +15,7 @@
 //                     with options.attempt = 1 }
 //                   else { forward(out); JobDone.finish_reason =
 //                     stream->finish_reason() if not empty, else upstream's }
-//   forward(out):   for each chunk in out.chunks: set request_id, send;
+//   forward(out):   send each chunk in out.chunks;
 //                   log each of out.warnings (QP_WARN "tools.*").
 //
 // Reasoning deltas do not go through the stream.
@@ -35,8 +35,8 @@ namespace qp::worker::toolcalls {
 
 // What one feed()/finish() produced, in order.
 struct StreamOutput {
-  std::vector<protocol::JobChunk> chunks;  // request_id left empty
-  std::vector<std::string> warnings;       // one line each, safe to log (no argument values)
+  std::vector<protocol::JobChunk> chunks;
+  std::vector<std::string> warnings;  // one line each, safe to log (no argument values)
 
   void clear() {
     chunks.clear();

@@ -54,16 +54,16 @@ TEST_CASE("a batch entry is id length, id, big-endian body length, body", "[prot
 TEST_CASE("a batch of encoded chunks matches its golden bytes and reads back",
           "[protocol][chunks]") {
   JobChunk a;
-  a.request_id = "req-1";
   a.content = "Hel";
   a.account = "alice";
   JobChunk b;
-  b.request_id = "req-2";
   b.reasoning = "thinking";
   std::string batch;
-  REQUIRE(append_chunk_entry(&batch, a.request_id, encode(a)));
-  REQUIRE(append_chunk_entry(&batch, b.request_id, encode(b)));
-  REQUIRE(append_chunk_entry(&batch, a.request_id, encode(JobChunk{"req-1", "lo", "", {}, ""})));
+  REQUIRE(append_chunk_entry(&batch, "req-1", encode(a)));
+  REQUIRE(append_chunk_entry(&batch, "req-2", encode(b)));
+  REQUIRE(append_chunk_entry(&batch, "req-1", encode(JobChunk{"lo", "", {}, ""})));
+  // The request id is in each entry only, never repeated inside its body.
+  CHECK(batch.find("request_id") == std::string::npos);
 
   const std::string path = std::string(QP_TESTDATA_DIR) + "/protocol/chunk_batch.hex";
   if (std::getenv("QP_UPDATE_GOLDEN") != nullptr) std::ofstream(path) << hex(batch) << "\n";
@@ -134,4 +134,33 @@ TEST_CASE("an id longer than an entry can say is refused", "[protocol][chunks]")
   CHECK_FALSE(append_chunk_entry(&batch, std::string(kMaxBatchRequestId + 1, 'r'), "b"));
   CHECK(batch == "keep");
   CHECK(append_chunk_entry(&batch, std::string(kMaxBatchRequestId, 'r'), "b"));
+}
+
+TEST_CASE("a batch from an older worker, whose bodies still carry request_id, reads back",
+          "[protocol][chunks][compat]") {
+  // chunk_batch_with_request_id.hex: the golden batch as workers built it
+  // before JobChunk dropped its request_id (messages.h).
+  std::ifstream in(std::string(QP_TESTDATA_DIR) + "/protocol/chunk_batch_with_request_id.hex");
+  std::string h;
+  in >> h;
+  std::string batch;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    batch.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  }
+  REQUIRE(batch.find("request_id") != std::string::npos);
+  bool malformed = true;
+  auto entries = read_all(batch, &malformed);
+  CHECK_FALSE(malformed);
+  REQUIRE(entries.size() == 3);
+  JobChunk got;
+  REQUIRE(decode(entries[0].second, &got).ok());
+  CHECK(entries[0].first == "req-1");
+  CHECK(got.content == "Hel");
+  CHECK(got.account == "alice");
+  REQUIRE(decode(entries[1].second, &got).ok());
+  CHECK(entries[1].first == "req-2");
+  CHECK(got.reasoning == "thinking");
+  CHECK(got.account.empty());
+  REQUIRE(decode(entries[2].second, &got).ok());
+  CHECK(got.content == "lo");
 }

@@ -50,6 +50,21 @@ std::string hex(const std::string& s) {
   return out;
 }
 
+std::string unhex(std::string_view h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string read_golden(const std::string& name) {
+  std::ifstream in(std::string(QP_TESTDATA_DIR) + "/protocol/" + name + ".hex");
+  std::string h;
+  in >> h;
+  return unhex(h);
+}
+
 // Golden files pin the wire format so a change shows in review. Regenerate
 // with QP_UPDATE_GOLDEN=1 after an intentional change.
 void check_golden(const std::string& name, const std::string& bytes) {
@@ -95,7 +110,7 @@ TEST_CASE("JobRequest round-trips", "[protocol]") {
 
 TEST_CASE("every message type round-trips", "[protocol]") {
   SECTION("chunk") {
-    JobChunk c{"r", "tok", "think", {}, {}};
+    JobChunk c{"tok", "think", {}, {}};
     JobChunk d;
     REQUIRE(decode(encode(c), &d).ok());
     CHECK(d.content == "tok");
@@ -103,7 +118,7 @@ TEST_CASE("every message type round-trips", "[protocol]") {
     check_golden("job_chunk", encode(c));
   }
   SECTION("chunk with tool call deltas") {
-    JobChunk c{"r", "", "", {{0, "call_1", "read_file", ""}, {0, "", "", R"({"path":"a"})"}}, {}};
+    JobChunk c{"", "", {{0, "call_1", "read_file", ""}, {0, "", "", R"({"path":"a"})"}}, {}};
     JobChunk d;
     REQUIRE(decode(encode(c), &d).ok());
     REQUIRE(d.tool_calls.size() == 2);
@@ -115,7 +130,7 @@ TEST_CASE("every message type round-trips", "[protocol]") {
   }
   SECTION("a chunk without tool calls encodes as before the field existed") {
     // Empty arrays are omitted, so text chunks keep their size and bytes.
-    JobChunk c{"r", "tok", "think", {}, {}};
+    JobChunk c{"tok", "think", {}, {}};
     CHECK(encode(c).find("tool_calls") == std::string::npos);
   }
   SECTION("done") {
@@ -272,7 +287,7 @@ TEST_CASE("usage reasoning_tokens: left out when 0, round-trips when set", "[pro
 
 TEST_CASE("admin fields: optional strings are left out when empty, others round-trip",
           "[protocol]") {
-  JobChunk c{"r", "tok", "", {}, {}};
+  JobChunk c{"tok", "", {}, {}};
   std::string plain = encode(c);
   c.account = "alice";
   std::string first = encode(c);
@@ -377,15 +392,36 @@ TEST_CASE("decode ignores unknown keys and keeps defaults for missing ones", "[p
       "request_id\xa1r\xac"
       "future_field\x92\x01\x02\xa7"
       "content\xa1x";
-  JobChunk d;
+  JobChunk d;  // JobChunk has no request_id (any more): that key is unknown too
   REQUIRE(decode(bytes, &d).ok());
-  CHECK(d.request_id == "r");
   CHECK(d.content == "x");
   CHECK(d.reasoning.empty());
   CHECK(d.tool_calls.empty());
   JobRequest r;  // a request from an older frontend: parallel_tool_calls keeps its default
   REQUIRE(decode(std::string("\x81\xaarequest_id\xa1r"), &r).ok());
   CHECK(r.parallel_tool_calls);
+}
+
+TEST_CASE("a chunk body from an older worker, with request_id inside, still decodes",
+          "[protocol][compat]") {
+  // The golden bytes of JobChunk{request_id "r", content "tok", reasoning
+  // "think"} as workers encoded it before the field was dropped (messages.h).
+  const std::string old_body = read_golden("job_chunk_with_request_id");
+  REQUIRE(old_body.size() > 1);
+  JobChunk d;
+  d.content = "stale";  // decoding starts from a fresh chunk (the frontend reuses one)
+  REQUIRE(decode(old_body, &d).ok());
+  CHECK(d.content == "tok");
+  CHECK(d.reasoning == "think");
+  CHECK(d.tool_calls.empty());
+  CHECK(d.account.empty());
+  // Re-encoded, it is today's golden body: the same minus the request id's
+  // 13 bytes (fixstr key "request_id": 11, fixstr "r": 2; the map header
+  // stays one byte).
+  const std::string now = encode(d);
+  CHECK(hex(now) == hex(read_golden("job_chunk")));
+  CHECK(old_body.size() - now.size() == 11 + 2);
+  CHECK(now.find("request_id") == std::string::npos);
 }
 
 TEST_CASE("decode rejects garbage, truncation and wrong types", "[protocol]") {

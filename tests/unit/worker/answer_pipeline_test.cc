@@ -63,7 +63,7 @@ TEST_CASE("pipeline: any split gives the same answer, one chunk per feed", "[pip
   std::string body = event("Hel", 1) + event("lo", 2) + event(" world", 3) + kFinished;
   for (size_t piece : {size_t{1}, size_t{7}, body.size()}) {
     Sink sink;
-    AnswerPipeline p("req-1", {}, 0, kNoTools, &sink);
+    AnswerPipeline p({}, 0, kNoTools, &sink);
     p.begin_attempt(0);
     INFO("piece " << piece);
     REQUIRE(run(&p, body, piece) == AnswerStep::kFinished);
@@ -71,14 +71,13 @@ TEST_CASE("pipeline: any split gives the same answer, one chunk per feed", "[pip
     CHECK(p.answer() == "Hello world");
     CHECK(p.forwarded());
     CHECK(p.usage("stop").output_tokens == 3);
-    for (const auto& c : sink.chunks) CHECK(c.request_id == "req-1");
     if (piece == body.size()) CHECK(sink.chunks.size() == 1);  // coalesced
   }
 }
 
 TEST_CASE("pipeline: reasoning and answer go to the sink apart from each other", "[pipeline]") {
   Sink sink;
-  AnswerPipeline p("r", {}, 0, kNoTools, &sink);
+  AnswerPipeline p({}, 0, kNoTools, &sink);
   p.begin_attempt(0);
   REQUIRE(run(&p, event("hmm", 1, "think") + event("yes", 2) + kFinished, 1) ==
           AnswerStep::kFinished);
@@ -90,12 +89,12 @@ TEST_CASE("pipeline: reasoning and answer go to the sink apart from each other",
 TEST_CASE("pipeline: the stream ending early is kMore, a broken stream kStreamError",
           "[pipeline]") {
   Sink sink;
-  AnswerPipeline p("r", {}, 0, kNoTools, &sink);
+  AnswerPipeline p({}, 0, kNoTools, &sink);
   p.begin_attempt(0);
   CHECK(run(&p, event("a", 1), 3) == AnswerStep::kMore);
   CHECK(sink.content() == "a");
 
-  AnswerPipeline bad("r", {}, 0, kNoTools, &sink);
+  AnswerPipeline bad({}, 0, kNoTools, &sink);
   bad.begin_attempt(0);
   CHECK(bad.feed(std::string(SseParser::kDefaultMaxEventBytes + 1, 'x')) ==
         AnswerStep::kStreamError);
@@ -107,7 +106,7 @@ TEST_CASE("pipeline: max_tokens drops the text past the limit and ends with leng
   std::string body = event("one ", 1) + event("two ", 2) + event("three", 3) + kFinished;
   for (size_t piece : {size_t{1}, body.size()}) {
     Sink sink;
-    AnswerPipeline p("r", {}, 2, kNoTools, &sink);
+    AnswerPipeline p({}, 2, kNoTools, &sink);
     p.begin_attempt(0);
     INFO("piece " << piece);
     REQUIRE(run(&p, body, piece) == AnswerStep::kLength);
@@ -116,7 +115,7 @@ TEST_CASE("pipeline: max_tokens drops the text past the limit and ends with leng
   }
   // Finishing right at the limit is a normal end.
   Sink sink;
-  AnswerPipeline p("r", {}, 2, kNoTools, &sink);
+  AnswerPipeline p({}, 2, kNoTools, &sink);
   p.begin_attempt(0);
   REQUIRE(run(&p, event("one ", 1) + event("two", 2) + kFinished, 5) == AnswerStep::kFinished);
   CHECK(sink.content() == "one two");
@@ -126,7 +125,7 @@ TEST_CASE("pipeline: a stop sequence split across events ends the answer", "[pip
   std::string body = event("say EN", 1) + event("D now", 2) + kFinished;
   for (size_t piece : {size_t{1}, size_t{4}, body.size()}) {
     Sink sink;
-    AnswerPipeline p("r", {"END"}, 0, kNoTools, &sink);
+    AnswerPipeline p({"END"}, 0, kNoTools, &sink);
     p.begin_attempt(0);
     INFO("piece " << piece);
     REQUIRE(run(&p, body, piece) == AnswerStep::kStopSequence);
@@ -135,7 +134,7 @@ TEST_CASE("pipeline: a stop sequence split across events ends the answer", "[pip
   }
   // Held-back text that turned out not to be a stop sequence comes out at the end.
   Sink sink;
-  AnswerPipeline p("r", {"END"}, 0, kNoTools, &sink);
+  AnswerPipeline p({"END"}, 0, kNoTools, &sink);
   p.begin_attempt(0);
   CHECK(p.feed(event("the EN", 1)) == AnswerStep::kMore);
   CHECK(p.held() == 2);  // "EN"
@@ -148,7 +147,7 @@ TEST_CASE("pipeline: a stop sequence split across events ends the answer", "[pip
 TEST_CASE("pipeline: an error event is not forwarded until flushed; a new attempt starts clean",
           "[pipeline][retry]") {
   Sink sink;
-  AnswerPipeline p("r", {}, 0, kNoTools, &sink);
+  AnswerPipeline p({}, 0, kNoTools, &sink);
   p.begin_attempt(0);
   REQUIRE(p.feed(event("lost", 1) + kInternalError) == AnswerStep::kEventError);
   CHECK(p.error_cause() == RetryCause::kInternalError);
@@ -163,7 +162,7 @@ TEST_CASE("pipeline: an error event is not forwarded until flushed; a new attemp
 
   // Not retried: flush() forwards what came before the error.
   Sink sink2;
-  AnswerPipeline q("r", {}, 0, kNoTools, &sink2);
+  AnswerPipeline q({}, 0, kNoTools, &sink2);
   q.begin_attempt(0);
   REQUIRE(q.feed(event("partial", 1) + kInternalError) == AnswerStep::kEventError);
   q.flush();
@@ -211,7 +210,7 @@ TEST_CASE("pipeline: a tool call goes through the tool stage and stops the upstr
                      event(json_escaped(markup.substr(30)), 3) + event("more text", 4) + kFinished;
   for (size_t piece : {size_t{3}, body.size()}) {
     Sink sink;
-    AnswerPipeline p("req-t", {}, 0, plan, &sink);
+    AnswerPipeline p({}, 0, plan, &sink);
     p.begin_attempt(0);
     INFO("piece " << piece);
     AnswerStep step = run(&p, body, piece);
@@ -221,10 +220,8 @@ TEST_CASE("pipeline: a tool call goes through the tool stage and stops the upstr
     CHECK(sink.reasoning() == "thinking");
     CHECK(sink.content() == "Reading.");
     std::string name;
-    for (const auto& c : sink.chunks) {
-      CHECK(c.request_id == "req-t");
+    for (const auto& c : sink.chunks)
       for (const auto& d : c.tool_calls) name += d.name;
-    }
     CHECK(name == "read_file");
     CHECK(p.tool_finish_reason() == "tool_calls");
     const auto& calls = p.reply().tool_calls();
