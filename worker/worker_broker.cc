@@ -148,14 +148,16 @@ void Worker::on_heartbeat_timer() {
   accounts_.tick();
   check_notices();  // time alone turns a token expiring, then expired
   if (!socket_) return;
-  uint64_t silent_ms = uv_now(loop_) - last_broker_ms_;
-  if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms && socket_->readable()) {
-    // Unread messages prove the broker is alive: this loop was only busy
-    // (thousands of streams) and has not read them yet.
-    last_broker_ms_ = uv_now(loop_);
-    silent_ms = 0;
-  }
-  if (silent_ms > protocol::kLiveness * config_.broker.heartbeat_ms) {
+  // Unread messages prove the broker alive (this loop was only busy with
+  // thousands of streams), and right after a stall of this loop nothing is
+  // judged: what the broker sent meanwhile has not been read yet.
+  uv_update_time(loop_);
+  const uint64_t now = uv_now(loop_);
+  const auto heard_up_to = broker_silence_.tick(now, socket_->readable(), socket_->caught_up_ms());
+  if (!heard_up_to) {
+    QP_WARN("worker.loop_stalled").kv("stall_ms", broker_silence_.last_stall_ms());
+  } else if (uv::silent_for(last_broker_ms_, *heard_up_to,
+                            protocol::kLiveness * config_.broker.heartbeat_ms)) {
     schedule_reconnect(backoff_ms_, "broker_silent");
     return;
   }
