@@ -147,7 +147,10 @@ void Worker::on_heartbeat_timer() {
   }
   accounts_.tick();
   check_notices();  // time alone turns a token expiring, then expired
-  if (!socket_) return;
+  if (!socket_) {
+    broker_silence_.reset();  // no ticks while reconnecting: that gap is no stall
+    return;
+  }
   // Unread messages prove the broker alive (this loop was only busy with
   // thousands of streams), and right after a stall of this loop nothing is
   // judged: what the broker sent meanwhile has not been read yet.

@@ -41,6 +41,10 @@ class SilenceClock {
   //  caught_up_ms: when a drain of the socket last found it empty (0: never).
   std::optional<uint64_t> tick(uint64_t now_ms, bool unread, uint64_t caught_up_ms);
 
+  // Forgets the previous tick: the next one cannot find a stall (the checker
+  // skipped ticks on purpose, e.g. while it had no socket).
+  void reset() { prev_tick_ms_.reset(); }
+
   // The length of the stall the last tick found (0: none).
   uint64_t last_stall_ms() const { return last_stall_ms_; }
 

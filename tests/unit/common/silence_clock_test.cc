@@ -95,3 +95,12 @@ TEST_CASE("silence: short intervals tolerate kMinStallMs of lateness", "[uv][liv
   CHECK_FALSE(clock.tick(100 + 20 + SilenceClock::kMinStallMs + 21 + 2 * SilenceClock::kMinStallMs,
                          false, 0));
 }
+
+TEST_CASE("silence: after reset() a long gap between ticks is no stall", "[uv][liveness]") {
+  SilenceClock clock(kInterval);
+  REQUIRE(clock.tick(1000, false, 1000));
+  clock.reset();  // e.g. reconnecting: the checker skipped its ticks
+  auto up_to = clock.tick(30'000, false, 30'000);
+  REQUIRE(up_to);
+  CHECK(*up_to == 30'000);
+}
