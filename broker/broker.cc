@@ -289,8 +289,23 @@ void Broker::heartbeat_all() {
 
 void Broker::on_tick() {
   if (stopped_) return;
+  uv_update_time(loop_);
   const int64_t now = now_ms();
-  for (const WorkerEntry& w : workers_.expire(now)) {
+  // Silence is proven only up to what this loop has read (see SilenceClock):
+  // a peer whose heartbeats wait unread in our socket is not expired, and
+  // nobody is on the first tick after a stall of this loop.
+  auto heard = [now](uv::SilenceClock& clock, zmqx::UvSocket* socket) {
+    if (socket == nullptr) return std::optional<uint64_t>(static_cast<uint64_t>(now));
+    return clock.tick(static_cast<uint64_t>(now), socket->readable(), socket->caught_up_ms());
+  };
+  const auto workers_heard = heard(worker_silence_, worker_socket_.get());
+  const auto frontends_heard = heard(frontend_silence_, frontend_socket_.get());
+  if (!workers_heard)
+    QP_WARN("broker.loop_stalled").kv("stall_ms", worker_silence_.last_stall_ms());
+  const std::vector<WorkerEntry> dead_workers =
+      workers_heard ? workers_.expire(static_cast<int64_t>(*workers_heard))
+                    : std::vector<WorkerEntry>{};
+  for (const WorkerEntry& w : dead_workers) {
     QP_WARN("worker.expired")
         .kv("worker", peer_name(w.id))
         .kv("account", w.status.account)
@@ -302,7 +317,10 @@ void Broker::on_tick() {
     auto frames = zmqx::make_frames(Command::kDisconnect, {}, {}, w.id);
     if (worker_socket_ != nullptr) worker_socket_->send(frames);
   }
-  for (const std::string& f : frontends_.expire(now)) {
+  const std::vector<std::string> dead_frontends =
+      frontends_heard ? frontends_.expire(static_cast<int64_t>(*frontends_heard))
+                      : std::vector<std::string>{};
+  for (const std::string& f : dead_frontends) {
     QP_WARN("frontend.expired").kv("frontend", peer_name(f));
     cancel_frontend_jobs(f, "frontend stopped responding");
   }

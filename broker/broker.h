@@ -39,7 +39,9 @@
 //    A new BrokerStatus::instance means the broker restarted and every job
 //    it routed is gone.
 //  - Peers must send something (a HEARTBEAT at least) every heartbeat_ms;
-//    after kLiveness intervals of silence a worker's jobs end with ERROR
+//    after kLiveness intervals of silence (uv::SilenceClock: messages still
+//    unread in the broker's socket, and a stall of the broker's own loop,
+//    are not silence) a worker's jobs end with ERROR
 //    kUpstream to their frontends, and a frontend's jobs are CANCELled on
 //    their workers (reason "frontend stopped responding").
 //  - A worker is lost when it expires, is unreachable, says DISCONNECT or
@@ -81,6 +83,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "common/uv/handle.h"
+#include "common/uv/silence_clock.h"
 #include "common/zmq/disconnect_watch.h"
 #include "common/zmq/envelope.h"
 #include "common/zmq/uv_socket.h"
@@ -237,6 +240,10 @@ class Broker {
   int64_t last_probe_ms_ = -1;                           // on_worker_link_closed()
   uv::Timer tick_timer_;
   uv::Timer queue_timer_;
+  // on_tick(): judge each side's silence (unread messages and a stall of
+  // this loop are not silence).
+  uv::SilenceClock worker_silence_{config_.heartbeat_ms};
+  uv::SilenceClock frontend_silence_{config_.heartbeat_ms};
 
   std::vector<std::string> dead_workers_;    // send failed: fail their jobs in settle()
   std::vector<std::string> dead_frontends_;  // send failed: cancel their jobs in settle()

@@ -30,7 +30,9 @@ class FrontendRegistry {
   // A HEARTBEAT carrying PeerHello::instance (empty = unknown).
   FrontendSeen on_hello(std::string_view id, std::string_view instance, int64_t now_ms);
   bool remove(std::string_view id);
-  // Removes and returns the frontends silent for longer than the liveness window.
+  // Removes and returns the frontends silent for longer than the liveness window
+  // as of `now_ms`. The broker passes uv::SilenceClock's "heard up to" (what
+  // its loop has read), not simply the time: unread messages are not silence.
   std::vector<std::string> expire(int64_t now_ms);
 
   bool contains(std::string_view id) const { return frontends_.find(id) != frontends_.end(); }

@@ -6,18 +6,16 @@ JobQueue::JobQueue(size_t limit, uint64_t timeout_ms) : limit_(limit), timeout_m
 
 bool JobQueue::push(std::string_view request_id, protocol::JobKind kind, int64_t now_ms) {
   if (full() || contains(request_id)) return false;
-  order_.push_back(QueuedJob{std::string(request_id), kind, now_ms});
-  auto it = std::prev(order_.end());
-  index_.emplace(it->request_id, it);
-  if (kind == protocol::JobKind::kListModels) ++list_models_;
+  Fifo& q = fifo(kind);
+  q.push_back(QueuedJob{std::string(request_id), kind, now_ms, ++seq_});
+  index_.emplace(q.back().request_id, std::prev(q.end()));
   return true;
 }
 
 bool JobQueue::remove(std::string_view request_id) {
   auto it = index_.find(request_id);
   if (it == index_.end()) return false;
-  if (it->second->kind == protocol::JobKind::kListModels) --list_models_;
-  order_.erase(it->second);
+  fifo(it->second->kind).erase(it->second);
   index_.erase(it);
   return true;
 }
@@ -27,19 +25,15 @@ bool JobQueue::contains(std::string_view request_id) const {
 }
 
 size_t JobQueue::count(protocol::JobKind kind) const {
-  return kind == protocol::JobKind::kListModels ? list_models_ : order_.size() - list_models_;
+  return kind == protocol::JobKind::kListModels ? lists_.size() : chats_.size();
 }
 
 const QueuedJob* JobQueue::first(bool skip_chat, bool skip_list_models) const {
-  if (skip_list_models && skip_chat) return nullptr;
-  if (skip_list_models && list_models_ == order_.size()) return nullptr;
-  if (skip_chat && list_models_ == 0) return nullptr;
-  for (const auto& q : order_) {
-    bool list = q.kind == protocol::JobKind::kListModels;
-    if (list ? skip_list_models : skip_chat) continue;
-    return &q;
-  }
-  return nullptr;
+  const QueuedJob* chat = skip_chat || chats_.empty() ? nullptr : &chats_.front();
+  const QueuedJob* list = skip_list_models || lists_.empty() ? nullptr : &lists_.front();
+  if (chat == nullptr) return list;
+  if (list == nullptr) return chat;
+  return list->seq < chat->seq ? list : chat;
 }
 
 std::vector<QueuedJob> JobQueue::expire(int64_t now_ms) {
@@ -47,19 +41,20 @@ std::vector<QueuedJob> JobQueue::expire(int64_t now_ms) {
   if (timeout_ms_ == 0) return out;
   const auto timeout = static_cast<int64_t>(timeout_ms_);
   // FIFO with one timeout: the oldest expire first.
-  while (!order_.empty() && now_ms - order_.front().enqueued_ms >= timeout) {
-    QueuedJob q = std::move(order_.front());
-    index_.erase(q.request_id);
-    if (q.kind == protocol::JobKind::kListModels) --list_models_;
-    order_.pop_front();
-    out.push_back(std::move(q));
+  while (const QueuedJob* q = first(false, false)) {
+    if (now_ms - q->enqueued_ms < timeout) break;
+    Fifo& from = fifo(q->kind);
+    index_.erase(q->request_id);
+    out.push_back(std::move(from.front()));
+    from.pop_front();
   }
   return out;
 }
 
 std::optional<int64_t> JobQueue::next_deadline_ms() const {
-  if (order_.empty() || timeout_ms_ == 0) return std::nullopt;
-  return order_.front().enqueued_ms + static_cast<int64_t>(timeout_ms_);
+  const QueuedJob* q = first(false, false);
+  if (q == nullptr || timeout_ms_ == 0) return std::nullopt;
+  return q->enqueued_ms + static_cast<int64_t>(timeout_ms_);
 }
 
 }  // namespace qp::broker

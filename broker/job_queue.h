@@ -20,6 +20,7 @@ struct QueuedJob {
   std::string request_id;
   protocol::JobKind kind = protocol::JobKind::kChat;
   int64_t enqueued_ms = 0;
+  uint64_t seq = 0;  // arrival order across both kinds
 };
 
 class JobQueue {
@@ -33,15 +34,16 @@ class JobQueue {
   bool remove(std::string_view request_id);
   bool contains(std::string_view request_id) const;
 
-  size_t size() const { return order_.size(); }
-  bool empty() const { return order_.empty(); }
-  bool full() const { return order_.size() >= limit_; }
+  size_t size() const { return chats_.size() + lists_.size(); }
+  bool empty() const { return chats_.empty() && lists_.empty(); }
+  bool full() const { return size() >= limit_; }
   size_t limit() const { return limit_; }
   uint64_t timeout_ms() const { return timeout_ms_; }
   size_t count(protocol::JobKind kind) const;
 
-  // The oldest job whose kind is not skipped, or nullptr. The pointer is
-  // valid until the queue changes.
+  // The oldest job whose kind is not skipped, or nullptr: O(1) (one FIFO per
+  // kind, so a model list behind thousands of chats is not searched for on
+  // every dispatch). The pointer is valid until the queue changes.
   const QueuedJob* first(bool skip_chat, bool skip_list_models) const;
 
   // Removes and returns (oldest first) the jobs that have waited timeout_ms.
@@ -52,9 +54,14 @@ class JobQueue {
  private:
   size_t limit_;
   uint64_t timeout_ms_;
-  size_t list_models_ = 0;
-  std::list<QueuedJob> order_;
-  strings::StringMap<std::list<QueuedJob>::iterator> index_;
+  using Fifo = std::list<QueuedJob>;
+  Fifo& fifo(protocol::JobKind kind) {
+    return kind == protocol::JobKind::kListModels ? lists_ : chats_;
+  }
+  uint64_t seq_ = 0;
+  Fifo chats_;  // chat (and media) jobs, oldest first
+  Fifo lists_;  // list-models jobs, oldest first
+  strings::StringMap<Fifo::iterator> index_;
 };
 
 }  // namespace qp::broker

@@ -63,7 +63,9 @@ class WorkerRegistry {
   // Any other message from the worker proves it alive. False if unknown.
   bool touch(std::string_view id, int64_t now_ms);
   bool remove(std::string_view id);
-  // Removes and returns the workers silent for longer than the liveness window.
+  // Removes and returns the workers silent for longer than the liveness window
+  // as of `now_ms`. The broker passes uv::SilenceClock's "heard up to" (what
+  // its loop has read), not simply the time: unread messages are not silence.
   std::vector<WorkerEntry> expire(int64_t now_ms);
 
   // Chooses a worker for a job of `kind`, or says why not.

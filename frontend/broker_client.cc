@@ -80,10 +80,16 @@ void BrokerClient::on_heartbeat_timer() {
   if (!socket_->send(zmqx::make_frames(Command::kHeartbeat, {}, body_))) {
     mark_disconnected("send failed");
   }
-  uint64_t now = uv_now(loop_);
-  if (connected_ && now - last_heard_ms_ > heartbeat_ms_ * protocol::kLiveness) {
+  uv_update_time(loop_);
+  const uint64_t now = uv_now(loop_);
+  const auto heard_up_to = silence_.tick(now, socket_->readable(), socket_->caught_up_ms());
+  if (!heard_up_to) {
+    QP_WARN("frontend.loop_stalled").kv("stall_ms", silence_.last_stall_ms());
+  } else if (connected_ &&
+             uv::silent_for(last_heard_ms_, *heard_up_to, heartbeat_ms_ * protocol::kLiveness)) {
     mark_disconnected("missed heartbeats");
   }
+  if (!may_hold_) return;  // no job waits: nothing to expire
   // Jobs held too long for a broker that does not come back.
   std::vector<std::string> expired;
   for (auto& [id, job] : jobs_) {
@@ -107,6 +113,7 @@ void BrokerClient::on_heartbeat_timer() {
 
 void BrokerClient::hold(Job& job) {
   job.sent = false;
+  may_hold_ = true;
   if (job.wait_deadline_ms == 0 && wait_ms_ > 0) job.wait_deadline_ms = uv_now(loop_) + wait_ms_;
 }
 
@@ -134,6 +141,7 @@ Status BrokerClient::submit(const protocol::JobRequest& req, JobSink* sink) {
 }
 
 void BrokerClient::flush_waiting() {
+  if (!may_hold_) return;  // every job was sent: no walk per broker heartbeat
   for (auto& [id, job] : jobs_) {
     if (job.sent) continue;
     if (!send_job(id, job)) {
@@ -141,6 +149,7 @@ void BrokerClient::flush_waiting() {
       return;
     }
   }
+  may_hold_ = false;
 }
 
 void BrokerClient::cancel(const std::string& request_id, const std::string& reason) {

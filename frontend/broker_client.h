@@ -5,8 +5,9 @@
 // Broker failure, handled so that a broker restart is invisible to clients
 // whenever possible:
 // - While the broker is unreachable (a send fails, or it is silent for
-//   kLiveness intervals), new jobs wait here, up to `wait_ms`, and are sent
-//   when its next heartbeat arrives; past the deadline they fail with 503.
+//   kLiveness intervals, as uv::SilenceClock judges it: unread messages and
+//   a stall of the frontend's own loop are not silence), new jobs wait here, up to `wait_ms`, and
+//   are sent when its next heartbeat arrives; past the deadline they fail with 503.
 // - When the broker's `instance` changes (it restarted and lost its routing
 //   table), jobs that have not produced any output yet are re-submitted to
 //   the new broker; jobs that already streamed output end with an error.
@@ -30,6 +31,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/uv/handle.h"
+#include "common/uv/silence_clock.h"
 #include "common/zmq/link_security.h"
 #include "common/zmq/uv_socket.h"
 
@@ -118,6 +120,10 @@ class BrokerClient {
   strings::StringMap<Job> jobs_;
   protocol::BrokerStatus status_;
   uint64_t last_heard_ms_ = 0;
+  uv::SilenceClock silence_{heartbeat_ms_};  // judges the broker's silence
+  // Some job may be unsent (hold() since the last flush_waiting() that sent
+  // them all): false spares the walks of every job per heartbeat.
+  bool may_hold_ = false;
   bool connected_ = false;
   bool ever_connected_ = false;
   std::string body_;          // reused encode buffer

@@ -9,7 +9,9 @@
 //   ← CANCEL: the upstream transfer is aborted, nothing more is sent;
 //   ← HEARTBEAT (BrokerStatus): liveness, and `instance` to detect a restart;
 //   ← DISCONNECT: re-register (new socket, READY) after the backoff.
-// Broker silent for kLiveness intervals → abort the jobs, recreate the
+// Broker silent for kLiveness intervals (judged by uv::SilenceClock: unread
+// messages and a stall of this worker's own loop do not count as silence)
+// → abort the jobs, recreate the
 // socket after a backoff (1 s doubling to 32 s, reset by a broker
 // heartbeat), READY again. Broker instance changed → the same, at once.
 // Malformed frames are logged and dropped.
@@ -18,6 +20,10 @@
 // account's credentials, reloads and sign-ins), the QwenClient, the socket,
 // its timers and the jobs. Jobs that end are handed to DeferredDelete (they
 // may end inside a libcurl callback). Thread: the loop's thread only.
+//
+// Files: worker.cc (lifecycle), worker_broker.cc (the broker link,
+// heartbeats, status), worker_jobs.cc (jobs and their outcomes),
+// worker_health.cc (account health, notices, credentials), worker_job.h.
 #pragma once
 
 #include <memory>
@@ -33,6 +39,7 @@
 #include "common/protocol/wire.h"
 #include "common/uv/end_of_turn.h"
 #include "common/uv/handle.h"
+#include "common/uv/silence_clock.h"
 #include "common/zmq/link_security.h"
 #include "common/zmq/uv_socket.h"
 #include "worker/account_manager.h"
@@ -160,6 +167,7 @@ class Worker final : private AccountManager::Listener {
   size_t list_jobs_ = 0;  // model-list jobs among jobs_ (the rest are chats)
   std::string broker_instance_;
   uint64_t last_broker_ms_ = 0;  // uv_now of the last broker message
+  uv::SilenceClock broker_silence_{config_.broker.heartbeat_ms};  // judges the broker's silence
   uint64_t backoff_ms_ = kInitialBackoffMs;
   const char* health_ = protocol::kHealthOk;
   int64_t health_until_unix_ms_ = 0;

@@ -5,7 +5,6 @@
 
 namespace qp::zmqx {
 namespace {
-constexpr int kDrainBudget = 256;  // messages per wake-up before yielding to the loop
 // Frames in the largest common message (routing id, version, command, request
 // id, body, two extra frames).
 constexpr size_t kExpectedFrames = 8;
@@ -61,7 +60,10 @@ void UvSocket::drain() {
   try {
     while (!closed_) {
       auto events = socket_.get(zmq::sockopt::events);
-      if ((events & ZMQ_POLLIN) == 0) break;
+      if ((events & ZMQ_POLLIN) == 0) {
+        caught_up_ms_ = uv_now(loop_);
+        break;
+      }
       if (budget-- == 0) {
         schedule_drain();
         break;

@@ -25,6 +25,8 @@ namespace qp::zmqx {
 class UvSocket {
  public:
   using Handler = std::function<void(Frames&&)>;
+  // Messages delivered per wake-up before yielding to the loop.
+  static constexpr int kDrainBudget = 256;
 
   UvSocket(uv_loop_t* loop, zmq::socket_t socket, Handler handler);
   ~UvSocket();
@@ -41,6 +43,10 @@ class UvSocket {
   zmq::socket_t& socket() { return socket_; }
   // True if a message is waiting to be read (ZMQ_EVENTS has POLLIN).
   bool readable();
+  // uv_now when a drain last found nothing more to read (0: never): every
+  // message queued before then has been delivered. With readable(), what a
+  // liveness check needs (common/uv/silence_clock.h).
+  uint64_t caught_up_ms() const { return caught_up_ms_; }
 
  private:
   void drain();
@@ -53,6 +59,7 @@ class UvSocket {
   Handler handler_;
   uv::Poll poll_;
   uv::Idle idle_;
+  uint64_t caught_up_ms_ = 0;
   bool idle_active_ = false;
   bool draining_ = false;
   bool closed_ = false;

@@ -140,6 +140,7 @@ class Harness {
   }
 
   Broker& broker() { return *broker_; }
+  uv_loop_t* loop() { return &loop_; }
 
   Peer& frontend(const std::string& id = "frontend-1") {
     peers_.push_back(std::make_unique<Peer>(ctx_, broker_->frontend_endpoint(), id));

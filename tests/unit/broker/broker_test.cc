@@ -1,4 +1,6 @@
 // In-process tests of the real Broker (harness: broker_harness.h).
+#include <unistd.h>
+
 #include "broker_harness.h"
 #include "common/protocol/chunk_batch.h"
 
@@ -298,6 +300,42 @@ TEST_CASE("a worker that stays alive by heartbeats keeps its jobs", "[broker][io
   }
   CHECK(h.broker().jobs_for_test() == 1);
   CHECK(h.broker().workers_for_test() == 1);
+}
+
+TEST_CASE("a stall of the broker's own loop expires nobody whose messages wait unread",
+          "[broker][io][liveness]") {
+  auto cfg = test_config();
+  cfg.heartbeat_ms = 50;  // liveness window: 150 ms
+  Harness h(cfg);
+  Peer& fe = h.frontend();
+  h.keep_alive(fe, 10, hello());
+  Peer& w = h.ready_worker("worker-a", worker_status("alice", 2));
+  h.keep_alive(w, 10, protocol::encode(worker_status("alice", 2)));
+  fe.send(Command::kJob, "r1", job_body("r1"));
+  REQUIRE(h.recv(w, Command::kJob));
+  // One broker turn takes 600 ms, at its end (check phase): the overdue
+  // tick then runs before any poll phase. Both peers speak meanwhile: their
+  // messages wait unread in the broker's sockets.
+  struct Peers {
+    Peer* fe;
+    Peer* w;
+  } peers{&fe, &w};
+  qp::uv::Check stall;
+  uv_check_init(h.loop(), stall.get());
+  stall.get()->data = &peers;
+  uv_check_start(stall.get(), [](uv_check_t* c) {
+    uv_check_stop(c);
+    auto* p = static_cast<Peers*>(c->data);
+    ::usleep(300'000);
+    p->fe->send(Command::kHeartbeat, {}, hello());
+    p->w->send(Command::kHeartbeat, {}, protocol::encode(worker_status("alice", 2)));
+    ::usleep(300'000);
+  });
+  // Six liveness windows after the stall, with the peers heartbeating.
+  h.run_until([] { return false; }, 900);
+  CHECK(h.broker().workers_for_test() == 1);
+  CHECK(h.broker().jobs_for_test() == 1);  // neither failed nor cancelled
+  stall.reset();
 }
 
 TEST_CASE("DISCONNECT or a restart of a worker fails its started jobs", "[broker][io]") {

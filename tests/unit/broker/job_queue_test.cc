@@ -95,3 +95,25 @@ TEST_CASE("queued jobs time out", "[broker][queue]") {
     CHECK_FALSE(forever.next_deadline_ms().has_value());
   }
 }
+
+TEST_CASE("a model list behind thousands of chats, and arrival order across kinds",
+          "[broker][queue]") {
+  JobQueue q(20'000, 1000);
+  for (int i = 0; i < 10'000; ++i) q.push("c" + std::to_string(i), JobKind::kChat, i);
+  q.push("m", JobKind::kListModels, 10'000);
+  q.push("last", JobKind::kChat, 10'001);
+  // Chats blocked: the model list is next (one FIFO per kind, no search).
+  REQUIRE(q.first(true, false) != nullptr);
+  CHECK(q.first(true, false)->request_id == "m");
+  CHECK(q.first(false, false)->request_id == "c0");
+  // Draining by first() yields arrival order, kinds interleaved.
+  std::vector<std::string> order;
+  while (const QueuedJob* j = q.first(false, false)) {
+    order.push_back(j->request_id);
+    q.remove(order.back());
+  }
+  REQUIRE(order.size() == 10'002);
+  CHECK(order[9'999] == "c9999");
+  CHECK(order[10'000] == "m");
+  CHECK(order[10'001] == "last");
+}

@@ -374,6 +374,42 @@ TEST_CASE("worker: a silent broker triggers a reconnect with READY", "[worker]")
   env.finish();
 }
 
+TEST_CASE("worker: a stall of its own loop does not make the broker look silent",
+          "[worker][liveness]") {
+  Env env(2, /*heartbeat_ms=*/100);  // liveness window: 300 ms
+  const std::string w = env.ready();
+  // The broker answers each worker HEARTBEAT from this loop: it stalls with
+  // the worker, like a broker whose heartbeats are still in the kernel.
+  size_t answered = 0;
+  auto answer = [&] {
+    for (size_t n = env.broker->count(Command::kHeartbeat); answered < n; ++answered) {
+      env.broker->heartbeat(w, "broker");
+    }
+  };
+  env.broker->heartbeat(w, "broker");
+  REQUIRE(run_until(&env.loop, [&] {
+    answer();
+    return answered >= 3;
+  }));
+  // One loop turn takes 700 ms (more than twice the liveness window), at its
+  // end (check phase), so that the next thing the loop does is run the
+  // overdue timers: no poll phase reads anything in between.
+  qp::uv::Check stall;
+  uv_check_init(&env.loop, stall.get());
+  uv_check_start(stall.get(), [](uv_check_t* h) {
+    uv_check_stop(h);
+    ::usleep(700'000);
+  });
+  const size_t before = answered;
+  REQUIRE(run_until(&env.loop, [&] {
+    answer();
+    return answered >= before + 5;
+  }));
+  CHECK(env.broker->count(Command::kReady) == 1);  // never gave up on the broker
+  stall.reset();
+  env.finish();
+}
+
 TEST_CASE("worker: DISCONNECT from the broker leads to a new READY", "[worker]") {
   Env env;
   std::string w = env.ready();
