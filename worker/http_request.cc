@@ -79,7 +79,8 @@ std::vector<std::string> HttpRequest::header_lines() const {
 }
 
 Status HttpRequest::start() {
-  if (running_ || easy_) return error(Code::kInternal, "HttpRequest started twice");
+  if (started_) return error(Code::kInternal, "HttpRequest started twice");
+  started_ = true;
   easy_ = multi_->take_easy();
   if (!easy_) return error(Code::kInternal, "curl_easy_init failed");
   CURL* e = easy_.get();
@@ -154,6 +155,17 @@ void HttpRequest::abort() {
   multi_->remove(easy_.get());
   if (timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(timer_.get());
   record_end("stopped", {});
+  release_transfer();
+}
+
+void HttpRequest::release_transfer() {
+  multi_->give_easy(std::move(easy_));  // reset first: curl holds no pointer into what follows
+  headers_.reset();
+  std::vector<curl_slist>().swap(header_nodes_);
+  std::string().swap(spec_.body);
+  std::vector<std::string>().swap(spec_.headers);
+  spec_.shared_headers.reset();
+  std::string().swap(spec_.cookies);
 }
 
 void HttpRequest::record_end(const char* outcome, std::string_view error) {
@@ -186,7 +198,7 @@ void HttpRequest::on_timer() {
   HttpResult r = take_result();
   r.failure = classify_transport(kind, limit, {});
   record_end("failed", r.failure->message);
-  abort();
+  abort();                               // releases the transfer
   listener_->on_complete(std::move(r));  // last statement: the listener may retire us
 }
 
@@ -274,6 +286,7 @@ void HttpRequest::on_transfer_done(CURLcode result) {
   uv_timer_stop(timer_.get());
   if (stopped_) {
     record_end("stopped", {});
+    release_transfer();
     return;  // the listener ended it and expects nothing more
   }
   HttpResult r = take_result();
@@ -297,6 +310,7 @@ void HttpRequest::on_transfer_done(CURLcode result) {
   } else {
     record_end("complete", {});
   }
+  release_transfer();
   listener_->on_complete(std::move(r));  // last statement
 }
 
