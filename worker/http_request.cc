@@ -158,6 +158,16 @@ void HttpRequest::abort() {
   release_transfer();
 }
 
+void HttpRequest::release_sent_body() {
+  if (spec_.body.empty() || !spec_.upload.empty()) return;
+  curl_off_t sent = 0;
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK) return;
+  if (sent < static_cast<curl_off_t>(spec_.body.size())) return;
+  // CURLOPT_POSTFIELDS still points here; curl reads it no more (a response has
+  // come) and curl_easy_reset() clears it when the handle is given back.
+  std::string().swap(spec_.body);
+}
+
 void HttpRequest::release_transfer() {
   multi_->give_easy(std::move(easy_));  // reset first: curl holds no pointer into what follows
   headers_.reset();
@@ -249,6 +259,7 @@ size_t HttpRequest::on_write(std::string_view bytes) {
   if (record_) record_->on_body(bytes, last_data_ms_ - started_ms_);
   if (!got_body_) {
     got_body_ = true;
+    release_sent_body();
     // From now on the timer measures gaps between chunks.
     if (spec_.idle_timeout_ms > 0) {
       arm_timer(spec_.idle_timeout_ms);
