@@ -79,7 +79,8 @@ std::vector<std::string> HttpRequest::header_lines() const {
 }
 
 Status HttpRequest::start() {
-  if (running_ || easy_) return error(Code::kInternal, "HttpRequest started twice");
+  if (started_) return error(Code::kInternal, "HttpRequest started twice");
+  started_ = true;
   easy_ = multi_->take_easy();
   if (!easy_) return error(Code::kInternal, "curl_easy_init failed");
   CURL* e = easy_.get();
@@ -154,6 +155,27 @@ void HttpRequest::abort() {
   multi_->remove(easy_.get());
   if (timer_.base()->type != UV_UNKNOWN_HANDLE) uv_timer_stop(timer_.get());
   record_end("stopped", {});
+  release_transfer();
+}
+
+void HttpRequest::release_sent_body() {
+  if (spec_.body.empty() || !spec_.upload.empty()) return;
+  curl_off_t sent = 0;
+  if (curl_easy_getinfo(easy_.get(), CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK) return;
+  if (sent < static_cast<curl_off_t>(spec_.body.size())) return;
+  // CURLOPT_POSTFIELDS still points here; curl reads it no more (a response has
+  // come) and curl_easy_reset() clears it when the handle is given back.
+  std::string().swap(spec_.body);
+}
+
+void HttpRequest::release_transfer() {
+  multi_->give_easy(std::move(easy_));  // reset first: curl holds no pointer into what follows
+  headers_.reset();
+  std::vector<curl_slist>().swap(header_nodes_);
+  std::string().swap(spec_.body);
+  std::vector<std::string>().swap(spec_.headers);
+  spec_.shared_headers.reset();
+  std::string().swap(spec_.cookies);
 }
 
 void HttpRequest::record_end(const char* outcome, std::string_view error) {
@@ -186,7 +208,7 @@ void HttpRequest::on_timer() {
   HttpResult r = take_result();
   r.failure = classify_transport(kind, limit, {});
   record_end("failed", r.failure->message);
-  abort();
+  abort();                               // releases the transfer
   listener_->on_complete(std::move(r));  // last statement: the listener may retire us
 }
 
@@ -237,6 +259,7 @@ size_t HttpRequest::on_write(std::string_view bytes) {
   if (record_) record_->on_body(bytes, last_data_ms_ - started_ms_);
   if (!got_body_) {
     got_body_ = true;
+    release_sent_body();
     // From now on the timer measures gaps between chunks.
     if (spec_.idle_timeout_ms > 0) {
       arm_timer(spec_.idle_timeout_ms);
@@ -274,6 +297,7 @@ void HttpRequest::on_transfer_done(CURLcode result) {
   uv_timer_stop(timer_.get());
   if (stopped_) {
     record_end("stopped", {});
+    release_transfer();
     return;  // the listener ended it and expects nothing more
   }
   HttpResult r = take_result();
@@ -297,6 +321,7 @@ void HttpRequest::on_transfer_done(CURLcode result) {
   } else {
     record_end("complete", {});
   }
+  release_transfer();
   listener_->on_complete(std::move(r));  // last statement
 }
 

@@ -19,6 +19,16 @@
 // on_stream_data(). The listener may not destroy the request inside
 // on_complete() either; hand it to DeferredDelete.
 //
+// Memory: once the transfer has ended (before on_complete(), on abort() or
+// a false return from on_stream_data()) the easy handle goes back to the
+// CurlMulti's pool and the header list and POST body are freed: a finished
+// request its owner keeps (ChatCall keeps its chats/new request for the
+// whole stream) holds none of libcurl's per-transfer state
+// (docs/benchmarks.md, "Step 6: memory per open stream"). The POST body goes
+// earlier, at the first response body byte, if curl has sent all of it by
+// then (it never resends a request once a response has come): a long
+// stream does not keep its request. A request is started at most once.
+//
 // Recording (spec.recorder set, docs/recording.md): the request, the
 // response's status, headers and body or events, and the outcome go to an
 // ExchangeRecord as they happen and to the recorder as one line when the
@@ -97,6 +107,8 @@ class HttpRequest final : public CurlTransfer {
   // Stops the transfer; no callback follows. REQUIRES: not inside on_stream_data().
   void abort();
   bool running() const { return running_; }
+  // Whether the POST body is still held (see "Memory" above).
+  bool holds_body() const { return !spec_.body.empty(); }
 
   // CurlTransfer
   void on_transfer_done(CURLcode result) override;
@@ -112,6 +124,11 @@ class HttpRequest final : public CurlTransfer {
   void on_timer();
   void arm_timer(uint64_t ms);
   HttpResult take_result();
+  // The transfer is over: gives the easy handle back and frees what only
+  // the transfer needed. REQUIRES: the handle is not added to the multi.
+  void release_transfer();
+  // Frees the POST body if curl has sent all of it.
+  void release_sent_body();
   Status set_headers();
   // Every header line in order (spec_.shared_headers' slots filled).
   std::vector<std::string> header_lines() const;
@@ -132,6 +149,7 @@ class HttpRequest final : public CurlTransfer {
   std::unique_ptr<record::ExchangeRecord> record_;  // while recording this exchange
   uint64_t started_ms_ = 0;
   uint64_t last_data_ms_ = 0;
+  bool started_ = false;
   bool running_ = false;
   bool mode_decided_ = false;
   bool streaming_ = false;

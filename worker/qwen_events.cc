@@ -316,10 +316,25 @@ bool data_has_error(od::value v, bool* out) {
   return true;
 }
 
+// One parser, payload copy and scratch list per thread, shared by every
+// interpreter: interpret() is not re-entrant and nothing of a document
+// outlives the call. Kept per interpreter, simdjson's buffers (the depth
+// arrays for 1,024 levels, the structural index) cost every open stream
+// ≈10 KiB (docs/benchmarks.md, "Step 6: memory per open stream").
+struct Scratch {
+  od::parser parser;
+  std::string padded;                      // payload copy with SIMDJSON_PADDING spare bytes
+  std::vector<std::string_view> thoughts;  // views into the parser's string buffer
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 }  // namespace
 
 void QwenEventInterpreter::reset() {
-  thoughts_.clear();
   sources_.clear();
   summary_.clear();
   reasoning_sent_ = false;
@@ -360,20 +375,23 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
   if (body.empty() || body == "[DONE]") return EventOutcome::kContinue;
   if (body.front() != '{') return fail_malformed(body);
 
+  Scratch& sc = scratch();
+  std::string& padded = sc.padded;
+  std::vector<std::string_view>& thoughts = sc.thoughts;
   size_t need = body.size() + simdjson::SIMDJSON_PADDING;
-  if (padded_.size() < need) padded_.resize(need);
-  std::memcpy(padded_.data(), body.data(), body.size());
+  if (padded.size() < need) padded.resize(need);
+  std::memcpy(padded.data(), body.data(), body.size());
 
   od::document doc;
   od::object root;
-  if (parser_.iterate(padded_.data(), body.size(), padded_.size()).get(doc) ||
+  if (sc.parser.iterate(padded.data(), body.size(), padded.size()).get(doc) ||
       doc.get_object().get(root)) {
     return fail_malformed(body);
   }
   EventFields e;
-  thoughts_.clear();
+  thoughts.clear();
   std::vector<SourceView> docs, info, research;  // empty (no allocation) unless sources come
-  ExtraOut extra{&thoughts_, &docs, &info, &research, &e.research_goal};
+  ExtraOut extra{&thoughts, &docs, &info, &research, &e.research_goal};
   for (auto fr : root) {
     od::field f;
     std::string_view k;
@@ -469,11 +487,11 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
     // (WebResultFinished).
     if (e.status == "finished" || e.status == "WebResultFinished") research_break_ = true;
   } else if (e.phase == "thinking_summary") {
-    if (!thoughts_.empty()) {
+    if (!thoughts.empty()) {
       std::string full;
-      for (size_t i = 0; i < thoughts_.size(); ++i) {
+      for (size_t i = 0; i < thoughts.size(); ++i) {
         if (i > 0) full.push_back('\n');
-        full.append(thoughts_[i]);
+        full.append(thoughts[i]);
       }
       if (full.size() >= summary_.size() && full.compare(0, summary_.size(), summary_) == 0) {
         reasoning->append(full, summary_.size());

@@ -1,6 +1,7 @@
 // Interprets the JSON payloads of the Qwen completion event stream one event at
-// a time. Pure: no I/O. One simdjson on-demand parser is reused for every
-// event; what outlives an event is copied.
+// a time. Pure: no I/O. One simdjson on-demand parser per thread is reused
+// for every event of every interpreter (an open stream holds none of its
+// buffers); what outlives an event is copied. Not re-entrant.
 //
 // Per event, in this order:
 //   1. error detection (success:false, a non-null `error`, a top-level
@@ -92,13 +93,10 @@ class QwenEventInterpreter {
   EventOutcome fail_malformed(std::string_view payload);
   EventOutcome fail_event(std::string_view payload);
 
-  simdjson::ondemand::parser parser_;
-  std::string padded_;                      // payload copy with SIMDJSON_PADDING spare bytes
-  std::vector<std::string_view> thoughts_;  // per-event scratch (views into parser_)
-  std::string summary_;                     // summary reasoning emitted so far
-  bool reasoning_sent_ = false;             // any reasoning text emitted
-  bool research_break_ = false;             // a research step ended: next text after a blank line
-  uint8_t research_phase_ = 0;              // last research phase: 1 planning, 2 web research
+  std::string summary_;          // summary reasoning emitted so far
+  bool reasoning_sent_ = false;  // any reasoning text emitted
+  bool research_break_ = false;  // a research step ended: next text after a blank line
+  uint8_t research_phase_ = 0;   // last research phase: 1 planning, 2 web research
   std::vector<protocol::SearchSource> sources_;
   std::string chat_id_, parent_id_, response_id_;
   StreamUsage usage_;

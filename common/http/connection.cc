@@ -354,7 +354,7 @@ void Connection::after_process() {
 
 void Connection::dispatch_next() {
   active_ = std::move(queue_.front());
-  queue_.pop_front();
+  queue_.erase(queue_.begin());
   queued_body_bytes_ -= active_.body.size();
   ctx_->body_budget.release(active_.body.size());  // the handler owns it now
   phase_ = Phase::kHandler;
