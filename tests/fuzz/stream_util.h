@@ -103,7 +103,8 @@ inline std::string run_stream(const worker::toolcalls::ToolPlan& plan,
 }
 
 // Whole input vs pieces derived from it: the same output.
-inline void check_splits(const worker::toolcalls::ToolPlan& plan, std::string_view in, int attempt) {
+inline void check_splits(const worker::toolcalls::ToolPlan& plan, std::string_view in,
+                         int attempt) {
   std::string whole = run_stream(plan, {in}, attempt);
   std::string split = run_stream(plan, random_pieces(in), attempt);
   if (whole != split) fail("a split changed the result", whole + "---\n" + split);

@@ -242,17 +242,20 @@ TEST_CASE("non-streaming: blocks in order, tool deltas by index as the chat rout
   MessageEvents ev("msg_2", "claude-x", 1, false);
   ev.add(text("First."));
   protocol::JobChunk c;
-  c.tool_calls = {{0, "call_a", "read", R"({"pa)"}, {-1, "call_neg", "x", "{}"},
-                  {2, "call_gap", "y", "{}"}, {0, "", "", R"(th":"a"})"}};
+  c.tool_calls = {{0, "call_a", "read", R"({"pa)"},
+                  {-1, "call_neg", "x", "{}"},
+                  {2, "call_gap", "y", "{}"},
+                  {0, "", "", R"(th":"a"})"}};
   ev.add(c);
   ev.add(text("Then."));
   ev.add(tool_call(1, "call_b", "write", R"({"n":1})"));
-  CHECK(ev.message_json(done("tool_calls", 2, 3)) ==
-        R"({"id":"msg_2","type":"message","role":"assistant","model":"claude-x","content":[)"
-        R"({"type":"text","text":"First."},)"
-        R"({"type":"tool_use","id":"call_a","name":"read","input":{"path":"a"}},)"
-        R"({"type":"text","text":"Then."},)"
-        R"({"type":"tool_use","id":"call_b","name":"write","input":{"n":1}}],)"
-        R"("stop_reason":"tool_use","stop_sequence":null,)"
-        R"("usage":{"input_tokens":2,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":3}})");
+  CHECK(
+      ev.message_json(done("tool_calls", 2, 3)) ==
+      R"({"id":"msg_2","type":"message","role":"assistant","model":"claude-x","content":[)"
+      R"({"type":"text","text":"First."},)"
+      R"({"type":"tool_use","id":"call_a","name":"read","input":{"path":"a"}},)"
+      R"({"type":"text","text":"Then."},)"
+      R"({"type":"tool_use","id":"call_b","name":"write","input":{"n":1}}],)"
+      R"("stop_reason":"tool_use","stop_sequence":null,)"
+      R"("usage":{"input_tokens":2,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":3}})");
 }

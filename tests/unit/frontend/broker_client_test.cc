@@ -98,7 +98,6 @@ TEST_CASE("broker client: a stall of the frontend's loop does not lose the broke
     REQUIRE(client.submit(req, &sink).ok());
     REQUIRE(pump(&loop, broker, 5000, [&] { return !broker.jobs.empty(); }));
     qp::protocol::JobChunk chunk;
-    chunk.request_id = "r1";
     chunk.content = "hello";
     broker.send(Command::kChunk, "r1", qp::protocol::encode(chunk));
     REQUIRE(pump(&loop, broker, 5000, [&] { return sink.chunks == 1; }));
