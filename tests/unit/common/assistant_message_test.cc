@@ -19,22 +19,10 @@ using qp::protocol::ChatMessage;
 using qp::protocol::JobChunk;
 using qp::protocol::ToolCallDelta;
 using qp::testing::assistant_reply;
+using qp::testing::msg;
+using qp::testing::tool;
 
 namespace {
-
-ChatMessage msg(std::string role, std::string content, std::string tool_calls = {}) {
-  ChatMessage m;
-  m.role = std::move(role);
-  m.content = std::move(content);
-  m.tool_calls = std::move(tool_calls);
-  return m;
-}
-
-ChatMessage tool(std::string content, std::string call_id) {
-  ChatMessage m = msg("tool", std::move(content));
-  m.tool_call_id = std::move(call_id);
-  return m;
-}
 
 JobChunk text(std::string content, std::string reasoning = {}) {
   JobChunk c;

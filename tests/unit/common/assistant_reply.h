@@ -11,6 +11,23 @@
 
 namespace qp::testing {
 
+// A history message: `role`, `content`, and `tool_calls` as the client's JSON.
+inline protocol::ChatMessage msg(std::string role, std::string content,
+                                 std::string tool_calls = {}) {
+  protocol::ChatMessage m;
+  m.role = std::move(role);
+  m.content = std::move(content);
+  m.tool_calls = std::move(tool_calls);
+  return m;
+}
+
+// A tool result answering the call `call_id`.
+inline protocol::ChatMessage tool(std::string content, std::string call_id) {
+  protocol::ChatMessage m = msg("tool", std::move(content));
+  m.tool_call_id = std::move(call_id);
+  return m;
+}
+
 // A reply with text `content` and `calls` (id, name, arguments), one call's
 // deltas as the tool stage outputs them: id and name, then the arguments.
 inline conversation::AssistantMessage assistant_reply(

@@ -18,23 +18,11 @@ using qp::conversation::HistoryDigest;
 using qp::conversation::key_after_reply;
 using qp::conversation::tools_hash;
 using qp::protocol::ChatMessage;
+using qp::testing::msg;
 using qp::testing::reply_key;
+using qp::testing::tool;
 
 namespace {
-
-ChatMessage msg(std::string role, std::string content, std::string tool_calls = {}) {
-  ChatMessage m;
-  m.role = std::move(role);
-  m.content = std::move(content);
-  m.tool_calls = std::move(tool_calls);
-  return m;
-}
-
-ChatMessage tool(std::string content, std::string call_id) {
-  ChatMessage m = msg("tool", std::move(content));
-  m.tool_call_id = std::move(call_id);
-  return m;
-}
 
 bool is_hex64(const std::string& s) {
   if (s.size() != 64) return false;
