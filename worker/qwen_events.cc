@@ -381,6 +381,11 @@ EventOutcome QwenEventInterpreter::interpret(std::string_view payload, std::stri
   size_t need = body.size() + simdjson::SIMDJSON_PADDING;
   if (padded.size() < need) padded.resize(need);
   std::memcpy(padded.data(), body.data(), body.size());
+  // The padding must not hold what an earlier (longer) payload left there:
+  // on a malformed document simdjson may read into it, and the result then
+  // depended on which event this thread parsed before (found by the
+  // sse_stream fuzz target once the buffer became shared).
+  std::memset(padded.data() + body.size(), 0, simdjson::SIMDJSON_PADDING);
 
   od::document doc;
   od::object root;
