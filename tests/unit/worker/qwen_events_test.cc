@@ -449,3 +449,29 @@ TEST_CASE("events: search sources are bounded; other tools' docs are not sources
   d.ev.reset();
   CHECK(d.ev.sources().empty());
 }
+
+// The simdjson buffer is shared by every interpreter of a thread. On a
+// malformed document simdjson may read into the padding after the payload,
+// so what an earlier, longer payload left there must not change the result
+// (the sse_stream fuzz target found a split that did).
+TEST_CASE("events: a malformed event parses the same whatever was parsed before it", "[events]") {
+  const std::string bad =
+      R"({"response.created":{"chat_id": "0cac4f88-3ce7-4b19-8ebb-632ca66c512c","message": )"
+      R"("parengt_id": "f2a0176c-e4cd-4550-b476-f9fa5daa7a32", "rsnopese_id":)"
+      R"("e34734e7-0999-4d8f-a900-81d1a3db9ae4"}} )";
+  auto after = [&](const std::string& before) {
+    QwenEventInterpreter earlier;
+    std::string content, reasoning;
+    (void)earlier.interpret(before, &content, &reasoning);
+    QwenEventInterpreter ev;
+    EventOutcome o = ev.interpret(bad, &content, &reasoning);
+    return std::make_pair(o, ev.chat_id());
+  };
+  // An earlier payload of 600 bytes of one character, for every printable
+  // character: each leaves that character in the padding of the next one.
+  const auto plain = after("{}");
+  for (char c = 0x20; c < 0x7f; ++c) {
+    INFO("left in the padding: '" << c << "'");
+    CHECK(after("{" + std::string(600, c)) == plain);
+  }
+}
